@@ -1,0 +1,112 @@
+"""Settings read from the environment once, validated, failing fast by variable name."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///gql_server.db"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sync_interval: float = 0.0
+    sync_concurrency: int = 4
+    introspection: bool = True
+    graphiql: bool = True
+    log_format: str = "text"
+    max_depth: int = 8
+    max_aliases: int = 15
+    max_tokens: int = 1000
+    max_nodes: int = 50_000
+    max_cost: int = 50_000
+    max_body_bytes: int = 64 * 1024
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, default).strip()
+    if not value:
+        raise ConfigError(f"{name} is set but empty")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = _text(env, "DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")):
+        raise ConfigError(
+            "DATABASE_URL must start with sqlite://, mysql+pymysql:// or mariadb+pymysql://"
+            f" (got scheme {url.split(':', 1)[0]!r})"
+        )
+    return url
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting at once so a typo fails at start-up, not at first use."""
+    env = os.environ if env is None else env
+    return Settings(
+        database_url=_database_url(env),
+        host=_text(env, "GQL_HOST", "127.0.0.1"),
+        port=_int(env, "GQL_PORT", 8000, minimum=1),
+        sync_interval=_float(env, "GQL_SYNC_INTERVAL", 0.0),
+        sync_concurrency=_int(env, "GQL_SYNC_CONCURRENCY", 4, minimum=1),
+        introspection=_bool(env, "GQL_INTROSPECTION", True),
+        graphiql=_bool(env, "GQL_GRAPHIQL", True),
+        log_format=_choice(env, "GQL_LOG_FORMAT", "text", ("text", "json")),
+        max_depth=_int(env, "GQL_MAX_DEPTH", 8, minimum=1),
+        max_aliases=_int(env, "GQL_MAX_ALIASES", 15, minimum=1),
+        max_tokens=_int(env, "GQL_MAX_TOKENS", 1000, minimum=1),
+        max_nodes=_int(env, "GQL_MAX_NODES", 50_000, minimum=1),
+        max_cost=_int(env, "GQL_MAX_COST", 50_000, minimum=1),
+        max_body_bytes=_int(env, "GQL_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+    )

@@ -1,0 +1,161 @@
+"""The tables, as SQLAlchemy 2 typed models."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gql_server.db.types import UTCDateTime, utcnow
+
+# Named constraints so Alembic can drop and alter them on every dialect (SQLite batch
+# mode needs names to find them).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Printer(TimestampMixin, Base):
+    __tablename__ = "printers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    location: Mapped[str | None] = mapped_column(String(200))
+    moonraker_url: Mapped[str] = mapped_column(String(500))
+    # Write-only: the API reports only whether it is set.
+    moonraker_api_key: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    print_jobs: Mapped[list["PrintJob"]] = relationship(
+        back_populates="printer", cascade="all, delete-orphan", passive_deletes=True
+    )
+    job_totals: Mapped["JobTotals | None"] = relationship(
+        back_populates="printer", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PrintJob(TimestampMixin, Base):
+    """One job of a printer's Moonraker history.
+
+    Moonraker restarts its job ids at 000001 after a history reset, so its id alone does
+    not identify a job: the key is (printer, job id, start time). A reused id with a new
+    start time is a new row; the same job seen again (even rewritten from in_progress to
+    completed, which keeps its start time) is the same row.
+    """
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        UniqueConstraint("printer_id", "job_id", "start_time"),
+        Index("ix_print_jobs_printer_id_status", "printer_id", "status"),
+        Index("ix_print_jobs_printer_id_start_time", "printer_id", "start_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id", ondelete="CASCADE"))
+    job_id: Mapped[str] = mapped_column(String(100))
+    user: Mapped[str | None] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(50), index=True)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    print_duration: Mapped[float | None] = mapped_column(Double)
+    total_duration: Mapped[float | None] = mapped_column(Double)
+    filament_used: Mapped[float | None] = mapped_column(Double)
+    # "metadata" is reserved on declarative classes: keep the column name only.
+    job_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    auxiliary_data: Mapped[list[Any] | None] = mapped_column(JSON)
+
+    printer: Mapped[Printer] = relationship(back_populates="print_jobs")
+    job_details: Mapped["JobDetails | None"] = relationship(
+        back_populates="print_job", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+# Durations, lengths and weights are Double, not Float: MySQL's FLOAT is single precision
+# and turns Moonraker's 1834.632296 mm into 1834.63 on the way in.
+
+
+class JobDetails(TimestampMixin, Base):
+    __tablename__ = "job_details"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    print_job_id: Mapped[int] = mapped_column(
+        ForeignKey("print_jobs.id", ondelete="CASCADE"), unique=True
+    )
+    layer_height: Mapped[float | None] = mapped_column(Double)
+    first_layer_height: Mapped[float | None] = mapped_column(Double)
+    nozzle_temp: Mapped[int | None] = mapped_column(Integer)
+    bed_temp: Mapped[int | None] = mapped_column(Integer)
+    print_speed: Mapped[int | None] = mapped_column(Integer)
+    infill_percentage: Mapped[int | None] = mapped_column(Integer)
+    infill_pattern: Mapped[str | None] = mapped_column(String(50))
+    support_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    support_type: Mapped[str | None] = mapped_column(String(50))
+    filament_type: Mapped[str | None] = mapped_column(String(100), index=True)
+    filament_brand: Mapped[str | None] = mapped_column(String(200))
+    filament_color: Mapped[str | None] = mapped_column(String(100))
+    estimated_time: Mapped[int | None] = mapped_column(Integer)
+    estimated_filament: Mapped[float | None] = mapped_column(Double)
+    layer_count: Mapped[int | None] = mapped_column(Integer)
+    object_height: Mapped[float | None] = mapped_column(Double)
+    raw_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    print_job: Mapped[PrintJob] = relationship(back_populates="job_details")
+
+
+class JobTotals(Base):
+    """Aggregates over a printer's completed jobs, recomputed in SQL after each import."""
+
+    __tablename__ = "job_totals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(
+        ForeignKey("printers.id", ondelete="CASCADE"), unique=True
+    )
+    total_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    total_time: Mapped[float] = mapped_column(Double, default=0.0)
+    total_print_time: Mapped[float] = mapped_column(Double, default=0.0)
+    total_filament_used: Mapped[float] = mapped_column(Double, default=0.0)
+    longest_job: Mapped[float] = mapped_column(Double, default=0.0)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    printer: Mapped[Printer] = relationship(back_populates="job_totals")
+
+
+class ApiKey(TimestampMixin, Base):
+    """An API key; only the SHA-256 digest of the secret is ever stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Sized for what we display ("gqls_" + 8 characters of the secret), not the spec's 10.
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,187 @@
+"""Printers: create, read, update, delete, with the validation the API promises."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import Printer
+from gql_server.db.types import utcnow
+from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
+
+NAME_MAX = 100
+LOCATION_MAX = 200
+URL_MAX = 500
+API_KEY_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterChanges:
+    """Fields to change; ``None`` means "leave as is" except where ``clear_*`` says so."""
+
+    name: str | None = None
+    location: str | None = None
+    moonraker_url: str | None = None
+    moonraker_api_key: str | None = None
+    is_active: bool | None = None
+    clear_location: bool = False
+    clear_moonraker_api_key: bool = False
+
+
+def _check_length(value: str, *, field: str, maximum: int) -> None:
+    if len(value) > maximum:
+        raise ValidationError(
+            f"{field} is {len(value)} characters long; the maximum is {maximum}",
+            field=field,
+            code="TOO_LONG",
+        )
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError("name must not be empty", field="name", code="REQUIRED")
+    _check_length(name, field="name", maximum=NAME_MAX)
+    return name
+
+
+def validate_moonraker_url(url: str) -> str:
+    """Only absolute http(s) URLs with a host: anything else is a typo or an SSRF vector."""
+    url = url.strip()
+    _check_length(url, field="moonrakerUrl", maximum=URL_MAX)
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ValidationError(
+            "moonrakerUrl must be an http:// or https:// URL with a host",
+            field="moonrakerUrl",
+            code="INVALID_URL",
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValidationError(
+            "moonrakerUrl must not carry credentials, a query or a fragment",
+            field="moonrakerUrl",
+            code="INVALID_URL",
+        )
+    return url.rstrip("/")
+
+
+def _validate_optional(value: str | None, *, field: str, maximum: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    _check_length(value, field=field, maximum=maximum)
+    return value or None
+
+
+def _ensure_name_free(session: Session, name: str, *, exclude_id: int | None = None) -> None:
+    # MariaDB's default collation compares names case-insensitively and SQLite does not;
+    # checking with lower() gives both databases the same rule.
+    query = select(Printer.id).where(func.lower(Printer.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Printer.id != exclude_id)
+    if session.scalar(query.limit(1)) is not None:
+        raise _duplicate_name(name)
+
+
+def _duplicate_name(name: str) -> DuplicateError:
+    return DuplicateError(
+        f"a printer named {name!r} already exists", field="name", code="DUPLICATE_NAME"
+    )
+
+
+def _flush_or_duplicate(session: Session, name: str) -> None:
+    """The unique index is the real guard; the pre-check only gives a nicer message."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise _duplicate_name(name) from exc
+
+
+def create_printer(
+    session: Session,
+    *,
+    name: str,
+    moonraker_url: str,
+    location: str | None = None,
+    moonraker_api_key: str | None = None,
+    is_active: bool = True,
+) -> Printer:
+    printer = Printer(
+        name=validate_name(name),
+        moonraker_url=validate_moonraker_url(moonraker_url),
+        location=_validate_optional(location, field="location", maximum=LOCATION_MAX),
+        moonraker_api_key=_validate_optional(
+            moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
+        ),
+        is_active=is_active,
+    )
+    _ensure_name_free(session, printer.name)
+    session.add(printer)
+    _flush_or_duplicate(session, printer.name)
+    return printer
+
+
+def get_printer(session: Session, printer_id: int) -> Printer:
+    printer = session.get(Printer, printer_id)
+    if printer is None:
+        raise NotFoundError(f"no printer with id {printer_id}", field="id")
+    return printer
+
+
+def get_printer_by_name(session: Session, name: str) -> Printer:
+    printer = session.scalar(select(Printer).where(Printer.name == name))
+    if printer is None:
+        raise NotFoundError(f"no printer named {name!r}", field="name")
+    return printer
+
+
+def list_printers(session: Session, *, active_only: bool = False) -> Sequence[Printer]:
+    query = select(Printer).order_by(Printer.id)
+    if active_only:
+        query = query.where(Printer.is_active.is_(True))
+    return session.scalars(query).all()
+
+
+def update_printer(session: Session, printer_id: int, changes: PrinterChanges) -> Printer:
+    printer = get_printer(session, printer_id)
+    if changes.name is not None:
+        name = validate_name(changes.name)
+        _ensure_name_free(session, name, exclude_id=printer.id)
+        printer.name = name
+    if changes.moonraker_url is not None:
+        printer.moonraker_url = validate_moonraker_url(changes.moonraker_url)
+    if changes.clear_location:
+        printer.location = None
+    elif changes.location is not None:
+        printer.location = _validate_optional(
+            changes.location, field="location", maximum=LOCATION_MAX
+        )
+    if changes.clear_moonraker_api_key:
+        printer.moonraker_api_key = None
+    elif changes.moonraker_api_key is not None:
+        printer.moonraker_api_key = _validate_optional(
+            changes.moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
+        )
+    if changes.is_active is not None:
+        printer.is_active = changes.is_active
+    _flush_or_duplicate(session, printer.name)
+    return printer
+
+
+def delete_printer(session: Session, printer_id: int) -> None:
+    """One DELETE: the database cascades to jobs, details and totals."""
+    result = session.execute(delete(Printer).where(Printer.id == printer_id))
+    if result.rowcount == 0:
+        raise NotFoundError(f"no printer with id {printer_id}", field="id")
+
+
+def mark_seen(session: Session, printer_id: int) -> None:
+    session.execute(update(Printer).where(Printer.id == printer_id).values(last_seen=utcnow()))

@@ -1,0 +1,113 @@
+"""Fixtures shared by the whole suite: a migrated database on SQLite and on MariaDB.
+
+Every test that takes ``database`` runs twice, once per dialect. MariaDB is found at
+``GQL_TEST_MYSQL_URL`` (default: root on 127.0.0.1:3306); when it does not answer the
+MariaDB half skips with the reason, except under ``CI=true`` where it fails.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.models import Base
+from gql_server.db.session import Database
+
+MYSQL_URL = os.environ.get(
+    "GQL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/gql_server_test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _mysql_unavailable_reason(url: str) -> str | None:
+    server = make_url(url).set(database="")
+    engine = create_engine(server, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to connect means "no server here"
+        where = server.render_as_string()
+        return f"MariaDB/MySQL not reachable at {where}: {exc.__class__.__name__}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def recreate_mysql_database(url: str) -> None:
+    parsed = make_url(url)
+    server = create_engine(parsed.set(database=""))
+    try:
+        with server.begin() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+            connection.execute(
+                text(
+                    f"CREATE DATABASE `{parsed.database}` "
+                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+            )
+    finally:
+        server.dispose()
+
+
+def require_mysql(url: str) -> None:
+    reason = _mysql_unavailable_reason(url)
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: MariaDB tests must run, not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file copied for each test: migrations run once per session."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    try:
+        upgrade_to_head(engine)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def mysql_database() -> Iterator[Database]:
+    require_mysql(MYSQL_URL)
+    recreate_mysql_database(MYSQL_URL)
+    database = Database(create_db_engine(MYSQL_URL))
+    upgrade_to_head(database.engine)
+    yield database
+    database.dispose()
+
+
+def _empty_tables(database: Database) -> None:
+    table_names = set(inspect(database.engine).get_table_names())
+    with database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in table_names:
+                connection.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(sqlite_template, path)
+        database = Database(create_db_engine(f"sqlite:///{path}"))
+        yield database
+        database.dispose()
+        return
+    shared: Database = request.getfixturevalue("mysql_database")
+    _empty_tables(shared)
+    yield shared
+    _empty_tables(shared)

@@ -1,0 +1,81 @@
+"""The batch upsert: new rows inserted, changed rows updated in place, constant SQL."""
+
+from sqlalchemy import select
+
+from gql_server.db.models import PrintJob
+from gql_server.db.session import Database
+from gql_server.services.jobs import upsert_jobs
+from tests.factories import make_job_row, make_printer
+from tests.sql_counter import count_statements
+
+
+def _jobs(database: Database) -> dict[str, PrintJob]:
+    with database.scope() as session:
+        return {job.job_id: job for job in session.scalars(select(PrintJob))}
+
+
+def test_upsert_inserts_new_jobs_and_updates_existing_ones_in_place(database: Database) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        first = upsert_jobs(
+            session, printer_id, [make_job_row(1, status="in_progress", end_time=None)]
+        )
+    before = _jobs(database)
+
+    with database.scope() as session:
+        second = upsert_jobs(session, printer_id, [make_job_row(1), make_job_row(2)])
+    after = _jobs(database)
+
+    assert (first.created, second.created, second.updated) == (1, 1, 1)
+    assert after["000001"].id == before["000001"].id
+    assert after["000001"].status == "completed"
+    assert after["000001"].end_time is not None
+    assert after["000001"].updated_at > before["000001"].updated_at
+    assert after["000001"].created_at == before["000001"].created_at
+
+
+def test_running_the_same_upsert_twice_changes_nothing(database: Database) -> None:
+    rows = [make_job_row(i) for i in range(20)]
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, rows)
+    before = {job_id: (j.id, j.updated_at) for job_id, j in _jobs(database).items()}
+
+    with database.scope() as session:
+        again = upsert_jobs(session, printer_id, rows)
+    after = {job_id: (j.id, j.updated_at) for job_id, j in _jobs(database).items()}
+
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 20)
+    assert after == before
+
+
+def test_upsert_returns_the_row_id_of_every_job(database: Database) -> None:
+    rows = [make_job_row(i) for i in range(5)]
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, rows[:2])
+        result = upsert_jobs(session, printer_id, rows)
+    stored = _jobs(database)
+    assert sorted(result.ids.values()) == sorted(job.id for job in stored.values())
+
+
+def _statements_for_upsert(database: Database, printer_name: str, size: int) -> int:
+    with database.scope() as session:
+        printer_id = make_printer(session, printer_name).id
+    with database.scope() as session:
+        upsert_jobs(session, printer_id, [make_job_row(i) for i in range(size - 3)])
+    # A batch that mixes new, changed and unchanged rows exercises every statement.
+    rows = [make_job_row(i) for i in range(size - 5)]
+    rows += [make_job_row(i, status="cancelled") for i in range(size - 5, size)]
+    with database.scope() as session, count_statements(database.engine) as log:
+        result = upsert_jobs(session, printer_id, rows)
+    assert (result.created, result.updated) == (3, 2)
+    return log.count
+
+
+def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Database) -> None:
+    small = _statements_for_upsert(database, "small", 10)
+    large = _statements_for_upsert(database, "large", 500)
+    # One SELECT of the rows held, one INSERT … ON CONFLICT/DUPLICATE KEY, one SELECT of
+    # the new ids: the same three statements for 10 jobs and for 500.
+    assert large == small == 3
