@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
-import gql_server.db.types
+import gql_server.db.types  # noqa: F401 - autogenerate renders custom types with it
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

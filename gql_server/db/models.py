@@ -159,3 +159,5 @@ class ApiKey(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     last_used: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Space-separated scope names (READ, WRITE, ADMIN); ADMIN implies the others.
+    scopes: Mapped[str] = mapped_column(String(64), default="READ", server_default="READ")

@@ -6,11 +6,21 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import ApiKey
-from gql_server.services.errors import ValidationError
+from gql_server.db.types import utcnow
+from gql_server.services.errors import NotFoundError, ValidationError
+from gql_server.services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    build_page,
+    order_by,
+    position_of,
+    window,
+)
 
 # GitHub's token format is the model: a fixed type prefix that secret scanners can
 # match, a base62 secret, and a CRC32 checksum that rejects typos without a lookup.
@@ -66,8 +76,14 @@ class CreatedKey:
 
 
 def create_api_key(
-    session: Session, *, name: str, expires_at: datetime | None = None
+    session: Session,
+    *,
+    name: str,
+    scopes: str = "READ",
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> CreatedKey:
+    """``scopes`` is the stored form (see ``auth.format_scopes``)."""
     name = name.strip()
     if not name:
         raise ValidationError("name must not be empty", field="name", code="REQUIRED")
@@ -75,11 +91,16 @@ def create_api_key(
         raise ValidationError(
             f"name is longer than {NAME_MAX} characters", field="name", code="TOO_LONG"
         )
+    if expires_at is not None and expires_at <= (now or utcnow()):
+        raise ValidationError(
+            "expiresAt must be in the future", field="expiresAt", code="INVALID_EXPIRY"
+        )
     plaintext = generate_key()
     api_key = ApiKey(
         key_hash=hash_key(plaintext),
         key_prefix=display_prefix(plaintext),
         name=name,
+        scopes=scopes,
         expires_at=expires_at,
     )
     session.add(api_key)
@@ -100,3 +121,58 @@ def find_by_key(session: Session, key: str) -> ApiKey | None:
     if api_key is None or not secrets.compare_digest(api_key.key_hash, digest):
         return None
     return api_key
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    """Deactivate, never delete: the row keeps the key's history (name, last use)."""
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFoundError(f"no API key with id {key_id}", field="id")
+    api_key.is_active = False
+    session.flush()
+    return api_key
+
+
+def find_by_prefix_or_name(session: Session, text: str) -> ApiKey:
+    """For the CLI: the displayed prefix or the name identifies a key."""
+    query = select(ApiKey).where((ApiKey.key_prefix == text) | (ApiKey.name == text))
+    matches = session.scalars(query.limit(2)).all()
+    if not matches:
+        raise NotFoundError(f"no API key with prefix or name {text!r}", field="key")
+    if len(matches) > 1:
+        raise ValidationError(
+            f"{text!r} names several keys; use the prefix", field="key", code="AMBIGUOUS"
+        )
+    return matches[0]
+
+
+def has_usable_key(session: Session, now: datetime) -> bool:
+    usable = (ApiKey.is_active.is_(True)) & (
+        ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now)
+    )
+    return bool(session.scalar(select(exists().where(usable))))
+
+
+API_KEY_ORDER = [SortKey(ApiKey.created_at), SortKey(ApiKey.id)]
+
+
+def fetch_api_key_page(session: Session, args: PageArgs) -> Page[ApiKey]:
+    query = (
+        select(ApiKey)
+        .where(*window(API_KEY_ORDER, args))
+        .order_by(*order_by(API_KEY_ORDER, reverse=args.backwards))
+        .limit(args.size + 1)
+    )
+    return build_page(session.scalars(query).all(), args)
+
+
+def api_key_position(api_key: ApiKey) -> tuple:
+    return position_of(API_KEY_ORDER, api_key)
+
+
+def count_api_keys(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ApiKey)) or 0
+
+
+def fetch_api_keys_by_ids(session: Session, ids: list[int]) -> dict[int, ApiKey]:
+    return {k.id: k for k in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids)))}

@@ -1,0 +1,59 @@
+"""The Starlette application factory: routes, state and lifespan."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from gql_server.config import Settings, load_settings
+from gql_server.db.engine import create_db_engine
+from gql_server.db.session import Database
+from gql_server.db.types import utcnow
+from gql_server.graphql.schema import schema
+from gql_server.services.auth import FailureThrottle
+from gql_server.web.auth import AuthGate
+from gql_server.web.graphql_view import GraphQLView
+from gql_server.web.health import healthz, readyz
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    throttle: FailureThrottle | None = None,
+) -> Starlette:
+    """Build the app; tests pass their own database, clock and throttle."""
+    settings = settings or load_settings()
+    owns_database = database is None
+    database = database or Database(create_db_engine(settings.database_url))
+    view = GraphQLView(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+        subscription_protocols=(),
+    )
+    gate = AuthGate(view, database=database, throttle=throttle or FailureThrottle(), clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_database:
+                database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", gate, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.clock = clock
+    return app

@@ -1,0 +1,47 @@
+"""The per-request context: database access off the event loop, loaders, the caller's key."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from anyio import to_thread
+from sqlalchemy.orm import Session
+
+from gql_server.config import Settings
+from gql_server.db.session import Database
+from gql_server.db.types import utcnow
+from gql_server.graphql.loaders import Loaders
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    database: Database
+    settings: Settings
+    api_key: Any = None  # services.auth.AuthenticatedKey once authentication passed
+    services: Any = None  # app-wide collaborators (sync runner, metrics), set by the app
+    clock: Callable[[], datetime] = utcnow
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.read)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a worker thread with its own session and transaction.
+
+        SQLAlchemy's sync engine with PyMySQL blocks, and an async MySQL driver is not in
+        our stack, so every database call hops to anyio's thread pool; each call gets its
+        own session, so concurrent loaders never share one.
+        """
+        return await to_thread.run_sync(self._in_scope, work)
+
+    write = read  # the same unit of work: commit on success, roll back on error
+
+    def _in_scope(self, work: Callable[[Session], T]) -> T:
+        with self.database.scope() as session:
+            return work(session)

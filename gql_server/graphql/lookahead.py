@@ -1,0 +1,36 @@
+"""Which fields a query selects below the current one, fragments included.
+
+Loaders use this to fetch a whole level at once (a page of jobs together with their
+details) instead of one awaitable per object.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+
+def _children(selections: Iterable[Any], name: str) -> list[SelectedField]:
+    found: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, FragmentSpread | InlineFragment):
+            found.extend(_children(selection.selections, name))
+        elif isinstance(selection, SelectedField) and selection.name == name:
+            found.append(selection)
+    return found
+
+
+def selects(fields: Iterable[Any], *path: str) -> bool:
+    """True when the selections ``fields`` contain ``path`` (GraphQL field names)."""
+    level = list(fields)
+    for name in path:
+        matched = _children(level, name)
+        if not matched:
+            return False
+        level = [selection for field in matched for selection in field.selections]
+    return True
+
+
+def selects_in_nodes(fields: Iterable[Any], *path: str) -> bool:
+    """``path`` under a connection's ``nodes`` or ``edges { node }``."""
+    return selects(fields, "nodes", *path) or selects(fields, "edges", "node", *path)

@@ -1,0 +1,142 @@
+"""createPrinter, updatePrinter, deletePrinter: payloads with userErrors, never exceptions."""
+
+import strawberry
+from strawberry import UNSET
+
+from gql_server.graphql.errors import ApiError
+from gql_server.graphql.ids import database_id
+from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.graphql.types.user_error import UserError, user_error
+from gql_server.services import printers
+from gql_server.services.errors import ServiceError
+from gql_server.services.printers import PrinterChanges
+
+
+@strawberry.input
+class CreatePrinterInput:
+    name: str
+    moonraker_url: str
+    location: str | None = None
+    moonraker_api_key: str | None = strawberry.field(
+        default=None, description="Sent to Moonraker as X-Api-Key; write-only."
+    )
+    is_active: bool = True
+
+
+@strawberry.input(description="Omitted fields are left as they are; null clears a field.")
+class UpdatePrinterInput:
+    id: strawberry.ID
+    name: str | None = UNSET
+    moonraker_url: str | None = UNSET
+    location: str | None = UNSET
+    moonraker_api_key: str | None = UNSET
+    is_active: bool | None = UNSET
+
+
+@strawberry.input
+class DeletePrinterInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PrinterPayload:
+    printer: Printer | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class DeletePrinterPayload:
+    deleted_printer_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
+def _id_error(exc: ApiError) -> UserError:
+    return UserError(field=["input", "id"], message=exc.message, code="NOT_FOUND")
+
+
+def _changes(data: UpdatePrinterInput) -> PrinterChanges:
+    def given(value: object) -> bool:
+        return value is not UNSET and value is not None
+
+    return PrinterChanges(
+        name=data.name if given(data.name) else None,
+        moonraker_url=data.moonraker_url if given(data.moonraker_url) else None,
+        location=data.location if given(data.location) else None,
+        moonraker_api_key=data.moonraker_api_key if given(data.moonraker_api_key) else None,
+        is_active=data.is_active if given(data.is_active) else None,
+        clear_location=data.location is None,
+        clear_moonraker_api_key=data.moonraker_api_key is None,
+    )
+
+
+def _refuse_null(data: UpdatePrinterInput) -> UserError | None:
+    for field in ("name", "moonraker_url", "is_active"):
+        if getattr(data, field) is None:
+            return UserError(
+                field=["input", _camel(field)],
+                message=f"{_camel(field)} cannot be null",
+                code="REQUIRED",
+            )
+    return None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@strawberry.type
+class PrinterMutations:
+    @strawberry.mutation(permission_classes=[CanWrite])
+    async def create_printer(
+        self, info: strawberry.Info, input: CreatePrinterInput
+    ) -> PrinterPayload:
+        try:
+            row = await info.context.write(
+                lambda s: printers.create_printer(
+                    s,
+                    name=input.name,
+                    moonraker_url=input.moonraker_url,
+                    location=input.location,
+                    moonraker_api_key=input.moonraker_api_key,
+                    is_active=input.is_active,
+                )
+            )
+        except ServiceError as exc:
+            return PrinterPayload(printer=None, user_errors=[user_error(exc)])
+        return PrinterPayload(printer=printer_from_row(row), user_errors=[])
+
+    @strawberry.mutation(permission_classes=[CanWrite])
+    async def update_printer(
+        self, info: strawberry.Info, input: UpdatePrinterInput
+    ) -> PrinterPayload:
+        refused = _refuse_null(input)
+        if refused is not None:
+            return PrinterPayload(printer=None, user_errors=[refused])
+        try:
+            printer_id = database_id(input.id, "Printer")
+        except ApiError as exc:
+            return PrinterPayload(printer=None, user_errors=[_id_error(exc)])
+        changes = _changes(input)
+        try:
+            row = await info.context.write(
+                lambda s: printers.update_printer(s, printer_id, changes)
+            )
+        except ServiceError as exc:
+            return PrinterPayload(printer=None, user_errors=[user_error(exc)])
+        return PrinterPayload(printer=printer_from_row(row), user_errors=[])
+
+    @strawberry.mutation(permission_classes=[CanWrite])
+    async def delete_printer(
+        self, info: strawberry.Info, input: DeletePrinterInput
+    ) -> DeletePrinterPayload:
+        try:
+            printer_id = database_id(input.id, "Printer")
+        except ApiError as exc:
+            return DeletePrinterPayload(deleted_printer_id=None, user_errors=[_id_error(exc)])
+        try:
+            await info.context.write(lambda s: printers.delete_printer(s, printer_id))
+        except ServiceError as exc:
+            return DeletePrinterPayload(deleted_printer_id=None, user_errors=[user_error(exc)])
+        return DeletePrinterPayload(deleted_printer_id=input.id, user_errors=[])

@@ -1,0 +1,51 @@
+"""Connection arguments (first/after/last/before) to keyset page arguments."""
+
+from typing import Any
+
+from gql_server.graphql.cursors import decode_cursor
+from gql_server.graphql.errors import ApiError
+from gql_server.graphql.inputs import job_order_name, printer_order_name
+from gql_server.services.job_queries import JobOrder
+from gql_server.services.pagination import MAX_PAGE_SIZE, PageArgs, PageArgumentError
+from gql_server.services.printer_queries import PrinterOrder
+
+DEFAULT_PAGE_SIZE = 20
+
+
+def _order_name(order: Any) -> str:
+    if isinstance(order, JobOrder):
+        return job_order_name(order)
+    if isinstance(order, PrinterOrder):
+        return printer_order_name(order)
+    return str(order)
+
+
+def page_args(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    order: Any,
+    *,
+    key_size: int = 2,
+) -> PageArgs:
+    """Validate the Relay arguments: 1–100 per page, a larger value is an error."""
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 1 <= value <= MAX_PAGE_SIZE:
+            raise ApiError(
+                f"{name} must be between 1 and {MAX_PAGE_SIZE}, got {value}",
+                "BAD_PAGE_SIZE",
+                field=name,
+            )
+    if first is None and last is None:
+        first = DEFAULT_PAGE_SIZE
+    ordering = _order_name(order)
+    try:
+        return PageArgs(
+            first=first,
+            after=None if after is None else decode_cursor(after, ordering, size=key_size),
+            last=last,
+            before=None if before is None else decode_cursor(before, ordering, size=key_size),
+        )
+    except PageArgumentError as exc:
+        raise ApiError(str(exc), "BAD_PAGE_SIZE", field=exc.field) from None

@@ -1,0 +1,218 @@
+"""The root Query: thin resolvers over services and loaders."""
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.orm import Session
+
+from gql_server.graphql.errors import ApiError
+from gql_server.graphql.ids import database_id, from_global_id
+from gql_server.graphql.inputs import (
+    PrinterFilter,
+    PrinterOrder,
+    PrintJobFilter,
+    PrintJobOrder,
+    printer_order_name,
+)
+from gql_server.graphql.loaders import fetch_page_with_details
+from gql_server.graphql.lookahead import selects_in_nodes
+from gql_server.graphql.pages import page_args
+from gql_server.graphql.permissions import CanRead, IsAdmin
+from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
+from gql_server.graphql.types.connection import Connection
+from gql_server.graphql.types.enums import StatsGroupBy
+from gql_server.graphql.types.job_details import job_details_from_row
+from gql_server.graphql.types.job_totals import job_totals_from_row
+from gql_server.graphql.types.node import Node
+from gql_server.graphql.types.print_job import PrintJob, job_connection, print_job_from_row
+from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.graphql.types.stats import StatsBucket, stats_bucket
+from gql_server.services import api_keys, job_queries, printer_queries, stats
+from gql_server.services.auth import Scope
+from gql_server.services.errors import ServiceError
+from gql_server.services.job_queries import JobFilter, JobOrder, count_jobs
+from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Printers of the farm, by name unless ordered otherwise.",
+        permission_classes=[CanRead],
+    )
+    async def printers(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: PrinterFilter | None = None,
+        order_by: PrinterOrder | None = None,
+    ) -> Connection[Printer]:
+        printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
+        order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
+        args = page_args(first, after, last, before, order)
+        with_totals = selects_in_nodes(info.selected_fields[0].selections, "jobTotals")
+        context = info.context
+
+        def load(session: Session) -> tuple:
+            page = fetch_printer_page(session, printer_filter, order, args)
+            ids = [printer.id for printer in page.items]
+            totals = printer_queries.fetch_totals_for_printers(session, ids) if with_totals else {}
+            return page, totals
+
+        page, totals = await context.read(load)
+        nodes = []
+        for row in page.items:
+            known = totals.get(row.id) if with_totals else None
+            job_totals = None if known is None else job_totals_from_row(known)
+            if with_totals:
+                nodes.append(printer_from_row(row, totals=job_totals))
+            else:
+                nodes.append(printer_from_row(row))
+
+        async def count() -> int:
+            return await context.read(lambda s: printer_queries.count_printers(s, printer_filter))
+
+        return Connection(
+            nodes=nodes,
+            ordering=printer_order_name(order),
+            positions=[printer_cursor_position(order, row) for row in page.items],
+            has_next=page.has_next,
+            has_previous=page.has_previous,
+            counter=count,
+        )
+
+    @strawberry.field(
+        description="Print jobs of every printer, newest first by default.",
+        permission_classes=[CanRead],
+    )
+    async def print_jobs(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: PrintJobFilter | None = None,
+        order_by: PrintJobOrder | None = None,
+    ) -> Connection[PrintJob]:
+        job_filter = filter.to_service() if filter else JobFilter()
+        order = order_by.to_service() if order_by else JobOrder()
+        args = page_args(first, after, last, before, order)
+        selections = info.selected_fields[0].selections
+        with_details = selects_in_nodes(selections, "jobDetails")
+        with_printer = selects_in_nodes(selections, "printer")
+        context = info.context
+
+        def load(session: Session) -> tuple:
+            result = fetch_page_with_details(session, job_filter, order, args, with_details)
+            printers = {}
+            if with_printer and result.page.items:
+                ids = {row.printer_id for row in result.page.items}
+                printers = printer_queries.fetch_printers_by_ids(session, list(ids))
+            return result, printers
+
+        result, printer_rows = await context.read(load)
+
+        async def count() -> int:
+            return await context.read(lambda s: count_jobs(s, job_filter))
+
+        return job_connection(
+            result,
+            order,
+            with_details=with_details,
+            counter=count,
+            printers={pid: printer_from_row(row) for pid, row in printer_rows.items()},
+        )
+
+    @strawberry.field(
+        description="Job counts, success rate, time and filament per bucket.",
+        permission_classes=[CanRead],
+    )
+    async def print_stats(
+        self,
+        info: strawberry.Info,
+        group_by: StatsGroupBy,
+        filter: PrintJobFilter | None = None,
+        timezone: Annotated[
+            str, strawberry.argument(description="IANA zone for DAY/WEEK/MONTH buckets.")
+        ] = "UTC",
+    ) -> list[StatsBucket]:
+        job_filter = filter.to_service() if filter else JobFilter()
+        grouping = stats.StatsGroupBy(group_by.value)
+        try:
+            buckets = await info.context.read(
+                lambda s: stats.print_stats(s, job_filter, grouping, timezone=timezone)
+            )
+        except ServiceError as exc:
+            raise ApiError(exc.message, exc.code, field=exc.field) from None
+        return [stats_bucket(bucket) for bucket in buckets]
+
+    @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        type_name, number = from_global_id(id)
+        loaders = info.context.loaders
+        if type_name == "Printer":
+            row = await loaders.printer.load(number)
+            return None if row is None else printer_from_row(row)
+        if type_name == "PrintJob":
+            row = await loaders.job.load(number)
+            return None if row is None else print_job_from_row(row)
+        if type_name == "JobDetails":
+            row = await info.context.read(lambda s: job_queries.fetch_details_by_id(s, number))
+            return None if row is None else job_details_from_row(row)
+        if type_name == "ApiKey":
+            if not info.context.api_key.allows(Scope.ADMIN):
+                raise ApiError("reading API keys needs the ADMIN scope", "FORBIDDEN")
+            keys = await info.context.read(lambda s: api_keys.fetch_api_keys_by_ids(s, [number]))
+            return None if number not in keys else api_key_from_row(keys[number])
+        if type_name == "JobTotals":
+            row = await info.context.read(lambda s: printer_queries.fetch_totals_by_id(s, number))
+            return None if row is None else job_totals_from_row(row)
+        return None
+
+    @strawberry.field(permission_classes=[CanRead])
+    async def printer(self, info: strawberry.Info, id: strawberry.ID) -> Printer | None:
+        row = await info.context.loaders.printer.load(database_id(id, "Printer"))
+        return None if row is None else printer_from_row(row)
+
+    @strawberry.field(permission_classes=[CanRead])
+    async def print_job(self, info: strawberry.Info, id: strawberry.ID) -> PrintJob | None:
+        row = await info.context.loaders.job.load(database_id(id, "PrintJob"))
+        return None if row is None else print_job_from_row(row)
+
+    @strawberry.field(description="The API key making this request.", permission_classes=[CanRead])
+    async def viewer(self, info: strawberry.Info) -> ApiKey:
+        key_id = info.context.api_key.id
+        keys = await info.context.read(lambda s: api_keys.fetch_api_keys_by_ids(s, [key_id]))
+        return api_key_from_row(keys[key_id])
+
+    @strawberry.field(description="Every API key, oldest first.", permission_classes=[IsAdmin])
+    async def api_keys(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ApiKey]:
+        args = page_args(first, after, last, before, API_KEY_ORDERING)
+        context = info.context
+        page = await context.read(lambda s: api_keys.fetch_api_key_page(s, args))
+
+        async def count() -> int:
+            return await context.read(api_keys.count_api_keys)
+
+        return Connection(
+            nodes=[api_key_from_row(row) for row in page.items],
+            ordering=API_KEY_ORDERING,
+            positions=[api_keys.api_key_position(row) for row in page.items],
+            has_next=page.has_next,
+            has_previous=page.has_previous,
+            counter=count,
+        )
+
+
+API_KEY_ORDERING = "api_key:created_at:asc"

@@ -1,0 +1,42 @@
+"""The Strawberry schema: root types, extensions, and the rules every root field obeys."""
+
+import strawberry
+from strawberry.tools import merge_types
+
+from gql_server.graphql.mutations.api_keys import ApiKeyMutations
+from gql_server.graphql.mutations.printers import PrinterMutations
+from gql_server.graphql.permissions import ScopePermission
+from gql_server.graphql.queries import Query
+from gql_server.graphql.types.api_key import ApiKey
+from gql_server.graphql.types.job_details import JobDetails
+from gql_server.graphql.types.job_totals import JobTotals
+from gql_server.graphql.types.print_job import PrintJob
+from gql_server.graphql.types.printer import Printer
+
+Mutation = merge_types("Mutation", (PrinterMutations, ApiKeyMutations))
+
+
+class UnguardedFieldError(TypeError):
+    """A root field without a scope permission: refused at start-up, not in production."""
+
+
+def assert_every_root_field_guarded(root_types: tuple[type, ...]) -> None:
+    for root in root_types:
+        for field in root.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            if not any(issubclass(p, ScopePermission) for p in field.permission_classes):
+                raise UnguardedFieldError(
+                    f"{root.__name__}.{field.python_name} has no scope permission "
+                    "(CanRead / CanWrite / IsAdmin)"
+                )
+
+
+def build_schema() -> strawberry.Schema:
+    assert_every_root_field_guarded((Query, Mutation))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Printer, PrintJob, JobDetails, JobTotals, ApiKey],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,40 @@
+"""An API key as the API shows it: never the secret, never its hash."""
+
+from datetime import datetime
+
+import strawberry
+
+from gql_server.db.models import ApiKey as ApiKeyRow
+from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.types.enums import ApiKeyScope
+from gql_server.graphql.types.node import Node
+from gql_server.services.auth import parse_scopes
+
+
+@strawberry.type(description="An API key; the secret is shown once, when it is created.")
+class ApiKey(Node):
+    name: str
+    key_prefix: str = strawberry.field(description="The key's first characters, for display.")
+    scopes: list[ApiKeyScope]
+    is_active: bool
+    last_used: datetime | None = strawberry.field(description="Updated at most once a minute.")
+    expires_at: datetime | None
+    created_at: datetime
+
+
+def api_key_from_row(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=strawberry.ID(to_global_id("ApiKey", row.id)),
+        database_id=row.id,
+        name=row.name,
+        key_prefix=row.key_prefix,
+        scopes=[ApiKeyScope(scope.value) for scope in sorted(parse_scopes(row.scopes), key=_rank)],
+        is_active=row.is_active,
+        last_used=row.last_used,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _rank(scope: object) -> int:
+    return ["READ", "WRITE", "ADMIN"].index(scope.value)  # type: ignore[attr-defined]

@@ -1,0 +1,91 @@
+"""A printer: one Klipper/Moonraker host of the farm."""
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from gql_server.db.models import Printer as PrinterRow
+from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
+from gql_server.graphql.loaders import JobCountKey, JobsPageKey
+from gql_server.graphql.lookahead import selects_in_nodes
+from gql_server.graphql.pages import page_args
+from gql_server.graphql.types.connection import Connection
+from gql_server.graphql.types.job_totals import JobTotals, job_totals_from_row
+from gql_server.graphql.types.node import Node
+from gql_server.graphql.types.print_job import NOT_LOADED, PrintJob, job_connection
+from gql_server.services.job_queries import JobFilter, JobOrder
+
+
+@strawberry.type(description="A Klipper/Moonraker printer of the farm.")
+class Printer(Node):
+    name: str
+    location: str | None
+    moonraker_url: str
+    has_moonraker_api_key: bool = strawberry.field(
+        description="Whether a Moonraker API key is stored; the key itself is write-only."
+    )
+    is_active: bool
+    last_seen: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    known_totals: strawberry.Private[Any]
+
+    @strawberry.field
+    def job_totals(self, info: strawberry.Info) -> JobTotals | None:
+        if self.known_totals is not NOT_LOADED:
+            return self.known_totals  # type: ignore[no-any-return]
+        return _totals_later(info, self.database_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="This printer's jobs, newest first unless ordered otherwise.")
+    async def print_jobs(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: PrintJobFilter | None = None,
+        order_by: PrintJobOrder | None = None,
+    ) -> Connection[PrintJob]:
+        job_filter = filter.to_service() if filter else JobFilter()
+        order = order_by.to_service() if order_by else JobOrder()
+        args = page_args(first, after, last, before, order)
+        with_details = selects_in_nodes(info.selected_fields[0].selections, "jobDetails")
+        loaders = info.context.loaders
+        result = await loaders.jobs_page.load(
+            JobsPageKey(self.database_id, job_filter, order, args, with_details)
+        )
+
+        async def count() -> int:
+            return await loaders.job_count.load(JobCountKey(self.database_id, job_filter))  # type: ignore[no-any-return]
+
+        return job_connection(
+            result,
+            order,
+            with_details=with_details,
+            counter=count,
+            printers={self.database_id: self},
+        )
+
+
+async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | None:
+    row = await info.context.loaders.totals.load(printer_id)
+    return None if row is None else job_totals_from_row(row)
+
+
+def printer_from_row(row: PrinterRow, *, totals: Any = NOT_LOADED) -> Printer:
+    return Printer(
+        id=strawberry.ID(to_global_id("Printer", row.id)),
+        database_id=row.id,
+        name=row.name,
+        location=row.location,
+        moonraker_url=row.moonraker_url,
+        has_moonraker_api_key=bool(row.moonraker_api_key),
+        is_active=row.is_active,
+        last_seen=row.last_seen,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        known_totals=totals,
+    )

@@ -1,0 +1,47 @@
+"""Buckets of printStats."""
+
+from typing import Annotated
+
+import strawberry
+
+from gql_server.services.stats import StatsBucket as ServiceBucket
+
+
+@strawberry.type(description="Aggregates over the jobs of one printer/status/filament/period.")
+class StatsBucket:
+    key: str | None = strawberry.field(
+        description="Printer id, status, filament type, or the period's first day (ISO date)."
+    )
+    job_count: int
+    completed_count: int
+    success_rate: float | None = strawberry.field(
+        description="Completed / finished jobs (in-progress jobs excluded); null when none."
+    )
+    print_time: float = strawberry.field(description="Sum of print durations, seconds.")
+    total_time: float = strawberry.field(description="Sum of total durations, seconds.")
+    filament_used: float = strawberry.field(description="Millimetres.")
+    printer_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The printer, when grouped by printer.")
+    async def printer(
+        self, info: strawberry.Info
+    ) -> Annotated["Printer", strawberry.lazy("gql_server.graphql.types.printer")] | None:  # noqa: F821
+        if self.printer_id is None:
+            return None
+        from gql_server.graphql.types.printer import printer_from_row
+
+        row = await info.context.loaders.printer.load(self.printer_id)
+        return None if row is None else printer_from_row(row)
+
+
+def stats_bucket(bucket: ServiceBucket, *, key: str | None = None) -> StatsBucket:
+    return StatsBucket(
+        key=bucket.key if key is None else key,
+        job_count=bucket.job_count,
+        completed_count=bucket.completed_count,
+        success_rate=bucket.success_rate,
+        print_time=bucket.print_time,
+        total_time=bucket.total_time,
+        filament_used=bucket.filament_used,
+        printer_id=bucket.printer_id,
+    )

@@ -1,0 +1,223 @@
+"""Reading print jobs: filters, orderings and keyset pages, all in SQL."""
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import JobDetails, PrintJob
+from gql_server.services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    build_page,
+    order_by,
+    position_of,
+    window,
+)
+
+# Columns a job page carries: everything the API shows, read as Core rows (no ORM
+# identity map) because a fleet page can hold thousands of jobs.
+JOB_COLUMNS = [
+    PrintJob.id,
+    PrintJob.printer_id,
+    PrintJob.job_id,
+    PrintJob.user,
+    PrintJob.filename,
+    PrintJob.status,
+    PrintJob.start_time,
+    PrintJob.end_time,
+    PrintJob.print_duration,
+    PrintJob.total_duration,
+    PrintJob.filament_used,
+    PrintJob.job_metadata.label("job_metadata"),
+    PrintJob.auxiliary_data,
+    PrintJob.created_at,
+    PrintJob.updated_at,
+]
+
+
+class JobOrderField(enum.Enum):
+    START_TIME = "start_time"
+    END_TIME = "end_time"
+    DURATION = "total_duration"
+    FILAMENT_USED = "filament_used"
+
+
+@dataclass(frozen=True, slots=True)
+class JobOrder:
+    field: JobOrderField = JobOrderField.START_TIME
+    descending: bool = True
+
+    def keys(self) -> list[SortKey]:
+        column = getattr(PrintJob, self.field.value)
+        nullable = self.field is not JobOrderField.START_TIME
+        return [
+            SortKey(column, descending=self.descending, nullable=nullable),
+            SortKey(PrintJob.id, descending=self.descending),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    printer_ids: Sequence[int] | None = None
+    statuses: Sequence[str] | None = None
+    filename_contains: str | None = None
+    user: str | None = None
+    filament_types: Sequence[str] | None = None
+    slicer: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# Statuses Moonraker writes; "unknown" in a filter means "any status not listed here".
+KNOWN_STATUSES = (
+    "completed",
+    "cancelled",
+    "error",
+    "in_progress",
+    "klippy_shutdown",
+    "klippy_disconnect",
+    "server_exit",
+    "interrupted",
+)
+UNKNOWN_STATUS = "unknown"
+
+
+def _status_condition(statuses: Sequence[str]) -> Any:
+    known = [status for status in statuses if status != UNKNOWN_STATUS]
+    condition = PrintJob.status.in_(known)
+    if UNKNOWN_STATUS in statuses:
+        condition = or_(condition, PrintJob.status.not_in(KNOWN_STATUSES))
+    return condition
+
+
+def filter_conditions(job_filter: JobFilter) -> list[Any]:
+    """WHERE conditions for a filter; every one can use an index except the substring."""
+    f = job_filter
+    conditions: list[Any] = []
+    if f.printer_ids is not None:
+        conditions.append(PrintJob.printer_id.in_(list(f.printer_ids)))
+    if f.statuses is not None:
+        conditions.append(_status_condition(f.statuses))
+    if f.filename_contains:
+        pattern = f"%{_escape_like(f.filename_contains)}%"
+        conditions.append(PrintJob.filename.like(pattern, escape="\\"))
+    if f.user is not None:
+        conditions.append(PrintJob.user == f.user)
+    if f.filament_types is not None:
+        details = select(JobDetails.print_job_id).where(
+            JobDetails.filament_type.in_(list(f.filament_types))
+        )
+        conditions.append(PrintJob.id.in_(details))
+    if f.slicer is not None:
+        # JSON_EXTRACT on both dialects (MariaDB keeps JSON as text and still parses it).
+        conditions.append(PrintJob.job_metadata["slicer"].as_string() == f.slicer)
+    if f.started_after is not None:
+        conditions.append(PrintJob.start_time > f.started_after)
+    if f.started_before is not None:
+        conditions.append(PrintJob.start_time < f.started_before)
+    return conditions
+
+
+def _page_query(job_filter: JobFilter, order: JobOrder, args: PageArgs) -> Select:
+    keys = order.keys()
+    return (
+        select(*JOB_COLUMNS)
+        .where(*filter_conditions(job_filter), *window(keys, args))
+        .order_by(*order_by(keys, reverse=args.backwards))
+    )
+
+
+def fetch_job_page(
+    session: Session, job_filter: JobFilter, order: JobOrder, args: PageArgs
+) -> Page[Any]:
+    query = _page_query(job_filter, order, args).limit(args.size + 1)
+    return build_page(session.execute(query).all(), args)
+
+
+def fetch_job_pages_per_printer(
+    session: Session,
+    printer_ids: Sequence[int],
+    job_filter: JobFilter,
+    order: JobOrder,
+    args: PageArgs,
+) -> dict[int, Page[Any]]:
+    """The same page of jobs for each of many printers, in ONE query.
+
+    ROW_NUMBER() OVER (PARTITION BY printer_id ORDER BY …) numbers each printer's jobs
+    in page order; keeping rows numbered up to size + 1 gives every printer its page plus
+    the one extra row that tells whether another page exists.
+    """
+    keys = order.keys()
+    row_number = (
+        func.row_number()
+        .over(partition_by=PrintJob.printer_id, order_by=order_by(keys, reverse=args.backwards))
+        .label("row_number")
+    )
+    numbered = (
+        select(*JOB_COLUMNS, row_number)
+        .where(
+            PrintJob.printer_id.in_(list(printer_ids)),
+            *filter_conditions(job_filter),
+            *window(keys, args),
+        )
+        .subquery("numbered")
+    )
+    query = (
+        select(*[numbered.c[c.key] for c in JOB_COLUMNS])
+        .where(numbered.c.row_number <= args.size + 1)
+        .order_by(numbered.c.printer_id, numbered.c.row_number)
+    )
+    grouped: dict[int, list[Any]] = {printer_id: [] for printer_id in printer_ids}
+    for row in session.execute(query):
+        grouped[row.printer_id].append(row)
+    return {printer_id: build_page(rows, args) for printer_id, rows in grouped.items()}
+
+
+def count_jobs(session: Session, job_filter: JobFilter) -> int:
+    query = select(func.count()).select_from(PrintJob).where(*filter_conditions(job_filter))
+    return session.scalar(query) or 0
+
+
+def count_jobs_per_printer(
+    session: Session, printer_ids: Sequence[int], job_filter: JobFilter
+) -> dict[int, int]:
+    query = (
+        select(PrintJob.printer_id, func.count())
+        .where(PrintJob.printer_id.in_(list(printer_ids)), *filter_conditions(job_filter))
+        .group_by(PrintJob.printer_id)
+    )
+    counts = dict.fromkeys(printer_ids, 0)
+    counts.update({printer_id: count for printer_id, count in session.execute(query)})
+    return counts
+
+
+def cursor_position(order: JobOrder, row: Any) -> tuple[Any, ...]:
+    return position_of(order.keys(), row)
+
+
+def fetch_jobs_by_ids(session: Session, job_ids: Sequence[int]) -> dict[int, Any]:
+    query = select(*JOB_COLUMNS).where(PrintJob.id.in_(list(job_ids)))
+    return {row.id: row for row in session.execute(query)}
+
+
+DETAIL_COLUMNS = [c for c in JobDetails.__table__.c if c.key not in ("created_at", "updated_at")]
+
+
+def fetch_details_for_jobs(session: Session, job_ids: Sequence[int]) -> dict[int, Any]:
+    query = select(*DETAIL_COLUMNS).where(JobDetails.print_job_id.in_(list(job_ids)))
+    return {row.print_job_id: row for row in session.execute(query)}
+
+
+def fetch_details_by_id(session: Session, details_id: int) -> Any | None:
+    query = select(*DETAIL_COLUMNS).where(JobDetails.id == details_id)
+    return session.execute(query).first()

@@ -1,0 +1,102 @@
+"""Reading printers and their totals: keyset pages and batch lookups for loaders."""
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import JobTotals, Printer
+from gql_server.services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    build_page,
+    order_by,
+    position_of,
+    window,
+)
+
+
+class PrinterOrderField(enum.Enum):
+    NAME = "name"
+    CREATED_AT = "created_at"
+    LAST_SEEN = "last_seen"
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterOrder:
+    field: PrinterOrderField = PrinterOrderField.NAME
+    descending: bool = False
+
+    def keys(self) -> list[SortKey]:
+        column = getattr(Printer, self.field.value)
+        nullable = self.field is PrinterOrderField.LAST_SEEN
+        return [
+            SortKey(column, descending=self.descending, nullable=nullable),
+            SortKey(Printer.id, descending=self.descending),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterFilter:
+    ids: Sequence[int] | None = None
+    is_active: bool | None = None
+    name_contains: str | None = None
+    location: str | None = None
+
+
+def _conditions(printer_filter: PrinterFilter) -> list[Any]:
+    f = printer_filter
+    conditions: list[Any] = []
+    if f.ids is not None:
+        conditions.append(Printer.id.in_(list(f.ids)))
+    if f.is_active is not None:
+        conditions.append(Printer.is_active.is_(f.is_active))
+    if f.name_contains:
+        escaped = f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Printer.name.like(f"%{escaped}%", escape="\\"))
+    if f.location is not None:
+        conditions.append(Printer.location == f.location)
+    return conditions
+
+
+def _query(printer_filter: PrinterFilter, order: PrinterOrder, args: PageArgs) -> Select:
+    keys = order.keys()
+    return (
+        select(Printer)
+        .where(*_conditions(printer_filter), *window(keys, args))
+        .order_by(*order_by(keys, reverse=args.backwards))
+    )
+
+
+def fetch_printer_page(
+    session: Session, printer_filter: PrinterFilter, order: PrinterOrder, args: PageArgs
+) -> Page[Printer]:
+    query = _query(printer_filter, order, args).limit(args.size + 1)
+    return build_page(session.scalars(query).all(), args)
+
+
+def count_printers(session: Session, printer_filter: PrinterFilter) -> int:
+    query = select(func.count()).select_from(Printer).where(*_conditions(printer_filter))
+    return session.scalar(query) or 0
+
+
+def printer_cursor_position(order: PrinterOrder, printer: Printer) -> tuple[Any, ...]:
+    return position_of(order.keys(), printer)
+
+
+def fetch_printers_by_ids(session: Session, printer_ids: Sequence[int]) -> dict[int, Printer]:
+    query = select(Printer).where(Printer.id.in_(list(printer_ids)))
+    return {printer.id: printer for printer in session.scalars(query)}
+
+
+def fetch_totals_for_printers(session: Session, printer_ids: Sequence[int]) -> dict[int, JobTotals]:
+    query = select(JobTotals).where(JobTotals.printer_id.in_(list(printer_ids)))
+    return {totals.printer_id: totals for totals in session.scalars(query)}
+
+
+def fetch_totals_by_id(session: Session, totals_id: int) -> JobTotals | None:
+    return session.get(JobTotals, totals_id)

@@ -1,0 +1,200 @@
+"""Print statistics grouped by printer, status, filament type or calendar period.
+
+Everything is summed by the database with GROUP BY. Calendar buckets are taken in the
+caller's time zone: neither SQLite nor a MariaDB without loaded zone tables can convert
+zones, so the UTC offsets in force over the data's time span (DST transitions found with
+``zoneinfo``) are passed in as a CASE expression and added before truncating to the day.
+"""
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import ColumnElement, case, func, literal, select, text
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import JobDetails, PrintJob
+from gql_server.services.errors import ValidationError
+from gql_server.services.job_queries import JobFilter, filter_conditions
+
+
+class StatsGroupBy(enum.Enum):
+    PRINTER = "printer"
+    STATUS = "status"
+    FILAMENT_TYPE = "filament_type"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+CALENDAR = (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
+UNFINISHED = "in_progress"
+
+
+@dataclass(frozen=True, slots=True)
+class StatsBucket:
+    key: str | None
+    printer_id: int | None
+    job_count: int
+    completed_count: int
+    finished_count: int
+    print_time: float
+    total_time: float
+    filament_used: float
+
+    @property
+    def success_rate(self) -> float | None:
+        """Completed over finished jobs: a job still printing has not failed yet."""
+        if self.finished_count == 0:
+            return None
+        return self.completed_count / self.finished_count
+
+
+def resolve_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin",
+            field="timezone",
+            code="INVALID_TIMEZONE",
+        ) from None
+
+
+def _offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """(UTC instant, offset in seconds from then on), one entry per offset change.
+
+    Walks the span hour by hour; a zone changes offset at most a few times a year, so the
+    CASE expression stays short even for years of history.
+    """
+    spans: list[tuple[datetime, int]] = []
+    moment = start.replace(minute=0, second=0, microsecond=0)
+    while moment <= end + timedelta(hours=1):
+        offset = int(moment.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+        if not spans or spans[-1][1] != offset:
+            spans.append((moment, offset))
+        moment += timedelta(hours=1)
+    return spans
+
+
+def _local_offset(spans: list[tuple[datetime, int]]) -> ColumnElement[Any]:
+    if len(spans) == 1:
+        return literal(spans[0][1])
+    whens = [(PrintJob.start_time < spans[i + 1][0], spans[i][1]) for i in range(len(spans) - 1)]
+    return case(*whens, else_=spans[-1][1])
+
+
+def _period(dialect: str, group_by: StatsGroupBy, offset: ColumnElement[Any]) -> Any:
+    if dialect == "sqlite":
+        local = func.datetime(PrintJob.start_time, func.printf("%+d seconds", offset))
+        if group_by is StatsGroupBy.DAY:
+            return func.date(local)
+        if group_by is StatsGroupBy.WEEK:
+            return func.date(local, "weekday 0", "-6 days")  # the Monday of its ISO week
+        return func.strftime("%Y-%m-01", local)
+    local = func.timestampadd(text("SECOND"), offset, PrintJob.start_time)
+    if group_by is StatsGroupBy.DAY:
+        return func.date(local)
+    if group_by is StatsGroupBy.WEEK:
+        return func.subdate(func.date(local), func.weekday(local))
+    return func.date_format(local, "%Y-%m-01")
+
+
+def _time_span(session: Session, conditions: list[Any]) -> tuple[datetime, datetime] | None:
+    query = select(func.min(PrintJob.start_time), func.max(PrintJob.start_time)).where(*conditions)
+    earliest, latest = session.execute(query).one()
+    if earliest is None:
+        return None
+    return _as_utc(earliest), _as_utc(latest)
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    # MIN()/MAX() lose the column type on SQLite and come back as text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _bucket_key(
+    session: Session, group_by: StatsGroupBy, conditions: list[Any], timezone: str
+) -> Any | None:
+    """The GROUP BY expression, or None when a calendar grouping has no job to place."""
+    if group_by is StatsGroupBy.PRINTER:
+        return PrintJob.printer_id
+    if group_by is StatsGroupBy.STATUS:
+        return PrintJob.status
+    if group_by is StatsGroupBy.FILAMENT_TYPE:
+        return JobDetails.filament_type
+    zone = resolve_zone(timezone)
+    span = _time_span(session, conditions)
+    if span is None:
+        return None
+    offset = _local_offset(_offset_spans(zone, *span))
+    return _period(session.get_bind().dialect.name, group_by, offset)
+
+
+def print_stats(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, *, timezone: str = "UTC"
+) -> list[StatsBucket]:
+    if group_by not in CALENDAR and timezone != "UTC":
+        resolve_zone(timezone)  # still refuse a bad zone name
+    conditions = filter_conditions(job_filter)
+    key = _bucket_key(session, group_by, conditions, timezone)
+    if key is None:
+        return []
+    # Bucket in a subquery, group by its column: MySQL's ONLY_FULL_GROUP_BY then sees
+    # one plain column, not two copies of a parameterised expression.
+    rows = (
+        select(
+            key.label("bucket"),
+            PrintJob.status,
+            PrintJob.print_duration,
+            PrintJob.total_duration,
+            PrintJob.filament_used,
+        )
+        .select_from(PrintJob)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .where(*conditions)
+        .subquery("rows")
+    )
+    completed = case((rows.c.status == "completed", 1), else_=0)
+    finished = case((rows.c.status != UNFINISHED, 1), else_=0)
+    query = (
+        select(
+            rows.c.bucket,
+            func.count(),
+            func.sum(completed),
+            func.sum(finished),
+            func.coalesce(func.sum(rows.c.print_duration), 0),
+            func.coalesce(func.sum(rows.c.total_duration), 0),
+            func.coalesce(func.sum(rows.c.filament_used), 0),
+        )
+        .group_by(rows.c.bucket)
+        .order_by(rows.c.bucket)
+    )
+    return [_bucket(group_by, row) for row in session.execute(query)]
+
+
+def _bucket(group_by: StatsGroupBy, row: Any) -> StatsBucket:
+    bucket, jobs, completed, finished, print_time, total_time, filament = row
+    printer_id = int(bucket) if group_by is StatsGroupBy.PRINTER else None
+    return StatsBucket(
+        key=_key_text(bucket),
+        printer_id=printer_id,
+        job_count=int(jobs),
+        completed_count=int(completed or 0),
+        finished_count=int(finished or 0),
+        print_time=float(print_time),
+        total_time=float(total_time),
+        filament_used=float(filament),
+    )
+
+
+def _key_text(bucket: Any) -> str | None:
+    if bucket is None:
+        return None
+    if isinstance(bucket, date | datetime):
+        return bucket.isoformat()[:10]
+    return str(bucket)
