@@ -4,8 +4,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import httpx
+import pytest
 
 from gql_server.app import create_app
 from gql_server.config import Settings
