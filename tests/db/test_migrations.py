@@ -9,7 +9,12 @@ from sqlalchemy import Engine, inspect
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import check_no_drift, downgrade_to_base, upgrade_to_head
 from gql_server.db.models import Base
-from tests.conftest import MYSQL_URL, recreate_mysql_database, require_mysql
+from tests.conftest import (
+    MYSQL_URL,
+    drop_mysql_database,
+    recreate_mysql_database,
+    require_mysql,
+)
 
 MIGRATION_DB_SUFFIX = "_migrations"
 
@@ -25,6 +30,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     engine = create_db_engine(url)
     yield engine
     engine.dispose()
+    if request.param == "mariadb":
+        drop_mysql_database(url)
 
 
 def _app_tables(engine: Engine) -> set[str]:

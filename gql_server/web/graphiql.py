@@ -1,0 +1,172 @@
+"""GraphiQL served entirely from our own origin, so it works on a network without internet.
+
+Strawberry's default page loads React and GraphiQL from a CDN and is blank offline. This page
+references only ``/static/graphiql/...``, served from ``gql_server/static/vendor/``, which
+``scripts/fetch_graphiql_assets.py`` fills from the npm registry at install time (the bundles
+are never committed). When they are missing the page says so instead of staying blank.
+
+The header editor is open by default with an ``X-API-Key`` hint, because every operation
+needs a key (see ``auth.py``); queries without one are answered in the browser with a hint
+rather than sent, so loading the page never counts as a failed authentication.
+"""
+
+import base64
+import hashlib
+import html
+from pathlib import Path
+from string import Template
+
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+VENDOR_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor"
+STATIC_PREFIX = "/static/graphiql"
+SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js")
+STYLESHEET = "graphiql.min.css"
+FETCH_COMMAND = "python scripts/fetch_graphiql_assets.py"
+
+_STYLE = "body { margin: 0; overflow: hidden; } #graphiql { height: 100vh; }"
+
+# Constant, so its CSP hash is computed once; settings reach it through data- attributes.
+_BOOTSTRAP = """
+(function () {
+  var root = document.getElementById("graphiql");
+  if (!window.React || !window.ReactDOM || !window.GraphiQL) {
+    root.textContent = root.getAttribute("data-missing");
+    return;
+  }
+  var keyHint = root.getAttribute("data-key-hint");
+  var post = GraphiQL.createFetcher({ url: window.location.pathname });
+  function hasKey(headers) {
+    return Object.keys(headers || {}).some(function (name) {
+      var lower = name.toLowerCase();
+      var value = String(headers[name] || "").trim();
+      return (lower === "x-api-key" || lower === "authorization") && value !== "";
+    });
+  }
+  function fetcher(params, options) {
+    if (!hasKey(options && options.headers)) {
+      return Promise.resolve({ errors: [{ message: keyHint }] });
+    }
+    return post(params, options);
+  }
+  ReactDOM.createRoot(root).render(
+    React.createElement(GraphiQL, {
+      fetcher: fetcher,
+      defaultQuery: "{\\n  viewer {\\n    name\\n  }\\n}\\n",
+      defaultHeaders: '{\\n  "X-API-Key": ""\\n}',
+      isHeadersEditorEnabled: true,
+      shouldPersistHeaders: true,
+      defaultEditorToolsVisibility: "headers",
+    })
+  );
+})();
+"""
+
+_PAGE = Template("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>GraphiQL</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="$prefix/$stylesheet">
+<style>$style</style>
+$scripts
+</head>
+<body>
+<div id="graphiql" data-missing="$missing" data-key-hint="$key_hint">Loading GraphiQL…</div>
+<noscript>GraphiQL needs JavaScript.</noscript>
+<script>$bootstrap</script>
+</body>
+</html>
+""")
+
+_MISSING_PAGE = Template("""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>GraphiQL is not installed</title></head>
+<body>
+<h1>GraphiQL is not installed on this server</h1>
+<p>$message</p>
+</body>
+</html>
+""")
+
+
+def _csp_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode()).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        f"script-src 'self' {_csp_hash(_BOOTSTRAP)}",
+        f"style-src 'self' {_csp_hash(_STYLE)}",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+KEY_HINT = (
+    'Paste your API key into the Headers tab below as {"X-API-Key": "<your key>"}, then run '
+    "the query. To load the schema for completion and docs, re-fetch it afterwards "
+    "(Shift-Ctrl-R)."
+)
+
+
+def missing_assets(vendor_dir: Path = VENDOR_DIR) -> list[str]:
+    """The vendor files that are absent; checked per request so a later fetch needs no
+    restart."""
+    return [name for name in (*SCRIPTS, STYLESHEET) if not (vendor_dir / name).is_file()]
+
+
+def _missing_message(names: list[str]) -> str:
+    return (
+        f"The GraphiQL files ({', '.join(names)}) are missing from {VENDOR_DIR}. "
+        f"The operator must run “{FETCH_COMMAND}” in the project directory "
+        "(it downloads them from the npm registry) and reload this page."
+    )
+
+
+def graphiql_html() -> str:
+    """The page, with only same-origin asset URLs."""
+    scripts = "\n".join(f'<script src="{STATIC_PREFIX}/{name}"></script>' for name in SCRIPTS)
+    return _PAGE.substitute(
+        prefix=STATIC_PREFIX,
+        stylesheet=STYLESHEET,
+        style=_STYLE,
+        scripts=scripts,
+        missing=html.escape(_missing_message(list(SCRIPTS))),
+        key_hint=html.escape(KEY_HINT),
+        bootstrap=_BOOTSTRAP,
+    )
+
+
+def graphiql_response() -> HTMLResponse:
+    """What ``GET /graphql`` returns to a browser: the IDE, or why it cannot be shown."""
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"}
+    missing = missing_assets()
+    if missing:
+        page = _MISSING_PAGE.substitute(message=html.escape(_missing_message(missing)))
+        return HTMLResponse(page, status_code=503, headers=headers)
+    return HTMLResponse(graphiql_html(), headers=headers)
+
+
+class _VendorFiles(StaticFiles):
+    """StaticFiles that answers 404, not 500, while the vendor directory does not exist yet,
+    so the app starts (and the page explains itself) before the assets are fetched."""
+
+    async def check_config(self) -> None:
+        if VENDOR_DIR.is_dir():
+            await super().check_config()
+
+
+def graphiql_static_mount() -> Mount:
+    """The ``/static/graphiql`` mount serving ``gql_server/static/vendor/``."""
+    files = _VendorFiles(directory=VENDOR_DIR, check_dir=False)
+    return Mount(STATIC_PREFIX, app=files, name="graphiql-static")

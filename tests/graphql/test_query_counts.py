@@ -1,0 +1,73 @@
+"""Exact SQL statement counts per GraphQL request: no N+1, whatever the fleet's size."""
+
+import pytest
+
+from gql_server.db.session import Database
+from gql_server.services.jobs import upsert_details, upsert_jobs
+from gql_server.services.totals import recompute_totals
+from tests.factories import make_job_row, make_printer
+from tests.graphql.conftest import GraphQLClient
+from tests.sql_counter import count_statements
+
+FLEET_QUERY = """
+{ printers(first: 50) { nodes { name jobTotals { totalJobs }
+    printJobs(first: 20) { nodes { filename status
+        jobDetails { filamentType layerHeight } printer { name } } } } } }
+"""
+# printers page, their totals, one windowed query for every printer's jobs page, the
+# details of all those jobs: 4. Authentication adds its one lookup (last_used is fresh).
+FLEET_STATEMENTS = 4
+AUTH_LOOKUP = 1
+
+
+def _seed_fleet(database: Database, printers: int, jobs_per_printer: int) -> None:
+    with database.scope() as session:
+        for p in range(printers):
+            printer_id = make_printer(session, f"printer-{p:02d}").id
+            rows = [make_job_row(j, filename=f"p{p}-{j}.gcode") for j in range(jobs_per_printer)]
+            result = upsert_jobs(session, printer_id, rows)
+            upsert_details(
+                session,
+                [{"print_job_id": i, "filament_type": "PLA"} for i in result.ids.values()],
+            )
+        recompute_totals(session, list(range(1, printers + 1)))
+
+
+def _statements(gql: GraphQLClient, database: Database, query: str) -> int:
+    gql.execute("{ viewer { name } }")  # first use writes last_used; count a steady request
+    with count_statements(database.engine) as log:
+        gql.execute(query)
+    return log.count
+
+
+def test_fleet_query_with_one_printer_and_one_job(gql: GraphQLClient, database: Database) -> None:
+    _seed_fleet(database, printers=1, jobs_per_printer=1)
+    assert _statements(gql, database, FLEET_QUERY) == FLEET_STATEMENTS + AUTH_LOOKUP
+
+
+@pytest.mark.slow
+def test_fleet_query_with_50_printers_of_200_jobs(gql: GraphQLClient, database: Database) -> None:
+    _seed_fleet(database, printers=50, jobs_per_printer=200)
+    data_check = gql.execute(FLEET_QUERY)["printers"]["nodes"]
+    assert len(data_check) == 50 and all(len(p["printJobs"]["nodes"]) == 20 for p in data_check)
+    assert _statements(gql, database, FLEET_QUERY) == FLEET_STATEMENTS + AUTH_LOOKUP
+
+
+def test_job_list_with_printer_and_details_is_three_statements(
+    gql: GraphQLClient, database: Database
+) -> None:
+    _seed_fleet(database, printers=3, jobs_per_printer=30)
+    query = (
+        "{ printJobs(first: 100) { nodes { filename printer { name } jobDetails { bedTemp } } } }"
+    )
+    # the page, the printers of the page, the details of the page
+    assert _statements(gql, database, query) == 3 + AUTH_LOOKUP
+
+
+def test_total_count_is_only_queried_when_selected(gql: GraphQLClient, database: Database) -> None:
+    _seed_fleet(database, printers=2, jobs_per_printer=5)
+    without = _statements(gql, database, "{ printJobs(first: 5) { nodes { filename } } }")
+    with_count = _statements(
+        gql, database, "{ printJobs(first: 5) { totalCount nodes { filename } } }"
+    )
+    assert (without, with_count) == (1 + AUTH_LOOKUP, 2 + AUTH_LOOKUP)
