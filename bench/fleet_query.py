@@ -1,0 +1,138 @@
+"""Fleet query benchmark: our server vs raw SQL + json.dumps of the same data.
+
+    python -m bench.fleet_query [--printers 50] [--jobs 200] [--rounds 30]
+
+Seeds a fresh SQLite database, then measures in one run (single client, median):
+- "server": the whole ASGI request (auth, Strawberry, loaders, SQL, JSON) in-process;
+- "raw": the same four SQL queries with sqlite3 and the same nested dict, json.dumps'd.
+Prints SQL statements per request, requests per second, and the ratio.
+"""
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.seed import seed_fleet
+from gql_server.app import create_app
+from gql_server.config import Settings
+from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.session import Database
+from gql_server.services.api_keys import create_api_key
+from tests.sql_counter import count_statements
+
+FLEET_QUERY = """{ printers(first: 50) { nodes { name jobTotals { totalJobs }
+  printJobs(first: 20) { nodes { filename status jobDetails { filamentType layerHeight }
+  printer { name } } } } } }"""
+
+RAW_PRINTERS = "SELECT id, name FROM printers ORDER BY name, id LIMIT 51"
+RAW_TOTALS = "SELECT printer_id, total_jobs FROM job_totals WHERE printer_id IN ({})"
+RAW_JOBS = """SELECT id, printer_id, filename, status FROM (
+  SELECT id, printer_id, filename, status, ROW_NUMBER() OVER (
+    PARTITION BY printer_id ORDER BY start_time DESC, id DESC) AS rn
+  FROM print_jobs WHERE printer_id IN ({})) WHERE rn <= 21 ORDER BY printer_id, rn"""
+RAW_DETAILS = "SELECT print_job_id, filament_type, layer_height FROM job_details WHERE print_job_id IN ({})"
+
+
+def raw_fleet(connection: sqlite3.Connection) -> str:
+    printers = connection.execute(RAW_PRINTERS).fetchall()[:50]
+    ids = [row[0] for row in printers]
+    marks = ",".join("?" * len(ids))
+    totals = dict(connection.execute(RAW_TOTALS.format(marks), ids).fetchall())
+    jobs: dict[int, list] = {pid: [] for pid in ids}
+    for job_id, printer_id, filename, status in connection.execute(RAW_JOBS.format(marks), ids):
+        if len(jobs[printer_id]) < 20:
+            jobs[printer_id].append((job_id, filename, status))
+    job_ids = [job[0] for page in jobs.values() for job in page]
+    details = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            RAW_DETAILS.format(",".join("?" * len(job_ids))), job_ids
+        )
+    }
+    names = dict(printers)
+    nodes = []
+    for pid in ids:
+        page = []
+        for job_id, filename, status in jobs[pid]:
+            filament, layer = details.get(job_id, (None, None))
+            page.append(
+                {
+                    "filename": filename,
+                    "status": status.upper(),
+                    "jobDetails": {"filamentType": filament, "layerHeight": layer},
+                    "printer": {"name": names[pid]},
+                }
+            )
+        nodes.append(
+            {
+                "name": names[pid],
+                "jobTotals": {"totalJobs": totals.get(pid)},
+                "printJobs": {"nodes": page},
+            }
+        )
+    return json.dumps({"data": {"printers": {"nodes": nodes}}})
+
+
+def time_raw(path: Path, rounds: int) -> list[float]:
+    timings = []
+    with sqlite3.connect(path) as connection:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            raw_fleet(connection)
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+async def time_server(database: Database, key: str, rounds: int) -> tuple[list[float], int]:
+    app = create_app(Settings(database_url="sqlite://"), database=database)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"X-API-Key": key}
+    timings = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for _ in range(3):  # warm-up: caches, last_used write
+            response = await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
+            assert response.status_code == 200 and "errors" not in response.json()
+        with count_statements(database.engine) as log:
+            await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
+            timings.append(time.perf_counter() - started)
+    return timings, log.count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--printers", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fleet.db"
+        database = Database(create_db_engine(f"sqlite:///{path}"))
+        upgrade_to_head(database.engine)
+        seed_fleet(database, args.printers, args.jobs)
+        with database.scope() as session:
+            key = create_api_key(session, name="bench", scopes="READ").plaintext
+        server, statements = asyncio.run(time_server(database, key, args.rounds))
+        raw = time_raw(path, args.rounds)
+        database.dispose()
+    server_ms = statistics.median(server) * 1000
+    raw_ms = statistics.median(raw) * 1000
+    print(f"fleet: {args.printers} printers x {args.jobs} jobs, first 50 x 20, {args.rounds} rounds")
+    print(f"server: median {server_ms:.1f} ms, {1000 / server_ms:.1f} req/s, "
+          f"{statements} SQL statements per request (incl. 1 auth lookup)")
+    print(f"raw   : median {raw_ms:.1f} ms, {1000 / raw_ms:.1f} req/s, 4 SQL statements")
+    print(f"ratio : {server_ms / raw_ms:.2f}x (target <= 3.5x)")
+
+
+if __name__ == "__main__":
+    main()
