@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from gql_server.graphql.selection import JobSelection
 from gql_server.services import job_queries, printer_queries
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs
@@ -30,7 +31,7 @@ class JobsPageKey:
     job_filter: JobFilter
     order: JobOrder
     args: PageArgs
-    with_details: bool
+    selection: JobSelection
 
 
 @dataclass(slots=True)
@@ -76,11 +77,9 @@ class Loaders:
     async def _load_job_pages(self, keys: Sequence[JobsPageKey]) -> list[JobsWithDetails]:
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for key in keys:
-            groups[(key.job_filter, key.order, key.args, key.with_details)].append(key.printer_id)
+            groups[(key.job_filter, key.order, key.args, key.selection)].append(key.printer_id)
         results = await self._read(lambda s: _pages_by_group(s, groups))
-        return [
-            results[(k.job_filter, k.order, k.args, k.with_details)][k.printer_id] for k in keys
-        ]
+        return [results[(k.job_filter, k.order, k.args, k.selection)][k.printer_id] for k in keys]
 
     async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
         groups: dict[JobFilter, list[int]] = defaultdict(list)
@@ -100,34 +99,33 @@ class Loaders:
 def _pages_by_group(
     session: Session, groups: dict[tuple[Any, ...], list[int]]
 ) -> dict[tuple[Any, ...], dict[int, JobsWithDetails]]:
-    """One window-function query per distinct (filter, order, page) — usually exactly one
-    — plus one query for the details of every job on every page."""
-    pages = {
-        group: job_queries.fetch_job_pages_per_printer(session, printer_ids, *group[:3])
-        for group, printer_ids in groups.items()
-    }
-    wanted = [
-        row.id
-        for group, by_printer in pages.items()
-        if group[3]
-        for page in by_printer.values()
-        for row in page.items
-    ]
-    details = job_queries.fetch_details_for_jobs(session, wanted) if wanted else {}
-    return {
-        group: {
-            printer_id: JobsWithDetails(page, details if group[3] else {})
-            for printer_id, page in by_printer.items()
+    """One window-function query per distinct (filter, order, page, selection) — usually
+    exactly one — plus one query for the details of every job on those pages."""
+    results = {}
+    for (job_filter, order, args, selection), printer_ids in groups.items():
+        pages = job_queries.fetch_job_pages_per_printer(
+            session, printer_ids, job_filter, order, args, selection.job_columns
+        )
+        details = _details(session, [p.items for p in pages.values()], selection)
+        results[(job_filter, order, args, selection)] = {
+            printer_id: JobsWithDetails(page, details) for printer_id, page in pages.items()
         }
-        for group, by_printer in pages.items()
-    }
+    return results
+
+
+def _details(session: Session, pages: list[list[Any]], selection: JobSelection) -> dict[int, Any]:
+    job_ids = [row.id for rows in pages for row in rows]
+    if not selection.with_details or not job_ids:
+        return {}
+    return job_queries.fetch_details_for_jobs(session, job_ids, selection.detail_columns)
 
 
 def fetch_page_with_details(
-    session: Session, job_filter: JobFilter, order: JobOrder, args: PageArgs, with_details: bool
+    session: Session,
+    job_filter: JobFilter,
+    order: JobOrder,
+    args: PageArgs,
+    selection: JobSelection,
 ) -> JobsWithDetails:
-    page = job_queries.fetch_job_page(session, job_filter, order, args)
-    details = {}
-    if with_details and page.items:
-        details = job_queries.fetch_details_for_jobs(session, [row.id for row in page.items])
-    return JobsWithDetails(page, details)
+    page = job_queries.fetch_job_page(session, job_filter, order, args, selection.job_columns)
+    return JobsWithDetails(page, _details(session, [page.items], selection))

@@ -31,6 +31,29 @@ def selects(fields: Iterable[Any], *path: str) -> bool:
     return True
 
 
+def field_names(fields: Iterable[Any], *path: str) -> set[str]:
+    """Names of the fields selected at the end of ``path``."""
+    level = list(fields)
+    for name in path:
+        level = [selection for field in _children(level, name) for selection in field.selections]
+    return _names(level)
+
+
+def _names(selections: Iterable[Any]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, FragmentSpread | InlineFragment):
+            names |= _names(selection.selections)
+        elif isinstance(selection, SelectedField):
+            names.add(selection.name)
+    return names
+
+
+def node_field_names(fields: Iterable[Any], *path: str) -> set[str]:
+    """Field names under a connection's ``nodes`` and ``edges { node }`` (then ``path``)."""
+    return field_names(fields, "nodes", *path) | field_names(fields, "edges", "node", *path)
+
+
 def selects_in_nodes(fields: Iterable[Any], *path: str) -> bool:
     """``path`` under a connection's ``nodes`` or ``edges { node }``."""
     return selects(fields, "nodes", *path) or selects(fields, "edges", "node", *path)

@@ -18,6 +18,7 @@ from gql_server.graphql.loaders import fetch_page_with_details
 from gql_server.graphql.lookahead import selects_in_nodes
 from gql_server.graphql.pages import page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
+from gql_server.graphql.selection import job_selection
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.enums import StatsGroupBy
@@ -101,15 +102,13 @@ class Query:
         job_filter = filter.to_service() if filter else JobFilter()
         order = order_by.to_service() if order_by else JobOrder()
         args = page_args(first, after, last, before, order)
-        selections = info.selected_fields[0].selections
-        with_details = selects_in_nodes(selections, "jobDetails")
-        with_printer = selects_in_nodes(selections, "printer")
+        selection = job_selection(info.selected_fields[0].selections)
         context = info.context
 
         def load(session: Session) -> tuple:
-            result = fetch_page_with_details(session, job_filter, order, args, with_details)
+            result = fetch_page_with_details(session, job_filter, order, args, selection)
             printers = {}
-            if with_printer and result.page.items:
+            if selection.with_printer and result.page.items:
                 ids = {row.printer_id for row in result.page.items}
                 printers = printer_queries.fetch_printers_by_ids(session, list(ids))
             return result, printers
@@ -119,13 +118,8 @@ class Query:
         async def count() -> int:
             return await context.read(lambda s: count_jobs(s, job_filter))
 
-        return job_connection(
-            result,
-            order,
-            with_details=with_details,
-            counter=count,
-            printers={pid: printer_from_row(row) for pid, row in printer_rows.items()},
-        )
+        printers = {pid: printer_from_row(row) for pid, row in printer_rows.items()}
+        return job_connection(result, order, counter=count, printers=printers)
 
     @strawberry.field(
         description="Job counts, success rate, time and filament per bucket.",
@@ -158,8 +152,7 @@ class Query:
             row = await loaders.printer.load(number)
             return None if row is None else printer_from_row(row)
         if type_name == "PrintJob":
-            row = await loaders.job.load(number)
-            return None if row is None else print_job_from_row(row)
+            return await _print_job(info, number)
         if type_name == "JobDetails":
             row = await info.context.read(lambda s: job_queries.fetch_details_by_id(s, number))
             return None if row is None else job_details_from_row(row)
@@ -180,8 +173,7 @@ class Query:
 
     @strawberry.field(permission_classes=[CanRead])
     async def print_job(self, info: strawberry.Info, id: strawberry.ID) -> PrintJob | None:
-        row = await info.context.loaders.job.load(database_id(id, "PrintJob"))
-        return None if row is None else print_job_from_row(row)
+        return await _print_job(info, database_id(id, "PrintJob"))
 
     @strawberry.field(description="The API key making this request.", permission_classes=[CanRead])
     async def viewer(self, info: strawberry.Info) -> ApiKey:
@@ -216,3 +208,19 @@ class Query:
 
 
 API_KEY_ORDERING = "api_key:created_at:asc"
+
+
+async def _print_job(info: strawberry.Info, job_id: int) -> PrintJob | None:
+    """One job by id, with its printer and details through their loaders (several
+    ``node`` fields in one request share each batch)."""
+    loaders = info.context.loaders
+    row = await loaders.job.load(job_id)
+    if row is None:
+        return None
+    printer_row = await loaders.printer.load(row.printer_id)
+    details_row = await loaders.details.load(job_id)
+    return print_job_from_row(
+        row,
+        printer=printer_from_row(printer_row),
+        details=None if details_row is None else job_details_from_row(details_row),
+    )

@@ -5,7 +5,6 @@ from datetime import datetime
 import strawberry
 
 from gql_server.db.models import ApiKey as ApiKeyRow
-from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.types.enums import ApiKeyScope
 from gql_server.graphql.types.node import Node
 from gql_server.services.auth import parse_scopes
@@ -24,7 +23,6 @@ class ApiKey(Node):
 
 def api_key_from_row(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
-        id=strawberry.ID(to_global_id("ApiKey", row.id)),
         database_id=row.id,
         name=row.name,
         key_prefix=row.key_prefix,

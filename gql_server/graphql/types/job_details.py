@@ -5,7 +5,6 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.types.node import Node
 
 
@@ -31,24 +30,25 @@ class JobDetails(Node):
 
 
 def job_details_from_row(row: Any) -> JobDetails:
+    """``row`` may carry only the selected columns; the others stay None."""
+    values = row._asdict()
     return JobDetails(
-        id=strawberry.ID(to_global_id("JobDetails", row.id)),
         database_id=row.id,
-        layer_height=row.layer_height,
-        first_layer_height=row.first_layer_height,
-        nozzle_temp=row.nozzle_temp,
-        bed_temp=row.bed_temp,
-        print_speed=row.print_speed,
-        infill_percentage=row.infill_percentage,
-        infill_pattern=row.infill_pattern,
-        support_enabled=row.support_enabled,
-        support_type=row.support_type,
-        filament_type=row.filament_type,
-        filament_brand=row.filament_brand,
-        filament_color=row.filament_color,
-        estimated_time=row.estimated_time,
-        estimated_filament=row.estimated_filament,
-        layer_count=row.layer_count,
-        object_height=row.object_height,
-        raw_metadata=row.raw_metadata,
+        layer_height=values.get("layer_height"),
+        first_layer_height=values.get("first_layer_height"),
+        nozzle_temp=values.get("nozzle_temp"),
+        bed_temp=values.get("bed_temp"),
+        print_speed=values.get("print_speed"),
+        infill_percentage=values.get("infill_percentage"),
+        infill_pattern=values.get("infill_pattern"),
+        support_enabled=values.get("support_enabled"),
+        support_type=values.get("support_type"),
+        filament_type=values.get("filament_type"),
+        filament_brand=values.get("filament_brand"),
+        filament_color=values.get("filament_color"),
+        estimated_time=values.get("estimated_time"),
+        estimated_filament=values.get("estimated_filament"),
+        layer_count=values.get("layer_count"),
+        object_height=values.get("object_height"),
+        raw_metadata=values.get("raw_metadata"),
     )

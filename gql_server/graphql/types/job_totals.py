@@ -5,7 +5,6 @@ from datetime import datetime
 import strawberry
 
 from gql_server.db.models import JobTotals as JobTotalsRow
-from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.types.node import Node
 
 
@@ -21,7 +20,6 @@ class JobTotals(Node):
 
 def job_totals_from_row(row: JobTotalsRow) -> JobTotals:
     return JobTotals(
-        id=strawberry.ID(to_global_id("JobTotals", row.id)),
         database_id=row.id,
         total_jobs=row.total_jobs,
         total_time=row.total_time,

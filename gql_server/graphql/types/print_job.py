@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.inputs import job_order_name
 from gql_server.graphql.loaders import JobsWithDetails
 from gql_server.graphql.types.connection import Connection
@@ -18,8 +17,6 @@ from gql_server.services.job_queries import JobOrder, cursor_position
 
 if TYPE_CHECKING:
     from gql_server.graphql.types.printer import Printer
-
-NOT_LOADED: Any = object()
 
 
 @strawberry.type(description="One job of a printer's print history.")
@@ -37,58 +34,33 @@ class PrintJob(Node):
     auxiliary_data: JSON | None
     created_at: datetime
     updated_at: datetime
-    printer_id: strawberry.Private[int]
-    known_printer: strawberry.Private[Any]
-    known_details: strawberry.Private[Any]
-
-    @strawberry.field
-    def printer(
-        self, info: strawberry.Info
-    ) -> Annotated["Printer", strawberry.lazy("gql_server.graphql.types.printer")]:
-        # Synchronous when the parent already holds the printer (jobs reached through a
-        # printer or a prefetched page); a loader batch otherwise.
-        if self.known_printer is not None:
-            return self.known_printer  # type: ignore[no-any-return]
-        return _printer_later(info, self.printer_id)  # type: ignore[return-value]
-
-    @strawberry.field
-    def job_details(self, info: strawberry.Info) -> JobDetails | None:
-        if self.known_details is not NOT_LOADED:
-            return self.known_details  # type: ignore[no-any-return]
-        return _details_later(info, self.database_id)  # type: ignore[return-value]
+    printer: Annotated["Printer", strawberry.lazy("gql_server.graphql.types.printer")]
+    job_details: JobDetails | None
+    # Plain attributes, not resolvers: whoever builds a job hands over its printer and
+    # details, fetched a whole page at a time, so the 1,000 jobs of a fleet page cost no
+    # awaitable each (bench/fleet_query.py).
 
 
-async def _printer_later(info: strawberry.Info, printer_id: int) -> "Printer":
-    from gql_server.graphql.types.printer import printer_from_row
-
-    return printer_from_row(await info.context.loaders.printer.load(printer_id))
-
-
-async def _details_later(info: strawberry.Info, job_id: int) -> JobDetails | None:
-    row = await info.context.loaders.details.load(job_id)
-    return None if row is None else job_details_from_row(row)
-
-
-def print_job_from_row(row: Any, *, printer: Any = None, details: Any = NOT_LOADED) -> PrintJob:
+def print_job_from_row(row: Any, *, printer: Any, details: Any) -> PrintJob:
+    """``row`` may lack the columns the query did not select; their fields stay None."""
+    values = row._asdict()  # a dict: missing keys are cheap, unlike Row attributes
     return PrintJob(
-        id=strawberry.ID(to_global_id("PrintJob", row.id)),
         database_id=row.id,
         job_id=row.job_id,
         user=row.user,
         filename=row.filename,
         status=job_status(row.status),
         start_time=row.start_time,
-        end_time=row.end_time,
+        end_time=values.get("end_time"),
         print_duration=row.print_duration,
         total_duration=row.total_duration,
         filament_used=row.filament_used,
-        metadata=row.job_metadata,
-        auxiliary_data=row.auxiliary_data,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        printer_id=row.printer_id,
-        known_printer=printer,
-        known_details=details,
+        metadata=values.get("job_metadata"),
+        auxiliary_data=values.get("auxiliary_data"),
+        created_at=values.get("created_at"),  # type: ignore[arg-type]
+        updated_at=values.get("updated_at"),  # type: ignore[arg-type]
+        printer=printer,
+        job_details=details,
     )
 
 
@@ -96,17 +68,14 @@ def job_connection(
     result: JobsWithDetails,
     order: JobOrder,
     *,
-    with_details: bool,
     counter: Callable[[], Awaitable[int]],
-    printers: dict[int, Any] | None = None,
+    printers: dict[int, Any],
 ) -> Connection[PrintJob]:
     nodes = []
     for row in result.page.items:
-        details: Any = NOT_LOADED
-        if with_details:
-            detail_row = result.details.get(row.id)
-            details = None if detail_row is None else job_details_from_row(detail_row)
-        printer = None if printers is None else printers.get(row.printer_id)
+        detail_row = result.details.get(row.id)
+        details = None if detail_row is None else job_details_from_row(detail_row)
+        printer = printers.get(row.printer_id)
         nodes.append(print_job_from_row(row, printer=printer, details=details))
     return Connection(
         nodes=nodes,

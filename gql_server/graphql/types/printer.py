@@ -6,16 +6,17 @@ from typing import Any
 import strawberry
 
 from gql_server.db.models import Printer as PrinterRow
-from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.loaders import JobCountKey, JobsPageKey
-from gql_server.graphql.lookahead import selects_in_nodes
 from gql_server.graphql.pages import page_args
+from gql_server.graphql.selection import job_selection
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_totals import JobTotals, job_totals_from_row
 from gql_server.graphql.types.node import Node
-from gql_server.graphql.types.print_job import NOT_LOADED, PrintJob, job_connection
+from gql_server.graphql.types.print_job import PrintJob, job_connection
 from gql_server.services.job_queries import JobFilter, JobOrder
+
+NOT_LOADED: Any = object()
 
 
 @strawberry.type(description="A Klipper/Moonraker printer of the farm.")
@@ -52,22 +53,16 @@ class Printer(Node):
         job_filter = filter.to_service() if filter else JobFilter()
         order = order_by.to_service() if order_by else JobOrder()
         args = page_args(first, after, last, before, order)
-        with_details = selects_in_nodes(info.selected_fields[0].selections, "jobDetails")
+        selection = job_selection(info.selected_fields[0].selections)
         loaders = info.context.loaders
         result = await loaders.jobs_page.load(
-            JobsPageKey(self.database_id, job_filter, order, args, with_details)
+            JobsPageKey(self.database_id, job_filter, order, args, selection)
         )
 
         async def count() -> int:
             return await loaders.job_count.load(JobCountKey(self.database_id, job_filter))  # type: ignore[no-any-return]
 
-        return job_connection(
-            result,
-            order,
-            with_details=with_details,
-            counter=count,
-            printers={self.database_id: self},
-        )
+        return job_connection(result, order, counter=count, printers={self.database_id: self})
 
 
 async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | None:
@@ -77,7 +72,6 @@ async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | N
 
 def printer_from_row(row: PrinterRow, *, totals: Any = NOT_LOADED) -> Printer:
     return Printer(
-        id=strawberry.ID(to_global_id("Printer", row.id)),
         database_id=row.id,
         name=row.name,
         location=row.location,
