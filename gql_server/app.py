@@ -13,6 +13,7 @@ from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.graphql.schema import schema
 from gql_server.services.auth import FailureThrottle
+from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
@@ -24,6 +25,7 @@ def create_app(
     database: Database | None = None,
     clock: Callable[[], datetime] = utcnow,
     throttle: FailureThrottle | None = None,
+    syncer: Syncer | None = None,
 ) -> Starlette:
     """Build the app; tests pass their own database, clock and throttle."""
     settings = settings or load_settings()
@@ -56,4 +58,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.syncer = syncer or Syncer(
+        database, SyncOptions(concurrency=settings.sync_concurrency), clock=clock
+    )
     return app

@@ -49,6 +49,17 @@ class Printer(TimestampMixin, Base):
     moonraker_api_key: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Sync bookkeeping. The watermark is the newest start time of a sync that finished:
+    # a failed sync never moves it, so the next one re-reads from there (no gaps).
+    sync_watermark: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A lease instead of a lock: one conditional UPDATE takes it on any database and in
+    # any process; it lapses by itself if the process holding it dies.
+    sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sync_lease_owner: Mapped[str | None] = mapped_column(String(36))
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_sync_status: Mapped[str | None] = mapped_column(String(20))
+    last_sync_error_code: Mapped[str | None] = mapped_column(String(50))
+    last_sync_error_message: Mapped[str | None] = mapped_column(String(500))
 
     print_jobs: Mapped[list["PrintJob"]] = relationship(
         back_populates="printer", cascade="all, delete-orphan", passive_deletes=True
@@ -142,6 +153,15 @@ class JobTotals(Base):
     total_filament_used: Mapped[float] = mapped_column(Double, default=0.0)
     longest_job: Mapped[float] = mapped_column(Double, default=0.0)
     last_updated: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Moonraker's own totals, as last reported. They drift from its job list (deleting
+    # jobs never lowers them; they count every finished status but interrupted), so
+    # they are kept beside ours, never instead of them.
+    moonraker_total_jobs: Mapped[int | None] = mapped_column(Integer)
+    moonraker_total_time: Mapped[float | None] = mapped_column(Double)
+    moonraker_total_print_time: Mapped[float | None] = mapped_column(Double)
+    moonraker_total_filament_used: Mapped[float | None] = mapped_column(Double)
+    moonraker_longest_job: Mapped[float | None] = mapped_column(Double)
+    moonraker_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     printer: Mapped[Printer] = relationship(back_populates="job_totals")
 
@@ -161,3 +181,24 @@ class ApiKey(TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Space-separated scope names (READ, WRITE, ADMIN); ADMIN implies the others.
     scopes: Mapped[str] = mapped_column(String(64), default="READ", server_default="READ")
+
+
+class SyncRun(Base):
+    """One import attempt for one printer: the audit trail of syncs."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_printer_id_started_at", "printer_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))  # running, succeeded, failed
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    jobs_seen: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_created: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_updated: Mapped[int] = mapped_column(Integer, default=0)
+    details_extracted: Mapped[int] = mapped_column(Integer, default=0)
+    requests_made: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    error_message: Mapped[str | None] = mapped_column(String(500))

@@ -1,10 +1,14 @@
 """The unit of work: the only place that commits."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
+from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -40,6 +44,19 @@ class Database:
 
     def scope(self) -> AbstractContextManager[Session]:
         return session_scope(self.sessions)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a worker thread inside its own unit of work.
+
+        SQLAlchemy's engine with PyMySQL blocks, and an async MySQL driver is not in our
+        stack, so async callers hop to anyio's thread pool; each call gets its own
+        session, so concurrent callers never share one.
+        """
+        return await to_thread.run_sync(self._in_scope, work)
+
+    def _in_scope(self, work: Callable[[Session], T]) -> T:
+        with self.scope() as session:
+            return work(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from gql_server.config import Settings
@@ -32,16 +31,6 @@ class Context:
         return self.clock()
 
     async def read(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in a worker thread with its own session and transaction.
-
-        SQLAlchemy's sync engine with PyMySQL blocks, and an async MySQL driver is not in
-        our stack, so every database call hops to anyio's thread pool; each call gets its
-        own session, so concurrent loaders never share one.
-        """
-        return await to_thread.run_sync(self._in_scope, work)
+        return await self.database.run(work)
 
     write = read  # the same unit of work: commit on success, roll back on error
-
-    def _in_scope(self, work: Callable[[Session], T]) -> T:
-        with self.database.scope() as session:
-            return work(session)

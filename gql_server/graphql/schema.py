@@ -5,6 +5,7 @@ from strawberry.tools import merge_types
 
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
 from gql_server.graphql.mutations.printers import PrinterMutations
+from gql_server.graphql.mutations.sync import SyncMutations
 from gql_server.graphql.permissions import ScopePermission
 from gql_server.graphql.queries import Query
 from gql_server.graphql.types.api_key import ApiKey
@@ -13,7 +14,7 @@ from gql_server.graphql.types.job_totals import JobTotals
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer
 
-Mutation = merge_types("Mutation", (PrinterMutations, ApiKeyMutations))
+Mutation = merge_types("Mutation", (PrinterMutations, ApiKeyMutations, SyncMutations))
 
 
 class UnguardedFieldError(TypeError):

@@ -176,3 +176,7 @@ def count_api_keys(session: Session) -> int:
 
 def fetch_api_keys_by_ids(session: Session, ids: list[int]) -> dict[int, ApiKey]:
     return {k.id: k for k in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids)))}
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))

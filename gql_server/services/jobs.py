@@ -111,6 +111,30 @@ def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]
         yield rows[start : start + ROWS_PER_STATEMENT]
 
 
+def keys_to_write(
+    session: Session, printer_id: int, rows: Sequence[Mapping[str, Any]]
+) -> set[JobKey]:
+    """The jobs of ``rows`` that are new or changed: what an upsert would write.
+
+    The importer asks first, so it fetches slicer settings only for those jobs.
+    """
+    incoming = {job_key(row): _normalised(row) for row in rows}
+    stored = _existing(session, printer_id, incoming)
+    return {
+        key
+        for key, values in incoming.items()
+        if key not in stored or _differs(stored[key], values)
+    }
+
+
+def unfinished_jobs(session: Session, printer_id: int) -> list[JobKey]:
+    """Jobs we last saw in progress: Moonraker rewrites them when they end."""
+    query = select(PrintJob.job_id, PrintJob.start_time).where(
+        PrintJob.printer_id == printer_id, PrintJob.status == "in_progress"
+    )
+    return [(row.job_id, row.start_time) for row in session.execute(query)]
+
+
 def upsert_jobs(
     session: Session, printer_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> UpsertResult:

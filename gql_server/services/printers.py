@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
@@ -9,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer
-from gql_server.db.types import utcnow
 from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
 
 NAME_MAX = 100
@@ -183,5 +183,10 @@ def delete_printer(session: Session, printer_id: int) -> None:
         raise NotFoundError(f"no printer with id {printer_id}", field="id")
 
 
-def mark_seen(session: Session, printer_id: int) -> None:
-    session.execute(update(Printer).where(Printer.id == printer_id).values(last_seen=utcnow()))
+def mark_seen(session: Session, printer_id: int, now: datetime) -> None:
+    session.execute(
+        update(Printer)
+        .where(Printer.id == printer_id)
+        .values(last_seen=now)
+        .execution_options(synchronize_session=False)
+    )

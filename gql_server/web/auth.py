@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -84,7 +83,8 @@ class AuthGate:
         key = key_from_headers(request)
         api_key = None
         if key is not None:
-            api_key = await to_thread.run_sync(self._lookup, key)
+            now = self.clock()
+            api_key = await self.database.run(lambda s: authenticate(s, key, now))
         if api_key is None:
             self.throttle.record_failure(address)
             message = (
@@ -94,7 +94,3 @@ class AuthGate:
             )
             return graphql_error(401, message, "UNAUTHENTICATED"), None
         return None, api_key
-
-    def _lookup(self, key: str) -> AuthenticatedKey | None:
-        with self.database.scope() as session:
-            return authenticate(session, key, self.clock())

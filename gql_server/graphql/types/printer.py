@@ -19,6 +19,12 @@ from gql_server.services.job_queries import JobFilter, JobOrder
 NOT_LOADED: Any = object()
 
 
+@strawberry.type(name="SyncStatusError", description="The error of a printer's last sync.")
+class SyncStatusError:
+    code: str
+    message: str
+
+
 @strawberry.type(description="A Klipper/Moonraker printer of the farm.")
 class Printer(Node):
     name: str
@@ -31,6 +37,11 @@ class Printer(Node):
     last_seen: datetime | None
     created_at: datetime
     updated_at: datetime
+    last_sync_at: datetime | None = strawberry.field(description="When the last sync ended.")
+    last_sync_status: str | None = strawberry.field(description="succeeded or failed.")
+    last_sync_error: "SyncStatusError | None" = strawberry.field(
+        description="Why the last sync failed; null after a successful one."
+    )
     known_totals: strawberry.Private[Any]
 
     @strawberry.field
@@ -81,5 +92,14 @@ def printer_from_row(row: PrinterRow, *, totals: Any = NOT_LOADED) -> Printer:
         last_seen=row.last_seen,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        last_sync_at=row.last_sync_at,
+        last_sync_status=row.last_sync_status,
+        last_sync_error=_sync_error(row),
         known_totals=totals,
     )
+
+
+def _sync_error(row: PrinterRow) -> SyncStatusError | None:
+    if row.last_sync_error_code is None:
+        return None
+    return SyncStatusError(code=row.last_sync_error_code, message=row.last_sync_error_message or "")

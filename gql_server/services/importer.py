@@ -1,0 +1,192 @@
+"""Import one printer's Moonraker history: paged, incremental, lossless.
+
+Moonraker's list is paged with an OFFSET (``start``) in job-id order; each page is
+written in its own transaction, so a failure keeps every finished page. The sync
+watermark (newest start time imported) only moves when a whole sync succeeds: the next
+sync after a failure re-reads from the old watermark, and the upsert makes re-reading
+free of duplicates, so there is never a gap.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from gql_server.db.session import Database
+from gql_server.moonraker.client import MoonrakerClient
+from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
+from gql_server.services import jobs, printers, totals
+from gql_server.services.jobs import JobKey, job_key
+from gql_server.services.sync_lease import renew_lease
+
+T = TypeVar("T")
+
+# Re-read a second before the watermark: Moonraker compares float start times and ours
+# are rounded to microseconds; the jobs read twice are recognised as unchanged.
+WATERMARK_MARGIN_S = 1.0
+DEFAULT_TAIL_BYTES = 64 * 1024
+# Bounds on the traffic one sync may send, whatever a printer answers.
+MAX_PAGES = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    page_size: int = 200
+    max_tail_bytes: int = 512 * 1024
+    slicer_settings: bool = True
+
+
+@dataclass(slots=True)
+class ImportCounts:
+    jobs_seen: int = 0
+    jobs_created: int = 0
+    jobs_updated: int = 0
+    details_extracted: int = 0
+    pages: int = 0
+    newest_start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportTarget:
+    printer_id: int
+    lease_owner: str
+    watermark: datetime | None
+
+
+Progress = Callable[[ImportCounts], None]
+
+
+@dataclass
+class HistoryImport:
+    """One sync's work for one printer; the caller owns the lease and the run record."""
+
+    database: Database
+    client: MoonrakerClient
+    target: ImportTarget
+    options: ImportOptions
+    clock: Callable[[], datetime]
+    progress: Progress | None = None
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    # One gcode tail fetch per file version per sync, however many jobs printed it.
+    _settings_cache: dict[tuple[str, Any, Any], dict[str, Any]] = field(default_factory=dict)
+
+    async def run(self, *, full: bool) -> ImportCounts:
+        await self._import_list(self._since(full))
+        await self._refresh_unfinished()
+        await self._store_moonraker_totals(await self.client.history_totals())
+        return self.counts
+
+    def _since(self, full: bool) -> float | None:
+        if full or self.target.watermark is None:
+            return None
+        return self.target.watermark.timestamp() - WATERMARK_MARGIN_S
+
+    async def _import_list(self, since: float | None) -> None:
+        start = 0
+        for _ in range(MAX_PAGES):
+            page = await self.client.history_page(
+                start=start, limit=self.options.page_size, order="asc", since=since
+            )
+            await self._import_page(page)
+            start += len(page)
+            if len(page) < self.options.page_size:
+                return
+
+    async def _refresh_unfinished(self) -> None:
+        """Jobs last seen in progress are re-read by id: Moonraker rewrites them when they
+        end, and they may be older than the watermark."""
+        unfinished = await self.database.run(
+            lambda s: jobs.unfinished_jobs(s, self.target.printer_id)
+        )
+        fetched = []
+        for job_id, _start_time in unfinished:
+            raw = await self.client.history_job(job_id)
+            # After a history reset the id may name another job: import it all the same
+            # (it is keyed by its own start time); ours stays as it was.
+            if raw is not None:
+                fetched.append(raw)
+        if fetched:
+            await self._import_page(fetched)
+
+    async def _import_page(self, page: list[dict[str, Any]]) -> None:
+        self.counts.pages += 1
+        self.counts.jobs_seen += len(page)
+        if page:
+            rows = [parse_job(raw) for raw in page]
+            pending = await self.database.run(
+                lambda s: jobs.keys_to_write(s, self.target.printer_id, rows)
+            )
+            details = await self._details(page, rows, pending)
+            await self.database.run(lambda s: self._write_page(s, rows, details))
+            newest = max(job_key(row)[1] for row in rows)
+            if self.counts.newest_start is None or newest > self.counts.newest_start:
+                self.counts.newest_start = newest
+        if self.progress is not None:
+            self.progress(self.counts)
+
+    def _write_page(
+        self, session: Session, rows: list[dict[str, Any]], details: dict[JobKey, dict]
+    ) -> None:
+        printer_id = self.target.printer_id
+        result = jobs.upsert_jobs(session, printer_id, rows)
+        detail_rows = [
+            {"print_job_id": result.ids[key], **values} for key, values in details.items()
+        ]
+        self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
+        totals.recompute_totals(session, [printer_id])
+        now = self.clock()
+        printers.mark_seen(session, printer_id, now)
+        renew_lease(session, printer_id, self.target.lease_owner, now)
+        self.counts.jobs_created += result.created
+        self.counts.jobs_updated += result.updated
+
+    async def _details(
+        self, page: list[dict[str, Any]], rows: list[dict[str, Any]], pending: set[JobKey]
+    ) -> dict[JobKey, dict[str, Any]]:
+        details: dict[JobKey, dict[str, Any]] = {}
+        for raw, row in zip(page, rows, strict=True):
+            key = job_key(row)
+            metadata = row["job_metadata"]
+            if key not in pending or not metadata:
+                continue
+            values = parse_details(metadata)
+            settings = await self._slicer_settings(raw, row, values.get("slicer"))
+            values.update({name: value for name, value in settings.items() if value is not None})
+            details[key] = values
+        return details
+
+    async def _slicer_settings(
+        self, raw: dict[str, Any], row: dict[str, Any], slicer: str | None
+    ) -> dict[str, Any]:
+        """Infill, supports and speed live only in the gcode file's closing comments:
+        read its tail while the file still exists unchanged (Moonraker's ``exists``)."""
+        if not self.options.slicer_settings or not raw.get("exists") or slicer is None:
+            return {}
+        metadata = row["job_metadata"]
+        version = (row["filename"], metadata.get("modified"), metadata.get("size"))
+        if version not in self._settings_cache:
+            tail = await self.client.gcode_tail(row["filename"], self._tail_bytes(metadata))
+            settings = {} if tail is None else parse_slicer_settings(slicer, tail)
+            self._settings_cache[version] = settings
+        return self._settings_cache[version]
+
+    def _tail_bytes(self, metadata: dict[str, Any]) -> int:
+        """Everything after the last move (the slicer's config block), plus a margin: the
+        metadata's sizes may predate a later edit of the file."""
+        size, end = metadata.get("size"), metadata.get("gcode_end_byte")
+        config_block = size - end if isinstance(size, int) and isinstance(end, int) else 0
+        return min(max(config_block, 0) + DEFAULT_TAIL_BYTES, self.options.max_tail_bytes)
+
+    async def _store_moonraker_totals(self, reported: dict[str, Any]) -> None:
+        job_totals = reported.get("job_totals")
+        if not isinstance(job_totals, dict):
+            return
+        printer_id = self.target.printer_id
+
+        def store(session: Session) -> None:
+            totals.recompute_totals(session, [printer_id])
+            totals.store_moonraker_totals(session, printer_id, job_totals, self.clock())
+
+        await self.database.run(store)
