@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import anyio
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -14,6 +15,7 @@ from gql_server.db.types import utcnow
 from gql_server.graphql.schema import schema
 from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
+from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
@@ -42,7 +44,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                periodic = None
+                if settings.sync_interval > 0:
+                    periodic = PeriodicSync(app.state.syncer, settings.sync_interval)
+                    tasks.start_soon(periodic.run)
+                app.state.periodic_sync = periodic
+                yield
+                if periodic is not None:
+                    await periodic.stop()
         finally:
             if owns_database:
                 database.dispose()

@@ -1,0 +1,66 @@
+"""Periodic sync of every active printer, for the server's lifespan.
+
+Several server processes may run it at once: the per-printer lease makes the second
+process skip a printer the first is syncing (SYNC_ALREADY_RUNNING is expected there).
+"""
+
+import logging
+
+import anyio
+
+from gql_server.services.sync import ALREADY_RUNNING, Syncer
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicSync:
+    def __init__(self, syncer: Syncer, interval: float) -> None:
+        self.syncer = syncer
+        self.interval = interval
+        self.rounds = 0
+        self._stopping = anyio.Event()
+        self._stopped = anyio.Event()
+
+    async def run(self) -> None:
+        """Sync, wait ``interval`` seconds (or until stop), repeat. A round in progress
+        when stop is asked for finishes: its jobs are written page by page anyway."""
+        try:
+            while not self._stopping.is_set():
+                with anyio.move_on_after(self.interval):
+                    await self._stopping.wait()
+                if self._stopping.is_set():
+                    break
+                with anyio.CancelScope(shield=True):
+                    await self._round()
+        finally:
+            self._stopped.set()
+
+    async def stop(self, timeout: float = 60.0) -> None:
+        self._stopping.set()
+        with anyio.move_on_after(timeout):
+            await self._stopped.wait()
+
+    async def _round(self) -> None:
+        self.rounds += 1
+        try:
+            results = await self.syncer.sync_printers(None)
+        except Exception:  # the loop must survive anything one round does
+            log.exception("periodic sync round failed")
+            return
+        for result in results:
+            if result.ok:
+                log.info(
+                    "synced %s: %d new, %d updated",
+                    result.printer_name,
+                    result.jobs_created,
+                    result.jobs_updated,
+                )
+            elif result.error_code == ALREADY_RUNNING:
+                log.debug("skipped %s: another sync holds it", result.printer_name)
+            else:
+                log.warning(
+                    "sync of %s failed: %s %s",
+                    result.printer_name,
+                    result.error_code,
+                    result.error_message,
+                )

@@ -1,0 +1,118 @@
+"""``gql-server sync``: a progress line per printer, then a summary table."""
+
+import sys
+from typing import TextIO
+
+import anyio
+
+from gql_server.config import Settings
+from gql_server.db.engine import create_db_engine
+from gql_server.db.session import Database
+from gql_server.services.errors import NotFoundError
+from gql_server.services.importer import ImportCounts
+from gql_server.services.printers import get_printer_by_name, list_printers
+from gql_server.services.sync import Syncer, SyncOptions, SyncResult
+
+BAR_WIDTH = 20
+
+
+class ProgressBoard:
+    """One line per printer, redrawn in place on a terminal; Moonraker never says how
+    long a history is, so the bar moves with each page rather than filling up."""
+
+    def __init__(self, names: dict[int, str], stream: TextIO) -> None:
+        self.names = names
+        self.stream = stream
+        self.lines = {printer_id: f"{name}: waiting" for printer_id, name in names.items()}
+        self.live = stream.isatty()
+        self.width = max((len(name) for name in names.values()), default=0)
+        if self.live:
+            self._draw(first=True)
+
+    def update(self, printer_id: int, counts: ImportCounts) -> None:
+        filled = counts.pages % (BAR_WIDTH + 1)
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        name = self.names[printer_id].ljust(self.width)
+        self.lines[printer_id] = (
+            f"{name} [{bar}] {counts.jobs_seen} jobs read, {counts.jobs_created} new, "
+            f"page {counts.pages}"
+        )
+        if self.live:
+            self._draw()
+
+    def finish(self, result: SyncResult) -> None:
+        name = self.names[result.printer_id].ljust(self.width)
+        outcome = "done" if result.ok else f"FAILED ({result.error_code})"
+        self.lines[result.printer_id] = f"{name} [{'#' * BAR_WIDTH}] {outcome}"
+        if self.live:
+            self._draw()
+        else:
+            print(self.lines[result.printer_id], file=self.stream, flush=True)
+
+    def _draw(self, *, first: bool = False) -> None:
+        if not first:
+            self.stream.write(f"\x1b[{len(self.lines)}F")  # back to the first line
+        for line in self.lines.values():
+            self.stream.write(f"\x1b[2K{line}\n")
+        self.stream.flush()
+
+
+def summary_table(results: list[SyncResult]) -> str:
+    header = ("PRINTER", "STATUS", "SEEN", "NEW", "UPDATED", "DETAILS", "SECONDS", "ERROR")
+    rows = [header]
+    for r in results:
+        rows.append(
+            (
+                r.printer_name or str(r.printer_id),
+                "ok" if r.ok else "failed",
+                str(r.jobs_seen),
+                str(r.jobs_created),
+                str(r.jobs_updated),
+                str(r.details_extracted),
+                f"{r.duration_seconds:.1f}",
+                "" if r.ok else f"{r.error_code}: {r.error_message}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def _printers(database: Database, names: list[str] | None) -> dict[int, str]:
+    with database.scope() as session:
+        if names is None:
+            return {p.id: p.name for p in list_printers(session, active_only=True)}
+        return {get_printer_by_name(session, name).id: name for name in names}
+
+
+def run_sync_command(
+    settings: Settings, *, printer_names: list[str] | None, full: bool, out: TextIO = sys.stdout
+) -> int:
+    """Exit status 0 when every printer synced, 1 when one failed, 2 for an unknown name."""
+    database = Database(create_db_engine(settings.database_url))
+    try:
+        try:
+            printers = _printers(database, printer_names)
+        except NotFoundError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        if not printers:
+            print("no active printers to sync", file=out)
+            return 0
+        board = ProgressBoard(printers, out)
+        syncer = Syncer(database, SyncOptions(concurrency=settings.sync_concurrency))
+
+        async def run() -> list[SyncResult]:
+            results = await syncer.sync_printers(list(printers), full=full, progress=board.update)
+            for result in results:
+                board.finish(result)
+            return results
+
+        results = anyio.run(run)
+    finally:
+        database.dispose()
+    print(file=out)
+    print(summary_table(results), file=out)
+    return 0 if all(result.ok for result in results) else 1
