@@ -12,13 +12,25 @@ from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
-from gql_server.graphql.schema import schema
+from gql_server.graphql.extensions import Limits
+from gql_server.graphql.schema import build_schema
 from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
+from gql_server.web.request_limits import RequestLimits
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_nodes=settings.max_nodes,
+        max_cost=settings.max_cost,
+        introspection=settings.introspection,
+    )
 
 
 def create_app(
@@ -34,12 +46,15 @@ def create_app(
     owns_database = database is None
     database = database or Database(create_db_engine(settings.database_url))
     view = GraphQLView(
-        schema,
+        build_schema(limits_from(settings)),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(),
     )
     gate = AuthGate(view, database=database, throttle=throttle or FailureThrottle(), clock=clock)
+    endpoint = RequestLimits(
+        gate, max_body_bytes=settings.max_body_bytes, max_tokens=settings.max_tokens
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -59,7 +74,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", gate, methods=["GET", "POST"]),
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

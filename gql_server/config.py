@@ -25,7 +25,7 @@ class Settings:
     max_aliases: int = 15
     max_tokens: int = 1000
     max_nodes: int = 50_000
-    max_cost: int = 50_000
+    max_cost: int = 25_000
     max_body_bytes: int = 64 * 1024
 
 
@@ -107,6 +107,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_aliases=_int(env, "GQL_MAX_ALIASES", 15, minimum=1),
         max_tokens=_int(env, "GQL_MAX_TOKENS", 1000, minimum=1),
         max_nodes=_int(env, "GQL_MAX_NODES", 50_000, minimum=1),
-        max_cost=_int(env, "GQL_MAX_COST", 50_000, minimum=1),
+        max_cost=_int(env, "GQL_MAX_COST", 25_000, minimum=1),
         max_body_bytes=_int(env, "GQL_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
     )

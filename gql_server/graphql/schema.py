@@ -1,8 +1,12 @@
 """The Strawberry schema: root types, extensions, and the rules every root field obeys."""
 
+from typing import Any
+
 import strawberry
 from strawberry.tools import merge_types
 
+from gql_server.graphql.extensions import Limits, MaskUnexpectedErrors, QueryLimits
+from gql_server.graphql.limits import connection_field_names
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
 from gql_server.graphql.mutations.printers import PrinterMutations
 from gql_server.graphql.mutations.sync import SyncMutations
@@ -31,13 +35,29 @@ def assert_every_root_field_guarded(root_types: tuple[type, ...]) -> None:
                 )
 
 
-def build_schema() -> strawberry.Schema:
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Strawberry logs every error with its traceback, expected ones included;
+        MaskUnexpectedErrors logs the unexpected ones, with the id the client sees."""
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema with its limits; ``limits`` come from Settings (defaults otherwise)."""
     assert_every_root_field_guarded((Query, Mutation))
-    return strawberry.Schema(
+    limits = limits or Limits()
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         types=[Printer, PrintJob, JobDetails, JobTotals, ApiKey],
+        extensions=[MaskUnexpectedErrors],
     )
+    # The limits need the built schema to know which fields are connections.
+    connections = connection_field_names(schema._schema)
+    schema.extensions = (
+        *schema.extensions,
+        lambda: QueryLimits(limits=limits, connection_fields=connections),
+    )
+    return schema
 
 
 schema = build_schema()
