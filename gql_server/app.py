@@ -6,6 +6,7 @@ from datetime import datetime
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from gql_server.config import Settings, load_settings
@@ -14,6 +15,10 @@ from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.graphql.extensions import Limits
 from gql_server.graphql.schema import build_schema
+from gql_server.observability.logs import configure_logging
+from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics
+from gql_server.observability.request_id import RequestIdMiddleware
+from gql_server.services import job_queries
 from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
@@ -45,16 +50,28 @@ def create_app(
     settings = settings or load_settings()
     owns_database = database is None
     database = database or Database(create_db_engine(settings.database_url))
+    metrics = Metrics()
+    count_refusal = metrics.count_error
     view = GraphQLView(
-        build_schema(limits_from(settings)),
+        build_schema(limits_from(settings), [operation_metrics(metrics)]),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(),
     )
-    gate = AuthGate(view, database=database, throttle=throttle or FailureThrottle(), clock=clock)
-    endpoint = RequestLimits(
-        gate, max_body_bytes=settings.max_body_bytes, max_tokens=settings.max_tokens
+    gate = AuthGate(
+        view,
+        database=database,
+        throttle=throttle or FailureThrottle(),
+        clock=clock,
+        on_refusal=count_refusal,
     )
+    endpoint = RequestLimits(
+        gate,
+        max_body_bytes=settings.max_body_bytes,
+        max_tokens=settings.max_tokens,
+        on_refusal=count_refusal,
+    )
+    metrics.add_fleet_collector(lambda: database.scope_run(job_queries.count_by_printer_and_status))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,13 +94,25 @@ def create_app(
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
+        middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.metrics = metrics
     app.state.syncer = syncer or Syncer(
         database, SyncOptions(concurrency=settings.sync_concurrency), clock=clock
     )
+    app.state.syncer.observer = metrics.observe_sync_result
     return app
+
+
+def create_served_app() -> Starlette:
+    """The factory ``gql-server serve`` gives uvicorn: every worker process configures
+    its logging from the settings, then builds the app."""
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -76,8 +76,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         database.dispose()
     uvicorn.run(
-        "gql_server.app:create_app",
+        "gql_server.app:create_served_app",
         factory=True,
+        log_config=None,
         host=host,
         port=port,
         workers=args.workers,

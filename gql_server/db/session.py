@@ -52,9 +52,10 @@ class Database:
         stack, so async callers hop to anyio's thread pool; each call gets its own
         session, so concurrent callers never share one.
         """
-        return await to_thread.run_sync(self._in_scope, work)
+        return await to_thread.run_sync(self.scope_run, work)
 
-    def _in_scope(self, work: Callable[[Session], T]) -> T:
+    def scope_run(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a unit of work, in the calling thread."""
         with self.scope() as session:
             return work(session)
 

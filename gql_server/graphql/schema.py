@@ -1,5 +1,6 @@
 """The Strawberry schema: root types, extensions, and the rules every root field obeys."""
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
@@ -41,15 +42,18 @@ class Schema(strawberry.Schema):
         MaskUnexpectedErrors logs the unexpected ones, with the id the client sees."""
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The schema with its limits; ``limits`` come from Settings (defaults otherwise)."""
+def build_schema(
+    limits: Limits | None = None, extra_extensions: Sequence[Callable[[], Any]] = ()
+) -> strawberry.Schema:
+    """The schema with its limits (from Settings; defaults otherwise) and the app's
+    extra per-request extensions (metrics)."""
     assert_every_root_field_guarded((Query, Mutation))
     limits = limits or Limits()
     schema = Schema(
         query=Query,
         mutation=Mutation,
         types=[Printer, PrintJob, JobDetails, JobTotals, ApiKey],
-        extensions=[MaskUnexpectedErrors],
+        extensions=[MaskUnexpectedErrors, *extra_extensions],
     )
     # The limits need the built schema to know which fields are connections.
     connections = connection_field_names(schema._schema)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.models import JobDetails, Printer, PrintJob
 from gql_server.services.pagination import (
     Page,
     PageArgs,
@@ -258,3 +258,13 @@ def fetch_details_for_jobs(
 def fetch_details_by_id(session: Session, details_id: int) -> Any | None:
     query = select(*_detail_columns(None)).where(JobDetails.id == details_id)
     return session.execute(query).first()
+
+
+def count_by_printer_and_status(session: Session) -> list[tuple[str, str, int]]:
+    """(printer name, status, jobs) for the metrics endpoint; one GROUP BY."""
+    query = (
+        select(Printer.name, PrintJob.status, func.count())
+        .join(Printer, Printer.id == PrintJob.printer_id)
+        .group_by(Printer.name, PrintJob.status)
+    )
+    return [(name, status, count) for name, status, count in session.execute(query)]

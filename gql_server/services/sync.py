@@ -103,6 +103,8 @@ class Syncer:
     options: SyncOptions = field(default_factory=SyncOptions)
     clock: Callable[[], datetime] = utcnow
     transport: httpx.AsyncBaseTransport | None = None
+    # Told about every finished sync (the app counts them for /metrics).
+    observer: Callable[[SyncResult], None] | None = None
 
     async def sync_printers(
         self,
@@ -148,6 +150,8 @@ class Syncer:
         finally:
             result.finished_at = self.clock()
             await self.database.run(lambda s: self._finish(s, claim, result))
+            if self.observer is not None:
+                self.observer(result)
         return result
 
     async def _import(

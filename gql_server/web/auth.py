@@ -31,9 +31,18 @@ def key_from_headers(request: Request) -> str | None:
     return None
 
 
-def graphql_error(status: int, message: str, code: str, **headers: str) -> JSONResponse:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers or None)
+class GraphQLErrorResponse(JSONResponse):
+    """A refusal before execution, shaped like a GraphQL response; ``code`` is kept for
+    the metrics."""
+
+    def __init__(self, status: int, message: str, code: str, headers: dict[str, str]) -> None:
+        body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+        super().__init__(body, status_code=status, headers=headers or None)
+        self.code = code
+
+
+def graphql_error(status: int, message: str, code: str, **headers: str) -> GraphQLErrorResponse:
+    return GraphQLErrorResponse(status, message, code, headers)
 
 
 def _wants_ide(request: Request) -> bool:
@@ -49,8 +58,10 @@ class AuthGate:
         database: Database,
         throttle: FailureThrottle,
         clock: Callable[[], datetime],
+        on_refusal: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
+        self.on_refusal = on_refusal
         self.database = database
         self.throttle = throttle
         self.clock = clock
@@ -67,6 +78,8 @@ class AuthGate:
             return
         response, api_key = await self._authenticate(request)
         if response is not None:
+            if self.on_refusal is not None:
+                self.on_refusal(response.code)
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["api_key"] = api_key

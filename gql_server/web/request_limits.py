@@ -6,6 +6,7 @@ refused after counting its tokens with the GraphQL lexer, which stops at the lim
 """
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -78,8 +79,16 @@ def _queries(scope: Scope, body: bytes) -> tuple[bool, list[str]]:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_tokens: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_tokens: int,
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
+        self.on_refusal = on_refusal
         self.max_body_bytes = max_body_bytes
         self.max_tokens = max_tokens
 
@@ -89,6 +98,8 @@ class RequestLimits:
             return
         refusal, body = await self._check(scope, receive)
         if refusal is not None:
+            if self.on_refusal is not None:
+                self.on_refusal(refusal.code)
             await refusal(scope, receive, send)
             return
         await self.app(scope, _replay(body), send)

@@ -1,0 +1,106 @@
+"""Prometheus metrics: GraphQL operations, errors by code, syncs, fleet job counts.
+
+prometheus_client is used rather than hand-written exposition text: histograms,
+label escaping and the text format are easy to get subtly wrong. Each app has its own
+registry (tests build many apps). With ``--workers N`` every process reports its own
+counters; scrape each process, or run one worker per container.
+"""
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from anyio import to_thread
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.extensions import SchemaExtension
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "gql_requests", "GraphQL operations executed", ["operation"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "gql_request_duration_seconds",
+            "GraphQL operation latency",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "gql_errors", "Errors returned to clients, by code", ["code"], registry=self.registry
+        )
+        self.sync_runs = Counter(
+            "gql_sync_runs", "Printer syncs, by outcome", ["printer", "outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.jobs_imported = Counter(
+            "gql_sync_jobs_imported", "Jobs created by syncs", ["printer"], registry=self.registry
+        )
+
+    def count_error(self, code: str) -> None:
+        self.errors.labels(code=code).inc()
+
+    def observe_sync_result(self, result: Any) -> None:
+        """``result``: a services.sync.SyncResult."""
+        printer = result.printer_name or str(result.printer_id)
+        outcome = "succeeded" if result.ok else result.error_code
+        self.sync_runs.labels(printer=printer, outcome=outcome).inc()
+        if result.jobs_created:
+            self.jobs_imported.labels(printer=printer).inc(result.jobs_created)
+
+    def add_fleet_collector(
+        self, read_counts: Callable[[], Iterable[tuple[str, str, int]]]
+    ) -> None:
+        self.registry.register(FleetJobs(read_counts))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class FleetJobs(Collector):
+    """Job counts per printer and status, read from the database at scrape time."""
+
+    def __init__(self, read_counts: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
+        self.read_counts = read_counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "gql_fleet_jobs", "Jobs stored, per printer and status", labels=["printer", "status"]
+        )
+        for printer, status, count in self.read_counts():
+            family.add_metric([printer, status], count)
+        yield family
+
+    def describe(self) -> list[Metric]:
+        return []
+
+
+def operation_metrics(metrics: Metrics) -> Callable[[], SchemaExtension]:
+    """A factory of per-request extensions that count and time each operation."""
+
+    class OperationMetrics(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            started = time.perf_counter()
+            yield
+            name = self.execution_context.operation_name or "anonymous"
+            metrics.requests.labels(operation=name).inc()
+            metrics.latency.labels(operation=name).observe(time.perf_counter() - started)
+            result: Any = self.execution_context.result
+            for error in getattr(result, "errors", None) or []:
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                metrics.errors.labels(code=str(code)).inc()
+
+    return OperationMetrics
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    body = await to_thread.run_sync(metrics.exposition)  # the fleet collector queries SQL
+    return Response(body, media_type=CONTENT_TYPE)
