@@ -38,7 +38,9 @@ RAW_JOBS = """SELECT id, printer_id, filename, status FROM (
   SELECT id, printer_id, filename, status, ROW_NUMBER() OVER (
     PARTITION BY printer_id ORDER BY start_time DESC, id DESC) AS rn
   FROM print_jobs WHERE printer_id IN ({})) WHERE rn <= 21 ORDER BY printer_id, rn"""
-RAW_DETAILS = "SELECT print_job_id, filament_type, layer_height FROM job_details WHERE print_job_id IN ({})"
+RAW_DETAILS = (
+    "SELECT print_job_id, filament_type, layer_height FROM job_details WHERE print_job_id IN ({})"
+)
 
 
 def raw_fleet(connection: sqlite3.Connection) -> str:
@@ -53,9 +55,7 @@ def raw_fleet(connection: sqlite3.Connection) -> str:
     job_ids = [job[0] for page in jobs.values() for job in page]
     details = {
         row[0]: row[1:]
-        for row in connection.execute(
-            RAW_DETAILS.format(",".join("?" * len(job_ids))), job_ids
-        )
+        for row in connection.execute(RAW_DETAILS.format(",".join("?" * len(job_ids))), job_ids)
     }
     names = dict(printers)
     nodes = []
@@ -127,9 +127,13 @@ def main() -> None:
         database.dispose()
     server_ms = statistics.median(server) * 1000
     raw_ms = statistics.median(raw) * 1000
-    print(f"fleet: {args.printers} printers x {args.jobs} jobs, first 50 x 20, {args.rounds} rounds")
-    print(f"server: median {server_ms:.1f} ms, {1000 / server_ms:.1f} req/s, "
-          f"{statements} SQL statements per request (incl. 1 auth lookup)")
+    print(
+        f"fleet: {args.printers} printers x {args.jobs} jobs, first 50 x 20, {args.rounds} rounds"
+    )
+    print(
+        f"server: median {server_ms:.1f} ms, {1000 / server_ms:.1f} req/s, "
+        f"{statements} SQL statements per request (incl. 1 auth lookup)"
+    )
     print(f"raw   : median {raw_ms:.1f} ms, {1000 / raw_ms:.1f} req/s, 4 SQL statements")
     print(f"ratio : {server_ms / raw_ms:.2f}x (target <= 3.5x)")
 

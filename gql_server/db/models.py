@@ -99,6 +99,9 @@ class PrintJob(TimestampMixin, Base):
     # "metadata" is reserved on declarative classes: keep the column name only.
     job_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     auxiliary_data: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Digest of the values above as last imported: an import compares digests, not
+    # every column (see services.jobs.fingerprint).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     printer: Mapped[Printer] = relationship(back_populates="print_jobs")
     job_details: Mapped["JobDetails | None"] = relationship(

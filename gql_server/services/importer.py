@@ -1,5 +1,8 @@
 """Import one printer's Moonraker history: paged, incremental, lossless.
 
+Totals are recomputed once at the end of a sync (and by the caller after a failure),
+not per page: the aggregate reads every completed job of the printer.
+
 Moonraker's list is paged with an OFFSET (``start``) in job-id order; each page is
 written in its own transaction, so a failure keeps every finished page. The sync
 watermark (newest start time imported) only moves when a whole sync succeeds: the next
@@ -7,6 +10,8 @@ sync after a failure re-reads from the old watermark, and the upsert makes re-re
 free of duplicates, so there is never a gap.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,15 +89,31 @@ class HistoryImport:
         return self.target.watermark.timestamp() - WATERMARK_MARGIN_S
 
     async def _import_list(self, since: float | None) -> None:
-        start = 0
-        for _ in range(MAX_PAGES):
-            page = await self.client.history_page(
-                start=start, limit=self.options.page_size, order="asc", since=since
+        """Page N+1 downloads while page N is written: the import costs about as much
+        as the slower of the two, not their sum. At most two pages are in memory."""
+        size = self.options.page_size
+
+        def fetch(start: int) -> asyncio.Task[list[dict[str, Any]]]:
+            return asyncio.ensure_future(
+                self.client.history_page(start=start, limit=size, order="asc", since=since)
             )
-            await self._import_page(page)
-            start += len(page)
-            if len(page) < self.options.page_size:
-                return
+
+        start = 0
+        pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(start)
+        try:
+            for _ in range(MAX_PAGES):
+                assert pending is not None
+                page = await pending
+                start += len(page)
+                pending = fetch(start) if len(page) == size else None
+                await self._import_page(page)
+                if pending is None:
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
 
     async def _refresh_unfinished(self) -> None:
         """Jobs last seen in progress are re-read by id: Moonraker rewrites them when they
@@ -135,7 +156,6 @@ class HistoryImport:
             {"print_job_id": result.ids[key], **values} for key, values in details.items()
         ]
         self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
-        totals.recompute_totals(session, [printer_id])
         now = self.clock()
         printers.mark_seen(session, printer_id, now)
         renew_lease(session, printer_id, self.target.lease_owner, now)

@@ -6,6 +6,8 @@ SELECT of the rows already held, one dialect-native upsert of what is new or cha
 one SELECT of the ids of the new rows.
 """
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,25 +87,43 @@ def job_key(row: Mapping[str, Any]) -> JobKey:
 def _normalised(row: Mapping[str, Any]) -> dict[str, Any]:
     values = {name: row.get(name) for name in JOB_COLUMNS}
     values["end_time"] = _aware(values["end_time"])
+    values["content_hash"] = fingerprint(values)
     return values
+
+
+def fingerprint(values: Mapping[str, Any]) -> str:
+    """SHA-256 of a job's stored values: "unchanged?" becomes one short column to read.
+
+    Comparing column by column meant reading and decoding every job's JSON back, 11 ms
+    per 200-job page (bench/import_history.py); the digests cost a fraction of that.
+    """
+    payload = json.dumps(
+        [values[name] for name in JOB_COLUMNS],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=_json_default,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
 def _existing(session: Session, printer_id: int, keys: Iterable[JobKey]) -> dict[JobKey, Any]:
     job_ids = sorted({job_id for job_id, _ in keys})
     if not job_ids:
         return {}
-    query = select(PrintJob.id, PrintJob.job_id, PrintJob.start_time, *_job_attrs()).where(
+    query = select(PrintJob.id, PrintJob.job_id, PrintJob.start_time, PrintJob.content_hash).where(
         PrintJob.printer_id == printer_id, PrintJob.job_id.in_(job_ids)
     )
     return {(row.job_id, row.start_time): row for row in session.execute(query)}
 
 
-def _job_attrs() -> list[Any]:
-    return [getattr(PrintJob, name) for name in JOB_COLUMNS]
-
-
 def _differs(stored: Any, incoming: Mapping[str, Any]) -> bool:
-    return any(getattr(stored, name) != incoming[name] for name in JOB_COLUMNS)
+    return stored.content_hash != incoming["content_hash"]
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
@@ -189,7 +209,11 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.get_bind().dialect,
         PrintJob.__table__,  # type: ignore[arg-type]
         conflict_columns=KEY_COLUMNS,
-        update_columns=[*(_column_name(name) for name in JOB_COLUMNS), "updated_at"],
+        update_columns=[
+            *(_column_name(name) for name in JOB_COLUMNS),
+            "content_hash",
+            "updated_at",
+        ],
     )
     for chunk in _chunks(rows):
         # Attribute names differ from column names for "metadata": map before Core.

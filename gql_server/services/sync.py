@@ -22,6 +22,7 @@ from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.services.importer import HistoryImport, ImportCounts, ImportOptions, ImportTarget
 from gql_server.services.sync_lease import new_owner, release_lease, take_lease
+from gql_server.services.totals import recompute_totals
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -252,4 +253,7 @@ class Syncer:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if not result.ok:
+            # The pages imported before the failure count; a success recomputed already.
+            recompute_totals(session, [claim.printer_id])
         release_lease(session, claim.printer_id, claim.owner)
