@@ -6,10 +6,25 @@ from gql_server.graphql.cursors import decode_cursor
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.inputs import job_order_name, printer_order_name
 from gql_server.services.job_queries import JobOrder
-from gql_server.services.pagination import MAX_PAGE_SIZE, PageArgs, PageArgumentError
+from gql_server.services.pagination import (
+    MAX_PAGE_SIZE,
+    PageArgs,
+    PageArgumentError,
+    SortKey,
+    is_valid_position,
+)
 from gql_server.services.printer_queries import PrinterOrder
 
 DEFAULT_PAGE_SIZE = 20
+
+
+def _decode(cursor: str | None, ordering: str, keys: list[SortKey]) -> tuple[Any, ...] | None:
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor, ordering, size=len(keys))
+    if not is_valid_position(keys, position):
+        raise ApiError("the cursor is not one this server issued", "INVALID_CURSOR")
+    return position
 
 
 def _order_name(order: Any) -> str:
@@ -26,8 +41,7 @@ def page_args(
     last: int | None,
     before: str | None,
     order: Any,
-    *,
-    key_size: int = 2,
+    keys: list[SortKey] | None = None,
 ) -> PageArgs:
     """Validate the Relay arguments: 1–100 per page, a larger value is an error."""
     for name, value in (("first", first), ("last", last)):
@@ -40,12 +54,13 @@ def page_args(
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
     ordering = _order_name(order)
+    keys = keys if keys is not None else order.keys()
     try:
         return PageArgs(
             first=first,
-            after=None if after is None else decode_cursor(after, ordering, size=key_size),
+            after=_decode(after, ordering, keys),
             last=last,
-            before=None if before is None else decode_cursor(before, ordering, size=key_size),
+            before=_decode(before, ordering, keys),
         )
     except PageArgumentError as exc:
         raise ApiError(str(exc), "BAD_PAGE_SIZE", field=exc.field) from None

@@ -190,7 +190,7 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[ApiKey]:
-        args = page_args(first, after, last, before, API_KEY_ORDERING)
+        args = page_args(first, after, last, before, API_KEY_ORDERING, api_keys.API_KEY_ORDER)
         context = info.context
         page = await context.read(lambda s: api_keys.fetch_api_key_page(s, args))
 

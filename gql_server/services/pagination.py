@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, case, false, or_, true
 
 T = TypeVar("T")
 
@@ -84,8 +84,9 @@ def _terms(keys: Sequence[SortKey], *, reverse: bool) -> list[_Term]:
     terms: list[_Term] = []
     for key in keys:
         if key.nullable:
-            # NULLs last: "is null" (0/1) ascending in forward order.
-            terms.append(_Term(key.column.is_(None), reverse))
+            # NULLs last: a 0/1 "is null" key, ascending in forward order. An integer, not
+            # a boolean: SQL compares booleans with < and > only as numbers.
+            terms.append(_Term(case((key.column.is_(None), 1), else_=0), reverse))
         terms.append(_Term(key.column, key.descending != reverse))
     return terms
 
@@ -94,9 +95,26 @@ def _values(keys: Sequence[SortKey], position: Position) -> list[Any]:
     values: list[Any] = []
     for key, value in zip(keys, position, strict=True):
         if key.nullable:
-            values.append(value is None)
+            values.append(1 if value is None else 0)
         values.append(value)
     return values
+
+
+def is_valid_position(keys: Sequence[SortKey], position: Position) -> bool:
+    """A position (from a client's cursor) has one value of each key's Python type."""
+    if len(position) != len(keys):
+        return False
+    for key, value in zip(keys, position, strict=True):
+        if value is None:
+            if not key.nullable:
+                return False
+            continue
+        expected = key.column.type.python_type
+        if expected is float:
+            expected = (int, float)
+        if isinstance(value, bool) or not isinstance(value, expected):
+            return False
+    return True
 
 
 def order_by(keys: Sequence[SortKey], *, reverse: bool = False) -> list[ColumnElement[Any]]:

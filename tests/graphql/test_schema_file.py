@@ -10,6 +10,5 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 def test_schema_file_matches_the_code() -> None:
     expected = schema.as_str() + "\n"
     assert SCHEMA_FILE.read_text() == expected, (
-        "schema.graphql is stale: regenerate it with "
-        "`gql-server export-schema > schema.graphql`"
+        "schema.graphql is stale: regenerate it with `gql-server export-schema > schema.graphql`"
     )

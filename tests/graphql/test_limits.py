@@ -1,0 +1,524 @@
+"""Query limits: each one refuses the query just over it with its code and answers the
+query exactly at it.
+
+Every query is built here so the boundary is exact: depth and aliases by construction,
+tokens counted with graphql-core's lexer, bodies padded to the byte, nodes and cost from
+the cost model spelled out next to the builders (limits.py: a leaf costs 0, an object
+field 1 plus its selection, a connection 1 plus its page size times what each node
+selects; nodes are page sizes multiplied down nested connections and summed).
+
+SQLite only: the limits are measured on the document before any SQL runs, so one dialect
+is enough; the servers live for the module.
+"""
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from graphql import get_introspection_query
+from graphql.language import Lexer, Source, TokenKind
+
+from gql_server.app import create_app
+from gql_server.config import Settings, load_settings
+from gql_server.db.engine import create_db_engine
+from gql_server.db.models import Printer
+from gql_server.db.session import Database
+from tests.factories import make_printer
+from tests.graphql.conftest import GraphQLClient, make_key
+from tests.live_server import LiveServer
+
+KIB_64 = 64 * 1024
+SMALL_LIMITS = {
+    "GQL_MAX_DEPTH": "4",
+    "GQL_MAX_ALIASES": "2",
+    "GQL_MAX_TOKENS": "40",
+    "GQL_MAX_NODES": "10",
+    "GQL_MAX_COST": "31",
+    "GQL_MAX_BODY_BYTES": "2048",
+}
+
+
+# --- servers ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sqlite_database(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Database]:
+    """One printer without jobs, so nested connections resolve once and return nothing."""
+    path = tmp_path_factory.mktemp("limits") / "limits.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(create_db_engine(f"sqlite:///{path}"))
+    with database.scope() as session:
+        make_printer(session, "voron-1")
+    yield database
+    database.dispose()
+
+
+def _serve(database: Database, settings: Settings, name: str) -> Iterator[GraphQLClient]:
+    app = create_app(settings, database=database)
+    with (
+        LiveServer(app, name=name) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        yield GraphQLClient(http=http, key=make_key(database, name=name))
+
+
+@pytest.fixture(scope="module")
+def client(sqlite_database: Database) -> Iterator[GraphQLClient]:
+    """The default limits."""
+    yield from _serve(sqlite_database, Settings(database_url="sqlite://"), "default-limits")
+
+
+@pytest.fixture(scope="module")
+def small(sqlite_database: Database) -> Iterator[GraphQLClient]:
+    """Every limit lowered through its GQL_ variable."""
+    settings = load_settings(SMALL_LIMITS)
+    yield from _serve(sqlite_database, settings, "small-limits")
+
+
+@pytest.fixture(scope="module")
+def closed(sqlite_database: Database) -> Iterator[GraphQLClient]:
+    """Introspection disabled."""
+    settings = Settings(database_url="sqlite://", introspection=False)
+    yield from _serve(sqlite_database, settings, "no-introspection")
+
+
+# --- query builders --------------------------------------------------------------------
+
+# Object fields that nest without end, and a leaf each one can end with.
+CHAIN = ("printJobs(first: 1)", "nodes", "printer")
+LEAF = {"printJobs(first: 1)": "totalCount", "nodes": "jobId", "printer": "name"}
+
+
+def nested(fields: list[str], leaf: str) -> str:
+    inner = leaf
+    for field in reversed(fields):
+        inner = f"{field} {{ {inner} }}"
+    return inner
+
+
+def deep_query(depth: int, operation: str = "") -> str:
+    """A query whose deepest field (a leaf) sits ``depth`` levels down."""
+    fields = [CHAIN[index % len(CHAIN)] for index in range(depth - 1)]
+    return f"{operation} {{ {nested(fields, LEAF[fields[-1]])} }}"
+
+
+def alias_query(aliases: int) -> str:
+    names = " ".join(f"a{index}: name" for index in range(aliases))
+    return f"{{ viewer {{ {names} }} }}"
+
+
+def token_count(query: str) -> int:
+    lexer = Lexer(Source(query))
+    count = 0
+    while lexer.advance().kind is not TokenKind.EOF:
+        count += 1
+    return count
+
+
+def token_query(tokens: int) -> str:
+    """A list of statuses filled to ``tokens`` (a token each). Not a repeated field: graphql-core
+    aborts validation when comparing a thousand identical fields costs too much."""
+    prefix, suffix = "{ printJobs(first: 1, filter: {statuses: [", "]}) { totalCount } }"
+    items = tokens - token_count(prefix + suffix)
+    query = prefix + "COMPLETED " * items + suffix
+    assert token_count(query) == tokens
+    return query
+
+
+def fleet(alias: str, printers: int, jobs: int) -> str:
+    """``printers * (1 + jobs)`` nodes for ``1 + 2 * printers`` cost (totalCount is a leaf)."""
+    return (
+        f"{alias}: printers(first: {printers}) "
+        f"{{ nodes {{ printJobs(first: {jobs}) {{ totalCount }} }} }}"
+    )
+
+
+def nodes_query(extra: int) -> str:
+    """4 × 10,100 + 96 × 100 = 50,000 nodes, plus ``extra`` from a last connection."""
+    parts = [fleet(f"f{index}", 100, 100) for index in range(4)]
+    parts.append(fleet("f4", 96, 99))
+    if extra:
+        parts.append(f"jobs: printJobs(first: {extra}) {{ totalCount }}")
+    return "{ " + " ".join(parts) + " }"
+
+
+def heavy(alias: str, printers: int, jobs: int) -> str:
+    """Cost ``1 + printers * (2 + 2 * jobs)``: each job node selects an object (printer)."""
+    return (
+        f"{alias}: printers(first: {printers}) {{ nodes {{ printJobs(first: {jobs}) "
+        f"{{ nodes {{ printer {{ name }} }} }} }} }}"
+    )
+
+
+def cost_query(last_page: int) -> str:
+    """20,201 + 4,647 + 101 + (1 + last_page): 25,000 at ``last_page`` 50, 12,573 nodes."""
+    return (
+        "{ "
+        f"{heavy('a', 100, 100)} {heavy('b', 23, 100)} "
+        "c: printJobs(first: 100) { nodes { jobId } } "
+        f"d: printJobs(first: {last_page}) {{ nodes {{ jobId }} }}"
+        " }"
+    )
+
+
+def padded_body(size: int, query: str = "{ viewer { name } }") -> bytes:
+    """A JSON body of exactly ``size`` bytes: the query padded with spaces (no tokens)."""
+    bare = len(json.dumps({"query": query}).encode())
+    body = json.dumps({"query": query + " " * (size - bare)}).encode()
+    assert len(body) == size
+    return body
+
+
+# --- response helpers ------------------------------------------------------------------
+
+
+def codes(response: httpx.Response) -> list[str]:
+    return [error["extensions"]["code"] for error in response.json().get("errors") or []]
+
+
+def answered(response: httpx.Response) -> bool:
+    body = response.json()
+    return response.status_code == 200 and "errors" not in body and body["data"] is not None
+
+
+def refusal(response: httpx.Response) -> tuple[int, list[str]]:
+    return response.status_code, codes(response)
+
+
+def message(response: httpx.Response) -> str:
+    (error,) = response.json()["errors"]
+    return error["message"]
+
+
+def post_body(client: GraphQLClient, content: Any) -> httpx.Response:
+    """``content`` bytes go out with a Content-Length, an iterator of chunks without one."""
+    headers = {"X-API-Key": client.key or "", "Content-Type": "application/json"}
+    return client.http.post("/graphql", content=content, headers=headers)
+
+
+def chunks(body: bytes) -> Iterator[bytes]:
+    for start in range(0, len(body), 4096):
+        yield body[start : start + 4096]
+
+
+# --- depth -----------------------------------------------------------------------------
+
+
+def test_the_builders_reach_the_depth_they_are_asked_for() -> None:
+    assert deep_query(3) == " { printJobs(first: 1) { nodes { jobId } } }"
+
+
+def test_a_query_8_levels_deep_is_answered(client: GraphQLClient) -> None:
+    assert answered(client.post(deep_query(8)))
+
+
+def test_a_query_9_levels_deep_is_refused(client: GraphQLClient) -> None:
+    response = client.post(deep_query(9))
+    assert refusal(response) == (200, ["QUERY_TOO_DEEP"])
+    assert message(response) == "query depth 9 exceeds the limit of 8"
+
+
+def test_fragments_do_not_hide_depth(client: GraphQLClient) -> None:
+    query = (
+        "{ printJobs(first: 1) { ...Jobs } } "
+        "fragment Jobs on PrintJobConnection { nodes { printer { ... on Printer { "
+        + nested([*CHAIN, *CHAIN[:2]], "jobId")  # levels 4 to 9
+        + " } } } }"
+    )
+    assert refusal(client.post(query)) == (200, ["QUERY_TOO_DEEP"])
+
+
+def test_a_refused_mutation_changes_nothing(
+    client: GraphQLClient, sqlite_database: Database
+) -> None:
+    deep = nested(["printer", *CHAIN, *CHAIN], "name")  # createPrinter is level 1: 9 in all
+    query = (
+        'mutation { createPrinter(input: {name: "too-deep", moonrakerUrl: "http://x:7125"}) '
+        f"{{ {deep} }} }}"
+    )
+    response = client.post(query)
+    with sqlite_database.scope() as session:
+        names = [printer.name for printer in session.query(Printer)]
+    assert (codes(response), names) == (["QUERY_TOO_DEEP"], ["voron-1"])
+
+
+def test_only_the_operation_that_runs_is_measured(client: GraphQLClient) -> None:
+    document = deep_query(9, "query Deep") + deep_query(2, "query Shallow")
+    body = {"query": document, "operationName": "Shallow"}
+    response = client.http.post("/graphql", json=body, headers={"X-API-Key": client.key or ""})
+    assert answered(response)
+
+
+# --- aliases ---------------------------------------------------------------------------
+
+
+def test_15_aliases_are_answered(client: GraphQLClient) -> None:
+    assert answered(client.post(alias_query(15)))
+
+
+def test_16_aliases_are_refused(client: GraphQLClient) -> None:
+    response = client.post(alias_query(16))
+    assert refusal(response) == (200, ["TOO_MANY_ALIASES"])
+    assert message(response) == "16 aliases exceed the limit of 15"
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+def test_a_query_of_1000_tokens_is_answered(client: GraphQLClient) -> None:
+    assert answered(client.post(token_query(1000)))
+
+
+def test_a_query_of_1001_tokens_is_refused(client: GraphQLClient) -> None:
+    response = client.post(token_query(1001))
+    assert refusal(response) == (400, ["TOO_MANY_TOKENS"])
+    assert message(response) == "the query has more than 1000 tokens"
+
+
+def test_a_get_query_of_1001_tokens_is_refused(client: GraphQLClient) -> None:
+    params = {"query": token_query(1001)}
+    response = client.http.get("/graphql", params=params, headers={"X-API-Key": client.key or ""})
+    assert refusal(response) == (400, ["TOO_MANY_TOKENS"])
+
+
+def test_a_get_query_of_1000_tokens_is_answered(client: GraphQLClient) -> None:
+    params = {"query": token_query(1000)}
+    response = client.http.get("/graphql", params=params, headers={"X-API-Key": client.key or ""})
+    assert answered(response)
+
+
+# --- page size -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ printJobs(first: 101) { totalCount } }",
+        "{ printers(last: 101) { totalCount } }",
+        "{ printers { nodes { printJobs(first: 101) { totalCount } } } }",
+        "{ apiKeys(first: 101) { totalCount } }",
+    ],
+)
+def test_a_page_of_101_is_refused(client: GraphQLClient, query: str) -> None:
+    assert refusal(client.post(query)) == (200, ["BAD_PAGE_SIZE"])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ printJobs(first: 100) { totalCount } }",
+        "{ printers(last: 100) { totalCount } }",
+        "{ printers { nodes { printJobs(first: 100) { totalCount } } } }",
+        "{ apiKeys(first: 100) { totalCount } }",
+    ],
+)
+def test_a_page_of_100_is_answered(client: GraphQLClient, query: str) -> None:
+    assert answered(client.post(query))
+
+
+def test_the_page_size_refusal_names_the_argument_and_the_range(client: GraphQLClient) -> None:
+    response = client.post("{ printJobs(first: 101) { totalCount } }")
+    assert message(response) == "first must be between 1 and 100, got 101"
+
+
+# --- body size and batching ------------------------------------------------------------
+
+
+def test_a_body_of_exactly_64_kib_is_answered(client: GraphQLClient) -> None:
+    assert answered(post_body(client, padded_body(KIB_64)))
+
+
+def test_a_body_one_byte_over_64_kib_is_refused_with_413(client: GraphQLClient) -> None:
+    response = post_body(client, padded_body(KIB_64 + 1))
+    assert refusal(response) == (413, ["PAYLOAD_TOO_LARGE"])
+
+
+def test_a_chunked_body_of_exactly_64_kib_is_answered(client: GraphQLClient) -> None:
+    assert answered(post_body(client, chunks(padded_body(KIB_64))))
+
+
+def test_a_chunked_body_one_byte_over_64_kib_is_refused_with_413(client: GraphQLClient) -> None:
+    response = post_body(client, chunks(padded_body(KIB_64 + 1)))
+    assert refusal(response) == (413, ["PAYLOAD_TOO_LARGE"])
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_batch_is_refused(client: GraphQLClient, batch: int) -> None:
+    content = json.dumps([{"query": "{ viewer { name } }"}] * batch).encode()
+    response = post_body(client, content)
+    assert refusal(response) == (400, ["BATCHING_NOT_SUPPORTED"])
+
+
+def test_a_single_operation_object_is_answered(client: GraphQLClient) -> None:
+    assert answered(post_body(client, json.dumps({"query": "{ viewer { name } }"}).encode()))
+
+
+# --- nodes -----------------------------------------------------------------------------
+
+
+def test_a_query_of_50000_nodes_is_answered(client: GraphQLClient) -> None:
+    assert answered(client.post(nodes_query(0)))
+
+
+def test_a_query_of_50001_nodes_is_refused(client: GraphQLClient) -> None:
+    response = client.post(nodes_query(1))
+    assert refusal(response) == (200, ["TOO_MANY_NODES"])
+    assert message(response) == "the query may return 50001 nodes; the limit is 50000"
+
+
+def fleet_by_variable(default: str = "") -> str:
+    """5 × (100 + 100 × 100) = 50,500 nodes when ``$n`` is 100."""
+    fleets = " ".join(
+        f"f{index}: printers(first: $n) {{ nodes {{ printJobs(first: $n) {{ totalCount }} }} }}"
+        for index in range(5)
+    )
+    return f"query Fleet($n: Int{default}) {{ {fleets} }}"
+
+
+@pytest.mark.parametrize("page", [100, 100.0], ids=["int", "integral float"])
+def test_page_sizes_given_in_variables_are_measured(client: GraphQLClient, page: object) -> None:
+    # JSON 100.0 is a valid Int variable: graphql-core coerces it to 100.
+    response = client.post(fleet_by_variable(), {"n": page})
+    assert refusal(response) == (200, ["TOO_MANY_NODES"])
+
+
+def test_page_sizes_given_as_variable_defaults_are_measured(client: GraphQLClient) -> None:
+    response = client.post(fleet_by_variable(" = 100"))
+    assert refusal(response) == (200, ["TOO_MANY_NODES"])
+
+
+# --- cost ------------------------------------------------------------------------------
+
+
+def test_a_query_costing_25000_is_answered(client: GraphQLClient) -> None:
+    response = client.post(cost_query(50))
+    assert answered(response)
+    assert response.json()["extensions"]["cost"] == {"requested": 25_000, "limit": 25_000}
+
+
+def test_a_query_costing_25001_is_refused(client: GraphQLClient) -> None:
+    response = client.post(cost_query(51))
+    assert refusal(response) == (200, ["QUERY_TOO_COMPLEX"])
+    assert message(response) == "query cost 25001 exceeds the limit of 25000"
+
+
+# --- introspection ---------------------------------------------------------------------
+
+
+def test_an_operation_named_schema_is_measured_like_any_other(client: GraphQLClient) -> None:
+    assert refusal(client.post(deep_query(9, "query __schema"))) == (200, ["QUERY_TOO_DEEP"])
+
+
+def test_graphiqls_introspection_query_is_answered(client: GraphQLClient) -> None:
+    response = client.post(get_introspection_query())
+    assert answered(response)
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query __schema { __schema { types { name } } }",
+        '{ __type(name: "Printer") { name } }',
+        "{ schema: __schema { queryType { name } } }",
+        "{ ...Types } fragment Types on Query { __schema { types { name } } }",
+        "{ viewer { name } ... on Query { __schema { types { name } } } }",
+    ],
+)
+def test_introspection_is_refused_when_disabled(closed: GraphQLClient, query: str) -> None:
+    assert refusal(closed.post(query)) == (200, ["INTROSPECTION_DISABLED"])
+
+
+def test_graphiqls_introspection_query_is_refused_when_disabled(closed: GraphQLClient) -> None:
+    assert codes(closed.post(get_introspection_query())) == ["INTROSPECTION_DISABLED"]
+
+
+def test_typename_is_answered_when_introspection_is_disabled(closed: GraphQLClient) -> None:
+    response = closed.post("{ __typename }")
+    assert answered(response)
+    assert response.json()["data"] == {"__typename": "Query"}
+
+
+def test_a_data_query_named_schema_is_answered_when_introspection_is_disabled(
+    closed: GraphQLClient,
+) -> None:
+    assert answered(closed.post("query __schema { viewer { name } }"))
+
+
+# --- extensions.cost on every response -------------------------------------------------
+
+GRAPHQL_RESPONSES = {
+    "answered": "{ viewer { name } }",
+    "too deep": deep_query(9),
+    "too many aliases": alias_query(16),
+    "too many nodes": nodes_query(1),
+    "too complex": cost_query(51),
+    "bad page size": "{ printJobs(first: 101) { totalCount } }",
+    "validation error": "{ viewer { nam } }",
+    "syntax error": "{ viewer {",
+}
+
+
+@pytest.mark.parametrize("query", GRAPHQL_RESPONSES.values(), ids=GRAPHQL_RESPONSES.keys())
+def test_every_graphql_response_reports_the_cost_limit(client: GraphQLClient, query: str) -> None:
+    assert client.post(query).json()["extensions"]["cost"]["limit"] == 25_000
+
+
+def test_the_cost_of_an_answered_query_is_reported(client: GraphQLClient) -> None:
+    cost = client.post("{ printJobs(first: 10) { nodes { printer { name } } } }").json()
+    assert cost["extensions"]["cost"] == {"requested": 21, "limit": 25_000}  # 1 + 10 × 2
+
+
+def test_an_introspection_refusal_reports_the_cost_limit(closed: GraphQLClient) -> None:
+    body = closed.post('{ __type(name: "Printer") { name } }').json()
+    assert body["extensions"]["cost"]["limit"] == 25_000
+
+
+# --- every limit is configurable -------------------------------------------------------
+
+# (query at the configured limit, query one over it, the refusal's code) under SMALL_LIMITS.
+CONFIGURED = {
+    "depth": (deep_query(4), deep_query(5), "QUERY_TOO_DEEP"),
+    "aliases": (alias_query(2), alias_query(3), "TOO_MANY_ALIASES"),
+    "tokens": (token_query(40), token_query(41), "TOO_MANY_TOKENS"),
+    "nodes": (
+        "{ printJobs(first: 10) { totalCount } }",
+        "{ printJobs(first: 11) { totalCount } }",
+        "TOO_MANY_NODES",
+    ),
+    "cost": (
+        "{ printJobs(first: 10) { nodes { printer { name } jobDetails { id } } } }",  # 1 + 10 × 3
+        "{ printJobs(first: 10) { nodes { printer { name } jobDetails { id } } } viewer { id } }",
+        "QUERY_TOO_COMPLEX",
+    ),
+}
+
+
+@pytest.mark.parametrize("limit", CONFIGURED)
+def test_a_query_at_a_configured_limit_is_answered(small: GraphQLClient, limit: str) -> None:
+    at_limit, _, _ = CONFIGURED[limit]
+    assert answered(small.post(at_limit))
+
+
+@pytest.mark.parametrize("limit", CONFIGURED)
+def test_a_query_over_a_configured_limit_is_refused(small: GraphQLClient, limit: str) -> None:
+    _, over_limit, code = CONFIGURED[limit]
+    assert codes(small.post(over_limit)) == [code]
+
+
+def test_a_body_at_the_configured_size_is_answered(small: GraphQLClient) -> None:
+    assert answered(post_body(small, padded_body(2048)))
+
+
+def test_a_body_over_the_configured_size_is_refused(small: GraphQLClient) -> None:
+    assert refusal(post_body(small, padded_body(2049))) == (413, ["PAYLOAD_TOO_LARGE"])
+
+
+def test_the_reported_cost_limit_is_the_configured_one(small: GraphQLClient) -> None:
+    assert small.post("{ viewer { name } }").json()["extensions"]["cost"]["limit"] == 31

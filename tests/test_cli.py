@@ -1,0 +1,112 @@
+"""The gql-server command: API keys from the shell, and the schema export."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gql_server.cli import main
+from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.session import Database
+from gql_server.db.types import utcnow
+from gql_server.services.api_keys import display_prefix, find_by_key, is_well_formed
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
+CREATE_CI = ["api-key", "create", "--name", "ci", "--scope", "READ", "--expires-in", "30d"]
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A migrated SQLite file that DATABASE_URL names, as the command would find it."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    database = Database(create_db_engine(url))
+    upgrade_to_head(database.engine)
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield database
+    database.dispose()
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def _create(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    return _run(capsys, *(argv or CREATE_CI)).splitlines()[-1]
+
+
+def test_create_prints_the_key_alone_on_the_last_line(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _run(capsys, *CREATE_CI).splitlines()
+    key = lines[-1]
+    assert is_well_formed(key)
+    assert not any(key in line for line in lines[:-1])
+
+
+def test_the_created_key_is_stored_with_its_scopes_and_expiry(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = _create(capsys)
+    with cli_database.scope() as session:
+        stored = find_by_key(session, key)
+    assert stored is not None and (stored.name, stored.scopes) == ("ci", "READ")
+    assert stored.is_active and stored.expires_at is not None
+    assert abs(stored.expires_at - (utcnow() + timedelta(days=30))) < timedelta(minutes=1)
+
+
+def test_repeated_scopes_are_stored_together(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = _create(
+        capsys, "api-key", "create", "--name", "ops", "--scope", "WRITE", "--scope", "READ"
+    )
+    with cli_database.scope() as session:
+        stored = find_by_key(session, key)
+    assert stored is not None and stored.scopes == "READ WRITE" and stored.expires_at is None
+
+
+def test_list_shows_the_prefix_but_never_the_key(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = _create(capsys)
+    listing = _run(capsys, "api-key", "list")
+    with cli_database.scope() as session:
+        stored = find_by_key(session, key)
+    assert stored is not None and stored.key_prefix in listing
+    assert key not in listing and key[:-6] not in listing
+
+
+def test_revoke_by_prefix_deactivates_the_key(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = _create(capsys)
+    prefix = display_prefix(key)
+    assert _run(capsys, "api-key", "revoke", prefix).startswith(f"revoked key {prefix}")
+    with cli_database.scope() as session:
+        stored = find_by_key(session, key)
+    assert stored is not None and stored.is_active is False
+
+
+def test_revoking_an_unknown_key_fails_naming_it(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["api-key", "revoke", "nobody"]) == 1
+    assert capsys.readouterr().err == "error: no API key with prefix or name 'nobody'\n"
+
+
+def test_an_unknown_duration_unit_is_a_usage_error(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["api-key", "create", "--name", "ci", "--scope", "READ", "--expires-in", "5x"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "'5x' is not a duration like 30d, 12h or 90m" in capsys.readouterr().err
+    assert "gqls_" not in _run(capsys, "api-key", "list")
+
+
+def test_export_schema_prints_schema_graphql(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(capsys, "export-schema") == SCHEMA_FILE.read_text()
