@@ -55,6 +55,7 @@ class _Walk:
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
     connection_fields: frozenset[str]
+    variable_defaults: Mapping[str, Any]
 
 
 def measure_operation(
@@ -65,7 +66,11 @@ def measure_operation(
 ) -> Measure:
     """``connection_fields``: names of the fields that return a connection."""
     measure = Measure()
-    walk = _Walk(fragments, variables or {}, connection_fields)
+    defaults = {
+        definition.variable.name.value: definition.default_value
+        for definition in operation.variable_definitions or ()
+    }
+    walk = _Walk(fragments, variables or {}, connection_fields, defaults)
     measure.cost = _cost(walk, operation.selection_set, measure, depth=1, multiplier=1)
     return measure
 
@@ -146,9 +151,23 @@ def _page_size(node: FieldNode, walk: _Walk) -> int | None:
         if isinstance(value, IntValueNode):
             return _clamp(int(value.value))
         if isinstance(value, VariableNode):
-            given = walk.variables.get(value.name.value)
-            if isinstance(given, int):
-                return _clamp(given)
+            return _variable_page_size(value.name.value, walk)
+    return DEFAULT_PAGE_SIZE
+
+
+def _variable_page_size(name: str, walk: _Walk) -> int:
+    """What graphql-core will coerce the variable to: the value sent (1.0 counts as 1),
+    else the variable's default, else no value at all (the default page size)."""
+    if name in walk.variables:
+        given = walk.variables[name]
+        if given is None:
+            return DEFAULT_PAGE_SIZE
+        if isinstance(given, int | float) and not isinstance(given, bool) and given == int(given):
+            return _clamp(int(given))
+        return MAX_PAGE_SIZE  # coercion will refuse it; measure the worst case meanwhile
+    default = walk.variable_defaults.get(name)
+    if isinstance(default, IntValueNode):
+        return _clamp(int(default.value))
     return DEFAULT_PAGE_SIZE
 
 

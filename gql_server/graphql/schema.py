@@ -53,7 +53,8 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         types=[Printer, PrintJob, JobDetails, JobTotals, ApiKey],
-        extensions=[MaskUnexpectedErrors, *extra_extensions],
+        # Extensions unwind in reverse: the ones given first see the masked errors.
+        extensions=[*extra_extensions, MaskUnexpectedErrors],
     )
     # The limits need the built schema to know which fields are connections.
     connections = connection_field_names(schema._schema)

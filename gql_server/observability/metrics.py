@@ -6,6 +6,7 @@ registry (tests build many apps). With ``--workers N`` every process reports its
 counters; scrape each process, or run one worker per container.
 """
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -82,14 +83,31 @@ class FleetJobs(Collector):
         return []
 
 
+# Operation names come from clients: a bounded set of label values keeps a client
+# from growing the server's memory with endless new series.
+MAX_OPERATION_LABELS = 200
+OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+
+
 def operation_metrics(metrics: Metrics) -> Callable[[], SchemaExtension]:
     """A factory of per-request extensions that count and time each operation."""
+    seen: set[str] = set()
+
+    def label(name: str | None) -> str:
+        if name is None:
+            return "anonymous"
+        if not OPERATION_NAME.match(name):
+            return "invalid"
+        if name not in seen and len(seen) >= MAX_OPERATION_LABELS:
+            return "other"
+        seen.add(name)
+        return name
 
     class OperationMetrics(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
             started = time.perf_counter()
             yield
-            name = self.execution_context.operation_name or "anonymous"
+            name = label(self.execution_context.operation_name)
             metrics.requests.labels(operation=name).inc()
             metrics.latency.labels(operation=name).observe(time.perf_counter() - started)
             result: Any = self.execution_context.result
