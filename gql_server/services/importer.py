@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -28,9 +28,12 @@ from gql_server.services.sync_lease import renew_lease
 
 T = TypeVar("T")
 
-# Re-read a second before the watermark: Moonraker compares float start times and ours
-# are rounded to microseconds; the jobs read twice are recognised as unchanged.
-WATERMARK_MARGIN_S = 1.0
+# Incremental syncs re-read a day before the watermark. Moonraker filters by start time
+# but numbers jobs in the order they start, and a printer's clock can jump back (a
+# Raspberry Pi without a clock battery starts printing before its time sync): a new
+# job then starts "before" jobs we hold. Re-read jobs are recognised as unchanged by
+# their digest and cost no write; a clock off by more than a day needs a full sync.
+WATERMARK_MARGIN = timedelta(hours=24)
 DEFAULT_TAIL_BYTES = 64 * 1024
 # Bounds on the traffic one sync may send, whatever a printer answers.
 MAX_PAGES = 100_000
@@ -51,6 +54,7 @@ class ImportCounts:
     details_extracted: int = 0
     pages: int = 0
     newest_start: datetime | None = None
+    complete: bool = True  # False: the list kept shifting; do not move the watermark
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,13 @@ class HistoryImport:
     _settings_cache: dict[tuple[str, Any, Any], dict[str, Any]] = field(default_factory=dict)
 
     async def run(self, *, full: bool) -> ImportCounts:
-        await self._import_list(self._since(full))
+        since = self._since(full)
+        # Read the list again if it shifted under us; if it is still shifting, leave the
+        # watermark where it was so the next sync reads this window once more.
+        shifted = await self._import_list(since)
+        if shifted:
+            shifted = await self._import_list(since)
+        self.counts.complete = not shifted
         await self._refresh_unfinished()
         await self._store_moonraker_totals(await self.client.history_totals())
         return self.counts
@@ -86,29 +96,50 @@ class HistoryImport:
     def _since(self, full: bool) -> float | None:
         if full or self.target.watermark is None:
             return None
-        return self.target.watermark.timestamp() - WATERMARK_MARGIN_S
+        return (self.target.watermark - WATERMARK_MARGIN).timestamp()
 
-    async def _import_list(self, since: float | None) -> None:
-        """Page N+1 downloads while page N is written: the import costs about as much
-        as the slower of the two, not their sum. At most two pages are in memory."""
+    async def _import_list(self, since: float | None) -> bool:
+        """Read the history list; True when it shifted while being read.
+
+        Moonraker pages by OFFSET. Each page after the first starts one job early, on the
+        last job already read: if that is not where it was, jobs before it were deleted
+        meanwhile and the offsets moved, so a job may have been skipped.
+
+        Page N+1 downloads while page N is written: the import costs about as much as the
+        slower of the two, not their sum. At most two pages are in memory.
+        """
         size = self.options.page_size
 
-        def fetch(start: int) -> asyncio.Task[list[dict[str, Any]]]:
+        def fetch(start: int, limit: int) -> asyncio.Task[list[dict[str, Any]]]:
             return asyncio.ensure_future(
-                self.client.history_page(start=start, limit=size, order="asc", since=since)
+                self.client.history_page(start=start, limit=limit, order="asc", since=since)
             )
 
-        start = 0
-        pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(start)
+        shifted = False
+        limit = size
+        consumed = 0
+        last: tuple[str, Any] | None = None
+        pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(0, limit)
         try:
             for _ in range(MAX_PAGES):
                 assert pending is not None
                 page = await pending
-                start += len(page)
-                pending = fetch(start) if len(page) == size else None
-                await self._import_page(page)
+                fresh = page
+                if last is not None:
+                    if page and _identity(page[0]) == last:
+                        fresh = page[1:]
+                    else:
+                        shifted = True
+                consumed += len(fresh)
+                more = len(page) == limit
+                limit = size + 1  # the overlapping job plus a full page of new ones
+                pending = fetch(consumed - 1, limit) if more else None
+                await self._import_page(fresh)
+                if fresh:
+                    last = _identity(fresh[-1])
                 if pending is None:
-                    return
+                    return shifted
+            return shifted
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
@@ -210,3 +241,7 @@ class HistoryImport:
             totals.store_moonraker_totals(session, printer_id, job_totals, self.clock())
 
         await self.database.run(store)
+
+
+def _identity(raw: dict[str, Any]) -> tuple[str, Any]:
+    return str(raw.get("job_id", "")).upper(), raw.get("start_time")

@@ -60,6 +60,7 @@ class SyncResult:
     error_code: str | None = None
     error_message: str | None = None
     newest_start: datetime | None = None  # newest job start time imported
+    complete: bool = True  # False when the history shifted too much to trust the pass
 
     @property
     def ok(self) -> bool:
@@ -80,6 +81,7 @@ class SyncResult:
         self.jobs_updated = counts.jobs_updated
         self.details_extracted = counts.details_extracted
         self.newest_start = counts.newest_start
+        self.complete = counts.complete
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +246,7 @@ class Syncer:
             "last_sync_error_message": result.error_message,
         }
         newest = result.newest_start
-        if result.ok and newest is not None:
+        if result.ok and result.complete and newest is not None:
             watermark = newest if claim.watermark is None else max(newest, claim.watermark)
             values["sync_watermark"] = watermark
         session.execute(

@@ -14,7 +14,9 @@ class JobDetails(Node):
     first_layer_height: float | None
     nozzle_temp: int | None = strawberry.field(description="First-layer nozzle temperature, °C.")
     bed_temp: int | None = strawberry.field(description="First-layer bed temperature, °C.")
-    print_speed: int | None = strawberry.field(description="Outer wall / print speed, mm/s.")
+    print_speed: int | None = strawberry.field(
+        description="Perimeter (wall) speed from the slicer settings, mm/s."
+    )
     infill_percentage: int | None
     infill_pattern: str | None
     support_enabled: bool | None
