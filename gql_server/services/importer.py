@@ -167,11 +167,10 @@ class HistoryImport:
         self.counts.jobs_seen += len(page)
         if page:
             rows = [parse_job(raw) for raw in page]
-            pending = await self.database.run(
-                lambda s: jobs.keys_to_write(s, self.target.printer_id, rows)
-            )
-            details = await self._details(page, rows, pending)
-            await self.database.run(lambda s: self._write_page(s, rows, details))
+            printer_id = self.target.printer_id
+            batch = await self.database.run(lambda s: jobs.plan_jobs(s, printer_id, rows))
+            details = await self._details(page, rows, batch)
+            await self.database.run(lambda s: self._write_page(s, batch, details))
             newest = max(job_key(row)[1] for row in rows)
             if self.counts.newest_start is None or newest > self.counts.newest_start:
                 self.counts.newest_start = newest
@@ -179,10 +178,10 @@ class HistoryImport:
             self.progress(self.counts)
 
     def _write_page(
-        self, session: Session, rows: list[dict[str, Any]], details: dict[JobKey, dict]
+        self, session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict]
     ) -> None:
         printer_id = self.target.printer_id
-        result = jobs.upsert_jobs(session, printer_id, rows)
+        result = jobs.write_jobs(session, batch)
         detail_rows = [
             {"print_job_id": result.ids[key], **values} for key, values in details.items()
         ]
@@ -194,13 +193,13 @@ class HistoryImport:
         self.counts.jobs_updated += result.updated
 
     async def _details(
-        self, page: list[dict[str, Any]], rows: list[dict[str, Any]], pending: set[JobKey]
+        self, page: list[dict[str, Any]], rows: list[dict[str, Any]], batch: jobs.JobBatch
     ) -> dict[JobKey, dict[str, Any]]:
         details: dict[JobKey, dict[str, Any]] = {}
         for raw, row in zip(page, rows, strict=True):
             key = job_key(row)
             metadata = row["job_metadata"]
-            if key not in pending or not metadata:
+            if not metadata or not batch.is_pending(key):
                 continue
             values = parse_details(metadata)
             settings = await self._slicer_settings(raw, row, values.get("slicer"))

@@ -119,17 +119,17 @@ KEY_HINT = (
 )
 
 
-def missing_assets(vendor_dir: Path = VENDOR_DIR) -> list[str]:
+def missing_assets() -> list[str]:
     """The vendor files that are absent; checked per request so a later fetch needs no
     restart."""
-    return [name for name in (*SCRIPTS, STYLESHEET) if not (vendor_dir / name).is_file()]
+    return [name for name in (*SCRIPTS, STYLESHEET) if not (VENDOR_DIR / name).is_file()]
 
 
-def _missing_message(names: list[str]) -> str:
+def _fix_hint(problem: str) -> str:
     return (
-        f"The GraphiQL files ({', '.join(names)}) are missing from {VENDOR_DIR}. "
-        f"The operator must run “{FETCH_COMMAND}” in the project directory "
-        "(it downloads them from the npm registry) and reload this page."
+        f"{problem} The operator must run “{FETCH_COMMAND}” in the project directory "
+        "(it downloads them from the npm registry into gql_server/static/vendor/) and "
+        "reload this page."
     )
 
 
@@ -141,7 +141,7 @@ def graphiql_html() -> str:
         stylesheet=STYLESHEET,
         style=_STYLE,
         scripts=scripts,
-        missing=html.escape(_missing_message(list(SCRIPTS))),
+        missing=html.escape(_fix_hint(f"GraphiQL's scripts did not load from {STATIC_PREFIX}/.")),
         key_hint=html.escape(KEY_HINT),
         bootstrap=_BOOTSTRAP,
     )
@@ -152,7 +152,8 @@ def graphiql_response() -> HTMLResponse:
     headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"}
     missing = missing_assets()
     if missing:
-        page = _MISSING_PAGE.substitute(message=html.escape(_missing_message(missing)))
+        problem = f"The GraphiQL files are missing: {', '.join(missing)}."
+        page = _MISSING_PAGE.substitute(message=html.escape(_fix_hint(problem)))
         return HTMLResponse(page, status_code=503, headers=headers)
     return HTMLResponse(graphiql_html(), headers=headers)
 
