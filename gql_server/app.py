@@ -23,6 +23,7 @@ from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
+from gql_server.web.graphiql import graphiql_static_mount
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
 from gql_server.web.request_limits import RequestLimits
@@ -95,6 +96,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *([graphiql_static_mount()] if settings.graphiql else []),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

@@ -8,9 +8,15 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from gql_server.graphql.context import Context
+from gql_server.web.graphiql import graphiql_response
 
 
 class GraphQLView(GraphQL):
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own-origin GraphiQL page instead of Strawberry's CDN one: it must work on
+        a printer-farm LAN without internet access."""
+        return graphiql_response()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Any:  # type: ignore[override]
