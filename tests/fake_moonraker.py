@@ -25,14 +25,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import quote
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.live_server import LiveServer
 
 Job = dict[str, Any]
 Metadata = dict[str, Any]
@@ -1003,11 +1004,11 @@ def create_app(fake: FakeMoonraker) -> Starlette:
 # ---------------------------------------------------------------------------- server
 
 
-class FakeMoonrakerServer:
+class FakeMoonrakerServer(LiveServer):
     """Runs a FakeMoonraker with uvicorn in a background thread on 127.0.0.1.
 
-    The port is bound before uvicorn starts, so `.url` is known at once and no other
-    process can take it in between.
+    Stopping first cuts delayed answers short, so a "delay" fault never holds up the
+    shutdown.
     """
 
     def __init__(
@@ -1018,66 +1019,18 @@ class FakeMoonrakerServer:
         shutdown_timeout: float = 5.0,
     ) -> None:
         self.moonraker = moonraker if moonraker is not None else FakeMoonraker()
-        self.startup_timeout = startup_timeout
-        self.shutdown_timeout = shutdown_timeout
-        self.url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().__init__(
+            create_app(self.moonraker),
+            lifespan="off",
+            startup_timeout=startup_timeout,
+            shutdown_timeout=shutdown_timeout,
+            name="fake-moonraker",
+            on_stop=self.moonraker.stopping.set,
+        )
 
     def start(self) -> None:
-        """Serve, returning once uvicorn accepts connections (or raising after the timeout)."""
-        # proto=IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose
-        # proto says TCP; without it every keep-alive answer waited 44 ms for a delayed ACK.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(
-            create_app(self.moonraker),
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
         self.moonraker.stopping.clear()
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
-            name=f"fake-moonraker-{self.url}",
-        )  # fmt: skip
-        self._thread.start()
-        self._wait_started()
-
-    def _wait_started(self) -> None:
-        assert self._server is not None and self._thread is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"fake Moonraker did not start within {self.startup_timeout} s")
-            time.sleep(0.005)
-
-    def stop(self) -> None:
-        """Stop serving: delayed answers are cut short, then uvicorn exits (forced if slow)."""
-        self.moonraker.stopping.set()
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(self.shutdown_timeout)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join(self.shutdown_timeout)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        super().start()
 
 
 def closed_port_url() -> str:

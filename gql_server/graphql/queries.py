@@ -18,7 +18,7 @@ from gql_server.graphql.loaders import fetch_page_with_details
 from gql_server.graphql.lookahead import selects_in_nodes
 from gql_server.graphql.pages import page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
-from gql_server.graphql.selection import job_selection
+from gql_server.graphql.selection import job_page_request
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.enums import StatsGroupBy
@@ -31,7 +31,7 @@ from gql_server.graphql.types.stats import StatsBucket, stats_bucket
 from gql_server.services import api_keys, job_queries, printer_queries, stats
 from gql_server.services.auth import Scope
 from gql_server.services.errors import ServiceError
-from gql_server.services.job_queries import JobFilter, JobOrder, count_jobs
+from gql_server.services.job_queries import JobFilter, count_jobs
 from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
 
 
@@ -99,14 +99,14 @@ class Query:
         filter: PrintJobFilter | None = None,
         order_by: PrintJobOrder | None = None,
     ) -> Connection[PrintJob]:
-        job_filter = filter.to_service() if filter else JobFilter()
-        order = order_by.to_service() if order_by else JobOrder()
-        args = page_args(first, after, last, before, order)
-        selection = job_selection(info.selected_fields[0].selections)
+        request = job_page_request(info, first, after, last, before, filter, order_by)
+        job_filter, selection = request.job_filter, request.selection
         context = info.context
 
         def load(session: Session) -> tuple:
-            result = fetch_page_with_details(session, job_filter, order, args, selection)
+            result = fetch_page_with_details(
+                session, job_filter, request.order, request.args, selection
+            )
             printers = {}
             if selection.with_printer and result.page.items:
                 ids = {row.printer_id for row in result.page.items}
@@ -119,7 +119,7 @@ class Query:
             return await context.read(lambda s: count_jobs(s, job_filter))
 
         printers = {pid: printer_from_row(row) for pid, row in printer_rows.items()}
-        return job_connection(result, order, counter=count, printers=printers)
+        return job_connection(result, request.order, counter=count, printers=printers)
 
     @strawberry.field(
         description="Job counts, success rate, time and filament per bucket.",

@@ -7,7 +7,11 @@ connections selecting the same fields share one query.
 from dataclasses import dataclass
 from typing import Any
 
+from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.lookahead import node_field_names
+from gql_server.graphql.pages import page_args
+from gql_server.services.job_queries import JobFilter, JobOrder
+from gql_server.services.pagination import PageArgs
 
 # GraphQL field -> column read only on demand (see services.job_queries).
 OPTIONAL_JOB_FIELDS = {
@@ -48,3 +52,31 @@ def job_selection(selections: Any) -> JobSelection:
 FULL_SELECTION = JobSelection(
     job_columns=None, with_details=True, detail_columns=None, with_printer=True
 )
+
+
+@dataclass(frozen=True, slots=True)
+class JobPageRequest:
+    """A job connection's arguments, validated, and what its query selects."""
+
+    job_filter: JobFilter
+    order: JobOrder
+    args: PageArgs
+    selection: JobSelection
+
+
+def job_page_request(
+    info: Any,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    job_filter: PrintJobFilter | None,
+    order_by: PrintJobOrder | None,
+) -> JobPageRequest:
+    order = order_by.to_service() if order_by else JobOrder()
+    return JobPageRequest(
+        job_filter=job_filter.to_service() if job_filter else JobFilter(),
+        order=order,
+        args=page_args(first, after, last, before, order),
+        selection=job_selection(info.selected_fields[0].selections),
+    )

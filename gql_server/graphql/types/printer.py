@@ -8,13 +8,11 @@ import strawberry
 from gql_server.db.models import Printer as PrinterRow
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.loaders import JobCountKey, JobsPageKey
-from gql_server.graphql.pages import page_args
-from gql_server.graphql.selection import job_selection
+from gql_server.graphql.selection import job_page_request
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_totals import JobTotals, job_totals_from_row
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob, job_connection
-from gql_server.services.job_queries import JobFilter, JobOrder
 
 NOT_LOADED: Any = object()
 
@@ -61,19 +59,17 @@ class Printer(Node):
         filter: PrintJobFilter | None = None,
         order_by: PrintJobOrder | None = None,
     ) -> Connection[PrintJob]:
-        job_filter = filter.to_service() if filter else JobFilter()
-        order = order_by.to_service() if order_by else JobOrder()
-        args = page_args(first, after, last, before, order)
-        selection = job_selection(info.selected_fields[0].selections)
+        r = job_page_request(info, first, after, last, before, filter, order_by)
         loaders = info.context.loaders
         result = await loaders.jobs_page.load(
-            JobsPageKey(self.database_id, job_filter, order, args, selection)
+            JobsPageKey(self.database_id, r.job_filter, r.order, r.args, r.selection)
         )
 
         async def count() -> int:
-            return await loaders.job_count.load(JobCountKey(self.database_id, job_filter))  # type: ignore[no-any-return]
+            key = JobCountKey(self.database_id, r.job_filter)
+            return await loaders.job_count.load(key)  # type: ignore[no-any-return]
 
-        return job_connection(result, order, counter=count, printers={self.database_id: self})
+        return job_connection(result, r.order, counter=count, printers={self.database_id: self})
 
 
 async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | None:
