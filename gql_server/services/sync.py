@@ -208,6 +208,9 @@ class Syncer:
         if not take_lease(session, printer_id, owner, result.started_at):
             result.fail(ALREADY_RUNNING, f"printer {printer.name!r} is being synced already")
             return None
+        # The run starts once the lease is ours: on MariaDB taking it may have waited for
+        # the previous holder's commit, and the runs must not seem to overlap.
+        result.started_at = self.clock()
         run = SyncRun(printer_id=printer_id, started_at=result.started_at, status="running")
         run.full = full
         session.add(run)
