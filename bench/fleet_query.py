@@ -4,7 +4,8 @@
 
 Seeds a fresh SQLite database, then measures in one run (single client, median):
 - "server": the whole ASGI request (auth, Strawberry, loaders, SQL, JSON) in-process;
-- "raw": the same four SQL queries with sqlite3 and the same nested dict, json.dumps'd.
+- "raw": the same four SQL queries with sqlite3 and the same nested dict, json.dumps'd;
+alternately, round by round.
 Prints SQL statements per request, requests per second, and the ratio.
 """
 
@@ -81,32 +82,33 @@ def raw_fleet(connection: sqlite3.Connection) -> str:
     return json.dumps({"data": {"printers": {"nodes": nodes}}})
 
 
-def time_raw(path: Path, rounds: int) -> list[float]:
-    timings = []
-    with sqlite3.connect(path) as connection:
-        for _ in range(rounds):
-            started = time.perf_counter()
-            raw_fleet(connection)
-            timings.append(time.perf_counter() - started)
-    return timings
-
-
-async def time_server(database: Database, key: str, rounds: int) -> tuple[list[float], int]:
+async def time_both(
+    database: Database, path: Path, key: str, rounds: int
+) -> tuple[list[float], list[float], int]:
+    """Server and raw timed alternately, round by round, so that a busy moment of the
+    machine weighs on both alike."""
     app = create_app(Settings(database_url="sqlite://"), database=database)
     transport = httpx.ASGITransport(app=app)
     headers = {"X-API-Key": key}
-    timings = []
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for _ in range(3):  # warm-up: caches, last_used write
-            response = await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
-            assert response.status_code == 200 and "errors" not in response.json()
-        with count_statements(database.engine) as log:
-            await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
-        for _ in range(rounds):
-            started = time.perf_counter()
-            await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
-            timings.append(time.perf_counter() - started)
-    return timings, log.count
+    server, raw = [], []
+    with sqlite3.connect(path) as connection:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for _ in range(3):  # warm-up: caches, last_used write
+                response = await client.post(
+                    "/graphql", json={"query": FLEET_QUERY}, headers=headers
+                )
+                assert response.status_code == 200 and "errors" not in response.json()
+                raw_fleet(connection)
+            with count_statements(database.engine) as log:
+                await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
+            for _ in range(rounds):
+                started = time.perf_counter()
+                await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
+                server.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                raw_fleet(connection)
+                raw.append(time.perf_counter() - started)
+    return server, raw, log.count
 
 
 def main() -> None:
@@ -122,8 +124,7 @@ def main() -> None:
         seed_fleet(database, args.printers, args.jobs)
         with database.scope() as session:
             key = create_api_key(session, name="bench", scopes="READ").plaintext
-        server, statements = asyncio.run(time_server(database, key, args.rounds))
-        raw = time_raw(path, args.rounds)
+        server, raw, statements = asyncio.run(time_both(database, path, key, args.rounds))
         database.dispose()
     server_ms = statistics.median(server) * 1000
     raw_ms = statistics.median(raw) * 1000

@@ -54,7 +54,7 @@ def page_args(
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
     ordering = _order_name(order)
-    keys = keys if keys is not None else order.keys()
+    keys = keys if keys is not None else order.sort_keys()
     try:
         return PageArgs(
             first=first,

@@ -1,5 +1,6 @@
 """The root Query: thin resolvers over services and loaders."""
 
+import functools
 from typing import Annotated
 
 import strawberry
@@ -79,7 +80,8 @@ class Query:
         return Connection(
             nodes=nodes,
             ordering=printer_order_name(order),
-            positions=[printer_cursor_position(order, row) for row in page.items],
+            rows=page.items,
+            position_of=functools.partial(printer_cursor_position, order),
             has_next=page.has_next,
             has_previous=page.has_previous,
             counter=count,
@@ -200,7 +202,8 @@ class Query:
         return Connection(
             nodes=[api_key_from_row(row) for row in page.items],
             ordering=API_KEY_ORDERING,
-            positions=[api_keys.api_key_position(row) for row in page.items],
+            rows=page.items,
+            position_of=api_keys.api_key_position,
             has_next=page.has_next,
             has_previous=page.has_previous,
             counter=count,

@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.lookahead import node_field_names
+from gql_server.graphql.lookahead import field_names, node_field_names
 from gql_server.graphql.pages import page_args
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import PageArgs
 
 # GraphQL field -> column read only on demand (see services.job_queries).
 OPTIONAL_JOB_FIELDS = {
+    "startTime": "start_time",
     "endTime": "end_time",
     "metadata": "job_metadata",
     "auxiliaryData": "auxiliary_data",
     "createdAt": "created_at",
     "updatedAt": "updated_at",
 }
+
+
+CURSOR_FIELDS = frozenset({"edges", "pageInfo"})
 
 
 def _snake(name: str) -> str:
@@ -35,13 +39,14 @@ class JobSelection:
     with_printer: bool
 
 
-def job_selection(selections: Any) -> JobSelection:
+def job_selection(selections: Any, order: JobOrder) -> JobSelection:
     job_fields = node_field_names(selections)
     detail_fields = node_field_names(selections, "jobDetails")
+    columns = {OPTIONAL_JOB_FIELDS[f] for f in job_fields & OPTIONAL_JOB_FIELDS.keys()}
+    if field_names(selections) & CURSOR_FIELDS:
+        columns |= {key.column.key for key in order.sort_keys()}  # what a cursor is made of
     return JobSelection(
-        job_columns=frozenset(
-            OPTIONAL_JOB_FIELDS[f] for f in job_fields & OPTIONAL_JOB_FIELDS.keys()
-        ),
+        job_columns=frozenset(columns),
         with_details="jobDetails" in job_fields,
         detail_columns=frozenset(_snake(f) for f in detail_fields),
         with_printer="printer" in job_fields,
@@ -78,5 +83,5 @@ def job_page_request(
         job_filter=job_filter.to_service() if job_filter else JobFilter(),
         order=order,
         args=page_args(first, after, last, before, order),
-        selection=job_selection(info.selected_fields[0].selections),
+        selection=job_selection(info.selected_fields[0].selections, order),
     )

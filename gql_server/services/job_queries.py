@@ -30,12 +30,12 @@ BASE_JOB_COLUMNS = [
     PrintJob.user,
     PrintJob.filename,
     PrintJob.status,
-    PrintJob.start_time,
     PrintJob.print_duration,
     PrintJob.total_duration,
     PrintJob.filament_used,
 ]
 OPTIONAL_JOB_COLUMNS = {
+    "start_time": PrintJob.start_time,
     "end_time": PrintJob.end_time,
     "job_metadata": PrintJob.job_metadata.label("job_metadata"),
     "auxiliary_data": PrintJob.auxiliary_data,
@@ -45,15 +45,12 @@ OPTIONAL_JOB_COLUMNS = {
 JOB_COLUMNS = [*BASE_JOB_COLUMNS, *OPTIONAL_JOB_COLUMNS.values()]
 
 
-def job_columns(wanted: frozenset[str] | None, order: "JobOrder | None" = None) -> list[Any]:
-    """The base columns plus the optional ones in ``wanted`` (None: all of them) and the
-    sort column, which a cursor needs."""
+def job_columns(wanted: frozenset[str] | None) -> list[Any]:
+    """The base columns plus the optional ones in ``wanted`` (None: all of them). A
+    caller that needs cursors asks for the sort column."""
     if wanted is None:
         return JOB_COLUMNS
-    names = set(wanted)
-    if order is not None:
-        names.add(order.field.value)
-    return [*BASE_JOB_COLUMNS, *(c for n, c in OPTIONAL_JOB_COLUMNS.items() if n in names)]
+    return [*BASE_JOB_COLUMNS, *(c for n, c in OPTIONAL_JOB_COLUMNS.items() if n in wanted)]
 
 
 class JobOrderField(enum.Enum):
@@ -68,7 +65,7 @@ class JobOrder:
     field: JobOrderField = JobOrderField.START_TIME
     descending: bool = True
 
-    def keys(self) -> list[SortKey]:
+    def sort_keys(self) -> list[SortKey]:
         column = getattr(PrintJob, self.field.value)
         nullable = self.field is not JobOrderField.START_TIME
         return [
@@ -146,9 +143,9 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
 def _page_query(
     job_filter: JobFilter, order: JobOrder, args: PageArgs, wanted: frozenset[str] | None
 ) -> Select:
-    keys = order.keys()
+    keys = order.sort_keys()
     return (
-        select(*job_columns(wanted, order))
+        select(*job_columns(wanted))
         .where(*filter_conditions(job_filter), *window(keys, args))
         .order_by(*order_by(keys, reverse=args.backwards))
     )
@@ -179,7 +176,7 @@ def fetch_job_pages_per_printer(
     in page order; keeping rows numbered up to size + 1 gives every printer its page plus
     the one extra row that tells whether another page exists.
     """
-    keys = order.keys()
+    keys = order.sort_keys()
     row_number = (
         func.row_number()
         .over(partition_by=PrintJob.printer_id, order_by=order_by(keys, reverse=args.backwards))
@@ -197,7 +194,7 @@ def fetch_job_pages_per_printer(
         .subquery("numbered")
     )
     query = (
-        select(*job_columns(wanted, order))
+        select(*job_columns(wanted))
         .join(numbered, numbered.c.job_pk == PrintJob.id)
         .where(numbered.c.row_number <= args.size + 1)
         .order_by(PrintJob.printer_id, numbered.c.row_number)
@@ -227,7 +224,7 @@ def count_jobs_per_printer(
 
 
 def cursor_position(order: JobOrder, row: Any) -> tuple[Any, ...]:
-    return position_of(order.keys(), row)
+    return position_of(order.sort_keys(), row)
 
 
 def fetch_jobs_by_ids(session: Session, job_ids: Sequence[int]) -> dict[int, Any]:

@@ -31,7 +31,7 @@ class PrinterOrder:
     field: PrinterOrderField = PrinterOrderField.NAME
     descending: bool = False
 
-    def keys(self) -> list[SortKey]:
+    def sort_keys(self) -> list[SortKey]:
         column = getattr(Printer, self.field.value)
         nullable = self.field is PrinterOrderField.LAST_SEEN
         return [
@@ -64,7 +64,7 @@ def _conditions(printer_filter: PrinterFilter) -> list[Any]:
 
 
 def _query(printer_filter: PrinterFilter, order: PrinterOrder, args: PageArgs) -> Select:
-    keys = order.keys()
+    keys = order.sort_keys()
     return (
         select(Printer)
         .where(*_conditions(printer_filter), *window(keys, args))
@@ -85,7 +85,7 @@ def count_printers(session: Session, printer_filter: PrinterFilter) -> int:
 
 
 def printer_cursor_position(order: PrinterOrder, printer: Printer) -> tuple[Any, ...]:
-    return position_of(order.keys(), printer)
+    return position_of(order.sort_keys(), printer)
 
 
 def fetch_printers_by_ids(session: Session, printer_ids: Sequence[int]) -> dict[int, Printer]:

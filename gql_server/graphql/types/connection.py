@@ -27,17 +27,19 @@ class Edge(Generic[T]):
 @strawberry.type
 class Connection(Generic[T]):
     nodes: list[T]
-    # Cursors are encoded only when edges or pageInfo are selected.
+    # Cursors are computed and encoded only when edges or pageInfo are selected: the
+    # row behind each node, and how to read a cursor position from a row.
     ordering: strawberry.Private[str]
-    positions: strawberry.Private[list[tuple[Any, ...]]]
+    rows: strawberry.Private[list[Any]]
+    position_of: strawberry.Private[Callable[[Any], tuple[Any, ...]]]
     has_next: strawberry.Private[bool]
     has_previous: strawberry.Private[bool]
     counter: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field
     def edges(self) -> list[Edge[T]]:
-        pairs = zip(self.positions, self.nodes, strict=True)
-        return [Edge(cursor=encode_cursor(self.ordering, p), node=n) for p, n in pairs]
+        pairs = zip(self.rows, self.nodes, strict=True)
+        return [Edge(cursor=self._encode(row), node=node) for row, node in pairs]
 
     @strawberry.field
     def page_info(self) -> PageInfo:
@@ -53,6 +55,7 @@ class Connection(Generic[T]):
         return await self.counter()
 
     def _cursor(self, index: int) -> str | None:
-        if not self.positions:
-            return None
-        return encode_cursor(self.ordering, self.positions[index])
+        return self._encode(self.rows[index]) if self.rows else None
+
+    def _encode(self, row: Any) -> str:
+        return encode_cursor(self.ordering, self.position_of(row))

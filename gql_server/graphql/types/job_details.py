@@ -33,24 +33,29 @@ class JobDetails(Node):
 
 def job_details_from_row(row: Any) -> JobDetails:
     """``row`` may carry only the selected columns; the others stay None."""
-    values = row._asdict()
+    present = row._fields  # a Row raises (slowly) on a missing attribute: check first
     return JobDetails(
         database_id=row.id,
-        layer_height=values.get("layer_height"),
-        first_layer_height=values.get("first_layer_height"),
-        nozzle_temp=values.get("nozzle_temp"),
-        bed_temp=values.get("bed_temp"),
-        print_speed=values.get("print_speed"),
-        infill_percentage=values.get("infill_percentage"),
-        infill_pattern=values.get("infill_pattern"),
-        support_enabled=values.get("support_enabled"),
-        support_type=values.get("support_type"),
-        filament_type=values.get("filament_type"),
-        filament_brand=values.get("filament_brand"),
-        filament_color=values.get("filament_color"),
-        estimated_time=values.get("estimated_time"),
-        estimated_filament=values.get("estimated_filament"),
-        layer_count=values.get("layer_count"),
-        object_height=values.get("object_height"),
-        raw_metadata=values.get("raw_metadata"),
+        layer_height=column(row, present, "layer_height"),
+        first_layer_height=column(row, present, "first_layer_height"),
+        nozzle_temp=column(row, present, "nozzle_temp"),
+        bed_temp=column(row, present, "bed_temp"),
+        print_speed=column(row, present, "print_speed"),
+        infill_percentage=column(row, present, "infill_percentage"),
+        infill_pattern=column(row, present, "infill_pattern"),
+        support_enabled=column(row, present, "support_enabled"),
+        support_type=column(row, present, "support_type"),
+        filament_type=column(row, present, "filament_type"),
+        filament_brand=column(row, present, "filament_brand"),
+        filament_color=column(row, present, "filament_color"),
+        estimated_time=column(row, present, "estimated_time"),
+        estimated_filament=column(row, present, "estimated_filament"),
+        layer_count=column(row, present, "layer_count"),
+        object_height=column(row, present, "object_height"),
+        raw_metadata=column(row, present, "raw_metadata"),
     )
+
+
+def column(row: Any, present: tuple[str, ...], name: str) -> Any:
+    """A column of a Row read for the selected fields only; None when not read."""
+    return getattr(row, name) if name in present else None

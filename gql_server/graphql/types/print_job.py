@@ -1,5 +1,6 @@
 """One print job from a printer's Moonraker history."""
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,7 +12,7 @@ from gql_server.graphql.inputs import job_order_name
 from gql_server.graphql.loaders import JobsWithDetails
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.enums import JobStatus, job_status
-from gql_server.graphql.types.job_details import JobDetails, job_details_from_row
+from gql_server.graphql.types.job_details import JobDetails, column, job_details_from_row
 from gql_server.graphql.types.node import Node
 from gql_server.services.job_queries import JobOrder, cursor_position
 
@@ -43,22 +44,22 @@ class PrintJob(Node):
 
 def print_job_from_row(row: Any, *, printer: Any, details: Any) -> PrintJob:
     """``row`` may lack the columns the query did not select; their fields stay None."""
-    values = row._asdict()  # a dict: missing keys are cheap, unlike Row attributes
+    present = row._fields  # a Row raises (slowly) on a missing attribute: check first
     return PrintJob(
         database_id=row.id,
         job_id=row.job_id,
         user=row.user,
         filename=row.filename,
         status=job_status(row.status),
-        start_time=row.start_time,
-        end_time=values.get("end_time"),
+        start_time=column(row, present, "start_time"),  # type: ignore[arg-type]
+        end_time=column(row, present, "end_time"),
         print_duration=row.print_duration,
         total_duration=row.total_duration,
         filament_used=row.filament_used,
-        metadata=values.get("job_metadata"),
-        auxiliary_data=values.get("auxiliary_data"),
-        created_at=values.get("created_at"),  # type: ignore[arg-type]
-        updated_at=values.get("updated_at"),  # type: ignore[arg-type]
+        metadata=column(row, present, "job_metadata"),
+        auxiliary_data=column(row, present, "auxiliary_data"),
+        created_at=column(row, present, "created_at"),  # type: ignore[arg-type]
+        updated_at=column(row, present, "updated_at"),  # type: ignore[arg-type]
         printer=printer,
         job_details=details,
     )
@@ -80,7 +81,8 @@ def job_connection(
     return Connection(
         nodes=nodes,
         ordering=job_order_name(order),
-        positions=[cursor_position(order, row) for row in result.page.items],
+        rows=result.page.items,
+        position_of=functools.partial(cursor_position, order),
         has_next=result.page.has_next,
         has_previous=result.page.has_previous,
         counter=counter,
