@@ -9,7 +9,7 @@ with parameter sets), and a statement that is never the same twice defeats its c
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table
+from sqlalchemy import Table, Text, bindparam
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
@@ -21,19 +21,22 @@ def upsert_statement(
     *,
     conflict_columns: Sequence[str],
     update_columns: Sequence[str],
+    text_columns: Sequence[str] = (),
 ) -> Executable:
     """``INSERT … ON CONFLICT DO UPDATE`` (SQLite) or ``… ON DUPLICATE KEY UPDATE`` (MySQL).
 
     ``conflict_columns`` must be a unique key of ``table``; MySQL infers it, SQLite needs
     it spelled out. Every updated value comes from the row itself (``excluded.x`` /
     ``VALUES(x)``): PyMySQL batches only when the ON DUPLICATE clause has no parameters.
+    ``text_columns`` (JSON columns) are bound as the JSON text the caller serialized.
     """
+    text_binds = {name: bindparam(name, type_=Text()) for name in text_columns}
     if dialect.name == "sqlite":
-        stmt = sqlite.insert(table)
+        stmt = sqlite.insert(table).values(text_binds)
         updates = {name: stmt.excluded[name] for name in update_columns}
         return stmt.on_conflict_do_update(index_elements=list(conflict_columns), set_=updates)
     if dialect.name in ("mysql", "mariadb"):
-        stmt = mysql.insert(table)
+        stmt = mysql.insert(table).values(text_binds)
         updates = {name: stmt.inserted[name] for name in update_columns}
         return stmt.on_duplicate_key_update(updates)
     raise NotImplementedError(f"no upsert for dialect {dialect.name}")

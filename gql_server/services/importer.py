@@ -202,6 +202,7 @@ class HistoryImport:
             if not metadata or not batch.is_pending(key):
                 continue
             values = parse_details(metadata)
+            values["raw_metadata_json"] = jobs.metadata_json(batch, key)
             settings = await self._slicer_settings(raw, row, values.get("slicer"))
             values.update({name: value for name, value in settings.items() if value is not None})
             details[key] = values

@@ -84,24 +84,39 @@ def job_key(row: Mapping[str, Any]) -> JobKey:
     return (str(row["job_id"]), start)
 
 
+# The JSON columns are serialized once per job, here, and the text is what the INSERT
+# binds and what the digest hashes; the details reuse the metadata's text for their
+# raw_metadata. Letting SQLAlchemy serialize each dict again cost three json.dumps of
+# every job's ~2 KiB metadata per import (bench/import_history.py).
+JSON_COLUMNS = ("job_metadata", "auxiliary_data")
+
+
+def to_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
 def _normalised(row: Mapping[str, Any]) -> dict[str, Any]:
     values = {name: row.get(name) for name in JOB_COLUMNS}
     values["end_time"] = _aware(values["end_time"])
+    for name in JSON_COLUMNS:
+        values[name] = to_json(values[name])
     values["content_hash"] = fingerprint(values)
     return values
 
 
 def fingerprint(values: Mapping[str, Any]) -> str:
-    """SHA-256 of a job's stored values: "unchanged?" becomes one short column to read.
-
-    Comparing column by column meant reading and decoding every job's JSON back, 11 ms
-    per 200-job page (bench/import_history.py); the digests cost a fraction of that.
-    """
-    # Key order is Moonraker's own and stable; not sorting saves a third of the time.
+    """SHA-256 of a job's stored values (JSON columns as their text): "unchanged?"
+    becomes one short column to read instead of every column decoded back."""
+    # Key order is Moonraker's own and stable, so the texts are too.
     payload = json.dumps(
         [values[name] for name in JOB_COLUMNS], separators=(",", ":"), default=_json_default
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def metadata_json(batch: "JobBatch", key: JobKey) -> str | None:
+    """The serialized metadata of a planned job, for its details' raw_metadata."""
+    return batch.incoming[key]["job_metadata"]  # type: ignore[no-any-return]
 
 
 def _json_default(value: Any) -> str:
@@ -220,6 +235,7 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             "content_hash",
             "updated_at",
         ],
+        text_columns=[_column_name(name) for name in JSON_COLUMNS],
     )
     for chunk in _chunks(rows):
         # Attribute names differ from column names for "metadata": map before Core.
@@ -245,7 +261,10 @@ def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[J
 
 
 def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Write the details of many jobs (each row has ``print_job_id``) in one statement."""
+    """Write the details of many jobs (each row has ``print_job_id``) in one statement.
+
+    ``raw_metadata`` may come serialized already as ``raw_metadata_json``.
+    """
     if not rows:
         return 0
     now = utcnow()
@@ -253,6 +272,7 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         {
             "print_job_id": row["print_job_id"],
             **{name: row.get(name) for name in DETAIL_COLUMNS},
+            "raw_metadata": row.get("raw_metadata_json") or to_json(row.get("raw_metadata")),
             "created_at": now,
             "updated_at": now,
         }
@@ -263,6 +283,7 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         JobDetails.__table__,  # type: ignore[arg-type]
         conflict_columns=("print_job_id",),
         update_columns=[*DETAIL_COLUMNS, "updated_at"],
+        text_columns=["raw_metadata"],
     )
     for chunk in _chunks(values):
         session.execute(statement, chunk)
