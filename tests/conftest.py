@@ -18,6 +18,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import Base
 from gql_server.db.session import Database
+from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 
 # One database per test process, so concurrent runs on one server do not trample
 # each other; dropped when the session ends.
@@ -125,3 +126,28 @@ def database(
     _empty_tables(shared)
     yield shared
     _empty_tables(shared)
+
+
+# Fake printers: one real HTTP server each for the whole session, emptied per test.
+@pytest.fixture(scope="session")
+def moonraker_server() -> Iterator[FakeMoonrakerServer]:
+    with FakeMoonrakerServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def other_moonraker_server() -> Iterator[FakeMoonrakerServer]:
+    with FakeMoonrakerServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(moonraker_server: FakeMoonrakerServer) -> FakeMoonraker:
+    moonraker_server.moonraker.reset()
+    return moonraker_server.moonraker
+
+
+@pytest.fixture
+def other_fake(other_moonraker_server: FakeMoonrakerServer) -> FakeMoonraker:
+    other_moonraker_server.moonraker.reset()
+    return other_moonraker_server.moonraker

@@ -37,18 +37,6 @@ GENERATED_ID = r"[0-9a-f]{32}"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-@pytest.fixture(scope="module")
-def moonraker_server() -> Iterator[FakeMoonrakerServer]:
-    with FakeMoonrakerServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(moonraker_server: FakeMoonrakerServer) -> FakeMoonraker:
-    moonraker_server.moonraker.reset()
-    return moonraker_server.moonraker
-
-
 @pytest.fixture
 def server(database: Database) -> Iterator[LiveServer]:
     app = create_app(

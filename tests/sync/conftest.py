@@ -62,30 +62,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def moonraker_server() -> Iterator[FakeMoonrakerServer]:
-    with FakeMoonrakerServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def other_moonraker_server() -> Iterator[FakeMoonrakerServer]:
-    with FakeMoonrakerServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(moonraker_server: FakeMoonrakerServer) -> FakeMoonraker:
-    moonraker_server.moonraker.reset()
-    return moonraker_server.moonraker
-
-
-@pytest.fixture
-def other_fake(other_moonraker_server: FakeMoonrakerServer) -> FakeMoonraker:
-    other_moonraker_server.moonraker.reset()
-    return other_moonraker_server.moonraker
-
-
 @pytest.fixture
 def sync_options() -> SyncOptions:
     """Modules override this to change page size, timeouts or the body cap."""
