@@ -18,6 +18,15 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """Plain lines; "-" stands for the request id of logs written outside a request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = "-"
+        return super().format(record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -44,7 +53,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(TextFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
