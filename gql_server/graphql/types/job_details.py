@@ -31,28 +31,22 @@ class JobDetails(Node):
     raw_metadata: JSON | None
 
 
+# The type's data fields, all None until a row provides them.
+_EMPTY_DETAILS = dict.fromkeys(
+    name for name in JobDetails.__dataclass_fields__ if name not in ("id", "database_id")
+)
+
+
 def job_details_from_row(row: Any) -> JobDetails:
-    """``row`` may carry only the selected columns; the others stay None."""
-    present = row._fields  # a Row raises (slowly) on a missing attribute: check first
+    """``row`` may carry only the selected columns; the others stay None.
+
+    One dict merge instead of a lookup per field: for the 1,000 details of a fleet page
+    that is ~2 ms instead of ~9 (bench/fleet_query.py).
+    """
+    values = dict(zip(row._fields, row, strict=True))
     return JobDetails(
-        database_id=row.id,
-        layer_height=column(row, present, "layer_height"),
-        first_layer_height=column(row, present, "first_layer_height"),
-        nozzle_temp=column(row, present, "nozzle_temp"),
-        bed_temp=column(row, present, "bed_temp"),
-        print_speed=column(row, present, "print_speed"),
-        infill_percentage=column(row, present, "infill_percentage"),
-        infill_pattern=column(row, present, "infill_pattern"),
-        support_enabled=column(row, present, "support_enabled"),
-        support_type=column(row, present, "support_type"),
-        filament_type=column(row, present, "filament_type"),
-        filament_brand=column(row, present, "filament_brand"),
-        filament_color=column(row, present, "filament_color"),
-        estimated_time=column(row, present, "estimated_time"),
-        estimated_filament=column(row, present, "estimated_filament"),
-        layer_count=column(row, present, "layer_count"),
-        object_height=column(row, present, "object_height"),
-        raw_metadata=column(row, present, "raw_metadata"),
+        database_id=values["id"],
+        **{**_EMPTY_DETAILS, **{k: v for k, v in values.items() if k in _EMPTY_DETAILS}},
     )
 
 
