@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobDetails, PrintJob
@@ -288,14 +288,3 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     for chunk in _chunks(values):
         session.execute(statement, chunk)
     return len(values)
-
-
-def find_jobs(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[JobKey, PrintJob]:
-    """Load full ORM rows for the given keys (tests and the importer's bookkeeping)."""
-    if not keys:
-        return {}
-    query = select(PrintJob).where(
-        PrintJob.printer_id == printer_id,
-        tuple_(PrintJob.job_id, PrintJob.start_time).in_(list(keys)),
-    )
-    return {(job.job_id, job.start_time): job for job in session.scalars(query)}

@@ -28,6 +28,7 @@ class StatsBucket:
     ) -> Annotated["Printer", strawberry.lazy("gql_server.graphql.types.printer")] | None:  # noqa: F821
         if self.printer_id is None:
             return None
+        # Imported here: printer.py imports this module's siblings, a cycle at import time.
         from gql_server.graphql.types.printer import printer_from_row
 
         row = await info.context.loaders.printer.load(self.printer_id)
