@@ -1,9 +1,8 @@
 """Buckets of printStats."""
 
-from typing import Annotated
-
 import strawberry
 
+from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.services.stats import StatsBucket as ServiceBucket
 
 
@@ -23,14 +22,9 @@ class StatsBucket:
     printer_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The printer, when grouped by printer.")
-    async def printer(
-        self, info: strawberry.Info
-    ) -> Annotated["Printer", strawberry.lazy("gql_server.graphql.types.printer")] | None:  # noqa: F821
+    async def printer(self, info: strawberry.Info) -> Printer | None:
         if self.printer_id is None:
             return None
-        # Imported here: printer.py imports this module's siblings, a cycle at import time.
-        from gql_server.graphql.types.printer import printer_from_row
-
         row = await info.context.loaders.printer.load(self.printer_id)
         return None if row is None else printer_from_row(row)
 
