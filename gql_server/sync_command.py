@@ -88,9 +88,14 @@ def _printers(database: Database, names: list[str] | None) -> dict[int, str]:
 
 
 def run_sync_command(
-    settings: Settings, *, printer_names: list[str] | None, full: bool, out: TextIO = sys.stdout
+    settings: Settings,
+    *,
+    printer_names: list[str] | None,
+    full: bool,
+    out: TextIO | None = None,
 ) -> int:
     """Exit status 0 when every printer synced, 1 when one failed, 2 for an unknown name."""
+    out = out if out is not None else sys.stdout  # looked up now: it may be redirected
     database = Database(create_db_engine(settings.database_url))
     try:
         try:

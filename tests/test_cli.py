@@ -1,17 +1,21 @@
-"""The gql-server command: API keys from the shell, and the schema export."""
+"""The gql-server command: API keys from the shell, the schema export, and sync."""
 
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from gql_server.cli import main
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services.api_keys import display_prefix, find_by_key, is_well_formed
+from gql_server.services.printers import create_printer
+from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
 CREATE_CI = ["api-key", "create", "--name", "ci", "--scope", "READ", "--expires-in", "30d"]
@@ -110,3 +114,42 @@ def test_an_unknown_duration_unit_is_a_usage_error(
 
 def test_export_schema_prints_schema_graphql(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(capsys, "export-schema") == SCHEMA_FILE.read_text()
+
+
+def _add_printer(database: Database, name: str, url: str) -> None:
+    with database.scope() as session:
+        create_printer(session, name=name, moonraker_url=url)
+
+
+def test_sync_imports_every_printer_and_prints_a_summary(
+    cli_database: Database,
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeMoonraker,
+    moonraker_server: FakeMoonrakerServer,
+) -> None:
+    fake.add_jobs(7, seed=3)
+    _add_printer(cli_database, "voron", moonraker_server.url)
+    out = _run(capsys, "sync")
+    summary = out.strip().splitlines()[-1].split()
+    assert summary[:4] == ["voron", "ok", "7", "7"]
+    with cli_database.scope() as session:
+        assert session.scalar(select(func.count()).select_from(PrintJob)) == 7
+
+
+def test_sync_exits_non_zero_when_a_printer_failed(
+    cli_database: Database,
+    capsys: pytest.CaptureFixture[str],
+    moonraker_server: FakeMoonrakerServer,
+) -> None:
+    _add_printer(cli_database, "healthy", moonraker_server.url)
+    _add_printer(cli_database, "gone", closed_port_url())
+    assert main(["sync"]) == 1
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "UNREACHABLE" in rows["gone"] and " ok " in rows["healthy"]
+
+
+def test_sync_of_an_unknown_printer_name_is_a_usage_error(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sync", "--printer", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
