@@ -15,10 +15,12 @@ from gql_server.services.pagination import (
     PageArgs,
     SortKey,
     build_page,
+    keyset_keys,
     order_by,
     position_of,
     window,
 )
+from gql_server.services.sql_filters import contains
 
 # A page always carries the cheap columns. The JSON columns and the other timestamps are
 # read only when the query selects them: decoding them for a 1,000-job fleet page cost
@@ -66,12 +68,12 @@ class JobOrder:
     descending: bool = True
 
     def sort_keys(self) -> list[SortKey]:
-        column = getattr(PrintJob, self.field.value)
-        nullable = self.field is not JobOrderField.START_TIME
-        return [
-            SortKey(column, descending=self.descending, nullable=nullable),
-            SortKey(PrintJob.id, descending=self.descending),
-        ]
+        return keyset_keys(
+            getattr(PrintJob, self.field.value),
+            PrintJob.id,
+            descending=self.descending,
+            nullable=self.field is not JobOrderField.START_TIME,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +86,6 @@ class JobFilter:
     slicer: str | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # Statuses Moonraker writes; "unknown" in a filter means "any status not listed here".
@@ -121,8 +119,7 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     if f.statuses is not None:
         conditions.append(_status_condition(f.statuses))
     if f.filename_contains:
-        pattern = f"%{_escape_like(f.filename_contains)}%"
-        conditions.append(PrintJob.filename.like(pattern, escape="\\"))
+        conditions.append(contains(PrintJob.filename, f.filename_contains))
     if f.user is not None:
         conditions.append(PrintJob.user == f.user)
     if f.filament_types is not None:

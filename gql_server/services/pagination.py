@@ -33,6 +33,14 @@ class SortKey:
     nullable: bool = False
 
 
+def keyset_keys(column: Any, row_id: Any, *, descending: bool, nullable: bool) -> list[SortKey]:
+    """Sort by ``column``, ties broken by the row id in the same direction."""
+    return [
+        SortKey(column, descending=descending, nullable=nullable),
+        SortKey(row_id, descending=descending),
+    ]
+
+
 # A cursor position: the sort key values of a row, id last.
 Position = tuple[Any, ...]
 

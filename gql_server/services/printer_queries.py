@@ -14,10 +14,12 @@ from gql_server.services.pagination import (
     PageArgs,
     SortKey,
     build_page,
+    keyset_keys,
     order_by,
     position_of,
     window,
 )
+from gql_server.services.sql_filters import contains
 
 
 class PrinterOrderField(enum.Enum):
@@ -32,12 +34,12 @@ class PrinterOrder:
     descending: bool = False
 
     def sort_keys(self) -> list[SortKey]:
-        column = getattr(Printer, self.field.value)
-        nullable = self.field is PrinterOrderField.LAST_SEEN
-        return [
-            SortKey(column, descending=self.descending, nullable=nullable),
-            SortKey(Printer.id, descending=self.descending),
-        ]
+        return keyset_keys(
+            getattr(Printer, self.field.value),
+            Printer.id,
+            descending=self.descending,
+            nullable=self.field is PrinterOrderField.LAST_SEEN,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +58,7 @@ def _conditions(printer_filter: PrinterFilter) -> list[Any]:
     if f.is_active is not None:
         conditions.append(Printer.is_active.is_(f.is_active))
     if f.name_contains:
-        escaped = f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Printer.name.like(f"%{escaped}%", escape="\\"))
+        conditions.append(contains(Printer.name, f.name_contains))
     if f.location is not None:
         conditions.append(Printer.location == f.location)
     return conditions
