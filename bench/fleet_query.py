@@ -4,7 +4,7 @@
 
 Seeds a fresh SQLite database, then measures in one run (single client, median):
 - "server": the whole ASGI request (auth, Strawberry, loaders, SQL, JSON) in-process;
-- "raw": the same four SQL queries with sqlite3 and the same nested dict, json.dumps'd;
+- "raw": the same three SQL queries with sqlite3 and the same nested dict, json.dumps'd;
 alternately, round by round.
 Prints SQL statements per request, requests per second, and the ratio.
 """
@@ -35,13 +35,15 @@ FLEET_QUERY = """{ printers(first: 50) { nodes { name jobTotals { totalJobs }
 
 RAW_PRINTERS = "SELECT id, name FROM printers ORDER BY name, id LIMIT 51"
 RAW_TOTALS = "SELECT printer_id, total_jobs FROM job_totals WHERE printer_id IN ({})"
-RAW_JOBS = """SELECT id, printer_id, filename, status FROM (
-  SELECT id, printer_id, filename, status, ROW_NUMBER() OVER (
+# The SQL our server sends (the window numbers narrow rows, the page's rows are joined
+# back with their details), so that the ratio measures our stack, not a different query.
+RAW_JOBS = """SELECT print_jobs.id, print_jobs.printer_id, print_jobs.filename, print_jobs.status,
+  job_details.id, job_details.filament_type, job_details.layer_height
+FROM print_jobs JOIN (SELECT id AS job_pk, ROW_NUMBER() OVER (
     PARTITION BY printer_id ORDER BY start_time DESC, id DESC) AS rn
-  FROM print_jobs WHERE printer_id IN ({})) WHERE rn <= 21 ORDER BY printer_id, rn"""
-RAW_DETAILS = (
-    "SELECT print_job_id, filament_type, layer_height FROM job_details WHERE print_job_id IN ({})"
-)
+  FROM print_jobs WHERE printer_id IN ({})) AS numbered ON numbered.job_pk = print_jobs.id
+LEFT OUTER JOIN job_details ON job_details.print_job_id = print_jobs.id
+WHERE numbered.rn <= 21 ORDER BY print_jobs.printer_id, numbered.rn"""
 
 
 def raw_fleet(connection: sqlite3.Connection) -> str:
@@ -49,36 +51,32 @@ def raw_fleet(connection: sqlite3.Connection) -> str:
     ids = [row[0] for row in printers]
     marks = ",".join("?" * len(ids))
     totals = dict(connection.execute(RAW_TOTALS.format(marks), ids).fetchall())
-    jobs: dict[int, list] = {pid: [] for pid in ids}
-    for job_id, printer_id, filename, status in connection.execute(RAW_JOBS.format(marks), ids):
-        if len(jobs[printer_id]) < 20:
-            jobs[printer_id].append((job_id, filename, status))
-    job_ids = [job[0] for page in jobs.values() for job in page]
-    details = {
-        row[0]: row[1:]
-        for row in connection.execute(RAW_DETAILS.format(",".join("?" * len(job_ids))), job_ids)
-    }
     names = dict(printers)
-    nodes = []
-    for pid in ids:
-        page = []
-        for job_id, filename, status in jobs[pid]:
-            filament, layer = details.get(job_id, (None, None))
+    pages: dict[int, list[dict]] = {pid: [] for pid in ids}
+    for _, pid, filename, status, details_id, filament, layer in connection.execute(
+        RAW_JOBS.format(marks), ids
+    ):
+        page = pages[pid]
+        if len(page) < 20:
+            details = None
+            if details_id is not None:
+                details = {"filamentType": filament, "layerHeight": layer}
             page.append(
                 {
                     "filename": filename,
                     "status": status.upper(),
-                    "jobDetails": {"filamentType": filament, "layerHeight": layer},
+                    "jobDetails": details,
                     "printer": {"name": names[pid]},
                 }
             )
-        nodes.append(
-            {
-                "name": names[pid],
-                "jobTotals": {"totalJobs": totals.get(pid)},
-                "printJobs": {"nodes": page},
-            }
-        )
+    nodes = [
+        {
+            "name": names[pid],
+            "jobTotals": {"totalJobs": totals.get(pid)},
+            "printJobs": {"nodes": pages[pid]},
+        }
+        for pid in ids
+    ]
     return json.dumps({"data": {"printers": {"nodes": nodes}}})
 
 
@@ -97,8 +95,9 @@ async def time_both(
                 response = await client.post(
                     "/graphql", json={"query": FLEET_QUERY}, headers=headers
                 )
-                assert response.status_code == 200 and "errors" not in response.json()
-                raw_fleet(connection)
+                assert response.status_code == 200 and "errors" not in response.json(), response.text[:2000]
+                # Both sides must answer with the same data, or the ratio means nothing.
+                assert response.json()["data"] == json.loads(raw_fleet(connection))["data"]
             with count_statements(database.engine) as log:
                 await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
             for _ in range(rounds):
@@ -135,7 +134,7 @@ def main() -> None:
         f"server: median {server_ms:.1f} ms, {1000 / server_ms:.1f} req/s, "
         f"{statements} SQL statements per request (incl. 1 auth lookup)"
     )
-    print(f"raw   : median {raw_ms:.1f} ms, {1000 / raw_ms:.1f} req/s, 4 SQL statements")
+    print(f"raw   : median {raw_ms:.1f} ms, {1000 / raw_ms:.1f} req/s, 3 SQL statements")
     print(f"ratio : {server_ms / raw_ms:.2f}x (target <= 3.5x)")
 
 

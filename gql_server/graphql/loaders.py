@@ -2,8 +2,8 @@
 
 A fleet page of 50 printers x 20 jobs would cost one awaitable per job for its details
 (about 200 ms of event-loop overhead for 1,000 jobs, measured in bench/); instead the
-loader that fetches a page of jobs also fetches their details when the query selects
-them, and the per-object fields stay synchronous.
+query that fetches a page of jobs also reads their details (a LEFT JOIN) when the query
+selects them, and the per-object fields stay synchronous.
 """
 
 from collections import defaultdict
@@ -34,12 +34,6 @@ class JobsPageKey:
     selection: JobSelection
 
 
-@dataclass(slots=True)
-class JobsWithDetails:
-    page: Page[Any]
-    details: dict[int, Any]
-
-
 @dataclass(frozen=True, slots=True)
 class JobCountKey:
     printer_id: int
@@ -51,7 +45,6 @@ class Loaders:
         self._read = read
         self.printer = DataLoader(self._load_printers)
         self.job = DataLoader(self._load_jobs)
-        self.details = DataLoader(self._load_details)
         self.totals = DataLoader(self._load_totals)
         self.jobs_page = DataLoader(self._load_job_pages)
         self.job_count = DataLoader(self._load_job_counts)
@@ -64,17 +57,13 @@ class Loaders:
         found = await self._read(lambda s: job_queries.fetch_jobs_by_ids(s, ids))
         return [found.get(job_id) for job_id in ids]
 
-    async def _load_details(self, job_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: job_queries.fetch_details_for_jobs(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
-
     async def _load_totals(self, printer_ids: Sequence[int]) -> list[Any]:
         found = await self._read(
             lambda s: printer_queries.fetch_totals_for_printers(s, printer_ids)
         )
         return [found.get(printer_id) for printer_id in printer_ids]
 
-    async def _load_job_pages(self, keys: Sequence[JobsPageKey]) -> list[JobsWithDetails]:
+    async def _load_job_pages(self, keys: Sequence[JobsPageKey]) -> list[Page[Any]]:
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for key in keys:
             groups[(key.job_filter, key.order, key.args, key.selection)].append(key.printer_id)
@@ -98,34 +87,12 @@ class Loaders:
 
 def _pages_by_group(
     session: Session, groups: dict[tuple[Any, ...], list[int]]
-) -> dict[tuple[Any, ...], dict[int, JobsWithDetails]]:
-    """One window-function query per distinct (filter, order, page, selection) — usually
-    exactly one — plus one query for the details of every job on those pages."""
-    results = {}
-    for (job_filter, order, args, selection), printer_ids in groups.items():
-        pages = job_queries.fetch_job_pages_per_printer(
-            session, printer_ids, job_filter, order, args, selection.job_columns
+) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
+    """One window-function query per distinct (filter, order, page, selection); usually
+    exactly one."""
+    return {
+        (job_filter, order, args, selection): job_queries.fetch_job_pages_per_printer(
+            session, printer_ids, job_filter, order, args, selection.columns
         )
-        details = _details(session, [p.items for p in pages.values()], selection)
-        results[(job_filter, order, args, selection)] = {
-            printer_id: JobsWithDetails(page, details) for printer_id, page in pages.items()
-        }
-    return results
-
-
-def _details(session: Session, pages: list[list[Any]], selection: JobSelection) -> dict[int, Any]:
-    job_ids = [row.id for rows in pages for row in rows]
-    if not selection.with_details or not job_ids:
-        return {}
-    return job_queries.fetch_details_for_jobs(session, job_ids, selection.detail_columns)
-
-
-def fetch_page_with_details(
-    session: Session,
-    job_filter: JobFilter,
-    order: JobOrder,
-    args: PageArgs,
-    selection: JobSelection,
-) -> JobsWithDetails:
-    page = job_queries.fetch_job_page(session, job_filter, order, args, selection.job_columns)
-    return JobsWithDetails(page, _details(session, [page.items], selection))
+        for (job_filter, order, args, selection), printer_ids in groups.items()
+    }

@@ -15,7 +15,6 @@ from gql_server.graphql.inputs import (
     PrintJobOrder,
     printer_order_name,
 )
-from gql_server.graphql.loaders import fetch_page_with_details
 from gql_server.graphql.lookahead import selects_in_nodes
 from gql_server.graphql.pages import page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
@@ -26,7 +25,7 @@ from gql_server.graphql.types.enums import StatsGroupBy
 from gql_server.graphql.types.job_details import job_details_from_row
 from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.node import Node
-from gql_server.graphql.types.print_job import PrintJob, job_connection, print_job_from_row
+from gql_server.graphql.types.print_job import PrintJob, job_connection, print_jobs_from_rows
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.graphql.types.stats import StatsBucket, stats_bucket
 from gql_server.services import api_keys, job_queries, printer_queries, stats
@@ -106,22 +105,22 @@ class Query:
         context = info.context
 
         def load(session: Session) -> tuple:
-            result = fetch_page_with_details(
-                session, job_filter, request.order, request.args, selection
+            page = job_queries.fetch_job_page(
+                session, job_filter, request.order, request.args, selection.columns
             )
             printers = {}
-            if selection.with_printer and result.page.items:
-                ids = {row.printer_id for row in result.page.items}
+            if selection.with_printer and page.items:
+                ids = {row.printer_id for row in page.items}
                 printers = printer_queries.fetch_printers_by_ids(session, list(ids))
-            return result, printers
+            return page, printers
 
-        result, printer_rows = await context.read(load)
+        page, printer_rows = await context.read(load)
 
         async def count() -> int:
             return await context.read(lambda s: count_jobs(s, job_filter))
 
         printers = {pid: printer_from_row(row) for pid, row in printer_rows.items()}
-        return job_connection(result, request.order, counter=count, printers=printers)
+        return job_connection(page, request.order, counter=count, printers=printers)
 
     @strawberry.field(
         description="Job counts, success rate, time and filament per bucket.",
@@ -214,16 +213,11 @@ API_KEY_ORDERING = "api_key:created_at:asc"
 
 
 async def _print_job(info: strawberry.Info, job_id: int) -> PrintJob | None:
-    """One job by id, with its printer and details through their loaders (several
-    ``node`` fields in one request share each batch)."""
+    """One job by id (with its details), and its printer through the loader: several
+    ``node`` fields in one request share each batch."""
     loaders = info.context.loaders
     row = await loaders.job.load(job_id)
     if row is None:
         return None
-    printer_row = await loaders.printer.load(row.printer_id)
-    details_row = await loaders.details.load(job_id)
-    return print_job_from_row(
-        row,
-        printer=printer_from_row(printer_row),
-        details=None if details_row is None else job_details_from_row(details_row),
-    )
+    printer = printer_from_row(await loaders.printer.load(row.printer_id))
+    return print_jobs_from_rows([row], {row.printer_id: printer})[0]

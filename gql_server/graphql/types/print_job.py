@@ -1,7 +1,8 @@
 """One print job from a printer's Moonraker history."""
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,12 +10,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gql_server.graphql.inputs import job_order_name
-from gql_server.graphql.loaders import JobsWithDetails
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.enums import JobStatus, job_status
-from gql_server.graphql.types.job_details import JobDetails, column, job_details_from_row
+from gql_server.graphql.types.job_details import JobDetails, job_details
 from gql_server.graphql.types.node import Node
-from gql_server.services.job_queries import JobOrder, cursor_position
+from gql_server.services.job_queries import DETAILS_PREFIX, JobOrder, cursor_position
+from gql_server.services.pagination import Page
 
 if TYPE_CHECKING:
     from gql_server.graphql.types.printer import Printer
@@ -42,48 +43,74 @@ class PrintJob(Node):
     # awaitable each (bench/fleet_query.py).
 
 
-def print_job_from_row(row: Any, *, printer: Any, details: Any) -> PrintJob:
-    """``row`` may lack the columns the query did not select; their fields stay None."""
-    present = row._fields  # a Row raises (slowly) on a missing attribute: check first
-    return PrintJob(
-        database_id=row.id,
-        job_id=row.job_id,
-        user=row.user,
-        filename=row.filename,
-        status=job_status(row.status),
-        start_time=column(row, present, "start_time"),  # type: ignore[arg-type]
-        end_time=column(row, present, "end_time"),
-        print_duration=row.print_duration,
-        total_duration=row.total_duration,
-        filament_used=row.filament_used,
-        metadata=column(row, present, "job_metadata"),
-        auxiliary_data=column(row, present, "auxiliary_data"),
-        created_at=column(row, present, "created_at"),  # type: ignore[arg-type]
-        updated_at=column(row, present, "updated_at"),  # type: ignore[arg-type]
-        printer=printer,
-        job_details=details,
-    )
+# Where a page's rows hold each field, worked out once per shape of row: reading a Row
+# by name costs ~1 µs and Row._fields ~4 µs, and a fleet page has 1,000 rows; reading
+# them by position brought building the page's objects from 31 ms to ~8 (bench/).
+_FIELD_OF_COLUMN = {"id": "database_id", "job_metadata": "metadata"}
+_EMPTY_JOB = dict.fromkeys(
+    name
+    for name in PrintJob.__dataclass_fields__
+    if name not in ("id", "database_id", "printer", "job_details")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RowShape:
+    job: tuple[tuple[str, int], ...]  # (PrintJob field, position)
+    printer_id: int
+    details_id: int | None  # None: the query did not join the details
+    details: tuple[tuple[str, int], ...]  # (JobDetails field, position)
+
+
+@functools.lru_cache(maxsize=128)
+def row_shape(columns: tuple[str, ...]) -> RowShape:
+    job, details, details_id = [], [], None
+    for position, column in enumerate(columns):
+        if column.startswith(DETAILS_PREFIX):
+            name = column.removeprefix(DETAILS_PREFIX)
+            if name == "id":
+                details_id = position
+            else:
+                details.append((name, position))
+        elif column != "printer_id":
+            job.append((_FIELD_OF_COLUMN.get(column, column), position))
+    return RowShape(tuple(job), columns.index("printer_id"), details_id, tuple(details))
+
+
+def print_jobs_from_rows(rows: Sequence[Any], printers: Mapping[int, Any]) -> list[PrintJob]:
+    """Jobs from rows of one query (services.job_queries), which hold only the columns
+    the query selected (the other fields stay None) and, when joined, the details."""
+    if not rows:
+        return []
+    shape = row_shape(rows[0]._fields)
+    return [_print_job(row, shape, printers.get(row[shape.printer_id])) for row in rows]
+
+
+def _print_job(row: Any, shape: RowShape, printer: Any) -> PrintJob:
+    values = {name: row[position] for name, position in shape.job}
+    status = values.get("status")
+    if status is not None:
+        values["status"] = job_status(status)
+    details = None
+    if shape.details_id is not None and row[shape.details_id] is not None:
+        found = {name: row[position] for name, position in shape.details}
+        details = job_details(row[shape.details_id], found)
+    return PrintJob(**{**_EMPTY_JOB, **values}, printer=printer, job_details=details)
 
 
 def job_connection(
-    result: JobsWithDetails,
+    page: Page[Any],
     order: JobOrder,
     *,
     counter: Callable[[], Awaitable[int]],
-    printers: dict[int, Any],
+    printers: Mapping[int, Any],
 ) -> Connection[PrintJob]:
-    nodes = []
-    for row in result.page.items:
-        detail_row = result.details.get(row.id)
-        details = None if detail_row is None else job_details_from_row(detail_row)
-        printer = printers.get(row.printer_id)
-        nodes.append(print_job_from_row(row, printer=printer, details=details))
     return Connection(
-        nodes=nodes,
+        nodes=print_jobs_from_rows(page.items, printers),
         ordering=job_order_name(order),
-        rows=result.page.items,
+        rows=page.items,
         position_of=functools.partial(cursor_position, order),
-        has_next=result.page.has_next,
-        has_previous=result.page.has_previous,
+        has_next=page.has_next,
+        has_previous=page.has_previous,
         counter=counter,
     )

@@ -61,7 +61,7 @@ class Printer(Node):
     ) -> Connection[PrintJob]:
         r = job_page_request(info, first, after, last, before, filter, order_by)
         loaders = info.context.loaders
-        result = await loaders.jobs_page.load(
+        page = await loaders.jobs_page.load(
             JobsPageKey(self.database_id, r.job_filter, r.order, r.args, r.selection)
         )
 
@@ -69,7 +69,7 @@ class Printer(Node):
             key = JobCountKey(self.database_id, r.job_filter)
             return await loaders.job_count.load(key)  # type: ignore[no-any-return]
 
-        return job_connection(result, r.order, counter=count, printers={self.database_id: self})
+        return job_connection(page, r.order, counter=count, printers={self.database_id: self})
 
 
 async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | None:

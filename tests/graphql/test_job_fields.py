@@ -1,0 +1,158 @@
+"""Every field of a job and its details reads back what was stored, whichever way the job
+is reached (a printer's page, the job list, by id) and whichever fields are selected.
+
+The job queries read only the selected columns and join the details into the page's
+rows, so each path and each narrow selection is checked against the inserted data.
+"""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gql_server.db.models import JobDetails
+from gql_server.db.session import Database
+from gql_server.graphql.ids import to_global_id
+from gql_server.services.jobs import upsert_details, upsert_jobs
+from tests.factories import make_job_row, make_printer
+from tests.graphql.conftest import GraphQLClient
+
+JOB_FIELDS = """
+  databaseId jobId user filename status startTime endTime printDuration totalDuration
+  filamentUsed metadata auxiliaryData printer { name }
+  jobDetails {
+    databaseId layerHeight firstLayerHeight nozzleTemp bedTemp printSpeed
+    infillPercentage infillPattern supportEnabled supportType filamentType filamentBrand
+    filamentColor estimatedTime estimatedFilament layerCount objectHeight rawMetadata
+  }
+"""
+
+DETAILS = {
+    "layer_height": 0.28,
+    "first_layer_height": 0.3,
+    "nozzle_temp": 245,
+    "bed_temp": 85,
+    "print_speed": 120,
+    "infill_percentage": 15,
+    "infill_pattern": "gyroid",
+    "support_enabled": True,
+    "support_type": "tree(auto)",
+    "filament_type": "PETG;PLA",
+    "filament_brand": "Prusament",
+    "filament_color": "#FF8000",
+    "estimated_time": 7384,
+    "estimated_filament": 41.77,
+    "layer_count": 212,
+    "object_height": 59.4,
+    "raw_metadata": {"slicer": "PrusaSlicer", "nested": {"a": [1, 2]}},
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _expected_job(row: dict[str, Any], database_id: int, details: dict[str, Any] | None) -> Any:
+    status = row["status"].upper() if row["status"] == "completed" else "UNKNOWN"
+    return {
+        "databaseId": database_id,
+        "jobId": row["job_id"],
+        "user": row["user"],
+        "filename": row["filename"],
+        "status": status,
+        "startTime": row["start_time"].isoformat(),
+        "endTime": row["end_time"].isoformat(),
+        "printDuration": row["print_duration"],
+        "totalDuration": row["total_duration"],
+        "filamentUsed": row["filament_used"],
+        "metadata": row["job_metadata"],
+        "auxiliaryData": row["auxiliary_data"],
+        "printer": {"name": "voron-1"},
+        "jobDetails": None if details is None else details,
+    }
+
+
+@pytest.fixture
+def stored(database: Database) -> dict[str, Any]:
+    """Three jobs of one printer: with every detail, without details, with a status
+    Moonraker may add later. Returns the expected GraphQL node of each, newest first."""
+    rows = [
+        make_job_row(0),
+        make_job_row(1, user=None),
+        make_job_row(2, status="paused_by_aliens"),
+    ]
+    with database.scope() as session:
+        printer_id = make_printer(session, "voron-1").id
+        ids = upsert_jobs(session, printer_id, rows).ids
+        job_ids = [ids[(row["job_id"], row["start_time"])] for row in rows]
+        upsert_details(session, [{"print_job_id": job_ids[0], **DETAILS}])
+    with database.scope() as session:
+        details_id = session.execute(select(JobDetails.id)).scalar_one()
+    details = {"databaseId": details_id, **{_camel(k): v for k, v in DETAILS.items()}}
+    expected = [
+        _expected_job(rows[0], job_ids[0], details),
+        _expected_job(rows[1], job_ids[1], None),
+        _expected_job(rows[2], job_ids[2], None),
+    ]
+    return {"newest_first": list(reversed(expected)), "job_ids": job_ids}
+
+
+def test_a_printers_page_reads_back_every_field(gql: GraphQLClient, stored: Any) -> None:
+    data = gql.execute(f"{{ printers {{ nodes {{ printJobs {{ nodes {{ {JOB_FIELDS} }} }} }} }} }}")
+    assert data["printers"]["nodes"][0]["printJobs"]["nodes"] == stored["newest_first"]
+
+
+def test_the_job_list_reads_back_every_field(gql: GraphQLClient, stored: Any) -> None:
+    data = gql.execute(f"{{ printJobs {{ nodes {{ {JOB_FIELDS} }} }} }}")
+    assert data["printJobs"]["nodes"] == stored["newest_first"]
+
+
+def test_a_job_by_id_and_as_a_node_reads_back_every_field(gql: GraphQLClient, stored: Any) -> None:
+    for expected in stored["newest_first"]:
+        global_id = to_global_id("PrintJob", expected["databaseId"])
+        by_id = gql.execute(f'{{ printJob(id: "{global_id}") {{ {JOB_FIELDS} }} }}')
+        as_node = gql.execute(
+            f'{{ node(id: "{global_id}") {{ ... on PrintJob {{ {JOB_FIELDS} }} }} }}'
+        )
+        assert by_id["printJob"] == expected
+        assert as_node["node"] == expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    ["status", "filename jobDetails { filamentType }", "jobDetails { bedTemp } printer { name }"],
+)
+def test_a_narrow_selection_reads_the_right_values(
+    gql: GraphQLClient, stored: Any, fields: str
+) -> None:
+    """Only the selected columns are read: each must land in its own field."""
+    names = [name for name in fields.replace("{", " ").replace("}", " ").split()]
+    fleet = gql.execute(f"{{ printers {{ nodes {{ printJobs {{ nodes {{ {fields} }} }} }} }} }}")
+    listed = gql.execute(f"{{ printJobs {{ nodes {{ {fields} }} }} }}")
+    for nodes in (
+        fleet["printers"]["nodes"][0]["printJobs"]["nodes"],
+        listed["printJobs"]["nodes"],
+    ):
+        assert nodes == [_pick(job, names) for job in stored["newest_first"]]
+
+
+def test_edges_of_a_narrow_selection_carry_working_cursors(gql: GraphQLClient, stored: Any) -> None:
+    """A cursor needs the sort column even when no field selects it."""
+    query = """query ($after: String) { printers { nodes {
+      printJobs(first: 1, after: $after) { edges { cursor node { filename } } } } } }"""
+    seen, after = [], None
+    for _ in range(5):
+        edges = gql.execute(query, {"after": after})["printers"]["nodes"][0]["printJobs"]["edges"]
+        if not edges:
+            break
+        seen.append(edges[0]["node"]["filename"])
+        after = edges[0]["cursor"]
+    assert seen == [job["filename"] for job in stored["newest_first"]]
+
+
+def _pick(value: Any, names: list[str]) -> Any:
+    """``value`` keeping only the keys in ``names`` (at every level)."""
+    if not isinstance(value, dict):
+        return value
+    return {k: _pick(v, names) for k, v in value.items() if k in names}
