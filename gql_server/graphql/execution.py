@@ -1,27 +1,33 @@
-"""Query execution with a fast path for plain leaf fields.
+"""Query execution with a fast path for plain fields.
 
-A fleet page resolves ~5,000 scalar and enum fields that only read an attribute of an
-object we built (filename, status, layerHeight, ...). For each, graphql-core builds a
-resolve-info object and Strawberry goes through three calls to reach ``getattr``, then
-graphql-core unwraps the type in three more. Reading the attribute and coercing it
-directly took the fleet query from ~145 to ~120 ms (bench/fleet_query.py), most of
-what separated it from the 3.5x target.
+A fleet page resolves ~7,000 fields that only read an attribute of an object we built:
+~5,000 scalars and enums (filename, status, layerHeight, ...) and ~2,000 objects (each
+job's jobDetails and printer). For each, graphql-core builds a resolve-info object,
+Strawberry goes through three calls to reach ``getattr``, and graphql-core unwraps the
+type in several more. Reading the attribute and completing it directly took the fleet
+query from ~145 to ~110 ms (bench/fleet_query.py), most of what separated it from the
+3.5x target.
 
-Only fields that Strawberry itself would resolve with a bare ``getattr`` take the fast
-path: no resolver, no field extensions or permissions, no arguments, a scalar or enum
-type (possibly non-null), no exception handler on the schema, and no schema extension
-that wraps resolvers. Every other field, ``__typename`` included, runs the standard way.
-Results and errors are the same as graphql-core's own (tests/graphql/test_execution.py
+Only fields that Strawberry itself would resolve with a bare ``getattr`` are planned: no
+resolver, no field extensions or permissions, no arguments, and a scalar, enum or object
+type (possibly non-null; no lists, interfaces or unions). An object type qualifies only
+when checking a value's type needs no resolve info. Nothing takes the fast path while a
+schema extension hooks ``resolve``. Every other field, ``__typename`` included, runs the
+standard way. Results and errors are graphql-core's own (tests/graphql/test_execution.py
 runs queries through both and compares).
 """
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     is_leaf_type,
     is_object_type,
@@ -29,33 +35,39 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from gql_server.graphql.types.node import Node
+
 # Key of the plan in a GraphQLField's ``extensions``, set once when the schema is built.
-LEAF_PLAN = "gql_server.leaf_plan"
+FIELD_PLAN = "gql_server.field_plan"
 
 
 @dataclass(frozen=True, slots=True)
-class LeafPlan:
+class FieldPlan:
     attribute: str  # the Python attribute holding the value
-    leaf_type: GraphQLLeafType
     non_null: bool
     label: str  # "Type.field", for the non-null error
+    leaf_type: GraphQLLeafType | None = None  # a scalar or enum field...
+    object_type: GraphQLObjectType | None = None  # ...or an object field
+    # For a Strawberry enum: member -> GraphQL name. Strawberry's own coercion compares
+    # the value with each of the enum's values in turn.
+    enum_names: dict[Any, str] | None = None
 
 
-def plan_leaf_fields(schema: GraphQLSchema) -> int:
+def plan_fields(schema: GraphQLSchema) -> int:
     """Mark every field that may take the fast path; returns how many were marked."""
     marked = 0
     for graphql_type in schema.type_map.values():
         if not is_object_type(graphql_type) or graphql_type.name.startswith("__"):
             continue
         for name, field in graphql_type.fields.items():
-            plan = _leaf_plan(graphql_type, name, field)
+            plan = _plan(graphql_type, name, field)
             if plan is not None:
-                field.extensions = {**field.extensions, LEAF_PLAN: plan}
+                field.extensions = {**field.extensions, FIELD_PLAN: plan}
                 marked += 1
     return marked
 
 
-def _leaf_plan(parent: GraphQLObjectType, name: str, field: Any) -> LeafPlan | None:
+def _plan(parent: GraphQLObjectType, name: str, field: Any) -> FieldPlan | None:
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if definition is None or field.args:
         return None
@@ -66,14 +78,39 @@ def _leaf_plan(parent: GraphQLObjectType, name: str, field: Any) -> LeafPlan | N
     if getattr(field.resolve, "__name__", "") != "_get_basic_result":
         return None
     non_null = isinstance(field.type, GraphQLNonNull)
-    leaf_type = field.type.of_type if non_null else field.type
-    if not is_leaf_type(leaf_type):
+    named = field.type.of_type if non_null else field.type
+    label = f"{parent.name}.{name}"
+    if is_leaf_type(named):
+        return FieldPlan(
+            definition.python_name, non_null, label, leaf_type=named, enum_names=_enum_names(named)
+        )
+    if is_object_type(named) and _type_check_needs_no_info(named):
+        return FieldPlan(definition.python_name, non_null, label, object_type=named)
+    return None
+
+
+def _enum_names(leaf_type: GraphQLLeafType) -> dict[Any, str] | None:
+    members = getattr(leaf_type, "wrapped_cls", None)  # Strawberry's enum type
+    if not isinstance(leaf_type, GraphQLEnumType) or members is None:
         return None
-    return LeafPlan(definition.python_name, leaf_type, non_null, f"{parent.name}.{name}")
+    by_value = {value.value: name for name, value in leaf_type.values.items()}
+    return {member: by_value[member.value] for member in members if member.value in by_value}
 
 
-class LeafFastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, with planned leaf fields read directly."""
+def _type_check_needs_no_info(object_type: GraphQLObjectType) -> bool:
+    """graphql-core passes the resolve info to ``is_type_of``; ours ignores it."""
+    check = object_type.is_type_of
+    return check is None or getattr(check, "__func__", None) is Node.is_type_of.__func__
+
+
+class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, with planned fields read directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A schema extension with a ``resolve`` hook must see every field.
+        manager = self.middleware_manager
+        self.fast_path = manager is None or not manager.middlewares
 
     def execute_field(
         self,
@@ -84,8 +121,8 @@ class LeafFastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         field = parent_type.fields.get(field_details_list[0].node.name.value)
-        plan = None if field is None else field.extensions.get(LEAF_PLAN)
-        if plan is None or self._wraps_resolvers():
+        plan = None if field is None else field.extensions.get(FIELD_PLAN)
+        if plan is None or not self.fast_path:
             return super().execute_field(
                 parent_type, source, field_details_list, path, position_context
             )
@@ -95,12 +132,34 @@ class LeafFastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if plan.non_null:
                     raise TypeError(f"Cannot return null for non-nullable field {plan.label}.")
                 return None
-            return self.complete_leaf_value(plan.leaf_type, value)
+            if plan.object_type is None:
+                return self._complete_leaf(plan, value)
+            completed = self.complete_object_value(
+                plan.object_type, field_details_list, None, path, value, position_context
+            )
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, field.type, field_details_list, path)
+            return completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, field.type, field_details_list, path)
             return None
 
-    def _wraps_resolvers(self) -> bool:
-        """A schema extension with a ``resolve`` hook must see every field."""
-        manager = self.middleware_manager
-        return manager is not None and bool(manager.middlewares)
+    def _complete_leaf(self, plan: FieldPlan, value: Any) -> Any:
+        names = plan.enum_names
+        if names is not None and isinstance(value, Enum) and value in names:
+            return names[value]
+        return self.complete_leaf_value(plan.leaf_type, value)  # type: ignore[arg-type]
+
+    async def _await_completed(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        path: Any,
+    ) -> Any:
+        """As graphql-core awaits an object whose sub-fields are asynchronous."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
-from gql_server.graphql.execution import LeafFastPathExecutionContext, plan_leaf_fields
+from gql_server.graphql.execution import FastPathExecutionContext, plan_fields
 from gql_server.graphql.extensions import Limits, MaskUnexpectedErrors, QueryLimits
 from gql_server.graphql.limits import connection_field_names
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
@@ -67,9 +67,9 @@ def build_schema(
             lambda: ParserCache(maxsize=PARSE_CACHE_SIZE),
             lambda: ValidationCache(maxsize=PARSE_CACHE_SIZE),
         ],
-        execution_context_class=LeafFastPathExecutionContext,
+        execution_context_class=FastPathExecutionContext,
     )
-    plan_leaf_fields(schema._schema)
+    plan_fields(schema._schema)
     # The limits need the built schema to know which fields are connections. They run
     # after the validation cache, which would otherwise overwrite their refusal.
     connections = connection_field_names(schema._schema)

@@ -1,5 +1,5 @@
-"""The leaf fast path answers exactly as graphql-core's own execution does: same data,
-same errors at the same paths, null propagation included."""
+"""The fast path answers exactly as graphql-core's own execution does: same data, same
+errors at the same paths, null propagation included."""
 
 import asyncio
 import enum
@@ -12,7 +12,7 @@ from graphql import ExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from gql_server.graphql.execution import LEAF_PLAN, LeafFastPathExecutionContext, plan_leaf_fields
+from gql_server.graphql.execution import FIELD_PLAN, FastPathExecutionContext, plan_fields
 from gql_server.graphql.schema import build_schema
 
 
@@ -29,7 +29,32 @@ class Exploding:
 
 
 @strawberry.type
+class Owner:
+    name: str
+
+    @strawberry.field
+    async def later(self) -> str:
+        """Asynchronous: completing the owner is then awaitable."""
+        if self.name == "fail":
+            raise ValueError("late failure")
+        return self.name.lower()
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Tag(Named):
+    """Strawberry's own is_type_of (it has an interface): not planned."""
+
+
+@strawberry.type
 class Item:
+    owner: Owner | None
+    main_owner: Owner
+    tag: Tag | None
     name: str
     label: str | None
     weight: float | None
@@ -47,13 +72,30 @@ class Broken:
     value: str
 
 
+def _item(name: Any, owner: Any, main_owner: Any, **values: Any) -> Item:
+    fields = {"label": None, "weight": 1.0, "count": 1, "colour": None, "flag": True}
+    return Item(
+        name=name, owner=owner, main_owner=main_owner, tag=Tag(name="t"), **{**fields, **values}
+    )
+
+
 def _items() -> list[Item]:
+    ann, fail, nameless = Owner(name="Ann"), Owner(name="fail"), Owner(name=None)  # type: ignore[arg-type]
     return [
-        Item(name="ok", label=None, weight=1.5, count=3, colour=Colour.RED, flag=True),
+        _item("ok", ann, ann, weight=1.5, count=3, colour=Colour.RED),
         # a non-null field holding None: the error nulls the item (or the whole list)
-        Item(name=None, label="x", weight=2, count=1, colour=None, flag=False),  # type: ignore[arg-type]
+        _item(None, None, ann, label="x", weight=2, flag=False),
         # values the scalar and enum types cannot represent
-        Item(name="bad", label="y", weight="heavy", count=2, colour="green", flag=True),  # type: ignore[arg-type]
+        _item("bad", ann, ann, label="y", weight="heavy", count=2, colour="green"),
+        _item("odd", None, ann, weight=None, count=2**40, colour=["red"], flag=1),
+        _item("blue", ann, ann, weight=0.5, count=0, colour=Colour.BLUE, flag=False),
+        # errors inside objects: synchronous and asynchronous, in nullable and
+        # non-null object fields
+        _item("owners", nameless, ann),
+        _item("late", fail, ann),
+        _item("main", ann, nameless),
+        _item("main-late", ann, fail),
+        _item("no-main", ann, None),
     ]
 
 
@@ -73,6 +115,10 @@ class Query:
 
 
 QUERIES = [
+    "{ maybeItems { name owner { name later } mainOwner { name later } tag { name } } }",
+    "{ maybeItems { owner { name } mainOwner { name } } }",
+    "{ items { name owner { later } } }",
+    "{ maybeItems { ... on Item { o: owner { ... on Owner { name } } } } }",
     "{ items { name label weight count colour flag shout __typename } }",
     "{ maybeItems { name label weight count colour flag } }",
     "{ maybeItems { a: name b: name label } }",
@@ -87,7 +133,7 @@ def _schema(execution_context_class: type, extensions: list[Any] | None = None) 
         execution_context_class=execution_context_class,
         extensions=extensions or [],
     )
-    plan_leaf_fields(schema._schema)
+    plan_fields(schema._schema)
     return schema
 
 
@@ -98,18 +144,20 @@ def _answer(result: ExecutionResult) -> tuple[Any, list[tuple[str, Any]]]:
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_fast_path_answers_like_graphql_core(query: str) -> None:
-    fast = asyncio.run(_schema(LeafFastPathExecutionContext).execute(query))
+    fast = asyncio.run(_schema(FastPathExecutionContext).execute(query))
     standard = asyncio.run(_schema(StrawberryGraphQLCoreExecutionContext).execute(query))
     assert _answer(fast) == _answer(standard)
 
 
 def test_the_compared_queries_do_produce_errors() -> None:
     """Otherwise the comparison above would say nothing about error handling."""
-    data, errors = _answer(asyncio.run(_schema(LeafFastPathExecutionContext).execute(QUERIES[1])))
+    query = "{ maybeItems { name label weight count colour flag owner { name later } } }"
+    data, errors = _answer(asyncio.run(_schema(FastPathExecutionContext).execute(query)))
     messages = [message for message, _ in errors]
     assert "Cannot return null for non-nullable field Item.name." in messages
     assert any("Float cannot represent" in message for message in messages)
     assert any("Colour" in message for message in messages)
+    assert "late failure" in messages
     assert data["maybeItems"][0] == {
         "name": "ok",
         "label": None,
@@ -117,23 +165,39 @@ def test_the_compared_queries_do_produce_errors() -> None:
         "count": 3,
         "colour": "RED",
         "flag": True,
+        "owner": {"name": "Ann", "later": "ann"},
     }
+    assert data["maybeItems"][6]["owner"] is None  # the asynchronous error nulled it
     assert data["maybeItems"][1] is None
+    assert data["maybeItems"][4]["colour"] == "BLUE"
 
 
-def test_only_plain_leaf_fields_are_planned() -> None:
+def test_only_plain_fields_are_planned() -> None:
     schema = build_schema()._schema
     planned = {
         f"{type_name}.{name}"
         for type_name, graphql_type in schema.type_map.items()
         for name, field in getattr(graphql_type, "fields", {}).items()
-        if LEAF_PLAN in (field.extensions or {})
+        if FIELD_PLAN in (field.extensions or {})
     }
     assert {"PrintJob.filename", "PrintJob.status", "JobDetails.layerHeight"} <= planned
     assert {"Printer.name", "JobTotals.totalJobs", "PageInfo.hasNextPage"} <= planned
-    # resolvers, object-typed fields, root fields with permissions, ids: the standard way
-    for field in ("PrintJob.id", "PrintJob.printer", "PrintJob.jobDetails", "Printer.jobTotals"):
+    assert {"PrintJob.printer", "PrintJob.jobDetails", "PrintJobEdge.node"} <= planned
+    # resolvers, lists, root fields with permissions, ids: the standard way
+    for field in (
+        "PrintJob.id",
+        "Printer.jobTotals",
+        "Printer.printJobs",
+        "PrintJobConnection.nodes",
+    ):
         assert field not in planned
+
+
+def test_types_with_their_own_is_type_of_are_not_planned() -> None:
+    """Strawberry's is_type_of for a type with an interface is given a resolve info."""
+    planned = _schema(FastPathExecutionContext)._schema.type_map["Item"].fields
+    assert FIELD_PLAN in planned["owner"].extensions
+    assert FIELD_PLAN not in planned["tag"].extensions
     assert not any(name.startswith(("Query.", "Mutation.")) for name in planned)
 
 
@@ -152,7 +216,7 @@ def seen() -> Iterator[list[str]]:
 
 
 def test_an_extension_with_a_resolve_hook_still_sees_leaf_fields(seen: list[str]) -> None:
-    schema = _schema(LeafFastPathExecutionContext, extensions=[SeesEveryField])
+    schema = _schema(FastPathExecutionContext, extensions=[SeesEveryField])
     asyncio.run(schema.execute("{ maybeItems { name count } }"))
     # the second item stops at its null name, as graphql-core stops it
-    assert seen == ["maybeItems", "name", "count", "name", "name", "count"]
+    assert seen == ["maybeItems", "name", "count", "name", *["name", "count"] * 8]

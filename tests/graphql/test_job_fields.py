@@ -5,15 +5,26 @@ The job queries read only the selected columns and join the details into the pag
 rows, so each path and each narrow selection is checked against the inserted data.
 """
 
+import dataclasses
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from gql_server.db.models import JobDetails
+from gql_server.db.models import JobDetails as JobDetailsRow
 from gql_server.db.session import Database
 from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.types.job_details import JobDetails
+from gql_server.graphql.types.print_job import PrintJob, print_jobs_from_rows
+from gql_server.services.job_queries import (
+    ALL_JOB_COLUMNS,
+    JobColumns,
+    JobFilter,
+    JobOrder,
+    fetch_job_page,
+)
 from gql_server.services.jobs import upsert_details, upsert_jobs
+from gql_server.services.pagination import PageArgs
 from tests.factories import make_job_row, make_printer
 from tests.graphql.conftest import GraphQLClient
 
@@ -88,7 +99,7 @@ def stored(database: Database) -> dict[str, Any]:
         job_ids = [ids[(row["job_id"], row["start_time"])] for row in rows]
         upsert_details(session, [{"print_job_id": job_ids[0], **DETAILS}])
     with database.scope() as session:
-        details_id = session.execute(select(JobDetails.id)).scalar_one()
+        details_id = session.execute(select(JobDetailsRow.id)).scalar_one()
     details = {"databaseId": details_id, **{_camel(k): v for k, v in DETAILS.items()}}
     expected = [
         _expected_job(rows[0], job_ids[0], details),
@@ -156,3 +167,34 @@ def _pick(value: Any, names: list[str]) -> Any:
     if not isinstance(value, dict):
         return value
     return {k: _pick(v, names) for k, v in value.items() if k in names}
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_jobs_built_from_rows_have_every_field(
+    database: Database, stored: Any, narrow: bool
+) -> None:
+    """Built without the dataclass constructor, the objects must still be complete:
+    every field set, those the query did not read as None."""
+    columns = JobColumns(job=frozenset({"filename"}), details=True, detail=frozenset())
+    with database.scope() as session:
+        page = fetch_job_page(
+            session,
+            JobFilter(),
+            JobOrder(),
+            PageArgs(first=10),
+            columns if narrow else ALL_JOB_COLUMNS,
+        )
+    jobs = print_jobs_from_rows(page.items, {})
+    assert [job.database_id for job in jobs] == [j["databaseId"] for j in stored["newest_first"]]
+    for job in jobs:
+        rebuilt = PrintJob(
+            **{f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.init}
+        )
+        assert job == rebuilt
+        if job.job_details is not None:
+            details = job.job_details
+            assert details == JobDetails(
+                **{f.name: getattr(details, f.name) for f in dataclasses.fields(details) if f.init}
+            )
+        if narrow:
+            assert job.status is None and job.filename is not None

@@ -38,8 +38,9 @@ _EMPTY_DETAILS = dict.fromkeys(
 
 
 def job_details(database_id: int, values: dict[str, Any]) -> JobDetails:
-    """``values`` holds the fields a query read, by name; the other fields stay None."""
-    return JobDetails(database_id=database_id, **{**_EMPTY_DETAILS, **values})
+    """``values`` (taken over) holds the fields a query read; the others stay None."""
+    values["database_id"] = database_id
+    return JobDetails.from_fields(_EMPTY_DETAILS, values)
 
 
 def job_details_from_row(row: Any) -> JobDetails:

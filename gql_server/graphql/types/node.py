@@ -1,6 +1,6 @@
 """The Relay ``Node`` interface every object type implements."""
 
-from typing import Any
+from typing import Any, Self
 
 import strawberry
 
@@ -22,3 +22,16 @@ class Node:
         for types with an interface also accepts casts and generic origins, and is run
         for each of the ~3,000 objects of a fleet page."""
         return isinstance(obj, cls)
+
+    @classmethod
+    def from_fields(cls, empty: dict[str, Any], fields: dict[str, Any]) -> Self:
+        """An instance from ``empty`` (every data field, None) updated with ``fields``.
+
+        Skips the generated ``__init__``, whose ~17 keyword arguments per object cost
+        ~5 ms on the 2,000 jobs and details of a fleet page (bench/fleet_query.py); the
+        result is the same object, every field set.
+        """
+        instance = object.__new__(cls)
+        instance.__dict__.update(empty)
+        instance.__dict__.update(fields)
+        return instance

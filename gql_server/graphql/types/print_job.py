@@ -91,11 +91,12 @@ def _print_job(row: Any, shape: RowShape, printer: Any) -> PrintJob:
     status = values.get("status")
     if status is not None:
         values["status"] = job_status(status)
-    details = None
+    values["printer"] = printer
+    values["job_details"] = None
     if shape.details_id is not None and row[shape.details_id] is not None:
         found = {name: row[position] for name, position in shape.details}
-        details = job_details(row[shape.details_id], found)
-    return PrintJob(**{**_EMPTY_JOB, **values}, printer=printer, job_details=details)
+        values["job_details"] = job_details(row[shape.details_id], found)
+    return PrintJob.from_fields(_EMPTY_JOB, values)
 
 
 def job_connection(
