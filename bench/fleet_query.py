@@ -95,7 +95,9 @@ async def time_both(
                 response = await client.post(
                     "/graphql", json={"query": FLEET_QUERY}, headers=headers
                 )
-                assert response.status_code == 200 and "errors" not in response.json(), response.text[:2000]
+                assert response.status_code == 200 and "errors" not in response.json(), (
+                    response.text[:2000]
+                )
                 # Both sides must answer with the same data, or the ratio means nothing.
                 assert response.json()["data"] == json.loads(raw_fleet(connection))["data"]
             with count_statements(database.engine) as log:
