@@ -23,7 +23,8 @@ class Context:
     services: Any = None  # app-wide collaborators (sync runner, metrics), set by the app
     clock: Callable[[], datetime] = utcnow
     loaders: Loaders = field(init=False)
-    # What each job connection of the query selects, by response position (selection.py).
+    # What each job connection of the operation selects, by response position
+    # (selection.py). One context per operation: batched requests are not accepted.
     job_selections: dict[tuple[Any, ...], Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -128,21 +128,40 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         try:
             value = getattr(source, plan.attribute)
-            if value is None:
-                if plan.non_null:
-                    raise TypeError(f"Cannot return null for non-nullable field {plan.label}.")
-                return None
-            if plan.object_type is None:
-                return self._complete_leaf(plan, value)
-            completed = self.complete_object_value(
-                plan.object_type, field_details_list, None, path, value, position_context
-            )
-            if self.is_awaitable(completed):
-                return self._await_completed(completed, field.type, field_details_list, path)
-            return completed
+            if not (isinstance(value, Exception) or self.is_awaitable(value)):
+                return self._complete(
+                    plan, field.type, value, field_details_list, path, position_context
+                )
         except Exception as raw_error:
             self.handle_field_error(raw_error, field.type, field_details_list, path)
             return None
+        # graphql-core raises an exception held as a value and awaits an awaitable one;
+        # none of our objects holds either, but the standard path knows what to do.
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def _complete(
+        self,
+        plan: FieldPlan,
+        field_type: GraphQLOutputType,
+        value: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        if value is None:
+            if plan.non_null:
+                raise TypeError(f"Cannot return null for non-nullable field {plan.label}.")
+            return None
+        if plan.object_type is None:
+            return self._complete_leaf(plan, value)
+        completed = self.complete_object_value(
+            plan.object_type, field_details_list, None, path, value, position_context
+        )
+        if self.is_awaitable(completed):
+            return self._await_completed(completed, field_type, field_details_list, path)
+        return completed
 
     def _complete_leaf(self, plan: FieldPlan, value: Any) -> Any:
         names = plan.enum_names

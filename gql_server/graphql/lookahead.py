@@ -10,6 +10,13 @@ from typing import Any
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 
+def merged_selections(info: Any) -> list[Any]:
+    """The selections under every occurrence of the current field. A field written
+    twice, or reached through several fragments, is resolved once for all of them, so
+    what it must load is the union of their selections."""
+    return [selection for field in info.selected_fields for selection in field.selections]
+
+
 def _children(selections: Iterable[Any], name: str) -> list[SelectedField]:
     found: list[SelectedField] = []
     for selection in selections:

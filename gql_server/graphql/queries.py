@@ -15,7 +15,7 @@ from gql_server.graphql.inputs import (
     PrintJobOrder,
     printer_order_name,
 )
-from gql_server.graphql.lookahead import selects_in_nodes
+from gql_server.graphql.lookahead import merged_selections, selects_in_nodes
 from gql_server.graphql.pages import page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.selection import job_page_request
@@ -54,7 +54,7 @@ class Query:
         printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
         order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
         args = page_args(first, after, last, before, order)
-        with_totals = selects_in_nodes(info.selected_fields[0].selections, "jobTotals")
+        with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
         context = info.context
 
         def load(session: Session) -> tuple:

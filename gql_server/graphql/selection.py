@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.lookahead import field_names, node_field_names
+from gql_server.graphql.lookahead import field_names, merged_selections, node_field_names
 from gql_server.graphql.pages import page_args
 from gql_server.services.job_queries import JobColumns, JobFilter, JobOrder
 from gql_server.services.pagination import PageArgs
@@ -96,7 +96,7 @@ def _cached_selection(info: Any, order: JobOrder) -> JobSelection:
     key = (response_position(info.path), order)
     cache = info.context.job_selections
     if key not in cache:
-        cache[key] = job_selection(info.selected_fields[0].selections, order)
+        cache[key] = job_selection(merged_selections(info), order)
     return cache[key]  # type: ignore[no-any-return]
 
 

@@ -110,6 +110,22 @@ class Query:
         return _items()
 
     @strawberry.field
+    def held_values(self) -> list[Item | None]:
+        """Awaitables and exceptions held as values: graphql-core awaits and raises them."""
+        loop = asyncio.get_running_loop()
+
+        def ready(value: Any) -> Any:
+            future = loop.create_future()
+            future.set_result(value)
+            return future
+
+        ann = Owner(name="Ann")
+        return [
+            _item("awaitable", ready(Owner(name="Bo")), ann, label=ready("later")),
+            _item("exception", ValueError("held owner"), ann, label=ValueError("held label")),
+        ]
+
+    @strawberry.field
     def broken(self) -> Broken | None:
         return Exploding()  # type: ignore[return-value]
 
@@ -124,6 +140,7 @@ QUERIES = [
     "{ maybeItems { a: name b: name label } }",
     "{ maybeItems { ... on Item { count colour } } }",
     "{ broken { value } }",
+    "{ heldValues { name label owner { name } } }",
 ]
 
 

@@ -25,6 +25,7 @@ from gql_server.services.job_queries import (
 )
 from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.pagination import PageArgs
+from gql_server.services.totals import recompute_totals
 from tests.factories import make_job_row, make_printer
 from tests.graphql.conftest import GraphQLClient
 
@@ -98,6 +99,7 @@ def stored(database: Database) -> dict[str, Any]:
         ids = upsert_jobs(session, printer_id, rows).ids
         job_ids = [ids[(row["job_id"], row["start_time"])] for row in rows]
         upsert_details(session, [{"print_job_id": job_ids[0], **DETAILS}])
+        recompute_totals(session, [printer_id])
     with database.scope() as session:
         details_id = session.execute(select(JobDetailsRow.id)).scalar_one()
     details = {"databaseId": details_id, **{_camel(k): v for k, v in DETAILS.items()}}
@@ -198,3 +200,46 @@ def test_jobs_built_from_rows_have_every_field(
             )
         if narrow:
             assert job.status is None and job.filename is not None
+
+
+MERGED_SELECTIONS = [
+    # the same connection twice: graphql-core resolves it once for both
+    """{ printJobs(first: 3) { nodes { jobDetails { layerHeight } } }
+         printJobs(first: 3) { nodes { jobDetails { nozzleTemp } endTime } } }""",
+    # once directly and once through a fragment, on a printer's page
+    """{ printers(first: 1) { nodes { printJobs(first: 3) { nodes { filename } } ...F } } }
+       fragment F on Printer { printJobs(first: 3) { nodes { status printer { name } } } }""",
+    # nodes in one occurrence, cursors (which need the sort column) in the other
+    """{ printJobs(first: 3) { nodes { filename } } printJobs(first: 3) { edges { cursor } } }""",
+    # jobTotals asked for only in the second occurrence of printers
+    """{ printers(first: 1) { nodes { name } }
+         printers(first: 1) { nodes { jobTotals { totalJobs } } } }""",
+]
+
+
+@pytest.mark.parametrize("query", MERGED_SELECTIONS)
+def test_a_field_written_twice_loads_what_both_occurrences_select(
+    gql: GraphQLClient, stored: Any, query: str
+) -> None:
+    data = gql.execute(query)
+    if "printJobs" in data:
+        nodes = data["printJobs"].get("nodes") or [e for e in data["printJobs"]["edges"]]
+    else:
+        printer = data["printers"]["nodes"][0]
+        if "jobTotals" in printer:
+            completed = [j for j in stored["newest_first"] if j["status"] == "COMPLETED"]
+            assert printer == {"name": "voron-1", "jobTotals": {"totalJobs": len(completed)}}
+            return
+        nodes = printer["printJobs"]["nodes"]
+    expected = stored["newest_first"]
+    for node, job in zip(nodes, expected, strict=True):
+        for name, value in node.items():
+            if name == "cursor":
+                assert value  # made from the sort column, which had to be read
+            elif name == "jobDetails":
+                details = job["jobDetails"]
+                assert value == (None if details is None else {k: details[k] for k in value})
+            elif name == "printer":
+                assert value == job["printer"]
+            else:
+                assert value == job[name], name
