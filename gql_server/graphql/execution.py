@@ -23,12 +23,15 @@ from enum import Enum
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
     is_object_type,
 )
@@ -51,6 +54,8 @@ class FieldPlan:
     # For a Strawberry enum: member -> GraphQL name. Strawberry's own coercion compares
     # the value with each of the enum's values in turn.
     enum_names: dict[Any, str] | None = None
+    # The Python type whose values the scalar returns unchanged (str for String).
+    plain: type | None = None
 
 
 def plan_fields(schema: GraphQLSchema) -> int:
@@ -82,10 +87,25 @@ def _plan(parent: GraphQLObjectType, name: str, field: Any) -> FieldPlan | None:
     label = f"{parent.name}.{name}"
     if is_leaf_type(named):
         return FieldPlan(
-            definition.python_name, non_null, label, leaf_type=named, enum_names=_enum_names(named)
+            definition.python_name,
+            non_null,
+            label,
+            leaf_type=named,
+            enum_names=_enum_names(named),
+            plain=_plain_type(named),
         )
     if is_object_type(named) and _type_check_needs_no_info(named):
         return FieldPlan(definition.python_name, non_null, label, object_type=named)
+    return None
+
+
+def _plain_type(leaf_type: GraphQLLeafType) -> type | None:
+    """The type whose values graphql-core's own scalar returns unchanged. (Int and Float
+    check a value's range and finiteness first.)"""
+    if leaf_type is GraphQLString or leaf_type is GraphQLID:
+        return str
+    if leaf_type is GraphQLBoolean:
+        return bool
     return None
 
 
@@ -128,6 +148,8 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         try:
             value = getattr(source, plan.attribute)
+            if value.__class__ is plan.plain:
+                return value
             if not (isinstance(value, Exception) or self.is_awaitable(value)):
                 return self._complete(
                     plan, field.type, value, field_details_list, path, position_context
