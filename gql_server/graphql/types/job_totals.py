@@ -1,10 +1,10 @@
 """Per-printer aggregates over completed jobs."""
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
-from gql_server.db.models import JobTotals as JobTotalsRow
 from gql_server.graphql.types.node import Node
 
 
@@ -54,7 +54,7 @@ class TotalsDifference:
     longest_job: float
 
 
-def job_totals_from_row(row: JobTotalsRow) -> JobTotals:
+def job_totals_from_row(row: Any) -> JobTotals:
     return JobTotals(
         database_id=row.id,
         total_jobs=row.total_jobs,
@@ -67,7 +67,7 @@ def job_totals_from_row(row: JobTotalsRow) -> JobTotals:
     )
 
 
-def _moonraker(row: JobTotalsRow) -> MoonrakerTotals | None:
+def _moonraker(row: Any) -> MoonrakerTotals | None:
     if row.moonraker_reported_at is None:
         return None
     return MoonrakerTotals(

@@ -5,7 +5,6 @@ from typing import Any
 
 import strawberry
 
-from gql_server.db.models import Printer as PrinterRow
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.loaders import JobCountKey, JobsPageKey
 from gql_server.graphql.selection import job_page_request
@@ -77,7 +76,8 @@ async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | N
     return None if row is None else job_totals_from_row(row)
 
 
-def printer_from_row(row: PrinterRow, *, totals: Any = NOT_LOADED) -> Printer:
+def printer_from_row(row: Any, *, totals: Any = NOT_LOADED) -> Printer:
+    """``row``: a printers row, the model or a Core row of its columns."""
     return Printer(
         database_id=row.id,
         name=row.name,
@@ -95,7 +95,7 @@ def printer_from_row(row: PrinterRow, *, totals: Any = NOT_LOADED) -> Printer:
     )
 
 
-def _sync_error(row: PrinterRow) -> SyncStatusError | None:
+def _sync_error(row: Any) -> SyncStatusError | None:
     if row.last_sync_error_code is None:
         return None
     return SyncStatusError(code=row.last_sync_error_code, message=row.last_sync_error_message or "")
