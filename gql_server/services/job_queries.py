@@ -50,7 +50,6 @@ DETAILS_PREFIX = "details_"
 DETAIL_COLUMNS = {
     c.key: c for c in JobDetails.__table__.c if c.key not in ("created_at", "updated_at")
 }
-KEY_DETAIL_COLUMNS = ("id", "print_job_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +75,15 @@ def job_columns(wanted: frozenset[str] | None) -> list[Any]:
     return [*KEY_JOB_COLUMNS, *(c for n, c in OPTIONAL_JOB_COLUMNS.items() if n in wanted)]
 
 
-def _detail_names(wanted: frozenset[str] | None) -> list[str]:
-    if wanted is None:
-        return list(DETAIL_COLUMNS)
-    return [name for name in DETAIL_COLUMNS if name in KEY_DETAIL_COLUMNS or name in wanted]
-
-
 def _joined_detail_columns(columns: JobColumns) -> list[Any]:
+    """The details' id (NULL: no details) and the wanted columns, prefixed."""
     if not columns.details:
         return []
+    wanted = columns.detail
     return [
-        DETAIL_COLUMNS[name].label(DETAILS_PREFIX + name)
-        for name in _detail_names(columns.detail)
-        if name != "print_job_id"  # the job's own id says it
+        column.label(DETAILS_PREFIX + name)
+        for name, column in DETAIL_COLUMNS.items()
+        if name == "id" or (name != "print_job_id" and (wanted is None or name in wanted))
     ]
 
 
