@@ -1,8 +1,11 @@
 """Settings read from the environment once, validated, failing fast by variable name."""
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_DATABASE_URL = "sqlite:///gql_server.db"
 
@@ -27,6 +30,21 @@ class Settings:
     max_nodes: int = 50_000
     max_cost: int = 25_000
     max_body_bytes: int = 64 * 1024
+    # Seconds that parsing, validating and measuring one document may take.
+    prepare_timeout: float = 2.0
+    # Networks a Moonraker URL may point into beyond the default rule (which refuses
+    # loopback, link-local, unspecified, multicast and broadcast addresses).
+    moonraker_allowed_networks: tuple[IPNetwork, ...] = ()
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # Encrypts stored Moonraker API keys; None on MariaDB means they cannot be stored.
+    secret_key: str | None = None
+    # Seconds a client may take to send its whole request body (then 408).
+    body_timeout: float = 10.0
+    # Connections served at once by one process; more get 503.
+    max_connections: int = 200
+    # Seconds SIGTERM waits for in-flight requests and syncs before cancelling them.
+    shutdown_grace: float = 30.0
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
@@ -62,6 +80,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value == 0:
+        raise ConfigError(f"{name} must be more than 0 seconds")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None:
@@ -79,6 +104,41 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    networks = []
+    for part in env.get(name, "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be comma-separated CIDRs like 127.0.0.0/8, got {part.strip()!r}"
+            ) from None
+    return tuple(networks)
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Addresses or CIDRs only: uvicorn's ``*`` (any peer) would let every client
+    choose its own address, so it is refused like any other non-CIDR."""
+    return tuple(str(network) for network in _networks(env, "GQL_TRUSTED_PROXIES"))
+
+
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def _secret_key(env: Mapping[str, str]) -> str | None:
+    raw = env.get("GQL_SECRET_KEY")
+    if raw is None or not raw.strip():
+        return None
+    if len(raw.strip()) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"GQL_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters; make one with "
+            'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return raw.strip()
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -109,4 +169,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_nodes=_int(env, "GQL_MAX_NODES", 50_000, minimum=1),
         max_cost=_int(env, "GQL_MAX_COST", 25_000, minimum=1),
         max_body_bytes=_int(env, "GQL_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+        prepare_timeout=_positive(env, "GQL_PREPARE_TIMEOUT", 2.0),
+        moonraker_allowed_networks=_networks(env, "GQL_MOONRAKER_ALLOWED_NETWORKS"),
+        trusted_proxies=_trusted_proxies(env),
+        secret_key=_secret_key(env),
+        body_timeout=_positive(env, "GQL_BODY_TIMEOUT", 10.0),
+        max_connections=_int(env, "GQL_MAX_CONNECTIONS", 200, minimum=1),
+        shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", 30.0),
     )

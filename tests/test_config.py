@@ -20,6 +20,15 @@ def test_defaults_use_an_embedded_sqlite_file() -> None:
         ({"GQL_SYNC_INTERVAL": "-1"}, "GQL_SYNC_INTERVAL"),
         ({"GQL_INTROSPECTION": "maybe"}, "GQL_INTROSPECTION"),
         ({"GQL_LOG_FORMAT": "xml"}, "GQL_LOG_FORMAT"),
+        (
+            {"GQL_MOONRAKER_ALLOWED_NETWORKS": "10.0.0.0/8,not-a-net"},
+            "GQL_MOONRAKER_ALLOWED_NETWORKS",
+        ),
+        ({"GQL_TRUSTED_PROXIES": "*"}, "GQL_TRUSTED_PROXIES"),
+        ({"GQL_SECRET_KEY": "too-short"}, "GQL_SECRET_KEY"),
+        ({"GQL_PREPARE_TIMEOUT": "0"}, "GQL_PREPARE_TIMEOUT"),
+        ({"GQL_BODY_TIMEOUT": "-2"}, "GQL_BODY_TIMEOUT"),
+        ({"GQL_MAX_CONNECTIONS": "0"}, "GQL_MAX_CONNECTIONS"),
     ],
 )
 def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -30,3 +39,21 @@ def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> N
 def test_mysql_urls_are_accepted() -> None:
     url = "mysql+pymysql://farm:secret@db.example:3306/printfarm"
     assert load_settings({"DATABASE_URL": url}).database_url == url
+
+
+def test_network_lists_are_parsed_as_cidrs() -> None:
+    settings = load_settings(
+        {
+            "GQL_MOONRAKER_ALLOWED_NETWORKS": "127.0.0.0/8, fd00::/8",
+            "GQL_TRUSTED_PROXIES": "10.0.0.7",
+        }
+    )
+    assert [str(n) for n in settings.moonraker_allowed_networks] == ["127.0.0.0/8", "fd00::/8"]
+    assert settings.trusted_proxies == ("10.0.0.7/32",)
+
+
+def test_nothing_is_trusted_or_allowed_beyond_the_defaults_unless_set() -> None:
+    settings = load_settings({})
+    assert settings.moonraker_allowed_networks == ()
+    assert settings.trusted_proxies == ()
+    assert settings.secret_key is None
