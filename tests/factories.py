@@ -1,5 +1,6 @@
 """Small factories for test data: explicit values, no shared globals."""
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -7,6 +8,10 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer
 from gql_server.services.printers import create_printer
+
+# The fake Moonrakers of the tests listen on 127.0.0.1, which the default address rule
+# refuses: tests allow it the way an operator would (GQL_MOONRAKER_ALLOWED_NETWORKS).
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
 EPOCH = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gql_server.config import IPNetwork
 from gql_server.db.models import Printer, SyncRun
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
@@ -43,6 +44,9 @@ class SyncOptions:
     backoff_base: float = 0.2
     slicer_settings: bool = True
     concurrency: int = 4
+    # GQL_MOONRAKER_ALLOWED_NETWORKS: where a Moonraker URL may point beyond the default
+    # address rule (tests on 127.0.0.1 allow loopback here).
+    allowed_networks: tuple[IPNetwork, ...] = ()
 
 
 @dataclass(slots=True)
