@@ -35,7 +35,9 @@ def limits_from(settings: Settings) -> Limits:
         max_aliases=settings.max_aliases,
         max_nodes=settings.max_nodes,
         max_cost=settings.max_cost,
+        max_tokens=settings.max_tokens,
         introspection=settings.introspection,
+        prepare_timeout=settings.prepare_timeout,
     )
 
 

@@ -204,3 +204,13 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+class SuggestionlessExecutionContext(FastPathExecutionContext):
+    """For a server without introspection: coercion errors of variables must not
+    suggest the names of fields or enum values."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        # graphql-core coerces the variables in build(), before __init__ runs.
+        return super().build(*args, **{**kwargs, "hide_suggestions": True})

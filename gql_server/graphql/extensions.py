@@ -1,15 +1,19 @@
-"""Schema extensions: static limits with cost reporting, and error masking."""
+"""Schema extensions: document preparation and static limits with cost reporting, and
+error masking."""
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 
-from gql_server.graphql.limits import Measure, measure_operation
+from gql_server.graphql.documents import DocumentPreparer, PreparedDocument, refusal
+from gql_server.graphql.limits import DocumentRefused, Measure, measure_operation
+
+SYNTAX_ERROR_STAND_IN = parse("{ __typename }")
 
 log = logging.getLogger("gql_server.errors")
 
@@ -20,72 +24,92 @@ class Limits:
     max_aliases: int = 15
     max_nodes: int = 50_000
     max_cost: int = 25_000
+    max_tokens: int = 1000
     introspection: bool = True
-
-
-def _refusal(message: str, code: str, **details: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, **details})
+    prepare_timeout: float = 2.0
 
 
 def check_limits(measure: Measure, limits: Limits) -> GraphQLError | None:
     """The first limit the operation breaks, as an error with a stable code."""
     if measure.introspection and not limits.introspection:
-        return _refusal("introspection is disabled on this server", "INTROSPECTION_DISABLED")
+        return refusal("introspection is disabled on this server", "INTROSPECTION_DISABLED")
     if measure.depth > limits.max_depth:
-        return _refusal(
+        return refusal(
             f"query depth {measure.depth} exceeds the limit of {limits.max_depth}",
             "QUERY_TOO_DEEP",
         )
     if measure.aliases > limits.max_aliases:
-        return _refusal(
+        return refusal(
             f"{measure.aliases} aliases exceed the limit of {limits.max_aliases}",
             "TOO_MANY_ALIASES",
         )
     if measure.nodes > limits.max_nodes:
-        return _refusal(
+        return refusal(
             f"the query may return {measure.nodes} nodes; the limit is {limits.max_nodes}",
             "TOO_MANY_NODES",
         )
     if measure.cost > limits.max_cost:
-        return _refusal(
+        return refusal(
             f"query cost {measure.cost} exceeds the limit of {limits.max_cost}",
             "QUERY_TOO_COMPLEX",
         )
     return None
 
 
-class QueryLimits(SchemaExtension):
-    """Measures the operation after parsing and before validation and execution; an
-    operation over a limit is refused whole. Every response reports
-    ``extensions.cost = {requested, limit}``."""
+class DocumentGuard(SchemaExtension):
+    """Everything between the query text and execution: the document is prepared
+    (parsed, checked for structure, validated) off the event loop by the shared
+    ``DocumentPreparer``, then the operation is measured against the limits with this
+    request's variables. Anything refused is refused whole, before execution. Every
+    response reports ``extensions.cost = {requested, limit}``."""
 
-    def __init__(self, *, limits: Limits, connection_fields: frozenset[str]) -> None:
+    def __init__(
+        self, *, limits: Limits, connection_fields: frozenset[str], preparer: DocumentPreparer
+    ) -> None:
         self.limits = limits
         self.connection_fields = connection_fields
+        self.preparer = preparer
+        self.prepared: PreparedDocument | None = None
         self.cost: int | None = None
 
-    def on_validate(self) -> Iterator[None]:
-        refusal = self._measure()
-        if refusal is not None:
-            # Set before validation runs: Strawberry then skips validation and returns it.
-            self.execution_context.pre_execution_errors = [refusal]
+    async def on_parse(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query:
+            self.prepared = await self.preparer.prepare(context.query)
+            if self.prepared.document is None:
+                # Strawberry parses when no document is set; a stand-in document with
+                # the syntax error already recorded keeps it from parsing again on the
+                # loop, and it returns the error as it would its own.
+                context.graphql_document = SYNTAX_ERROR_STAND_IN
+                context.pre_execution_errors = list(self.prepared.errors)
+            else:
+                context.graphql_document = self.prepared.document
         yield
 
-    def _measure(self) -> GraphQLError | None:
-        document = self.execution_context.graphql_document
-        if document is None:
-            return None
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        operation = self._operation(document.definitions)
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if self.prepared is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = self._refusals(self.prepared)
+        yield
+
+    def _refusals(self, prepared: PreparedDocument) -> list[GraphQLError]:
+        if prepared.errors or prepared.document is None:
+            return list(prepared.errors)
+        operation = self._operation(prepared.document.definitions)
         if operation is None:
-            return None  # validation will say why
-        measure = measure_operation(
-            operation, fragments, self.execution_context.variables, self.connection_fields
-        )
+            return []  # graphql-core says which operation is missing or ambiguous
+        try:
+            measure = measure_operation(
+                operation,
+                list(prepared.fragments_in_order),
+                self.execution_context.variables,
+                self.connection_fields,
+            )
+        except DocumentRefused as refused:
+            return [refusal(refused.message, refused.code)]
         self.cost = measure.cost
-        return check_limits(measure, self.limits)
+        refused_error = check_limits(measure, self.limits)
+        return [] if refused_error is None else [refused_error]
 
     def _operation(self, definitions: Any) -> OperationDefinitionNode | None:
         operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]

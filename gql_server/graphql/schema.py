@@ -4,11 +4,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
-from gql_server.graphql.execution import FastPathExecutionContext, plan_fields
-from gql_server.graphql.extensions import Limits, MaskUnexpectedErrors, QueryLimits
+from gql_server.graphql.documents import DocumentPreparer
+from gql_server.graphql.execution import (
+    FastPathExecutionContext,
+    SuggestionlessExecutionContext,
+    plan_fields,
+)
+from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
 from gql_server.graphql.limits import connection_field_names
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
 from gql_server.graphql.mutations.printers import PrinterMutations
@@ -38,9 +42,6 @@ def assert_every_root_field_guarded(root_types: tuple[type, ...]) -> None:
                 )
 
 
-PARSE_CACHE_SIZE = 512  # distinct query texts kept parsed and validated
-
-
 class Schema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Strawberry logs every error with its traceback, expected ones included;
@@ -58,24 +59,27 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         types=[Printer, PrintJob, JobDetails, JobTotals, ApiKey],
-        # Extensions unwind in reverse: the ones given first see the masked errors. The
-        # caches are module-level LRUs shared by the per-request instances; validation
-        # was ~30% of a small request (bench/load_test.py).
-        extensions=[
-            *extra_extensions,
-            MaskUnexpectedErrors,
-            lambda: ParserCache(maxsize=PARSE_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=PARSE_CACHE_SIZE),
-        ],
-        execution_context_class=FastPathExecutionContext,
+        # Extensions unwind in reverse: the ones given first see the masked errors.
+        extensions=[*extra_extensions, MaskUnexpectedErrors],
+        # Without introspection, no message may name a field the client did not send
+        # (variable coercion says "Did you mean …?" otherwise).
+        execution_context_class=(
+            FastPathExecutionContext if limits.introspection else SuggestionlessExecutionContext
+        ),
     )
     plan_fields(schema._schema)
-    # The limits need the built schema to know which fields are connections. They run
-    # after the validation cache, which would otherwise overwrite their refusal.
+    # The guard needs the built schema: to validate against, and to know which fields
+    # are connections. One preparer (and its cache) serves every request.
     connections = connection_field_names(schema._schema)
+    preparer = DocumentPreparer(
+        schema._schema,
+        timeout=limits.prepare_timeout,
+        max_tokens=limits.max_tokens,
+        hide_suggestions=not limits.introspection,
+    )
     schema.extensions = (
         *schema.extensions,
-        lambda: QueryLimits(limits=limits, connection_fields=connections),
+        lambda: DocumentGuard(limits=limits, connection_fields=connections, preparer=preparer),
     )
     return schema
 
