@@ -55,8 +55,9 @@ def create_app(
     database = database or Database(create_db_engine(settings.database_url))
     metrics = Metrics()
     count_refusal = metrics.count_error
+    schema = build_schema(limits_from(settings), [operation_metrics(metrics)])
     view = GraphQLView(
-        build_schema(limits_from(settings), [operation_metrics(metrics)]),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(),
@@ -80,6 +81,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             async with anyio.create_task_group() as tasks:
+                if schema.document_preparer is not None:
+                    pool = schema.document_preparer.pool
+                    tasks.start_soon(anyio.to_thread.run_sync, pool.start)
                 periodic = None
                 if settings.sync_interval > 0:
                     periodic = PeriodicSync(app.state.syncer, settings.sync_interval)

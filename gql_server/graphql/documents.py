@@ -1,42 +1,42 @@
-"""Parsing and validating documents off the event loop, once per distinct text.
+"""Parsing, structural checks and validation of a document, off the event loop and once
+per distinct text.
 
-graphql-core's validation is not linear: a document of a few hundred tokens that repeats
-one field, or spreads many fragments side by side, keeps OverlappingFieldsCanBeMerged
-busy for most of a second (bench/hostile_documents.py measures them). On the event loop
-that would stall every other request, /healthz included. So a document the cache does
-not hold is parsed, checked for structure (nesting, fragment cycles) and validated in a
-worker thread, ``PREPARE_THREADS`` at a time, under a deadline checked between the AST
-nodes validation visits. A document over its deadline is refused with
-QUERY_BUDGET_EXCEEDED and not cached: under load a fair document may be slow once.
+Parsing and the structural checks (nesting, fragment cycles) are linear and run in a
+worker thread; validation, which is not linear, runs in a child process
+(``validation_workers``). All three share one deadline (GQL_PREPARE_TIMEOUT): a document
+over it is refused with QUERY_BUDGET_EXCEEDED and not cached, since under load a fair
+document may be slow once.
 """
 
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 import anyio
 import anyio.lowlevel
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
     parse,
-    specified_rules,
-    validate,
 )
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from gql_server.graphql.limits import DocumentRefused, check_structure
+from gql_server.graphql.validation_workers import (
+    WORKERS,
+    Finding,
+    ValidationPool,
+    ValidationTimeout,
+    WorkerUnavailable,
+    findings,
+    shared_pool,
+)
 
-PREPARE_THREADS = 2  # documents prepared at once; the others wait their turn
 CACHE_SIZE = 512  # distinct query texts kept prepared
-VALIDATION_RULES = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule)
-# Per event loop: anyio limiters belong to the loop that made them.
+# Threads waiting for a validation process, per event loop (anyio limiters belong to the
+# loop that made them); the other requests wait as tasks, holding no thread.
 _limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("prepare_limiter")
 
 
@@ -49,20 +49,6 @@ class PreparedDocument:
     errors: tuple[GraphQLError, ...]
     fragments_in_order: tuple[FragmentDefinitionNode, ...] = ()
     cacheable: bool = True
-
-
-class BudgetExceeded(Exception):
-    pass
-
-
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-
-    def check(self) -> None:
-        if time.monotonic() > self.at:
-            raise BudgetExceeded
 
 
 def coded(error: GraphQLError, code: str) -> GraphQLError:
@@ -97,15 +83,16 @@ class DocumentPreparer:
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self.schema = schema
+        self.hide_suggestions = hide_suggestions
         self.timeout = timeout
         self.max_tokens = max_tokens
-        self.hide_suggestions = hide_suggestions
+        self.pool: ValidationPool = shared_pool(hide_suggestions)
         self.cache_size = cache_size
         self._cache: OrderedDict[str, PreparedDocument] = OrderedDict()
 
     async def prepare(self, text: str) -> PreparedDocument:
-        """From the cache on the loop, else prepared in a worker thread. The cache is
-        only touched from the loop."""
+        """From the cache on the loop, else prepared off it. The cache is only touched
+        from the loop."""
         prepared = self._cache.get(text)
         if prepared is not None:
             self._cache.move_to_end(text)
@@ -118,44 +105,52 @@ class DocumentPreparer:
         return prepared
 
     def prepare_now(self, text: str) -> PreparedDocument:
-        deadline = Deadline(self.timeout)
+        """Blocking: call it from a worker thread."""
+        deadline = time.monotonic() + self.timeout
         try:
             document = parse(text, max_lexical_tokens=self.max_tokens, max_comments=self.max_tokens)
         except GraphQLSyntaxError as error:
             return PreparedDocument(None, (coded(error, "GRAPHQL_PARSE_FAILED"),))
         try:
             fragments = tuple(check_structure(document))
-            deadline.check()
-            errors = self._validate(document, deadline)
+            found = self._validate(text, max(0.0, deadline - time.monotonic()))
         except DocumentRefused as refused:
             return PreparedDocument(document, (refusal(refused.message, refused.code),))
-        except BudgetExceeded:
-            message = f"checking the document took more than {deadline.seconds:g} s"
-            refused_error = refusal(message, "QUERY_BUDGET_EXCEEDED")
-            return PreparedDocument(document, (refused_error,), cacheable=False)
-        return PreparedDocument(document, errors, fragments)
+        except ValidationTimeout:
+            message = f"checking the document took more than {self.timeout:g} s"
+            budget = refusal(message, "QUERY_BUDGET_EXCEEDED")
+            return PreparedDocument(document, (budget,), cacheable=False)
+        return PreparedDocument(document, _errors(document, found), fragments)
 
-    def _validate(self, document: DocumentNode, deadline: Deadline) -> tuple[GraphQLError, ...]:
-        rules = (*VALIDATION_RULES, _deadline_rule(deadline))
-        errors = validate(self.schema, document, rules, hide_suggestions=self.hide_suggestions)
-        return tuple(coded(error, "GRAPHQL_VALIDATION_FAILED") for error in errors)
+    def _validate(self, text: str, timeout: float) -> list[Finding]:
+        try:
+            return self.pool.validate(text, timeout)
+        except WorkerUnavailable:
+            return findings(self.schema, text, self.hide_suggestions)
 
 
-def _deadline_rule(deadline: Deadline) -> type[ASTValidationRule]:
-    """A validation rule that stops validation once the deadline has passed; validate()
-    runs every rule on each node as it walks, so this is checked between nodes."""
+def _errors(document: DocumentNode, found: list[Finding]) -> tuple[GraphQLError, ...]:
+    """graphql-core aborting with nothing found means its complexity budget ran out;
+    after errors it means there were too many to list, and the document is invalid."""
+    if len(found) == 1 and found[0].aborted:
+        message = "the document has too many fields to compare for validation"
+        return (refusal(message, "QUERY_BUDGET_EXCEEDED"),)
+    return tuple(_error(document, finding) for finding in found)
 
-    class DeadlineRule(ASTValidationRule):
-        def enter(self, *_args: Any) -> None:
-            deadline.check()
 
-    return DeadlineRule
+def _error(document: DocumentNode, finding: Finding) -> GraphQLError:
+    return GraphQLError(
+        finding.message,
+        source=document.loc.source if document.loc else None,
+        positions=list(finding.positions) or None,
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+    )
 
 
 def _limiter_here() -> anyio.CapacityLimiter:
     try:
         return _limiter.get()
     except LookupError:
-        limiter = anyio.CapacityLimiter(PREPARE_THREADS)
+        limiter = anyio.CapacityLimiter(WORKERS)
         _limiter.set(limiter)
         return limiter

@@ -43,6 +43,9 @@ def assert_every_root_field_guarded(root_types: tuple[type, ...]) -> None:
 
 
 class Schema(strawberry.Schema):
+    # Set by build_schema; the app starts its validation processes at start-up.
+    document_preparer: DocumentPreparer | None = None
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Strawberry logs every error with its traceback, expected ones included;
         MaskUnexpectedErrors logs the unexpected ones, with the id the client sees."""
@@ -50,7 +53,7 @@ class Schema(strawberry.Schema):
 
 def build_schema(
     limits: Limits | None = None, extra_extensions: Sequence[Callable[[], Any]] = ()
-) -> strawberry.Schema:
+) -> Schema:
     """The schema with its limits (from Settings; defaults otherwise) and the app's
     extra per-request extensions (metrics)."""
     assert_every_root_field_guarded((Query, Mutation))
@@ -81,6 +84,7 @@ def build_schema(
         *schema.extensions,
         lambda: DocumentGuard(limits=limits, connection_fields=connections, preparer=preparer),
     )
+    schema.document_preparer = preparer
     return schema
 
 
