@@ -86,7 +86,8 @@ def json_depth(value: Any) -> int:
 def decode_json(raw: bytes | str, what: str) -> Any:
     """``raw`` as JSON, or MalformedJson naming ``what`` and the fault."""
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        # utf-8-sig: a leading BOM is tolerated, as json.loads(bytes) in Strawberry does.
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise MalformedJson(f"{what} is not valid UTF-8") from None
     try:

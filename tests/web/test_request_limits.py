@@ -83,6 +83,12 @@ def test_a_body_that_is_not_utf8_is_refused_as_invalid_json(http: httpx.Client) 
     assert response.json()["errors"][0]["message"] == "the request body is not valid UTF-8"
 
 
+def test_a_utf8_body_with_a_byte_order_mark_is_executed(http: httpx.Client) -> None:
+    response = post_raw(http, b"\xef\xbb\xbf" + json.dumps({"query": VIEWER}).encode())
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"viewer": {"name": "test"}}
+
+
 def test_a_body_that_is_not_json_is_refused_as_invalid_json(http: httpx.Client) -> None:
     response = post_raw(http, b'{"query": ')
     assert (response.status_code, error_code(response)) == (400, "INVALID_JSON")
