@@ -23,10 +23,12 @@ from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
+from gql_server.web.framing import RequestFramingGuard
 from gql_server.web.graphiql import graphiql_static_mount
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
 from gql_server.web.request_limits import RequestLimits
+from gql_server.web.security_headers import SecurityHeadersMiddleware
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -73,6 +75,7 @@ def create_app(
         gate,
         max_body_bytes=settings.max_body_bytes,
         max_tokens=settings.max_tokens,
+        body_timeout=settings.body_timeout,
         on_refusal=count_refusal,
     )
     metrics.add_fleet_collector(lambda: database.scope_run(job_queries.count_by_printer_and_status))
@@ -104,7 +107,11 @@ def create_app(
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *([graphiql_static_mount()] if settings.graphiql else []),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(RequestFramingGuard, on_refusal=count_refusal),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -5,6 +5,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -62,6 +63,22 @@ def _bootstrap_key(database: Database) -> None:
     print(banner, flush=True)
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn settings that follow from our transport settings.
+
+    Forwarded headers are believed only from GQL_TRUSTED_PROXIES. uvicorn's default
+    believes 127.0.0.1, so anything that reached us over loopback could pick the address
+    the failed-key throttle sees; and an explicit list keeps uvicorn from reading
+    FORWARDED_ALLOW_IPS from the environment behind our back. limit_concurrency answers
+    503 beyond GQL_MAX_CONNECTIONS connections (or tasks) per process.
+    """
+    return {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": list(settings.trusted_proxies),
+        "limit_concurrency": settings.max_connections,
+    }
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -84,6 +101,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         timeout_graceful_shutdown=30,
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -23,6 +23,7 @@ class LiveServer:
         shutdown_timeout: float = 5.0,
         name: str = "live-server",
         on_stop: Callable[[], None] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -30,6 +31,7 @@ class LiveServer:
         self.shutdown_timeout = shutdown_timeout
         self.name = name
         self.on_stop = on_stop
+        self.config = config or {}  # uvicorn.Config arguments over the defaults below
         self.url = ""
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -48,15 +50,15 @@ class LiveServer:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(
-            self.app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan=self.lifespan,
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
+        options: dict[str, Any] = {
+            "log_config": None,
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": self.lifespan,
+            "ws": "none",
+            "timeout_graceful_shutdown": 2,
+        }
+        config = uvicorn.Config(self.app, **{**options, **self.config})
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,

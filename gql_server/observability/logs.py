@@ -4,7 +4,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
+from urllib.parse import unquote_plus
 
 from gql_server.observability.request_id import request_id
 
@@ -15,6 +16,38 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
+        return True
+
+
+# Query parameters whose values are secrets. The server never accepts a key from the
+# query string, but uvicorn logs the path of every request before we refuse it.
+SECRET_PARAMETERS = frozenset({"api_key", "key", "token"})
+REDACTED = "REDACTED"
+
+
+def _redact_parameter(pair: str) -> str:
+    name, equals, _value = pair.partition("=")
+    if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+        return f"{name}={REDACTED}"
+    return pair
+
+
+def redact_query(path: str) -> str:
+    """``path`` with the values of secret query parameters replaced by REDACTED."""
+    base, question, query = path.partition("?")
+    if not question:
+        return path
+    return f"{base}?" + "&".join(_redact_parameter(pair) for pair in query.split("&"))
+
+
+class AccessLogRedactor(logging.Filter):
+    """Rewrites the request path uvicorn passes as an argument of its access log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
         return True
 
 
@@ -46,14 +79,22 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
-def configure_logging(log_format: str, level: int = logging.INFO) -> None:
-    """Route our logs and uvicorn's through one handler with the request id attached."""
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(log_format: str, stream: TextIO = sys.stderr) -> logging.Handler:
+    """The handler every log line goes through: request id attached, secrets in access
+    log paths redacted, then text or JSON."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(AccessLogRedactor())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter(TEXT_FORMAT))
+    return handler
+
+
+def configure_logging(log_format: str, level: int = logging.INFO) -> None:
+    """Route our logs and uvicorn's through one handler with the request id attached."""
+    handler = log_handler(log_format)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

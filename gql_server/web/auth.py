@@ -5,10 +5,13 @@ Authentication happens here, once per request and before parsing, so every opera
 checked per field by the schema's permission classes.
 """
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,6 +20,11 @@ from gql_server.db.session import Database
 from gql_server.services.auth import AuthenticatedKey, FailureThrottle, authenticate
 
 API_KEY_HEADER = "x-api-key"
+# Seconds a client is asked to wait when the database does not answer: long enough for
+# a MariaDB restart or failover to be noticed, short enough for a dashboard refresh.
+DATABASE_RETRY_AFTER = 5
+
+log = logging.getLogger(__name__)
 
 
 def key_from_headers(request: Request) -> str | None:
@@ -43,6 +51,32 @@ class GraphQLErrorResponse(JSONResponse):
 
 def graphql_error(status: int, message: str, code: str, **headers: str) -> GraphQLErrorResponse:
     return GraphQLErrorResponse(status, message, code, headers)
+
+
+class DatabaseUnavailable(Exception):
+    """The key could not be looked up because the database did not answer."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _database_unavailable(cause: BaseException) -> GraphQLErrorResponse:
+    """503 for a lost or unreachable database. One line in the log, without the
+    traceback or the statement (whose parameters hold the key's hash): during an outage
+    every request lands here, and the cause is all the operator needs."""
+    log.warning(
+        "database unavailable during the API-key lookup: %s: %s", type(cause).__name__, cause
+    )
+    message = "the database is unavailable; retry later"
+    return graphql_error(
+        503, message, "DATABASE_UNAVAILABLE", **{"Retry-After": str(DATABASE_RETRY_AFTER)}
+    )
+
+
+def _is_unavailability(exc: DBAPIError) -> bool:
+    """Connection-level failures only: a programming error stays a 500 with its traceback."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 def _wants_ide(request: Request) -> bool:
@@ -94,10 +128,10 @@ class AuthGate:
                 429, message, "RATE_LIMITED", **{"Retry-After": str(retry_after)}
             ), None
         key = key_from_headers(request)
-        api_key = None
-        if key is not None:
-            now = self.clock()
-            api_key = await self.database.run(lambda s: authenticate(s, key, now))
+        try:
+            api_key = None if key is None else await self._lookup(key)
+        except DatabaseUnavailable as exc:
+            return _database_unavailable(exc.cause), None
         if api_key is None:
             self.throttle.record_failure(address)
             message = (
@@ -107,3 +141,14 @@ class AuthGate:
             )
             return graphql_error(401, message, "UNAUTHENTICATED"), None
         return None, api_key
+
+    async def _lookup(self, key: str) -> AuthenticatedKey | None:
+        now = self.clock()
+        try:
+            return await self.database.run(lambda s: authenticate(s, key, now))
+        except PoolTimeoutError as exc:
+            raise DatabaseUnavailable(exc) from exc
+        except DBAPIError as exc:
+            if _is_unavailability(exc):
+                raise DatabaseUnavailable(exc.orig) from exc
+            raise

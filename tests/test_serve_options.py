@@ -1,0 +1,83 @@
+"""The uvicorn settings ``gql-server serve`` derives from ours, through a real uvicorn
+server on 127.0.0.1: forwarded headers believed only from GQL_TRUSTED_PROXIES, and at
+most GQL_MAX_CONNECTIONS connections served at once."""
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from gql_server.app import create_app
+from gql_server.cli import uvicorn_options
+from gql_server.config import Settings
+from gql_server.db.session import Database
+from gql_server.services.auth import FailureThrottle
+from tests.live_server import LiveServer
+from tests.raw_http import connect, read_response
+
+FAILURES_ALLOWED = 2
+BAD_KEY = {"X-API-Key": "not-a-key"}
+VIEWER = {"query": "{ viewer { name } }"}
+DEFAULTS = Settings(database_url="sqlite://")
+BEHIND_LOOPBACK_PROXY = replace(DEFAULTS, trusted_proxies=("127.0.0.1/32",))
+
+
+def serve(database: Database, settings: Settings) -> LiveServer:
+    throttle = FailureThrottle(limit=FAILURES_ALLOWED, window=60.0)
+    app = create_app(settings, database=database, throttle=throttle)
+    return LiveServer(app, name="serve-options", config=uvicorn_options(settings))
+
+
+def http_to(server: LiveServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=30)
+
+
+def fail_as(http: httpx.Client, forwarded_for: str) -> int:
+    headers = {**BAD_KEY, "X-Forwarded-For": forwarded_for}
+    return http.post("/graphql", json=VIEWER, headers=headers).status_code
+
+
+@pytest.fixture
+def untrusting(database: Database) -> Iterator[httpx.Client]:
+    with serve(database, DEFAULTS) as server, http_to(server) as http:
+        yield http
+
+
+def test_without_trusted_proxies_forwarded_for_cannot_dodge_the_throttle(
+    untrusting: httpx.Client,
+) -> None:
+    """Each request claims another address; the throttle still sees 127.0.0.1."""
+    statuses = [fail_as(untrusting, f"10.0.0.{n}") for n in range(1, FAILURES_ALLOWED + 2)]
+    assert statuses == [401] * FAILURES_ALLOWED + [429]
+
+
+def test_forwarded_allow_ips_from_the_environment_trusts_nobody_either(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    with serve(database, DEFAULTS) as server, http_to(server) as http:
+        statuses = [fail_as(http, f"10.0.0.{n}") for n in range(1, FAILURES_ALLOWED + 2)]
+    assert statuses == [401] * FAILURES_ALLOWED + [429]
+
+
+def test_a_trusted_proxy_s_forwarded_for_is_the_address_throttled(database: Database) -> None:
+    with serve(database, BEHIND_LOOPBACK_PROXY) as server, http_to(server) as http:
+        blocked = [fail_as(http, "10.0.0.1") for _ in range(FAILURES_ALLOWED + 1)]
+        other = fail_as(http, "10.0.0.2")
+    assert (blocked, other) == ([401] * FAILURES_ALLOWED + [429], 401)
+
+
+def test_a_connection_beyond_the_cap_gets_503(database: Database) -> None:
+    settings = replace(DEFAULTS, max_connections=2)
+    with serve(database, settings) as server, connect(server.url, timeout=10) as held:
+        held.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(held, timeout=10).status == 200  # now open and idle
+        with http_to(server) as http:
+            assert http.get("/healthz").status_code == 503
+
+
+def test_a_connection_within_the_cap_is_served(database: Database) -> None:
+    settings = replace(DEFAULTS, max_connections=2)
+    with serve(database, settings) as server, http_to(server) as http:
+        assert http.get("/healthz").status_code == 200
