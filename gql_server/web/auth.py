@@ -18,6 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gql_server.db.session import Database
 from gql_server.services.auth import AuthenticatedKey, FailureThrottle, authenticate
+from gql_server.web.media_types import (
+    GRAPHQL_RESPONSE_JSON,
+    GRAPHQL_RESPONSE_JSON_CONTENT_TYPE,
+    scope_media_type,
+)
 
 API_KEY_HEADER = "x-api-key"
 # Seconds a client is asked to wait when the database does not answer: long enough for
@@ -47,6 +52,17 @@ class GraphQLErrorResponse(JSONResponse):
         body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
         super().__init__(body, status_code=status, headers=headers or None)
         self.code = code
+        self.errors, self.extra_headers = body["errors"], headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A client that accepts application/graphql-response+json gets that type and,
+        as its spec asks of a 4xx, no ``data`` entry."""
+        if scope_media_type(scope) != GRAPHQL_RESPONSE_JSON:
+            await super().__call__(scope, receive, send)
+            return
+        body, headers = {"errors": self.errors}, self.extra_headers or None
+        media_type = GRAPHQL_RESPONSE_JSON_CONTENT_TYPE
+        await JSONResponse(body, self.status_code, headers, media_type)(scope, receive, send)
 
 
 def graphql_error(status: int, message: str, code: str, **headers: str) -> GraphQLErrorResponse:
