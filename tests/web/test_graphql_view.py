@@ -188,18 +188,22 @@ def test_a_body_that_is_not_json_is_a_400_without_data(http: httpx.Client, key: 
     assert response.json() == {
         "errors": [
             {
-                "message": "Unable to parse request body as JSON",
-                "extensions": {"code": "BAD_REQUEST"},
+                "message": "the request body is not valid JSON",
+                "extensions": {"code": "INVALID_JSON"},
             }
         ]
     }
 
 
-def test_a_body_that_is_not_json_in_json_stays_plain_text(http: httpx.Client, key: str) -> None:
+def test_a_body_that_is_not_json_in_json_is_a_400_with_data_null(
+    http: httpx.Client, key: str
+) -> None:
     headers = {"X-API-Key": key, "Accept": "application/json", "Content-Type": "application/json"}
     response = http.post("/graphql", content=b'{"query": ', headers=headers)
     assert response.status_code == 400
-    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["data"] is None
+    assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_JSON"
 
 
 # Execution began: 200 with data, whatever the errors
