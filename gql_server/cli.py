@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from gql_server.config import ConfigError, Settings, load_settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
@@ -65,6 +66,7 @@ def _bootstrap_key(database: Database) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = settings_with_secret(settings)  # a first run on SQLite creates the file
     host = args.host or settings.host
     port = args.port or settings.port
     database = _database(settings)
@@ -149,7 +151,9 @@ def _export_schema(_settings: Settings, _args: argparse.Namespace) -> int:
 def _sync(settings: Settings, args: argparse.Namespace) -> int:
     from gql_server.sync_command import run_sync_command
 
-    return run_sync_command(settings, printer_names=args.printer, full=args.full)
+    return run_sync_command(
+        settings_with_secret(settings), printer_names=args.printer, full=args.full
+    )
 
 
 def _add_key_commands(commands: argparse._SubParsersAction) -> None:
