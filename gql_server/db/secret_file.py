@@ -64,8 +64,8 @@ def settings_with_secret(settings: Settings, *, create: bool = True) -> Settings
 
 def announce_created(path: Path) -> None:
     print(
-        f"created {path.absolute()} (mode 0600): the secret that encrypts stored Moonraker API keys. "
-        "Back it up with the database; without it the stored keys cannot be read.",
+        f"created {path.absolute()} (mode 0600): the secret that encrypts stored Moonraker "
+        "API keys. Back it up with the database; without it the stored keys cannot be read.",
         file=sys.stderr,
         flush=True,
     )
