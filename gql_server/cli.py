@@ -156,6 +156,26 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     )
 
 
+def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
+    from gql_server.rotate_command import NewSecretSource, run_rotate_secret
+
+    source = NewSecretSource(
+        env_name=args.new_secret_env, stdin=args.new_secret_stdin, generate=args.generate
+    )
+    return run_rotate_secret(settings, source)
+
+
+def _add_rotate_command(commands: argparse._SubParsersAction) -> None:
+    rotate = commands.add_parser(
+        "rotate-secret", help="re-encrypt stored Moonraker API keys under a new secret"
+    )
+    given = rotate.add_mutually_exclusive_group(required=True)  # never the secret in argv
+    given.add_argument("--new-secret-env", metavar="NAME", help="read it from variable NAME")
+    given.add_argument("--new-secret-stdin", action="store_true", help="read it from stdin")
+    given.add_argument("--generate", action="store_true", help="SQLite secret file only")
+    rotate.set_defaults(handler=_rotate_secret)
+
+
 def _add_key_commands(commands: argparse._SubParsersAction) -> None:
     keys = commands.add_parser("api-key", help="create, list or revoke API keys")
     actions = keys.add_subparsers(dest="action", required=True)
@@ -197,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--printer", action="append", help="printer name (repeatable; default all)")
     sync.add_argument("--full", action="store_true", help="re-read the whole history")
     sync.set_defaults(handler=_sync)
+    _add_rotate_command(commands)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=_export_schema
     )
