@@ -11,6 +11,8 @@ from starlette.routing import Route
 
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
+from gql_server.db.secret_box import secret_box_for
+from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.graphql.extensions import Limits
@@ -119,7 +121,10 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.syncer = syncer or Syncer(
-        database, SyncOptions(concurrency=settings.sync_concurrency), clock=clock
+        database,
+        SyncOptions(concurrency=settings.sync_concurrency),
+        clock=clock,
+        secret_box=secret_box_for(settings.secret_key),
     )
     app.state.syncer.observer = metrics.observe_sync_result
     return app
@@ -128,6 +133,6 @@ def create_app(
 def create_served_app() -> Starlette:
     """The factory ``gql-server serve`` gives uvicorn: every worker process configures
     its logging from the settings, then builds the app."""
-    settings = load_settings()
+    settings = settings_with_secret(load_settings())  # `serve` created the SQLite file
     configure_logging(settings.log_format)
     return create_app(settings)

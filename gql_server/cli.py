@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from gql_server.config import ConfigError, Settings, load_settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
@@ -82,6 +83,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = settings_with_secret(settings)  # a first run on SQLite creates the file
     host = args.host or settings.host
     port = args.port or settings.port
     database = _database(settings)
@@ -167,7 +169,29 @@ def _export_schema(_settings: Settings, _args: argparse.Namespace) -> int:
 def _sync(settings: Settings, args: argparse.Namespace) -> int:
     from gql_server.sync_command import run_sync_command
 
-    return run_sync_command(settings, printer_names=args.printer, full=args.full)
+    return run_sync_command(
+        settings_with_secret(settings), printer_names=args.printer, full=args.full
+    )
+
+
+def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
+    from gql_server.rotate_command import NewSecretSource, run_rotate_secret
+
+    source = NewSecretSource(
+        env_name=args.new_secret_env, stdin=args.new_secret_stdin, generate=args.generate
+    )
+    return run_rotate_secret(settings, source)
+
+
+def _add_rotate_command(commands: argparse._SubParsersAction) -> None:
+    rotate = commands.add_parser(
+        "rotate-secret", help="re-encrypt stored Moonraker API keys under a new secret"
+    )
+    given = rotate.add_mutually_exclusive_group(required=True)  # never the secret in argv
+    given.add_argument("--new-secret-env", metavar="NAME", help="read it from variable NAME")
+    given.add_argument("--new-secret-stdin", action="store_true", help="read it from stdin")
+    given.add_argument("--generate", action="store_true", help="SQLite secret file only")
+    rotate.set_defaults(handler=_rotate_secret)
 
 
 def _add_key_commands(commands: argparse._SubParsersAction) -> None:
@@ -211,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--printer", action="append", help="printer name (repeatable; default all)")
     sync.add_argument("--full", action="store_true", help="re-read the whole history")
     sync.set_defaults(handler=_sync)
+    _add_rotate_command(commands)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=_export_schema
     )

@@ -7,6 +7,7 @@ import anyio
 
 from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
+from gql_server.db.secret_box import secret_box_for
 from gql_server.db.session import Database
 from gql_server.services.errors import NotFoundError
 from gql_server.services.importer import ImportCounts
@@ -107,7 +108,11 @@ def run_sync_command(
             print("no active printers to sync", file=out)
             return 0
         board = ProgressBoard(printers, out)
-        syncer = Syncer(database, SyncOptions(concurrency=settings.sync_concurrency))
+        syncer = Syncer(
+            database,
+            SyncOptions(concurrency=settings.sync_concurrency),
+            secret_box=secret_box_for(settings.secret_key),
+        )
 
         async def run() -> list[SyncResult]:
             results = await syncer.sync_printers(list(printers), full=full, progress=board.update)

@@ -7,17 +7,26 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer
+from gql_server.db.secret_box import secret_box_for
 from gql_server.services.printers import create_printer
 
 # The fake Moonrakers of the tests listen on 127.0.0.1, which the default address rule
 # refuses: tests allow it the way an operator would (GQL_MOONRAKER_ALLOWED_NETWORKS).
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
+# The server secret of the test apps and syncers (GQL_SECRET_KEY in production).
+TEST_SECRET = "test-secret-for-moonraker-keys-0123456789"
+TEST_BOX = secret_box_for(TEST_SECRET)
+
 EPOCH = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def make_printer(session: Session, name: str = "voron-1", **overrides: Any) -> Printer:
-    fields: dict[str, Any] = {"moonraker_url": f"http://{name}.local:7125", **overrides}
+    fields: dict[str, Any] = {
+        "moonraker_url": f"http://{name}.local:7125",
+        "secret_box": TEST_BOX,
+        **overrides,
+    }
     return create_printer(session, name=name, **fields)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from gql_server.db.secret_box import STORED_MAX
 from gql_server.db.types import UTCDateTime, utcnow
 
 # Named constraints so Alembic can drop and alter them on every dialect (SQLite batch
@@ -45,8 +46,8 @@ class Printer(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     location: Mapped[str | None] = mapped_column(String(200))
     moonraker_url: Mapped[str] = mapped_column(String(500))
-    # Write-only: the API reports only whether it is set.
-    moonraker_api_key: Mapped[str | None] = mapped_column(String(200))
+    # Write-only: the API reports only whether it is set. Encrypted (db/secret_box.py).
+    moonraker_api_key: Mapped[str | None] = mapped_column(String(STORED_MAX))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Sync bookkeeping. The watermark is the newest start time of a sync that finished:

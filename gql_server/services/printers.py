@@ -10,7 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer
+from gql_server.db.secret_box import SecretBox
 from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
+from gql_server.services.moonraker_keys import seal_api_key
 
 NAME_MAX = 100
 LOCATION_MAX = 200
@@ -113,13 +115,16 @@ def create_printer(
     location: str | None = None,
     moonraker_api_key: str | None = None,
     is_active: bool = True,
+    secret_box: SecretBox | None = None,
 ) -> Printer:
+    """``secret_box`` encrypts the API key; storing a key without one is refused."""
     printer = Printer(
         name=validate_name(name),
         moonraker_url=validate_moonraker_url(moonraker_url),
         location=_validate_optional(location, field="location", maximum=LOCATION_MAX),
-        moonraker_api_key=_validate_optional(
-            moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
+        moonraker_api_key=seal_api_key(
+            _validate_optional(moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX),
+            secret_box,
         ),
         is_active=is_active,
     )
@@ -150,7 +155,13 @@ def list_printers(session: Session, *, active_only: bool = False) -> Sequence[Pr
     return session.scalars(query).all()
 
 
-def update_printer(session: Session, printer_id: int, changes: PrinterChanges) -> Printer:
+def update_printer(
+    session: Session,
+    printer_id: int,
+    changes: PrinterChanges,
+    *,
+    secret_box: SecretBox | None = None,
+) -> Printer:
     printer = get_printer(session, printer_id)
     if changes.name is not None:
         name = validate_name(changes.name)
@@ -167,8 +178,11 @@ def update_printer(session: Session, printer_id: int, changes: PrinterChanges) -
     if changes.clear_moonraker_api_key:
         printer.moonraker_api_key = None
     elif changes.moonraker_api_key is not None:
-        printer.moonraker_api_key = _validate_optional(
-            changes.moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
+        printer.moonraker_api_key = seal_api_key(
+            _validate_optional(
+                changes.moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
+            ),
+            secret_box,
         )
     if changes.is_active is not None:
         printer.is_active = changes.is_active

@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from gql_server.config import IPNetwork
 from gql_server.db.models import Printer, SyncRun
+from gql_server.db.secret_box import SecretBox
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.services.importer import HistoryImport, ImportCounts, ImportOptions, ImportTarget
+from gql_server.services.moonraker_keys import SecretKeyError, open_api_key
 from gql_server.services.sync_lease import new_owner, release_lease, take_lease
 from gql_server.services.totals import recompute_totals
 
@@ -93,7 +95,7 @@ class _Claim:
     printer_id: int
     name: str
     url: str
-    api_key: str | None
+    api_key: str | None  # as stored: encrypted, opened just before the import
     watermark: datetime | None
     owner: str
     run_id: int
@@ -112,6 +114,8 @@ class Syncer:
     transport: httpx.AsyncBaseTransport | None = None
     # Told about every finished sync (the app counts them for /metrics).
     observer: Callable[[SyncResult], None] | None = None
+    # Opens the stored Moonraker API keys; None when the server has no secret.
+    secret_box: SecretBox | None = None
 
     async def sync_printers(
         self,
@@ -149,7 +153,7 @@ class Syncer:
         result.printer_name = claim.name
         try:
             await self._import(claim, full, result, progress)
-        except MoonrakerError as exc:
+        except (MoonrakerError, SecretKeyError) as exc:
             result.fail(exc.code, exc.message)
         except Exception:  # a bug must not take down other printers' syncs
             log.exception("sync of printer %s (id %s) failed", claim.name, printer_id)
@@ -171,7 +175,7 @@ class Syncer:
         options = self.options
         client = MoonrakerClient(
             claim.url,
-            api_key=claim.api_key,
+            api_key=open_api_key(claim.api_key, self.secret_box),
             connect_timeout=options.connect_timeout,
             read_timeout=options.read_timeout,
             max_response_bytes=options.max_response_bytes,

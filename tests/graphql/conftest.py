@@ -11,6 +11,7 @@ from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.services.api_keys import create_api_key
+from tests.factories import TEST_SECRET
 from tests.live_server import LiveServer
 
 
@@ -42,7 +43,7 @@ def make_key(database: Database, scopes: str = "ADMIN", name: str = "test") -> s
 
 @pytest.fixture
 def app_server(database: Database) -> Iterator[LiveServer]:
-    app = create_app(Settings(database_url="sqlite://"), database=database)
+    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET), database=database)
     with LiveServer(app, name="gql-server") as server:
         yield server
 

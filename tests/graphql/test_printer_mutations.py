@@ -7,7 +7,7 @@ from sqlalchemy import select
 from gql_server.db.models import Printer, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.jobs import upsert_jobs
-from tests.factories import make_job_row, make_printer
+from tests.factories import TEST_BOX, make_job_row, make_printer
 from tests.graphql.conftest import GraphQLClient
 
 KEY = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
@@ -52,9 +52,14 @@ def stored(database: Database, printer_id: int) -> dict[str, Any] | None:
             "name": printer.name,
             "location": printer.location,
             "moonraker_url": printer.moonraker_url,
-            "moonraker_api_key": printer.moonraker_api_key,
+            "moonraker_api_key": opened(printer.moonraker_api_key),
             "is_active": printer.is_active,
         }
+
+
+def opened(stored_key: str | None) -> str | None:
+    """The key as it was given: it is stored encrypted with the test apps' secret."""
+    return None if stored_key is None else TEST_BOX.decrypt(stored_key)
 
 
 def seed_printers(database: Database) -> None:

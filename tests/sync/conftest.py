@@ -22,7 +22,7 @@ from gql_server.config import Settings
 from gql_server.db.models import Printer, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions, SyncResult
-from tests.factories import make_printer
+from tests.factories import TEST_BOX, TEST_SECRET, make_printer
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.live_server import LiveServer
@@ -70,7 +70,7 @@ def sync_options() -> SyncOptions:
 
 @pytest.fixture
 def syncer(database: Database, sync_options: SyncOptions) -> Syncer:
-    return Syncer(database, sync_options)
+    return Syncer(database, sync_options, secret_box=TEST_BOX)
 
 
 @pytest.fixture
@@ -84,8 +84,9 @@ def printer_id(
 @pytest.fixture
 def gql(database: Database, sync_options: SyncOptions) -> Iterator[GraphQLClient]:
     """The app over real HTTP with an ADMIN key; its syncs use ``sync_options``."""
-    syncer = Syncer(database, sync_options)
-    app = create_app(Settings(database_url="sqlite://"), database=database, syncer=syncer)
+    syncer = Syncer(database, sync_options, secret_box=TEST_BOX)
+    settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET)
+    app = create_app(settings, database=database, syncer=syncer)
     with (
         LiveServer(app, name="gql-server") as server,
         httpx.Client(base_url=server.url, timeout=30) as http,

@@ -16,6 +16,7 @@ import pytest
 
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions
+from tests.factories import TEST_BOX
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 from tests.graphql.conftest import GraphQLClient
 from tests.sync.conftest import (
@@ -197,7 +198,8 @@ def test_sync_sends_the_printers_api_key_with_every_request(
     fake.add_jobs(50, seed=14)
     transport = RecordingTransport()
     printer_id = add_printer(database, "voron-1", moonraker_server.url, api_key=API_KEY)
-    result = run_sync(Syncer(database, sync_options, transport=transport), printer_id)
+    syncer = Syncer(database, sync_options, transport=transport, secret_box=TEST_BOX)
+    result = run_sync(syncer, printer_id)
     assert (result.ok, result.jobs_created) == (True, 50)
     assert set(transport.api_keys) == {API_KEY}
 

@@ -3,6 +3,7 @@
 import strawberry
 from strawberry import UNSET
 
+from gql_server.db.secret_box import secret_box_for
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.permissions import CanWrite
@@ -101,6 +102,7 @@ class PrinterMutations:
                     location=input.location,
                     moonraker_api_key=input.moonraker_api_key,
                     is_active=input.is_active,
+                    secret_box=secret_box_for(info.context.settings.secret_key),
                 )
             )
         except ServiceError as exc:
@@ -119,9 +121,10 @@ class PrinterMutations:
         except ApiError as exc:
             return PrinterPayload(printer=None, user_errors=[_id_error(exc)])
         changes = _changes(input)
+        box = secret_box_for(info.context.settings.secret_key)
         try:
             row = await info.context.write(
-                lambda s: printers.update_printer(s, printer_id, changes)
+                lambda s: printers.update_printer(s, printer_id, changes, secret_box=box)
             )
         except ServiceError as exc:
             return PrinterPayload(printer=None, user_errors=[user_error(exc)])
