@@ -106,7 +106,12 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.syncer = syncer or Syncer(
-        database, SyncOptions(concurrency=settings.sync_concurrency), clock=clock
+        database,
+        SyncOptions(
+            concurrency=settings.sync_concurrency,
+            allowed_networks=settings.moonraker_allowed_networks,
+        ),
+        clock=clock,
     )
     app.state.syncer.observer = metrics.observe_sync_result
     return app

@@ -107,7 +107,11 @@ def run_sync_command(
             print("no active printers to sync", file=out)
             return 0
         board = ProgressBoard(printers, out)
-        syncer = Syncer(database, SyncOptions(concurrency=settings.sync_concurrency))
+        options = SyncOptions(
+            concurrency=settings.sync_concurrency,
+            allowed_networks=settings.moonraker_allowed_networks,
+        )
+        syncer = Syncer(database, options)
 
         async def run() -> list[SyncResult]:
             results = await syncer.sync_printers(list(printers), full=full, progress=board.update)

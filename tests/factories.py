@@ -17,7 +17,11 @@ EPOCH = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def make_printer(session: Session, name: str = "voron-1", **overrides: Any) -> Printer:
-    fields: dict[str, Any] = {"moonraker_url": f"http://{name}.local:7125", **overrides}
+    fields: dict[str, Any] = {
+        "moonraker_url": f"http://{name}.local:7125",
+        "allowed_networks": LOOPBACK,
+        **overrides,
+    }
     return create_printer(session, name=name, **fields)
 
 

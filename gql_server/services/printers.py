@@ -1,6 +1,6 @@
 """Printers: create, read, update, delete, with the validation the API promises."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -10,12 +10,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer
+from gql_server.moonraker.address_rule import (
+    ADDRESS_REFUSED,
+    ALLOW_SETTING,
+    IPNetwork,
+    host_refusal,
+    parse_address,
+)
 from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
 
 NAME_MAX = 100
 LOCATION_MAX = 200
 URL_MAX = 500
 API_KEY_MAX = 200
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,13 @@ class PrinterChanges:
     is_active: bool | None = None
     clear_location: bool = False
     clear_moonraker_api_key: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterUpdate:
+    printer: Printer
+    # The stored key was removed: asked for, or the URL moved to another origin.
+    moonraker_api_key_cleared: bool
 
 
 def _check_length(value: str, *, field: str, maximum: int) -> None:
@@ -48,8 +63,10 @@ def validate_name(name: str) -> str:
     return name
 
 
-def validate_moonraker_url(url: str) -> str:
-    """Only absolute http(s) URLs with a host: anything else is a typo or an SSRF vector."""
+def validate_moonraker_url(url: str, allowed_networks: Iterable[IPNetwork] = ()) -> str:
+    """Only absolute http(s) URLs with a host the address rule lets through (private
+    networks yes; loopback, link-local, cloud metadata no, unless `allowed_networks`
+    holds them): anything else is a typo or a way into the server's own network."""
     url = url.strip()
     _check_length(url, field="moonrakerUrl", maximum=URL_MAX)
     try:
@@ -70,7 +87,36 @@ def validate_moonraker_url(url: str) -> str:
             field="moonrakerUrl",
             code="INVALID_URL",
         )
+    _check_address(parts.hostname, allowed_networks)
     return url.rstrip("/")
+
+
+def _check_address(host: str, allowed_networks: Iterable[IPNetwork]) -> None:
+    reason = host_refusal(host, allowed_networks)
+    if reason is not None:
+        raise ValidationError(
+            f"moonrakerUrl points to {reason}, which is refused; an operator can allow "
+            f"its network in {ALLOW_SETTING}",
+            field="moonrakerUrl",
+            code=ADDRESS_REFUSED,
+        )
+
+
+def same_origin(first: str, second: str) -> bool:
+    """Whether two URLs reach the same server: scheme, host and port, compared without
+    case, with default ports filled in and addresses in one spelling."""
+    origin = _origin(first)
+    return origin is not None and origin == _origin(second)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").removesuffix(".")
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except (ValueError, KeyError):
+        return None
+    return scheme, str(parse_address(host) or host), port
 
 
 def _validate_optional(value: str | None, *, field: str, maximum: int) -> str | None:
@@ -113,10 +159,11 @@ def create_printer(
     location: str | None = None,
     moonraker_api_key: str | None = None,
     is_active: bool = True,
+    allowed_networks: Iterable[IPNetwork] = (),
 ) -> Printer:
     printer = Printer(
         name=validate_name(name),
-        moonraker_url=validate_moonraker_url(moonraker_url),
+        moonraker_url=validate_moonraker_url(moonraker_url, allowed_networks),
         location=_validate_optional(location, field="location", maximum=LOCATION_MAX),
         moonraker_api_key=_validate_optional(
             moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
@@ -150,14 +197,24 @@ def list_printers(session: Session, *, active_only: bool = False) -> Sequence[Pr
     return session.scalars(query).all()
 
 
-def update_printer(session: Session, printer_id: int, changes: PrinterChanges) -> Printer:
+def update_printer(
+    session: Session,
+    printer_id: int,
+    changes: PrinterChanges,
+    *,
+    allowed_networks: Iterable[IPNetwork] = (),
+) -> PrinterUpdate:
+    """Apply `changes`. A URL with another origin drops the stored key unless `changes`
+    sets a new one: the key belongs to the old server, and a WRITE key must not be able
+    to send it anywhere it likes (the key itself cannot be read back)."""
     printer = get_printer(session, printer_id)
+    old_url, had_key = printer.moonraker_url, printer.moonraker_api_key is not None
     if changes.name is not None:
         name = validate_name(changes.name)
         _ensure_name_free(session, name, exclude_id=printer.id)
         printer.name = name
     if changes.moonraker_url is not None:
-        printer.moonraker_url = validate_moonraker_url(changes.moonraker_url)
+        printer.moonraker_url = validate_moonraker_url(changes.moonraker_url, allowed_networks)
     if changes.clear_location:
         printer.location = None
     elif changes.location is not None:
@@ -170,10 +227,13 @@ def update_printer(session: Session, printer_id: int, changes: PrinterChanges) -
         printer.moonraker_api_key = _validate_optional(
             changes.moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX
         )
+    moved = changes.moonraker_url is not None and not same_origin(old_url, printer.moonraker_url)
+    if moved and changes.moonraker_api_key is None:
+        printer.moonraker_api_key = None
     if changes.is_active is not None:
         printer.is_active = changes.is_active
     _flush_or_duplicate(session, printer.name)
-    return printer
+    return PrinterUpdate(printer, had_key and printer.moonraker_api_key is None)
 
 
 def delete_printer(session: Session, printer_id: int) -> None:
