@@ -9,8 +9,9 @@ origin, not from the host given to `connect_tcp`.
 """
 
 import socket
+import ssl
 import typing
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
 import httpcore
@@ -27,6 +28,9 @@ from gql_server.moonraker.address_rule import (
 # A name with more addresses than this is tried on the first ones only: each failed
 # attempt costs a connect timeout, and a Moonraker has one or two (IPv4 and IPv6).
 MAX_ATTEMPTS = 4
+
+# (host, port, timeout) -> the host's addresses; tests stand in for DNS with their own.
+Resolver = Callable[[str, int, float | None], Awaitable[list[IPAddress]]]
 
 
 class AddressRefusedError(Exception):
@@ -49,9 +53,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self,
         allowed: Iterable[IPNetwork] = (),
         inner: httpcore.AsyncNetworkBackend | None = None,
+        resolve: Resolver | None = None,
     ) -> None:
         self._allowed = tuple(allowed)
         self._inner = inner or httpcore.AnyIOBackend()
+        self._resolve = resolve or resolve_with_system
 
     async def connect_tcp(
         self,
@@ -95,7 +101,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         if reason is not None:
             raise AddressRefusedError(host, reason)
         literal = parse_address(host)
-        addresses = [literal] if literal is not None else await _resolve(host, port, timeout)
+        addresses = [literal] if literal is not None else await self._resolve(host, port, timeout)
         for address in addresses:
             reason = address_refusal(address, self._allowed)
             if reason is not None:
@@ -103,8 +109,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         return addresses
 
 
-async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddress]:
-    """The addresses of `host` in the resolver's order, without repeats."""
+async def resolve_with_system(host: str, port: int, timeout: float | None) -> list[IPAddress]:
+    """The addresses of `host` in the system resolver's order, without repeats."""
     try:
         with anyio.fail_after(timeout):
             answers = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -130,7 +136,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     a later httpx stops keeping it in `_pool`, rather than leaving the rule unenforced.
     """
 
-    def __init__(self, *, allowed: Iterable[IPNetwork], ssl_context: typing.Any) -> None:
+    def __init__(
+        self,
+        *,
+        allowed: Iterable[IPNetwork],
+        ssl_context: ssl.SSLContext,
+        resolve: Resolver | None = None,
+    ) -> None:
         super().__init__(verify=ssl_context, trust_env=False)
         if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("this httpx version keeps no AsyncConnectionPool in _pool")
@@ -139,5 +151,5 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=100,  # httpx's default limits, as the replaced pool had
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(allowed),
+            network_backend=GuardedBackend(allowed, resolve=resolve),
         )
