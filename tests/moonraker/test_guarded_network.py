@@ -6,11 +6,16 @@ DNS is outside the system, so most tests answer for it with a small resolver of 
 """
 
 import ipaddress
+import json
+import ssl
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from gql_server.moonraker.address_rule import IPAddress, IPNetwork
 from gql_server.moonraker.client import MoonrakerClient
@@ -127,3 +132,54 @@ async def test_an_allowed_numeric_spelling_connects_to_the_address_it_spells(
 ) -> None:
     async with client(f"http://0x7f.1:{port_of(fake_moonraker)}", allowed=LOOPBACK) as moonraker:
         assert "klippy_state" in await moonraker.server_info()
+
+
+class _InfoHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps({"result": {"klippy_state": "ready"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep pytest's output for failures."""
+
+
+@pytest.fixture
+def tls_printer() -> Iterator[tuple[str, ssl.SSLContext, list[str | None]]]:
+    """An HTTPS server on 127.0.0.1 whose certificate names NAME only: (its URL by NAME,
+    a client context trusting its CA, the SNI names it was sent)."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(NAME).configure_cert(server_context)
+    sni: list[str | None] = []
+
+    def remember_sni(_socket: Any, name: str | None, _context: Any) -> None:
+        sni.append(name)
+
+    server_context.sni_callback = remember_sni
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _InfoHandler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    try:
+        yield f"https://{NAME}:{server.server_port}", client_context, sni
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+async def test_tls_checks_the_certificate_and_sends_sni_for_the_name_not_the_address(
+    tls_printer: tuple[str, ssl.SSLContext, list[str | None]],
+) -> None:
+    url, context, sni = tls_printer
+    dns = ScriptedDns(["127.0.0.1"])
+    transport = GuardedTransport(allowed=LOOPBACK, ssl_context=context, resolve=dns)
+    async with MoonrakerClient(url, transport=transport, **FAST) as moonraker:
+        info = await moonraker.server_info()
+    assert (info, sni) == ({"klippy_state": "ready"}, [NAME])
