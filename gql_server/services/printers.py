@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv4Address
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
@@ -99,6 +100,15 @@ def _check_address(host: str, allowed_networks: Iterable[IPNetwork]) -> None:
             f"its network in {ALLOW_SETTING}",
             field="moonrakerUrl",
             code=ADDRESS_REFUSED,
+        )
+    # Parsers disagree on 0300.0250.1.20 (glibc: 192.168.1.20, httpx: invalid, others:
+    # 300.250.1.20), so an allowed address is stored only in the one spelling all read alike.
+    address = parse_address(host)
+    if isinstance(address, IPv4Address) and str(address) != host:
+        raise ValidationError(
+            f"moonrakerUrl must write an IPv4 address as four decimal numbers ({address})",
+            field="moonrakerUrl",
+            code="INVALID_URL",
         )
 
 

@@ -100,6 +100,20 @@ def test_private_network_urls_are_accepted(database: Database) -> None:
     assert [printer.moonraker_url for printer in stored] == urls
 
 
+@pytest.mark.parametrize(
+    "url", ["http://0300.0250.1.20", "http://3232235796", "http://192.168.276"]
+)
+def test_allowed_ipv4_addresses_must_be_spelled_as_four_decimals(
+    database: Database, url: str
+) -> None:
+    with pytest.raises(ValidationError) as caught, database.scope() as session:
+        create_printer(session, name="p", moonraker_url=url)
+    assert (caught.value.code, caught.value.message) == (
+        "INVALID_URL",
+        "moonrakerUrl must write an IPv4 address as four decimal numbers (192.168.1.20)",
+    )
+
+
 def test_allowed_networks_let_their_addresses_through(database: Database) -> None:
     with database.scope() as session:
         printer = create_printer(
