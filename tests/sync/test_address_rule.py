@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from gql_server.app import create_app
-from gql_server.config import Settings
+from gql_server.config import IPNetwork, Settings
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
+from tests.factories import LOOPBACK
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.live_server import LiveServer
@@ -111,3 +112,25 @@ def test_a_write_key_cannot_send_the_stored_moonraker_key_to_another_host(
         True,
         False,
     )
+
+
+@pytest.mark.parametrize(
+    ("allowed", "outcome"), [((), "ADDRESS_REFUSED"), (LOOPBACK, None)], ids=["default", "loopback"]
+)
+def test_the_app_syncs_with_the_networks_its_settings_allow(
+    database: Database,
+    fake: FakeMoonraker,
+    moonraker_server: FakeMoonrakerServer,
+    allowed: tuple[IPNetwork, ...],
+    outcome: str | None,
+) -> None:
+    fake.add_jobs(1, seed=43)
+    add_printer(database, "voron", moonraker_server.url)
+    settings = Settings(database_url="sqlite://", moonraker_allowed_networks=allowed)
+    app = create_app(settings, database=database)  # the app's own Syncer, as served
+    with (
+        LiveServer(app, name="gql-server") as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        result = sync_all(GraphQLClient(http=http, key=make_key(database, "WRITE")))["voron"]
+    assert (result["error"] or {}).get("code") == outcome
