@@ -78,8 +78,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
-        assert failure is not None  # _judged_addresses never returns an empty list
-        raise failure
+        raise failure or httpcore.ConnectError(f"no address to connect to for {host}")
 
     async def connect_unix_socket(
         self,
