@@ -24,6 +24,7 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from gql_server.services.printers import create_printer
 from gql_server.services.sync import Syncer, SyncOptions
+from tests.factories import LOOPBACK
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 
 
@@ -90,10 +91,13 @@ def main() -> None:
         database = Database(create_db_engine(url))
         upgrade_to_head(database.engine)
         with database.scope() as session:
-            printer_id = create_printer(session, name="bench", moonraker_url=printer_url).id
+            printer_id = create_printer(
+                session, name="bench", moonraker_url=printer_url, allowed_networks=LOOPBACK
+            ).id
         rss_before = peak_rss_mib()
         floor, floor_requests = asyncio.run(download_floor(printer_url, args.page_size))
-        syncer = Syncer(database, SyncOptions(page_size=args.page_size))
+        options = SyncOptions(page_size=args.page_size, allowed_networks=LOOPBACK)
+        syncer = Syncer(database, options)
         started = time.perf_counter()
         (result,) = asyncio.run(syncer.sync_printers([printer_id], full=True))
         wall = time.perf_counter() - started

@@ -122,7 +122,10 @@ def create_app(
     app.state.metrics = metrics
     app.state.syncer = syncer or Syncer(
         database,
-        SyncOptions(concurrency=settings.sync_concurrency),
+        SyncOptions(
+            concurrency=settings.sync_concurrency,
+            allowed_networks=settings.moonraker_allowed_networks,
+        ),
         clock=clock,
         secret_box=secret_box_for(settings.secret_key),
     )

@@ -108,11 +108,11 @@ def run_sync_command(
             print("no active printers to sync", file=out)
             return 0
         board = ProgressBoard(printers, out)
-        syncer = Syncer(
-            database,
-            SyncOptions(concurrency=settings.sync_concurrency),
-            secret_box=secret_box_for(settings.secret_key),
+        options = SyncOptions(
+            concurrency=settings.sync_concurrency,
+            allowed_networks=settings.moonraker_allowed_networks,
         )
+        syncer = Syncer(database, options, secret_box=secret_box_for(settings.secret_key))
 
         async def run() -> list[SyncResult]:
             results = await syncer.sync_printers(list(printers), full=full, progress=board.update)

@@ -25,6 +25,7 @@ def make_printer(session: Session, name: str = "voron-1", **overrides: Any) -> P
     fields: dict[str, Any] = {
         "moonraker_url": f"http://{name}.local:7125",
         "secret_box": TEST_BOX,
+        "allowed_networks": LOOPBACK,
         **overrides,
     }
     return create_printer(session, name=name, **fields)

@@ -15,6 +15,7 @@ from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services.api_keys import display_prefix, find_by_key, is_well_formed
 from gql_server.services.printers import create_printer
+from tests.factories import LOOPBACK
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
@@ -28,6 +29,7 @@ def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Da
     database = Database(create_db_engine(url))
     upgrade_to_head(database.engine)
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("GQL_MOONRAKER_ALLOWED_NETWORKS", "127.0.0.0/8")  # the fake Moonrakers
     yield database
     database.dispose()
 
@@ -118,7 +120,7 @@ def test_export_schema_prints_schema_graphql(capsys: pytest.CaptureFixture[str])
 
 def _add_printer(database: Database, name: str, url: str) -> None:
     with database.scope() as session:
-        create_printer(session, name=name, moonraker_url=url)
+        create_printer(session, name=name, moonraker_url=url, allowed_networks=LOOPBACK)
 
 
 def test_sync_imports_every_printer_and_prints_a_summary(

@@ -101,6 +101,7 @@ def free_port() -> int:
 def start_server(log: Path) -> ServerProcess:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": URL, "GQL_SYNC_INTERVAL": "1", "GQL_LOG_FORMAT": "text"}
+    env["GQL_MOONRAKER_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the fake Moonrakers
     command = [GQL_SERVER, "serve", "--no-bootstrap-key", "--host", "127.0.0.1"]
     with log.open("w") as output:
         process = subprocess.Popen(

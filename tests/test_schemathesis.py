@@ -39,7 +39,7 @@ from gql_server.services.api_keys import create_api_key
 from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.totals import recompute_totals
-from tests.factories import make_job_row, make_printer
+from tests.factories import LOOPBACK, make_job_row, make_printer
 from tests.fake_moonraker import FakeMoonrakerServer, closed_port_url
 from tests.live_server import LiveServer
 
@@ -54,7 +54,9 @@ REQUEST_TIMEOUT = 15.0
 # Mutations that remove rows run last, so the queries before them see the seeded data.
 LAST = ("Mutation.revokeApiKey", "Mutation.deletePrinter")
 # Short timeouts: a printer URL the fuzzer invents must fail fast, not stall the run.
-FAST_SYNC = SyncOptions(connect_timeout=0.5, read_timeout=2.0, retries=1, backoff_base=0.01)
+FAST_SYNC = SyncOptions(
+    connect_timeout=0.5, read_timeout=2.0, retries=1, backoff_base=0.01, allowed_networks=LOOPBACK
+)
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.", "sqlite3.")
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -17,7 +18,9 @@ from urllib.parse import quote
 import anyio
 import httpx
 
+from gql_server.moonraker.address_rule import ALLOW_SETTING, IPNetwork
 from gql_server.moonraker.errors import MoonrakerError
+from gql_server.moonraker.guarded_network import AddressRefusedError, GuardedTransport
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,11 @@ class MoonrakerClient:
         max_response_bytes: int = 32 * 1024 * 1024,
         retries: int = 3,
         backoff_base: float = 0.2,
+        allowed_networks: Iterable[IPNetwork] = (),
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`allowed_networks` widens the address rule (address_rule.py), enforced on
+        every connection; a `transport` given by a test replaces the guarded one."""
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("base_url must be an http:// or https:// URL with a host")
@@ -78,8 +84,8 @@ class MoonrakerClient:
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             follow_redirects=False,
             trust_env=False,
-            verify=_tls_context(),
-            transport=transport,
+            transport=transport
+            or GuardedTransport(allowed=allowed_networks, ssl_context=_tls_context()),
         )
 
     async def __aenter__(self) -> Self:
@@ -207,6 +213,10 @@ class MoonrakerClient:
         try:
             async with self._http.stream("GET", path, params=params, headers=headers) as response:
                 return await self._read(response)
+        except AddressRefusedError as exc:
+            log.warning("refused to connect to %s: %s", self._where, exc.reason)
+            message = f"the address of {self._where} is refused (see {ALLOW_SETTING})"
+            raise MoonrakerError("ADDRESS_REFUSED", message) from exc
         except httpx.TimeoutException as exc:
             raise MoonrakerError("TIMEOUT", self._timeout_message(exc)) from exc
         except httpx.ConnectError as exc:

@@ -9,6 +9,7 @@ ErrorCode = Literal[
     "HTTP_ERROR",
     "BAD_RESPONSE",
     "TOO_LARGE",
+    "ADDRESS_REFUSED",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

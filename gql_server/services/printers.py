@@ -1,8 +1,9 @@
 """Printers: create, read, update, delete, with the validation the API promises."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv4Address
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
@@ -11,6 +12,13 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer
 from gql_server.db.secret_box import SecretBox
+from gql_server.moonraker.address_rule import (
+    ADDRESS_REFUSED,
+    ALLOW_SETTING,
+    IPNetwork,
+    host_refusal,
+    parse_address,
+)
 from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
 from gql_server.services.moonraker_keys import seal_api_key
 
@@ -18,6 +26,7 @@ NAME_MAX = 100
 LOCATION_MAX = 200
 URL_MAX = 500
 API_KEY_MAX = 200
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,13 @@ class PrinterChanges:
     is_active: bool | None = None
     clear_location: bool = False
     clear_moonraker_api_key: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterUpdate:
+    printer: Printer
+    # The stored key was removed: asked for, or the URL moved to another origin.
+    moonraker_api_key_cleared: bool
 
 
 def _check_length(value: str, *, field: str, maximum: int) -> None:
@@ -50,8 +66,10 @@ def validate_name(name: str) -> str:
     return name
 
 
-def validate_moonraker_url(url: str) -> str:
-    """Only absolute http(s) URLs with a host: anything else is a typo or an SSRF vector."""
+def validate_moonraker_url(url: str, allowed_networks: Iterable[IPNetwork] = ()) -> str:
+    """Only absolute http(s) URLs with a host the address rule lets through (private
+    networks yes; loopback, link-local, cloud metadata no, unless `allowed_networks`
+    holds them): anything else is a typo or a way into the server's own network."""
     url = url.strip()
     _check_length(url, field="moonrakerUrl", maximum=URL_MAX)
     try:
@@ -72,7 +90,45 @@ def validate_moonraker_url(url: str) -> str:
             field="moonrakerUrl",
             code="INVALID_URL",
         )
+    _check_address(parts.hostname, allowed_networks)
     return url.rstrip("/")
+
+
+def _check_address(host: str, allowed_networks: Iterable[IPNetwork]) -> None:
+    reason = host_refusal(host, allowed_networks)
+    if reason is not None:
+        raise ValidationError(
+            f"moonrakerUrl points to {reason}, which is refused; an operator can allow "
+            f"its network in {ALLOW_SETTING}",
+            field="moonrakerUrl",
+            code=ADDRESS_REFUSED,
+        )
+    # Parsers disagree on 0300.0250.1.20 (glibc: 192.168.1.20, httpx: invalid, others:
+    # 300.250.1.20), so an allowed address is stored only in the one spelling all read alike.
+    address = parse_address(host)
+    if isinstance(address, IPv4Address) and str(address) != host:
+        raise ValidationError(
+            f"moonrakerUrl must write an IPv4 address as four decimal numbers ({address})",
+            field="moonrakerUrl",
+            code="INVALID_URL",
+        )
+
+
+def same_origin(first: str, second: str) -> bool:
+    """Whether two URLs reach the same server: scheme, host and port, compared without
+    case, with default ports filled in and addresses in one spelling."""
+    origin = _origin(first)
+    return origin is not None and origin == _origin(second)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").removesuffix(".")
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except (ValueError, KeyError):
+        return None
+    return scheme, str(parse_address(host) or host), port
 
 
 def _validate_optional(value: str | None, *, field: str, maximum: int) -> str | None:
@@ -116,11 +172,12 @@ def create_printer(
     moonraker_api_key: str | None = None,
     is_active: bool = True,
     secret_box: SecretBox | None = None,
+    allowed_networks: Iterable[IPNetwork] = (),
 ) -> Printer:
     """``secret_box`` encrypts the API key; storing a key without one is refused."""
     printer = Printer(
         name=validate_name(name),
-        moonraker_url=validate_moonraker_url(moonraker_url),
+        moonraker_url=validate_moonraker_url(moonraker_url, allowed_networks),
         location=_validate_optional(location, field="location", maximum=LOCATION_MAX),
         moonraker_api_key=seal_api_key(
             _validate_optional(moonraker_api_key, field="moonrakerApiKey", maximum=API_KEY_MAX),
@@ -161,14 +218,19 @@ def update_printer(
     changes: PrinterChanges,
     *,
     secret_box: SecretBox | None = None,
-) -> Printer:
+    allowed_networks: Iterable[IPNetwork] = (),
+) -> PrinterUpdate:
+    """Apply `changes`. A URL with another origin drops the stored key unless `changes`
+    sets a new one: the key belongs to the old server, and a WRITE key must not be able
+    to send it anywhere it likes (the key itself cannot be read back)."""
     printer = get_printer(session, printer_id)
+    old_url, had_key = printer.moonraker_url, printer.moonraker_api_key is not None
     if changes.name is not None:
         name = validate_name(changes.name)
         _ensure_name_free(session, name, exclude_id=printer.id)
         printer.name = name
     if changes.moonraker_url is not None:
-        printer.moonraker_url = validate_moonraker_url(changes.moonraker_url)
+        printer.moonraker_url = validate_moonraker_url(changes.moonraker_url, allowed_networks)
     if changes.clear_location:
         printer.location = None
     elif changes.location is not None:
@@ -184,10 +246,13 @@ def update_printer(
             ),
             secret_box,
         )
+    moved = changes.moonraker_url is not None and not same_origin(old_url, printer.moonraker_url)
+    if moved and changes.moonraker_api_key is None:
+        printer.moonraker_api_key = None
     if changes.is_active is not None:
         printer.is_active = changes.is_active
     _flush_or_duplicate(session, printer.name)
-    return printer
+    return PrinterUpdate(printer, had_key and printer.moonraker_api_key is None)
 
 
 def delete_printer(session: Session, printer_id: int) -> None:

@@ -181,6 +181,7 @@ class Syncer:
             max_response_bytes=options.max_response_bytes,
             retries=options.retries,
             backoff_base=options.backoff_base,
+            allowed_networks=options.allowed_networks,
             transport=self.transport,
         )
         history = HistoryImport(

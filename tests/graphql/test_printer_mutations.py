@@ -132,6 +132,19 @@ REFUSED_CREATES: dict[str, tuple[dict[str, Any], str, str]] = {
     "empty name": (new_printer(name=""), "REQUIRED", "name"),
     "blank name": (new_printer(name="   "), "REQUIRED", "name"),
 }
+# The URLs the SSRF report showed accepted: every one is refused by the address rule.
+REFUSED_URLS = [
+    "http://169.254.169.254/latest/meta-data",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://2852039166/",
+    "http://0x7f.1/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://127.0.0.1:6379",
+    "http://localhost:3306",
+]
+REFUSED_CREATES |= {
+    url: (new_printer(moonrakerUrl=url), "ADDRESS_REFUSED", "moonrakerUrl") for url in REFUSED_URLS
+}
 
 
 def test_refused_creates_name_the_field_and_store_nothing(
@@ -170,6 +183,11 @@ def test_refused_updates_name_the_field_and_change_nothing(
             "moonrakerUrl",
         ),
         "location of 201": ({"location": "l" * 201}, "TOO_LONG", "location"),
+        "metadata url": (
+            {"moonrakerUrl": "http://169.254.169.254", "location": "moved"},
+            "ADDRESS_REFUSED",
+            "moonrakerUrl",
+        ),
         "key of 201": ({"moonrakerApiKey": "k" * 201}, "TOO_LONG", "moonrakerApiKey"),
     }
     returned = {
@@ -346,3 +364,59 @@ def test_has_moonraker_api_key_follows_what_is_stored(
     ]
     row = stored(database, database_id(gql, printer_id))
     assert (sequence, row and row["moonraker_api_key"]) == ([False, True, True, False], None)
+
+
+def test_a_refused_address_names_the_setting_that_allows_it(gql: GraphQLClient) -> None:
+    data = new_printer(moonrakerUrl="http://127.0.0.1:6379")
+    (error,) = gql.execute(CREATE, {"input": data})["createPrinter"]["userErrors"]
+    assert error["message"] == (
+        "moonrakerUrl points to a loopback address, which is refused; "
+        "an operator can allow its network in GQL_MOONRAKER_ALLOWED_NETWORKS"
+    )
+
+
+# --- a new origin clears the Moonraker key ----------------------------------------------
+
+CLEARED = """
+mutation ($input: UpdatePrinterInput!) {
+  updatePrinter(input: $input) {
+    printer { hasMoonrakerApiKey } moonrakerApiKeyCleared userErrors { code }
+  }
+}
+"""
+
+
+def move_voron(gql: GraphQLClient, database: Database, **changes: Any) -> tuple[Any, Any]:
+    """Update the keyed printer voron (at http://voron.local:7125): (what the payload
+    says, whether the key is stored afterwards)."""
+    seed_printers(database)
+    voron = global_ids(gql)["voron"]
+    payload = gql.execute(CLEARED, {"input": {"id": voron, **changes}})["updatePrinter"]
+    row = stored(database, database_id(gql, voron))
+    said = (payload["moonrakerApiKeyCleared"], payload["printer"]["hasMoonrakerApiKey"])
+    return said, row and row["moonraker_api_key"]
+
+
+def test_moving_to_another_origin_clears_the_key_and_says_so(
+    gql: GraphQLClient, database: Database
+) -> None:
+    moved = move_voron(gql, database, moonrakerUrl="http://attacker.example:7125")
+    assert moved == ((True, False), None)
+
+
+def test_moving_within_the_origin_keeps_the_key(gql: GraphQLClient, database: Database) -> None:
+    moved = move_voron(gql, database, moonrakerUrl="HTTP://Voron.Local:7125/moonraker")
+    assert moved == ((False, True), KEY)
+
+
+def test_a_key_given_with_the_new_origin_is_stored(gql: GraphQLClient, database: Database) -> None:
+    moved = move_voron(
+        gql, database, moonrakerUrl="http://voron-2.local:7125", moonrakerApiKey=OTHER_KEY
+    )
+    assert moved == ((False, True), OTHER_KEY)
+
+
+def test_create_never_says_a_key_was_cleared(gql: GraphQLClient) -> None:
+    mutation = CREATE.replace("userErrors {", "moonrakerApiKeyCleared userErrors {")
+    payload = gql.execute(mutation, {"input": new_printer(moonrakerApiKey=KEY)})["createPrinter"]
+    assert payload["moonrakerApiKeyCleared"] is False

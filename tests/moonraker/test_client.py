@@ -8,6 +8,7 @@ import pytest
 
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
+from tests.factories import LOOPBACK
 from tests.moonraker.conftest import GCODES, FakeMoonraker
 
 pytestmark = pytest.mark.anyio
@@ -16,7 +17,7 @@ Sample = Callable[[str], Any]
 
 VALID_KEY = "5f0c3f2a9e8b4d7c8a1b2c3d4e5f6a7b"
 WRONG_KEY = "0123456789abcdef0123456789abcdef"
-FAST: dict[str, Any] = {"backoff_base": 0.001, "retries": 0}
+FAST: dict[str, Any] = {"backoff_base": 0.001, "retries": 0, "allowed_networks": LOOPBACK}
 
 
 def client_for(fake: FakeMoonraker, **options: Any) -> MoonrakerClient:
@@ -180,7 +181,7 @@ async def test_gcode_tail_of_an_empty_file_is_empty(fake_moonraker: FakeMoonrake
 
 async def test_closed_port_is_unreachable_after_retries(closed_port: int) -> None:
     url = f"http://127.0.0.1:{closed_port}"
-    async with MoonrakerClient(url, backoff_base=0.001, retries=2) as client:
+    async with MoonrakerClient(url, **(FAST | {"retries": 2})) as client:
         error = await failure(client.server_info())
         assert (error.code, client.requests_made) == ("UNREACHABLE", 3)
     assert error.message.startswith(f"cannot connect to 127.0.0.1:{closed_port}")

@@ -22,7 +22,7 @@ from gql_server.config import Settings
 from gql_server.db.models import Printer, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions, SyncResult
-from tests.factories import TEST_BOX, TEST_SECRET, make_printer
+from tests.factories import LOOPBACK, TEST_BOX, TEST_SECRET, make_printer
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.live_server import LiveServer
@@ -35,6 +35,7 @@ FAST = SyncOptions(
     max_response_bytes=1024 * 1024,
     retries=1,
     backoff_base=0.01,
+    allowed_networks=LOOPBACK,
 )
 LIST = "/server/history/list"
 JOB = "/server/history/job"
@@ -85,7 +86,9 @@ def printer_id(
 def gql(database: Database, sync_options: SyncOptions) -> Iterator[GraphQLClient]:
     """The app over real HTTP with an ADMIN key; its syncs use ``sync_options``."""
     syncer = Syncer(database, sync_options, secret_box=TEST_BOX)
-    settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET)
+    settings = Settings(
+        database_url="sqlite://", secret_key=TEST_SECRET, moonraker_allowed_networks=LOOPBACK
+    )
     app = create_app(settings, database=database, syncer=syncer)
     with (
         LiveServer(app, name="gql-server") as server,

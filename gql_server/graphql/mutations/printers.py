@@ -13,11 +13,21 @@ from gql_server.services import printers
 from gql_server.services.errors import ServiceError
 from gql_server.services.printers import PrinterChanges
 
+URL_RULE = (
+    "An http(s) URL. Loopback, link-local (cloud metadata too), unspecified, multicast "
+    "and broadcast addresses are refused with the userError ADDRESS_REFUSED unless the "
+    "server's GQL_MOONRAKER_ALLOWED_NETWORKS allows them; private networks are allowed."
+)
+ORIGIN_CLEARS_KEY = (
+    "Changing the URL's origin (scheme, host or port) clears the stored moonrakerApiKey "
+    "unless this input sets a new one; the payload's moonrakerApiKeyCleared says so."
+)
+
 
 @strawberry.input
 class CreatePrinterInput:
     name: str
-    moonraker_url: str
+    moonraker_url: str = strawberry.field(description=URL_RULE)
     location: str | None = None
     moonraker_api_key: str | None = strawberry.field(
         default=None, description="Sent to Moonraker as X-Api-Key; write-only."
@@ -29,9 +39,15 @@ class CreatePrinterInput:
 class UpdatePrinterInput:
     id: strawberry.ID
     name: str | None = UNSET
-    moonraker_url: str | None = UNSET
+    moonraker_url: str | None = strawberry.field(
+        default=UNSET, description=f"{URL_RULE} {ORIGIN_CLEARS_KEY}"
+    )
     location: str | None = UNSET
-    moonraker_api_key: str | None = UNSET
+    moonraker_api_key: str | None = strawberry.field(
+        default=UNSET,
+        description="Sent to Moonraker as X-Api-Key; write-only; null clears it. "
+        + ORIGIN_CLEARS_KEY,
+    )
     is_active: bool | None = UNSET
 
 
@@ -44,6 +60,12 @@ class DeletePrinterInput:
 class PrinterPayload:
     printer: Printer | None
     user_errors: list[UserError]
+    moonraker_api_key_cleared: bool = strawberry.field(
+        default=False,
+        description="True when this update removed the stored Moonraker API key: asked "
+        "for with moonrakerApiKey null, or because moonrakerUrl moved to another origin "
+        "(scheme, host or port) and no new key came with it. Always false for createPrinter.",
+    )
 
 
 @strawberry.type
@@ -103,6 +125,7 @@ class PrinterMutations:
                     moonraker_api_key=input.moonraker_api_key,
                     is_active=input.is_active,
                     secret_box=secret_box_for(info.context.settings.secret_key),
+                    allowed_networks=info.context.settings.moonraker_allowed_networks,
                 )
             )
         except ServiceError as exc:
@@ -122,13 +145,20 @@ class PrinterMutations:
             return PrinterPayload(printer=None, user_errors=[_id_error(exc)])
         changes = _changes(input)
         box = secret_box_for(info.context.settings.secret_key)
+        allowed = info.context.settings.moonraker_allowed_networks
         try:
-            row = await info.context.write(
-                lambda s: printers.update_printer(s, printer_id, changes, secret_box=box)
+            update = await info.context.write(
+                lambda s: printers.update_printer(
+                    s, printer_id, changes, secret_box=box, allowed_networks=allowed
+                )
             )
         except ServiceError as exc:
             return PrinterPayload(printer=None, user_errors=[user_error(exc)])
-        return PrinterPayload(printer=printer_from_row(row), user_errors=[])
+        return PrinterPayload(
+            printer=printer_from_row(update.printer),
+            user_errors=[],
+            moonraker_api_key_cleared=update.moonraker_api_key_cleared,
+        )
 
     @strawberry.mutation(permission_classes=[CanWrite])
     async def delete_printer(

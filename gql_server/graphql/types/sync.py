@@ -11,7 +11,8 @@ from gql_server.services.sync import SyncResult
 class SyncError:
     code: str = strawberry.field(
         description="UNREACHABLE, TIMEOUT, AUTH_FAILED, HTTP_ERROR, BAD_RESPONSE, TOO_LARGE, "
-        "SYNC_ALREADY_RUNNING, NOT_FOUND or INTERNAL_ERROR."
+        "ADDRESS_REFUSED (the printer's address is refused by the server's address rule; "
+        "nothing was sent), SYNC_ALREADY_RUNNING, NOT_FOUND or INTERNAL_ERROR."
     )
     message: str
 
