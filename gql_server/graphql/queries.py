@@ -132,7 +132,11 @@ class Query:
         group_by: StatsGroupBy,
         filter: PrintJobFilter | None = None,
         timezone: Annotated[
-            str, strawberry.argument(description="IANA zone for DAY/WEEK/MONTH buckets.")
+            str,
+            strawberry.argument(
+                description="IANA zone for DAY/WEEK/MONTH buckets, such as Europe/Berlin; "
+                f"at most {stats.TIMEZONE_MAX} characters."
+            ),
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()

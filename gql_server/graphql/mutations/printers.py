@@ -12,12 +12,15 @@ from gql_server.services import printers
 from gql_server.services.errors import ServiceError
 from gql_server.services.printers import PrinterChanges
 
+NAME_BOUND = f"At most {printers.NAME_MAX} characters."
+LOCATION_BOUND = f"At most {printers.LOCATION_MAX} characters."
+
 
 @strawberry.input
 class CreatePrinterInput:
-    name: str
+    name: str = strawberry.field(description=NAME_BOUND)
     moonraker_url: str
-    location: str | None = None
+    location: str | None = strawberry.field(default=None, description=LOCATION_BOUND)
     moonraker_api_key: str | None = strawberry.field(
         default=None, description="Sent to Moonraker as X-Api-Key; write-only."
     )
@@ -27,9 +30,9 @@ class CreatePrinterInput:
 @strawberry.input(description="Omitted fields are left as they are; null clears a field.")
 class UpdatePrinterInput:
     id: strawberry.ID
-    name: str | None = UNSET
+    name: str | None = strawberry.field(default=UNSET, description=NAME_BOUND)
     moonraker_url: str | None = UNSET
-    location: str | None = UNSET
+    location: str | None = strawberry.field(default=UNSET, description=LOCATION_BOUND)
     moonraker_api_key: str | None = UNSET
     is_active: bool | None = UNSET
 
