@@ -12,16 +12,19 @@ import base64
 import binascii
 import json
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from gql_server.graphql.errors import ApiError
+from gql_server.graphql.ids import MAX_DATABASE_ID
+from gql_server.services.errors import ServiceError
+from gql_server.services.input_bounds import to_utc
 
 # The longest cursor this server issues holds a printer name of 100 astral characters,
 # each escaped as 12 characters of JSON, and a 19-digit id: about 1,700 characters of
 # base64. Anything longer is not one of ours.
 MAX_CURSOR_LENGTH = 2048
-MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1  # BIGINT; SQLite's integers overflow beyond
+MIN_INTEGER = -MAX_DATABASE_ID - 1  # a signed BIGINT, as SQLite's integers
 
 
 class _NotOurs(ValueError):
@@ -40,24 +43,14 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
-        return _decode_time(value["t"])
+        return to_utc(datetime.fromisoformat(value["t"]), field="cursor")
     if isinstance(value, float) and not math.isfinite(value):
         raise _NotOurs(value)  # 1e400 parses as infinity
-    if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
+    if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_DATABASE_ID:
         raise _NotOurs(value)
     if isinstance(value, str):
         value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError, a ValueError
     return value
-
-
-def _decode_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise _NotOurs(text) from None
 
 
 def encode_cursor(ordering: str, position: tuple[Any, ...]) -> str:
@@ -77,8 +70,9 @@ def decode_cursor(cursor: str, ordering: str, *, size: int) -> tuple[Any, ...]:
         payload = json.loads(base64.urlsafe_b64decode(padded), parse_constant=_refuse_constant)
         name, values = payload
         position = tuple(_decode_value(v) for v in values)
-    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
-        raise _not_ours() from None  # RecursionError: JSON arrays nested ~1,000 deep
+    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError, ServiceError):
+        # RecursionError: JSON arrays nested ~1,000 deep; ServiceError: a time out of range
+        raise _not_ours() from None
     if name != ordering or len(position) != size:
         raise ApiError(f"the cursor belongs to another ordering than {ordering}", "INVALID_CURSOR")
     return position
