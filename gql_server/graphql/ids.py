@@ -12,18 +12,27 @@ def to_global_id(type_name: str, database_id: int) -> str:
 
 
 MAX_DATABASE_ID = 2**63 - 1  # BIGINT; larger numbers overflow SQLite's integers
+# "JobDetails:9223372036854775807" is 40 characters of base64: the longest id we issue.
+MAX_GLOBAL_ID_LENGTH = 64
+
+
+def _invalid(global_id: str) -> ApiError:
+    shown = global_id if len(global_id) <= MAX_GLOBAL_ID_LENGTH else global_id[:20] + "…"
+    return ApiError(f"{shown!r} is not a valid id", "INVALID_ID")
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:
+    if len(global_id) > MAX_GLOBAL_ID_LENGTH:
+        raise _invalid(global_id)
     padded = global_id + "=" * (-len(global_id) % 4)
     try:
         type_name, _, text = base64.urlsafe_b64decode(padded).decode().partition(":")
-        number = int(text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(f"{global_id!r} is not a valid id", "INVALID_ID") from None
-    if not 0 < number <= MAX_DATABASE_ID:
-        raise ApiError(f"{global_id!r} is not a valid id", "INVALID_ID")
-    return type_name, number
+        raise _invalid(global_id) from None
+    # Digits only: int() would also take " 7", "+7", "0_7" and other scripts' digits.
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_DATABASE_ID:
+        raise _invalid(global_id)
+    return type_name, int(text)
 
 
 def database_id(global_id: str, expected_type: str) -> int:

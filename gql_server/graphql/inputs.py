@@ -1,9 +1,12 @@
 """Input types for filters and orderings, and their translation to service arguments."""
 
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
 
 import strawberry
 
+from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.types.enums import (
     JobStatus,
@@ -12,47 +15,82 @@ from gql_server.graphql.types.enums import (
     PrintJobOrderField,
 )
 from gql_server.services import printer_queries
+from gql_server.services.errors import ServiceError
+from gql_server.services.input_bounds import (
+    FILTER_TEXT_MAX,
+    LIST_MAX,
+    check_items,
+    check_text,
+    to_utc,
+)
 from gql_server.services.job_queries import JobFilter, JobOrder, JobOrderField
 from gql_server.services.printer_queries import PrinterOrderField
 
+R = TypeVar("R")
 
-def _utc(value: datetime | None) -> datetime | None:
-    """A timestamp without a zone is taken as UTC, like every time in this API."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+TEXT_BOUND = f"At most {FILTER_TEXT_MAX} characters."
+LIST_BOUND = f"At most {LIST_MAX} items."
+TIME_BOUND = "Without a zone: UTC. Must stay within years 1-9999 once moved to UTC."
+
+
+def _bounded(build: Callable[[], R]) -> R:
+    """A filter's service form; a bound broken is this query's error, naming the field."""
+    try:
+        return build()
+    except ServiceError as exc:
+        raise ApiError(exc.message, exc.code, field=f"filter.{exc.field}") from None
+
+
+def _texts(values: Sequence[str] | None, field: str) -> tuple[str, ...] | None:
+    checked = check_items(values, field=field)
+    if checked is None:
+        return None
+    for value in checked:
+        check_text(value, field=field)
+    return tuple(checked)
 
 
 @strawberry.input(description="Every given condition must hold (AND); lists match any (OR).")
 class PrintJobFilter:
-    printer_ids: list[strawberry.ID] | None = None
-    statuses: list[JobStatus] | None = None
-    filename_contains: str | None = None
-    user: str | None = None
-    filament_types: list[str] | None = None
-    slicer: str | None = strawberry.field(
-        default=None, description="Matched against the `slicer` key of the job's metadata."
+    printer_ids: list[strawberry.ID] | None = strawberry.field(default=None, description=LIST_BOUND)
+    statuses: list[JobStatus] | None = strawberry.field(default=None, description=LIST_BOUND)
+    filename_contains: str | None = strawberry.field(default=None, description=TEXT_BOUND)
+    user: str | None = strawberry.field(default=None, description=TEXT_BOUND)
+    filament_types: list[str] | None = strawberry.field(
+        default=None, description=f"{LIST_BOUND} {TEXT_BOUND[:-1]} each."
     )
-    started_after: datetime | None = None
-    started_before: datetime | None = None
+    slicer: str | None = strawberry.field(
+        default=None,
+        description=f"Matched against the `slicer` key of the job's metadata. {TEXT_BOUND}",
+    )
+    started_after: datetime | None = strawberry.field(default=None, description=TIME_BOUND)
+    started_before: datetime | None = strawberry.field(default=None, description=TIME_BOUND)
 
     def to_service(self) -> JobFilter:
+        return _bounded(self._to_service)
+
+    def _to_service(self) -> JobFilter:
+        statuses = check_items(self.statuses, field="statuses")
         return JobFilter(
-            printer_ids=_ids(self.printer_ids, "Printer"),
-            statuses=None if self.statuses is None else tuple(s.value for s in self.statuses),
-            filename_contains=self.filename_contains,
-            user=self.user,
-            filament_types=None if self.filament_types is None else tuple(self.filament_types),
-            slicer=self.slicer,
-            started_after=_utc(self.started_after),
-            started_before=_utc(self.started_before),
+            printer_ids=_ids(self.printer_ids, "Printer", field="printerIds"),
+            statuses=None if statuses is None else tuple(s.value for s in statuses),
+            filename_contains=check_text(self.filename_contains, field="filenameContains"),
+            user=check_text(self.user, field="user"),
+            filament_types=_texts(self.filament_types, "filamentTypes"),
+            slicer=check_text(self.slicer, field="slicer"),
+            started_after=to_utc(self.started_after, field="startedAfter"),
+            started_before=to_utc(self.started_before, field="startedBefore"),
         )
 
 
-def _ids(global_ids: list[strawberry.ID] | None, type_name: str) -> tuple[int, ...] | None:
-    if global_ids is None:
+def _ids(
+    global_ids: Sequence[strawberry.ID] | None, type_name: str, *, field: str
+) -> tuple[int, ...] | None:
+    """Counted before any is decoded: a long list is refused without work."""
+    checked = check_items(global_ids, field=field)
+    if checked is None:
         return None
-    return tuple(database_id(global_id, type_name) for global_id in global_ids)
+    return tuple(database_id(global_id, type_name) for global_id in checked)
 
 
 @strawberry.input
@@ -70,12 +108,16 @@ class PrintJobOrder:
 @strawberry.input
 class PrinterFilter:
     is_active: bool | None = None
-    name_contains: str | None = None
-    location: str | None = None
+    name_contains: str | None = strawberry.field(default=None, description=TEXT_BOUND)
+    location: str | None = strawberry.field(default=None, description=TEXT_BOUND)
 
     def to_service(self) -> printer_queries.PrinterFilter:
-        return printer_queries.PrinterFilter(
-            is_active=self.is_active, name_contains=self.name_contains, location=self.location
+        return _bounded(
+            lambda: printer_queries.PrinterFilter(
+                is_active=self.is_active,
+                name_contains=check_text(self.name_contains, field="nameContains"),
+                location=check_text(self.location, field="location"),
+            )
         )
 
 

@@ -1,8 +1,10 @@
 """Connection arguments (first/after/last/before) to keyset page arguments."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from gql_server.graphql.cursors import decode_cursor
+import strawberry
+
+from gql_server.graphql.cursors import MAX_CURSOR_LENGTH, decode_cursor
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.inputs import job_order_name, printer_order_name
 from gql_server.services.job_queries import JobOrder
@@ -16,6 +18,21 @@ from gql_server.services.pagination import (
 from gql_server.services.printer_queries import PrinterOrder
 
 DEFAULT_PAGE_SIZE = 20
+
+# The Relay arguments with their bounds stated in the schema, for every connection field.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Items after `after`: 1 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} "
+        "when neither first nor last is given."
+    ),
+]
+Last = Annotated[
+    int | None, strawberry.argument(description=f"Items before `before`: 1 to {MAX_PAGE_SIZE}.")
+]
+_CURSOR = f"a cursor this connection returned (at most {MAX_CURSOR_LENGTH} characters)."
+After = Annotated[str | None, strawberry.argument(description=f"Start after {_CURSOR}")]
+Before = Annotated[str | None, strawberry.argument(description=f"End before {_CURSOR}")]
 
 
 def _decode(cursor: str | None, ordering: str, keys: list[SortKey]) -> tuple[Any, ...] | None:

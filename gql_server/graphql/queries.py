@@ -16,7 +16,7 @@ from gql_server.graphql.inputs import (
     printer_order_name,
 )
 from gql_server.graphql.lookahead import merged_selections, selects_in_nodes
-from gql_server.graphql.pages import page_args
+from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.selection import job_page_request
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
@@ -44,10 +44,10 @@ class Query:
     async def printers(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: PrinterFilter | None = None,
         order_by: PrinterOrder | None = None,
     ) -> Connection[Printer]:
@@ -93,10 +93,10 @@ class Query:
     async def print_jobs(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: PrintJobFilter | None = None,
         order_by: PrintJobOrder | None = None,
     ) -> Connection[PrintJob]:
@@ -132,7 +132,11 @@ class Query:
         group_by: StatsGroupBy,
         filter: PrintJobFilter | None = None,
         timezone: Annotated[
-            str, strawberry.argument(description="IANA zone for DAY/WEEK/MONTH buckets.")
+            str,
+            strawberry.argument(
+                description="IANA zone for DAY/WEEK/MONTH buckets, such as Europe/Berlin; "
+                f"at most {stats.TIMEZONE_MAX} characters."
+            ),
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()
@@ -186,10 +190,10 @@ class Query:
     async def api_keys(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ApiKey]:
         args = page_args(first, after, last, before, API_KEY_ORDERING, api_keys.API_KEY_ORDER)
         context = info.context

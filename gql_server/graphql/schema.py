@@ -5,6 +5,7 @@ from typing import Any
 
 import strawberry
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionResult
 
 from gql_server.graphql.documents import DocumentPreparer
 from gql_server.graphql.execution import (
@@ -19,6 +20,7 @@ from gql_server.graphql.mutations.printers import PrinterMutations
 from gql_server.graphql.mutations.sync import SyncMutations
 from gql_server.graphql.permissions import ScopePermission
 from gql_server.graphql.queries import Query
+from gql_server.graphql.request_errors import invalid_variables_error, with_codes
 from gql_server.graphql.types.api_key import ApiKey
 from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.job_totals import JobTotals
@@ -49,6 +51,19 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Strawberry logs every error with its traceback, expected ones included;
         MaskUnexpectedErrors logs the unexpected ones, with the id the client sees."""
+
+    async def execute(  # type: ignore[override]
+        self, query: str | None, variable_values: dict[str, Any] | None = None, **kw: Any
+    ) -> ExecutionResult:
+        """Refuse variables no argument may hold before anything runs, and give every
+        error of the result a code (see request_errors)."""
+        refused = invalid_variables_error(variable_values, kw.get("operation_name"))
+        if refused is not None:
+            return ExecutionResult(data=None, errors=[refused])
+        result = await super().execute(query, variable_values, **kw)
+        if result.errors:
+            result.errors = with_codes(result.errors)
+        return result
 
 
 def build_schema(

@@ -7,6 +7,7 @@ zones, so the UTC offsets in force over the data's time span (DST transitions fo
 """
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -52,15 +53,26 @@ class StatsBucket:
         return self.completed_count / self.finished_count
 
 
+# IANA names are ASCII path components ("America/Argentina/ComodRivadavia", 32
+# characters, is the longest); anything else would only reach the file system, where a
+# 10,000-character name raised OSError and "America" (a directory) IsADirectoryError.
+TIMEZONE_MAX = 64
+TIMEZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+
+
 def resolve_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin",
-            field="timezone",
-            code="INVALID_TIMEZONE",
-        ) from None
+    if len(name) <= TIMEZONE_MAX and TIMEZONE_NAME.fullmatch(name):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    shown = name if len(name) <= TIMEZONE_MAX else name[:TIMEZONE_MAX] + "…"
+    raise ValidationError(
+        f"unknown time zone {shown!r}; use an IANA name such as Europe/Berlin "
+        f"(at most {TIMEZONE_MAX} characters)",
+        field="timezone",
+        code="INVALID_TIMEZONE",
+    )
 
 
 def _offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:

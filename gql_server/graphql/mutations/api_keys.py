@@ -1,6 +1,6 @@
 """createApiKey (the plaintext key appears in this payload only) and revokeApiKey."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
@@ -13,13 +13,18 @@ from gql_server.graphql.types.user_error import UserError, user_error
 from gql_server.services import api_keys
 from gql_server.services.auth import Scope, format_scopes
 from gql_server.services.errors import ServiceError
+from gql_server.services.input_bounds import LIST_MAX, check_items, to_utc
 
 
 @strawberry.input
 class CreateApiKeyInput:
-    name: str
-    scopes: list[ApiKeyScope]
-    expires_at: datetime | None = strawberry.field(default=None, description="Null: never.")
+    name: str = strawberry.field(description=f"At most {api_keys.NAME_MAX} characters.")
+    scopes: list[ApiKeyScope] = strawberry.field(description=f"At most {LIST_MAX} items.")
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="Null: never. Without a zone: UTC. Must stay within years 1-9999 "
+        "once moved to UTC.",
+    )
 
 
 @strawberry.input
@@ -42,12 +47,6 @@ class RevokeApiKeyPayload:
     user_errors: list[UserError]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 @strawberry.type
 class ApiKeyMutations:
     @strawberry.mutation(permission_classes=[IsAdmin])
@@ -55,13 +54,15 @@ class ApiKeyMutations:
         self, info: strawberry.Info, input: CreateApiKeyInput
     ) -> CreateApiKeyPayload:
         try:
+            check_items(input.scopes, field="scopes")
             scopes = format_scopes(Scope(scope.value) for scope in input.scopes)
+            expires_at = to_utc(input.expires_at, field="expiresAt")
             created = await info.context.write(
                 lambda s: api_keys.create_api_key(
                     s,
                     name=input.name,
                     scopes=scopes,
-                    expires_at=_utc(input.expires_at),
+                    expires_at=expires_at,
                     now=info.context.now(),
                 )
             )

@@ -22,13 +22,15 @@ ORIGIN_CLEARS_KEY = (
     "Changing the URL's origin (scheme, host or port) clears the stored moonrakerApiKey "
     "unless this input sets a new one; the payload's moonrakerApiKeyCleared says so."
 )
+NAME_BOUND = f"At most {printers.NAME_MAX} characters."
+LOCATION_BOUND = f"At most {printers.LOCATION_MAX} characters."
 
 
 @strawberry.input
 class CreatePrinterInput:
-    name: str
+    name: str = strawberry.field(description=NAME_BOUND)
     moonraker_url: str = strawberry.field(description=URL_RULE)
-    location: str | None = None
+    location: str | None = strawberry.field(default=None, description=LOCATION_BOUND)
     moonraker_api_key: str | None = strawberry.field(
         default=None, description="Sent to Moonraker as X-Api-Key; write-only."
     )
@@ -38,11 +40,11 @@ class CreatePrinterInput:
 @strawberry.input(description="Omitted fields are left as they are; null clears a field.")
 class UpdatePrinterInput:
     id: strawberry.ID
-    name: str | None = UNSET
+    name: str | None = strawberry.field(default=UNSET, description=NAME_BOUND)
     moonraker_url: str | None = strawberry.field(
         default=UNSET, description=f"{URL_RULE} {ORIGIN_CLEARS_KEY}"
     )
-    location: str | None = UNSET
+    location: str | None = strawberry.field(default=UNSET, description=LOCATION_BOUND)
     moonraker_api_key: str | None = strawberry.field(
         default=UNSET,
         description="Sent to Moonraker as X-Api-Key; write-only; null clears it. "

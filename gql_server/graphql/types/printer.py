@@ -7,6 +7,7 @@ import strawberry
 
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.loaders import JobCountKey, JobsPageKey
+from gql_server.graphql.pages import After, Before, First, Last
 from gql_server.graphql.selection import job_page_request
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_totals import JobTotals, job_totals_from_row
@@ -51,10 +52,10 @@ class Printer(Node):
     async def print_jobs(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: PrintJobFilter | None = None,
         order_by: PrintJobOrder | None = None,
     ) -> Connection[PrintJob]:
