@@ -161,7 +161,11 @@ def test_an_error_before_execution_carries_a_code(gql: GraphQLClient, database: 
         "coercion": "{ printers(first: 99999999999) { totalCount } }",
     }
     got = {label: raw_codes(gql, json.dumps({"query": q})) for label, q in refused.items()}
-    assert got == dict.fromkeys(refused, "GRAPHQL_VALIDATION_FAILED")
+    assert got == {
+        "syntax": "GRAPHQL_PARSE_FAILED",
+        "validation": "GRAPHQL_VALIDATION_FAILED",
+        "coercion": "GRAPHQL_VALIDATION_FAILED",
+    }
 
 
 def test_filter_texts_of_200_characters_pass_and_201_are_too_long(
