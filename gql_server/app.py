@@ -23,10 +23,15 @@ from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
+from gql_server.web.exit_signal import on_exit_signal
 from gql_server.web.graphiql import graphiql_static_mount
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
 from gql_server.web.request_limits import RequestLimits
+
+# The end of the shutdown grace kept for cancelled syncs to close their runs and for
+# their requests to answer.
+SHUTDOWN_MARGIN_S = 5.0
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -37,6 +42,19 @@ def limits_from(settings: Settings) -> Limits:
         max_cost=settings.max_cost,
         introspection=settings.introspection,
     )
+
+
+async def stop_syncs_on_exit(
+    exiting: anyio.Event, syncer: Syncer, periodic: PeriodicSync | None, settings: Settings
+) -> None:
+    """On SIGTERM: no new sync; running ones get most of the grace to finish, then are
+    cancelled, so that syncPrinters answers SHUTTING_DOWN before uvicorn's grace (the
+    same ``shutdown_grace``) runs out and it drops the connection."""
+    await exiting.wait()
+    if periodic is not None:
+        periodic.request_stop()
+    margin = min(SHUTDOWN_MARGIN_S, settings.shutdown_grace / 2)
+    await syncer.shut_down(settings.shutdown_grace - margin)
 
 
 def create_app(
@@ -76,16 +94,25 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        syncer: Syncer = app.state.syncer
         try:
             async with anyio.create_task_group() as tasks:
                 periodic = None
                 if settings.sync_interval > 0:
-                    periodic = PeriodicSync(app.state.syncer, settings.sync_interval)
+                    periodic = PeriodicSync(syncer, settings.sync_interval)
                     tasks.start_soon(periodic.run)
                 app.state.periodic_sync = periodic
-                yield
+                exiting = anyio.Event()
+                undo = on_exit_signal(exiting.set)
+                tasks.start_soon(stop_syncs_on_exit, exiting, syncer, periodic, settings)
+                try:
+                    yield
+                finally:
+                    undo()
+                syncer.cancel_running()  # any left (requests are over by now)
                 if periodic is not None:
                     await periodic.stop()
+                tasks.cancel_scope.cancel()
         finally:
             if owns_database:
                 database.dispose()
@@ -106,7 +133,9 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.syncer = syncer or Syncer(
-        database, SyncOptions(concurrency=settings.sync_concurrency), clock=clock
+        database,
+        SyncOptions(concurrency=settings.sync_concurrency, lease_seconds=settings.sync_lease),
+        clock=clock,
     )
     app.state.syncer.observer = metrics.observe_sync_result
     return app

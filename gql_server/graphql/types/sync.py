@@ -11,7 +11,9 @@ from gql_server.services.sync import SyncResult
 class SyncError:
     code: str = strawberry.field(
         description="UNREACHABLE, TIMEOUT, AUTH_FAILED, HTTP_ERROR, BAD_RESPONSE, TOO_LARGE, "
-        "SYNC_ALREADY_RUNNING, NOT_FOUND or INTERNAL_ERROR."
+        "SYNC_ALREADY_RUNNING, NOT_FOUND, STORAGE_ERROR (the database is full, read-only or "
+        "unreachable), SHUTTING_DOWN (the server stopped the sync), CANCELLED, LEASE_LOST "
+        "or INTERNAL_ERROR."
     )
     message: str
 
