@@ -6,6 +6,7 @@ conflicts (a MariaDB deadlock or lock-wait timeout, a SQLite database that staye
 are transient, and the few statements that take and renew sync leases retry them.
 """
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.session import Database
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 FaultKind = Literal["full", "read_only", "unavailable", "locked", "damaged"]
 
@@ -125,7 +127,9 @@ async def run_retrying_conflicts(database: Database, work: Callable[[Session], T
         except SQLAlchemyError as exc:
             if attempt == LOCK_RETRY_ATTEMPTS - 1 or not is_lock_conflict(exc):
                 raise
-        await anyio.sleep(LOCK_RETRY_BASE_S * 2**attempt * random.uniform(0.5, 1.5))
+            pause = LOCK_RETRY_BASE_S * 2**attempt * random.uniform(0.5, 1.5)
+            log.info("lock conflict (%s); retrying in %.2f s", describe(exc), pause)
+        await anyio.sleep(pause)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
