@@ -23,15 +23,11 @@ from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
-from gql_server.web.exit_signal import on_exit_signal
+from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
 from gql_server.web.graphiql import graphiql_static_mount
 from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
 from gql_server.web.request_limits import RequestLimits
-
-# The end of the shutdown grace kept for cancelled syncs to close their runs and for
-# their requests to answer.
-SHUTDOWN_MARGIN_S = 5.0
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -42,19 +38,6 @@ def limits_from(settings: Settings) -> Limits:
         max_cost=settings.max_cost,
         introspection=settings.introspection,
     )
-
-
-async def stop_syncs_on_exit(
-    exiting: anyio.Event, syncer: Syncer, periodic: PeriodicSync | None, settings: Settings
-) -> None:
-    """On SIGTERM: no new sync; running ones get most of the grace to finish, then are
-    cancelled, so that syncPrinters answers SHUTTING_DOWN before uvicorn's grace (the
-    same ``shutdown_grace``) runs out and it drops the connection."""
-    await exiting.wait()
-    if periodic is not None:
-        periodic.request_stop()
-    margin = min(SHUTDOWN_MARGIN_S, settings.shutdown_grace / 2)
-    await syncer.shut_down(settings.shutdown_grace - margin)
 
 
 def create_app(

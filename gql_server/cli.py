@@ -1,6 +1,7 @@
 """The ``gql-server`` command: serve, migrate, API keys, sync, schema export."""
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -85,7 +86,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=port,
         workers=args.workers,
         log_level="info",
-        timeout_graceful_shutdown=settings.shutdown_grace,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
     )
     return 0
 

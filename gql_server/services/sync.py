@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gql_server.config import IPNetwork
-from gql_server.db.faults import run_retrying_conflicts, storage_fault
+from gql_server.db.faults import describe, run_retrying_conflicts, storage_fault
 from gql_server.db.models import Printer, SyncRun
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
@@ -145,10 +145,6 @@ class Syncer:
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.options.lease_seconds)
-
-    @property
-    def running(self) -> int:
-        return len(self._running)
 
     def close(self) -> None:
         """Refuse new syncs with SHUTTING_DOWN; running ones go on."""
@@ -283,8 +279,8 @@ class Syncer:
                         s, claim.printer_id, claim.owner, self.clock(), self.lease
                     ),
                 )
-            except Exception:
-                log.warning("could not renew the sync lease of %s", claim.name, exc_info=True)
+            except Exception as exc:
+                log.warning("could not renew the sync lease of %s: %s", claim.name, describe(exc))
                 continue
             if not held:
                 result.fail(LEASE_LOST, "the sync lost its lease to another sync and stopped")
@@ -371,8 +367,8 @@ class Syncer:
             _fail_with(result, exc, f"recording the sync of printer {claim.name!r}")
         try:
             await run_retrying_conflicts(self.database, lambda s: _end_run(s, claim, result))
-        except Exception:
-            log.warning("could not release the sync lease of %s", claim.name, exc_info=True)
+        except Exception as exc:
+            log.warning("could not release the sync lease of %s: %s", claim.name, describe(exc))
             self._unreleased[claim.printer_id] = claim.owner
 
     async def _release_unreleased(self, printer_id: int) -> None:

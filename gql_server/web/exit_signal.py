@@ -15,7 +15,16 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+import anyio
+
+from gql_server.config import Settings
+from gql_server.services.sync import Syncer
+from gql_server.services.sync_scheduler import PeriodicSync
+
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The end of the shutdown grace kept for cancelled syncs to close their runs and for
+# their requests to answer.
+SHUTDOWN_MARGIN_S = 5.0
 
 
 def on_exit_signal(callback: Callable[[], None]) -> Callable[[], None]:
@@ -45,3 +54,16 @@ def on_exit_signal(callback: Callable[[], None]) -> Callable[[], None]:
                 signal.signal(sig, handler)
 
     return undo
+
+
+async def stop_syncs_on_exit(
+    exiting: anyio.Event, syncer: Syncer, periodic: PeriodicSync | None, settings: Settings
+) -> None:
+    """On SIGTERM: no new sync; running ones get most of the grace to finish, then are
+    cancelled, so that syncPrinters answers SHUTTING_DOWN before uvicorn's grace (the
+    same ``shutdown_grace``) runs out and it drops the connection."""
+    await exiting.wait()
+    if periodic is not None:
+        periodic.request_stop()
+    margin = min(SHUTDOWN_MARGIN_S, settings.shutdown_grace / 2)
+    await syncer.shut_down(settings.shutdown_grace - margin)
