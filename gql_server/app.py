@@ -25,6 +25,7 @@ from gql_server.services.auth import FailureThrottle
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.sync_scheduler import PeriodicSync
 from gql_server.web.auth import AuthGate
+from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
 from gql_server.web.framing import RequestFramingGuard
 from gql_server.web.graphiql import graphiql_static_mount
 from gql_server.web.graphql_view import GraphQLView
@@ -84,6 +85,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        syncer: Syncer = app.state.syncer
         try:
             async with anyio.create_task_group() as tasks:
                 if schema.document_preparer is not None:
@@ -91,12 +93,20 @@ def create_app(
                     tasks.start_soon(anyio.to_thread.run_sync, pool.start)
                 periodic = None
                 if settings.sync_interval > 0:
-                    periodic = PeriodicSync(app.state.syncer, settings.sync_interval)
+                    periodic = PeriodicSync(syncer, settings.sync_interval)
                     tasks.start_soon(periodic.run)
                 app.state.periodic_sync = periodic
-                yield
+                exiting = anyio.Event()
+                undo = on_exit_signal(exiting.set)
+                tasks.start_soon(stop_syncs_on_exit, exiting, syncer, periodic, settings)
+                try:
+                    yield
+                finally:
+                    undo()
+                syncer.cancel_running()  # any left (requests are over by now)
                 if periodic is not None:
                     await periodic.stop()
+                tasks.cancel_scope.cancel()
         finally:
             if owns_database:
                 database.dispose()
@@ -124,6 +134,7 @@ def create_app(
         database,
         SyncOptions(
             concurrency=settings.sync_concurrency,
+            lease_seconds=settings.sync_lease,
             allowed_networks=settings.moonraker_allowed_networks,
         ),
         clock=clock,

@@ -1,6 +1,7 @@
 """The ``gql-server`` command: serve, migrate, API keys, sync, schema export."""
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -8,9 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from gql_server.config import ConfigError, Settings, load_settings
 from gql_server.db.engine import create_db_engine
+from gql_server.db.faults import describe
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
@@ -102,7 +105,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=port,
         workers=args.workers,
         log_level="info",
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
         **uvicorn_options(settings),
     )
     return 0
@@ -252,6 +255,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ServiceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"database error: {describe(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an operator gets one line, never a traceback
+        print(f"error: {type(exc).__name__}: {describe(exc)}", file=sys.stderr)
         return 1
 
 

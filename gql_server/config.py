@@ -45,6 +45,8 @@ class Settings:
     max_connections: int = 200
     # Seconds SIGTERM waits for in-flight requests and syncs before cancelling them.
     shutdown_grace: float = 30.0
+    # Seconds a sync's lease lasts without a heartbeat: how long a dead holder blocks it.
+    sync_lease: float = 30.0
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
@@ -176,4 +178,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         body_timeout=_positive(env, "GQL_BODY_TIMEOUT", 10.0),
         max_connections=_int(env, "GQL_MAX_CONNECTIONS", 200, minimum=1),
         shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", 30.0),
+        sync_lease=_positive(env, "GQL_SYNC_LEASE", 30.0),
     )

@@ -1,12 +1,16 @@
 """``gql-server sync``: a progress line per printer, then a summary table."""
 
+import signal
 import sys
+import threading
 from typing import TextIO
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 
 from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
+from gql_server.db.faults import describe
 from gql_server.db.secret_box import secret_box_for
 from gql_server.db.session import Database
 from gql_server.services.errors import NotFoundError
@@ -95,7 +99,9 @@ def run_sync_command(
     full: bool,
     out: TextIO | None = None,
 ) -> int:
-    """Exit status 0 when every printer synced, 1 when one failed, 2 for an unknown name."""
+    """Exit status 0 when every printer synced, 1 when one failed or the database could
+    not be read, 2 for an unknown name. Never a traceback: a printer's fault is its row
+    of the table, anything else one line on stderr."""
     out = out if out is not None else sys.stdout  # looked up now: it may be redirected
     database = Database(create_db_engine(settings.database_url))
     try:
@@ -104,25 +110,51 @@ def run_sync_command(
         except NotFoundError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
+        except SQLAlchemyError as exc:
+            print(f"error: cannot read the printers: {describe(exc)}", file=sys.stderr)
+            return 1
         if not printers:
             print("no active printers to sync", file=out)
             return 0
-        board = ProgressBoard(printers, out)
-        options = SyncOptions(
-            concurrency=settings.sync_concurrency,
-            allowed_networks=settings.moonraker_allowed_networks,
-        )
-        syncer = Syncer(database, options, secret_box=secret_box_for(settings.secret_key))
-
-        async def run() -> list[SyncResult]:
-            results = await syncer.sync_printers(list(printers), full=full, progress=board.update)
-            for result in results:
-                board.finish(result)
-            return results
-
-        results = anyio.run(run)
+        results = _sync(settings, database, printers, full, ProgressBoard(printers, out))
     finally:
         database.dispose()
     print(file=out)
     print(summary_table(results), file=out)
     return 0 if all(result.ok for result in results) else 1
+
+
+def _sync(
+    settings: Settings,
+    database: Database,
+    printers: dict[int, str],
+    full: bool,
+    board: ProgressBoard,
+) -> list[SyncResult]:
+    options = SyncOptions(
+        concurrency=settings.sync_concurrency,
+        lease_seconds=settings.sync_lease,
+        allowed_networks=settings.moonraker_allowed_networks,
+    )
+    syncer = Syncer(database, options, secret_box=secret_box_for(settings.secret_key))
+
+    async def run() -> list[SyncResult]:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_cancel_on_signal, syncer)
+            results = await syncer.sync_printers(list(printers), full=full, progress=board.update)
+            tasks.cancel_scope.cancel()
+        for result in results:
+            board.finish(result)
+        return results
+
+    return anyio.run(run)
+
+
+async def _cancel_on_signal(syncer: Syncer) -> None:
+    """Ctrl-C or SIGTERM stops the syncs at once, each with SHUTTING_DOWN, its run
+    ``cancelled`` and its lease released; the table still shows what was done."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach the main thread only (tests call this from others)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            syncer.cancel_running()

@@ -29,6 +29,7 @@ def test_defaults_use_an_embedded_sqlite_file() -> None:
         ({"GQL_PREPARE_TIMEOUT": "0"}, "GQL_PREPARE_TIMEOUT"),
         ({"GQL_BODY_TIMEOUT": "-2"}, "GQL_BODY_TIMEOUT"),
         ({"GQL_MAX_CONNECTIONS": "0"}, "GQL_MAX_CONNECTIONS"),
+        ({"GQL_SYNC_LEASE": "0"}, "GQL_SYNC_LEASE"),
     ],
 )
 def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -57,3 +58,10 @@ def test_nothing_is_trusted_or_allowed_beyond_the_defaults_unless_set() -> None:
     assert settings.moonraker_allowed_networks == ()
     assert settings.trusted_proxies == ()
     assert settings.secret_key is None
+
+
+def test_a_sync_lease_lasts_thirty_seconds_unless_set() -> None:
+    assert (load_settings({}).sync_lease, load_settings({"GQL_SYNC_LEASE": "12"}).sync_lease) == (
+        30.0,
+        12.0,
+    )

@@ -98,10 +98,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(log: Path) -> ServerProcess:
+def start_server(log: Path, url: str = URL) -> ServerProcess:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": URL, "GQL_SYNC_INTERVAL": "1", "GQL_LOG_FORMAT": "text"}
-    env["GQL_MOONRAKER_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the fake Moonrakers
+    env = {**os.environ, "DATABASE_URL": url, "GQL_SYNC_INTERVAL": "1", "GQL_LOG_FORMAT": "text"}
+    env["GQL_MOONRAKER_ALLOWED_NETWORKS"] = "127.0.0.0/8"
     command = [GQL_SERVER, "serve", "--no-bootstrap-key", "--host", "127.0.0.1"]
     with log.open("w") as output:
         process = subprocess.Popen(

@@ -24,7 +24,6 @@ from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
 from gql_server.services import jobs, printers, totals
 from gql_server.services.jobs import JobKey, job_key
-from gql_server.services.sync_lease import renew_lease
 
 T = TypeVar("T")
 
@@ -60,7 +59,6 @@ class ImportCounts:
 @dataclass(frozen=True, slots=True)
 class ImportTarget:
     printer_id: int
-    lease_owner: str
     watermark: datetime | None
 
 
@@ -69,7 +67,8 @@ Progress = Callable[[ImportCounts], None]
 
 @dataclass
 class HistoryImport:
-    """One sync's work for one printer; the caller owns the lease and the run record."""
+    """One sync's work for one printer; the caller owns the lease (and renews it) and the
+    run record."""
 
     database: Database
     client: MoonrakerClient
@@ -180,15 +179,15 @@ class HistoryImport:
     def _write_page(
         self, session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict]
     ) -> None:
-        printer_id = self.target.printer_id
+        # The printer row first: the job inserts' foreign-key checks take a shared lock on
+        # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another
+        # server taking or renewing the lease on the same row.
+        printers.mark_seen(session, self.target.printer_id, self.clock())
         result = jobs.write_jobs(session, batch)
         detail_rows = [
             {"print_job_id": result.ids[key], **values} for key, values in details.items()
         ]
         self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
-        now = self.clock()
-        printers.mark_seen(session, printer_id, now)
-        renew_lease(session, printer_id, self.target.lease_owner, now)
         self.counts.jobs_created += result.created
         self.counts.jobs_updated += result.updated
 

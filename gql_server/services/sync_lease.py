@@ -1,8 +1,13 @@
-"""Who may sync a printer right now: a lease on the printer row.
+"""Who may sync a printer right now: a short lease on the printer row, kept by a heartbeat.
 
 One conditional UPDATE takes the lease, atomically, on SQLite and on MariaDB, from any
-number of server processes; a holder that dies lets it lapse after LEASE_SECONDS.
-The holder renews it after every page.
+number of server processes. The holder renews it every third of its length while the
+sync runs, so a holder that dies (kill -9, a lost machine) blocks the printer for at
+most one lease: 30 s by default, where a 5-minute lease left every later sync of the
+printer refused with SYNC_ALREADY_RUNNING for 300 s after a crash.
+
+Taking a lease over marks the previous holder's run ``abandoned``: only the lease holder
+has a ``running`` run, so any other one left on the printer belongs to a dead holder.
 """
 
 import uuid
@@ -11,35 +16,62 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import Printer
+from gql_server.db.models import Printer, SyncRun
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=30)
+ABANDONED_CODE = "ABANDONED"
+ABANDONED_MESSAGE = (
+    "the sync stopped without finishing (its process died or lost the database); "
+    "a later sync took its lapsed lease over"
+)
 
 
 def new_owner() -> str:
     return str(uuid.uuid4())
 
 
-def take_lease(session: Session, printer_id: int, owner: str, now: datetime) -> bool:
+def take_lease(
+    session: Session, printer_id: int, owner: str, now: datetime, lease: timedelta = LEASE
+) -> bool:
     result = session.execute(
         update(Printer)
         .where(
             Printer.id == printer_id,
             or_(Printer.sync_lease_until.is_(None), Printer.sync_lease_until < now),
         )
-        .values(sync_lease_until=now + LEASE, sync_lease_owner=owner)
+        .values(sync_lease_until=now + lease, sync_lease_owner=owner)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def renew_lease(session: Session, printer_id: int, owner: str, now: datetime) -> None:
-    session.execute(
-        update(Printer)
-        .where(Printer.id == printer_id, Printer.sync_lease_owner == owner)
-        .values(sync_lease_until=now + LEASE)
+def abandon_runs(session: Session, printer_id: int, now: datetime) -> int:
+    """Close the runs a dead holder left ``running``; call it with the lease just taken."""
+    result = session.execute(
+        update(SyncRun)
+        .where(SyncRun.printer_id == printer_id, SyncRun.status == "running")
+        .values(
+            status="abandoned",
+            finished_at=now,
+            error_code=ABANDONED_CODE,
+            error_message=ABANDONED_MESSAGE,
+        )
         .execution_options(synchronize_session=False)
     )
+    return result.rowcount
+
+
+def renew_lease(
+    session: Session, printer_id: int, owner: str, now: datetime, lease: timedelta = LEASE
+) -> bool:
+    """False when the lease is no longer ours: it lapsed and another sync took it."""
+    result = session.execute(
+        update(Printer)
+        .where(Printer.id == printer_id, Printer.sync_lease_owner == owner)
+        .values(sync_lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def release_lease(session: Session, printer_id: int, owner: str) -> None:

@@ -8,7 +8,7 @@ import logging
 
 import anyio
 
-from gql_server.services.sync import ALREADY_RUNNING, Syncer
+from gql_server.services.sync import ALREADY_RUNNING, SHUTTING_DOWN, Syncer
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ class PeriodicSync:
 
     async def run(self) -> None:
         """Sync, wait ``interval`` seconds (or until stop), repeat. A round in progress
-        when stop is asked for finishes: its jobs are written page by page anyway."""
+        when stop is asked for finishes, or ends when the Syncer cancels its syncs (on
+        shutdown): its jobs are written page by page anyway."""
         try:
             while not self._stopping.is_set():
                 with anyio.move_on_after(self.interval):
@@ -35,8 +36,12 @@ class PeriodicSync:
         finally:
             self._stopped.set()
 
-    async def stop(self, timeout: float = 60.0) -> None:
+    def request_stop(self) -> None:
+        """No new round; one in progress goes on (the Syncer decides when it ends)."""
         self._stopping.set()
+
+    async def stop(self, timeout: float = 60.0) -> None:
+        self.request_stop()
         with anyio.move_on_after(timeout):
             await self._stopped.wait()
 
@@ -57,6 +62,8 @@ class PeriodicSync:
                 )
             elif result.error_code == ALREADY_RUNNING:
                 log.debug("skipped %s: another sync holds it", result.printer_name)
+            elif result.error_code == SHUTTING_DOWN:
+                log.info("stopped the sync of %s: shutting down", result.printer_name)
             else:
                 log.warning(
                     "sync of %s failed: %s %s",

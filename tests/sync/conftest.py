@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from gql_server.app import create_app
 from gql_server.config import Settings
-from gql_server.db.models import Printer, PrintJob
+from gql_server.db.models import Printer, PrintJob, SyncRun
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions, SyncResult
 from tests.factories import LOOPBACK, TEST_BOX, TEST_SECRET, make_printer
@@ -176,3 +176,25 @@ def snapshot(database: Database, printer_id: int) -> list[tuple[Any, ...]]:
         tuple(getattr(job, name) for name in ROW_COLUMNS)
         for job in stored_jobs(database, printer_id)
     ]
+
+
+def lease_of(database: Database, printer_id: int) -> tuple[datetime | None, str | None]:
+    """The printer's (sync_lease_until, sync_lease_owner): (None, None) when free."""
+    with database.scope() as session:
+        printer = session.get(Printer, printer_id)
+        assert printer is not None
+        return printer.sync_lease_until, printer.sync_lease_owner
+
+
+def run_states(database: Database, printer_id: int) -> list[tuple[str, str | None]]:
+    """(status, error_code) of each of the printer's sync runs, oldest first."""
+    query = select(SyncRun.status, SyncRun.error_code).where(SyncRun.printer_id == printer_id)
+    with database.scope() as session:
+        return [tuple(row) for row in session.execute(query.order_by(SyncRun.id))]  # type: ignore[misc]
+
+
+async def wait_for_request(fake: FakeMoonraker, path: str, timeout: float = 5.0) -> None:
+    """Until the fake has seen a request to ``path``: the sync holds its lease by then."""
+    with anyio.fail_after(timeout):
+        while not fake.requests_to(path):
+            await anyio.sleep(0.01)

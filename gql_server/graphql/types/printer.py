@@ -36,7 +36,7 @@ class Printer(Node):
     created_at: datetime
     updated_at: datetime
     last_sync_at: datetime | None = strawberry.field(description="When the last sync ended.")
-    last_sync_status: str | None = strawberry.field(description="succeeded or failed.")
+    last_sync_status: str | None = strawberry.field(description="succeeded, failed or cancelled.")
     last_sync_error: "SyncStatusError | None" = strawberry.field(
         description="Why the last sync failed; null after a successful one."
     )

@@ -12,7 +12,9 @@ class SyncError:
     code: str = strawberry.field(
         description="UNREACHABLE, TIMEOUT, AUTH_FAILED, HTTP_ERROR, BAD_RESPONSE, TOO_LARGE, "
         "ADDRESS_REFUSED (the printer's address is refused by the server's address rule; "
-        "nothing was sent), SYNC_ALREADY_RUNNING, NOT_FOUND or INTERNAL_ERROR."
+        "nothing was sent), SYNC_ALREADY_RUNNING, NOT_FOUND, STORAGE_ERROR (the database "
+        "is full, read-only or unreachable), SHUTTING_DOWN (the server stopped the sync), "
+        "CANCELLED, LEASE_LOST or INTERNAL_ERROR."
     )
     message: str
 
