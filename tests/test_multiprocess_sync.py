@@ -7,11 +7,7 @@ jobs while the servers run. One run (about 15 s) feeds every test below.
 """
 
 import itertools
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -20,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -28,21 +23,21 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import PrintJob, SyncRun
 from gql_server.db.session import Database
+from tests import served
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.factories import make_printer
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.served import ServerProcess, wait_healthy
 
 pytestmark = pytest.mark.mariadb
 
 URL = MYSQL_URL + "_multiproc"
-GQL_SERVER = str(Path(sys.executable).with_name("gql-server"))
 PRINTERS = 3
 SERVERS = 2
 RUN_SECONDS = 10.0
 FEED_SECONDS = 7.0  # jobs keep arriving this long; the last 3 s let the syncs catch up
 FEED_EVERY = 0.2
 PAGE_DELAY = 0.3
-STARTUP_TIMEOUT = 30.0
 CATCH_UP_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 
@@ -85,62 +80,14 @@ def fake_keys(fake: FakeMoonraker) -> set[Key]:
 # ---------------------------------------------------------------------------- servers
 
 
-@dataclass
-class ServerProcess:
-    process: subprocess.Popen
-    url: str
-    log: Path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(log: Path, url: str = URL) -> ServerProcess:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GQL_SYNC_INTERVAL": "1", "GQL_LOG_FORMAT": "text"}
+    env = {"DATABASE_URL": url, "GQL_SYNC_INTERVAL": "1"}
     env["GQL_MOONRAKER_ALLOWED_NETWORKS"] = "127.0.0.0/8"
-    command = [GQL_SERVER, "serve", "--no-bootstrap-key", "--host", "127.0.0.1"]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    return ServerProcess(process, f"http://127.0.0.1:{port}", log)
-
-
-def wait_healthy(server: ServerProcess) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(
-                f"server exited with {server.process.returncode}:\n{server.log.read_text()}"
-            )
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server not healthy within {STARTUP_TIMEOUT} s:\n{server.log.read_text()}")
+    return served.start_server(log, env)
 
 
 def stop(servers: list[ServerProcess]) -> list[int | None]:
-    """SIGTERM to all, a bounded wait, then SIGKILL for any still running."""
-    for server in servers:
-        if server.process.poll() is None:
-            server.process.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT
-    codes: list[int | None] = []
-    for server in servers:
-        try:
-            codes.append(server.process.wait(max(0.0, deadline - time.monotonic())))
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-            codes.append(None)  # had to be killed
-    return codes
+    return served.stop(servers, STOP_TIMEOUT)
 
 
 @contextmanager

@@ -24,8 +24,8 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.fake_moonraker import FakeMoonrakerServer
+from tests.served import GQL_SERVER, wait_healthy
 from tests.test_multiprocess_sync import (
-    GQL_SERVER,
     Run,
     add_printers,
     feed,
@@ -33,7 +33,6 @@ from tests.test_multiprocess_sync import (
     start_server,
     stop,
     wait_caught_up,
-    wait_healthy,
 )
 
 pytestmark = pytest.mark.mariadb

@@ -6,9 +6,7 @@ Moonraker that holds the first history page: the sync is in flight when the sign
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,9 +23,9 @@ from gql_server.services.sync import SHUTTING_DOWN, Syncer
 from tests.factories import LOOPBACK
 from tests.fake_moonraker import FakeMoonraker
 from tests.graphql.conftest import make_key
+from tests.served import GQL_SERVER, start_server, stop, wait_healthy
 from tests.sync.conftest import FAST, LIST, SYNC_MUTATION, lease_of, run_states, run_sync
 
-GQL_SERVER = str(Path(sys.executable).with_name("gql-server"))
 LEASE_S = 2.0
 GRACE_S = 4.0
 HANG_S = 60.0
@@ -88,39 +86,15 @@ def test_after_kill_9_mid_sync_the_next_sync_succeeds_within_one_lease(
 
 
 @pytest.fixture
-def server(database: Database, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+def server(database: Database, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``gql-server serve`` with a short grace, healthy."""
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [GQL_SERVER, "serve", "--no-bootstrap-key", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment(database, GQL_SHUTDOWN_GRACE=str(GRACE_S)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    env = environment(database, GQL_SHUTDOWN_GRACE=str(GRACE_S))
+    served = start_server(tmp_path / "server.log", env)
     try:
-        wait_until(lambda: healthy(url) or process.poll() is not None, "the server's /healthz")
-        assert process.poll() is None, (tmp_path / "server.log").read_text()
-        yield process, url
+        wait_healthy(served)
+        yield served.process, served.url
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        log.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        stop([served], 0)
 
 
 def test_sigterm_while_a_printer_hangs_answers_shutting_down_and_frees_the_printer(
