@@ -14,6 +14,7 @@ import secrets
 import stat
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -35,6 +36,8 @@ def secret_file_path(database_url: str) -> Path | None:
     database = url.database
     if not database or database == ":memory:" or url.query.get("mode") == "memory":
         return None
+    if url.query.get("uri") == "true" and database.startswith("file:"):
+        database = urlsplit(database).path  # sqlite:///file:/srv/farm.db?mode=ro&uri=true
     return Path(database + SUFFIX)
 
 

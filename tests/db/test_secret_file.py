@@ -37,6 +37,11 @@ def test_the_file_lies_beside_the_database(tmp_path: Path) -> None:
     assert secret_file_path(f"sqlite:///{tmp_path / 'farm.db'}") == tmp_path / "farm.db.secret"
 
 
+def test_a_uri_filename_puts_the_file_beside_the_database_it_names(tmp_path: Path) -> None:
+    url = f"sqlite:///file:{tmp_path}/farm.db?mode=ro&uri=true"
+    assert secret_file_path(url) == tmp_path / "farm.db.secret"
+
+
 def test_a_first_run_creates_a_0600_file_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
