@@ -35,6 +35,11 @@ from gql_server.graphql.validation_workers import (
 )
 
 CACHE_SIZE = 512  # distinct query texts kept prepared
+# Characters of the accepted documents kept parsed. A parsed document holds about one
+# Python object per character, and every full garbage collection walks them all: 512
+# unique 1.3 KB documents made each collection stop the server for ~375 ms
+# (bench/hostile_documents.py). Refused documents are kept without their tree.
+CACHE_CHARACTERS = 64 * 1024
 # Threads waiting for a validation process, per event loop (anyio limiters belong to the
 # loop that made them); the other requests wait as tasks, holding no thread.
 _limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("prepare_limiter")
@@ -42,8 +47,8 @@ _limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("
 
 @dataclass(frozen=True, slots=True)
 class PreparedDocument:
-    """A parsed document and what refuses it for every request: a syntax error, a
-    structural refusal, validation errors or the budget. Empty ``errors``: valid."""
+    """A parsed document, or what refuses it for every request: a syntax error, a
+    structural refusal, validation errors or the budget (then without its tree)."""
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
@@ -81,6 +86,7 @@ class DocumentPreparer:
         max_tokens: int,
         hide_suggestions: bool,
         cache_size: int = CACHE_SIZE,
+        cache_characters: int = CACHE_CHARACTERS,
     ) -> None:
         self.schema = schema
         self.hide_suggestions = hide_suggestions
@@ -88,7 +94,9 @@ class DocumentPreparer:
         self.max_tokens = max_tokens
         self.pool: ValidationPool = shared_pool(hide_suggestions)
         self.cache_size = cache_size
+        self.cache_characters = cache_characters
         self._cache: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._cached_characters = 0
 
     async def prepare(self, text: str) -> PreparedDocument:
         """From the cache on the loop, else prepared off it. The cache is only touched
@@ -99,10 +107,15 @@ class DocumentPreparer:
             return prepared
         prepared = await anyio.to_thread.run_sync(self.prepare_now, text, limiter=_limiter_here())
         if prepared.cacheable:
-            self._cache[text] = prepared
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._remember(text, prepared)
         return prepared
+
+    def _remember(self, text: str, prepared: PreparedDocument) -> None:
+        self._cache[text] = prepared
+        self._cached_characters += _weight(text, prepared)
+        while len(self._cache) > self.cache_size or self._cached_characters > self.cache_characters:
+            old_text, old = self._cache.popitem(last=False)
+            self._cached_characters -= _weight(old_text, old)
 
     def prepare_now(self, text: str) -> PreparedDocument:
         """Blocking: call it from a worker thread."""
@@ -115,18 +128,23 @@ class DocumentPreparer:
             fragments = tuple(check_structure(document))
             found = self._validate(text, max(0.0, deadline - time.monotonic()))
         except DocumentRefused as refused:
-            return PreparedDocument(document, (refusal(refused.message, refused.code),))
+            return PreparedDocument(None, (refusal(refused.message, refused.code),))
         except ValidationTimeout:
             message = f"checking the document took more than {self.timeout:g} s"
             budget = refusal(message, "QUERY_BUDGET_EXCEEDED")
-            return PreparedDocument(document, (budget,), cacheable=False)
-        return PreparedDocument(document, _errors(document, found), fragments)
+            return PreparedDocument(None, (budget,), cacheable=False)
+        errors = _errors(document, found)
+        return PreparedDocument(None if errors else document, errors, fragments)
 
     def _validate(self, text: str, timeout: float) -> list[Finding]:
         try:
             return self.pool.validate(text, timeout)
         except WorkerUnavailable:
             return findings(self.schema, text, self.hide_suggestions)
+
+
+def _weight(text: str, prepared: PreparedDocument) -> int:
+    return 0 if prepared.document is None else len(text)
 
 
 def _errors(document: DocumentNode, found: list[Finding]) -> tuple[GraphQLError, ...]:

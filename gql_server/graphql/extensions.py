@@ -13,7 +13,7 @@ from strawberry.extensions import SchemaExtension
 from gql_server.graphql.documents import DocumentPreparer, PreparedDocument, refusal
 from gql_server.graphql.limits import DocumentRefused, Measure, measure_operation
 
-SYNTAX_ERROR_STAND_IN = parse("{ __typename }")
+REFUSED_STAND_IN = parse("{ __typename }")
 
 log = logging.getLogger("gql_server.errors")
 
@@ -77,10 +77,10 @@ class DocumentGuard(SchemaExtension):
         if context.graphql_document is None and context.query:
             self.prepared = await self.preparer.prepare(context.query)
             if self.prepared.document is None:
-                # Strawberry parses when no document is set; a stand-in document with
-                # the syntax error already recorded keeps it from parsing again on the
-                # loop, and it returns the error as it would its own.
-                context.graphql_document = SYNTAX_ERROR_STAND_IN
+                # Refused. Strawberry parses when no document is set; a stand-in
+                # document with the errors already recorded keeps it from parsing again
+                # on the loop, and it returns them as it would its own.
+                context.graphql_document = REFUSED_STAND_IN
                 context.pre_execution_errors = list(self.prepared.errors)
             else:
                 context.graphql_document = self.prepared.document
