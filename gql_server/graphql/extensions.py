@@ -3,7 +3,7 @@ error masking."""
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,10 +64,10 @@ class DocumentGuard(SchemaExtension):
     response reports ``extensions.cost = {requested, limit}``."""
 
     def __init__(
-        self, *, limits: Limits, connection_fields: frozenset[str], preparer: DocumentPreparer
+        self, *, limits: Limits, sized_fields: Mapping[str, int | None], preparer: DocumentPreparer
     ) -> None:
         self.limits = limits
-        self.connection_fields = connection_fields
+        self.sized_fields = sized_fields
         self.preparer = preparer
         self.prepared: PreparedDocument | None = None
         self.cost: int | None = None
@@ -103,7 +103,7 @@ class DocumentGuard(SchemaExtension):
                 operation,
                 list(prepared.fragments_in_order),
                 self.execution_context.variables,
-                self.connection_fields,
+                self.sized_fields,
             )
         except DocumentRefused as refused:
             return [refusal(refused.message, refused.code)]

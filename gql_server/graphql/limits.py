@@ -17,7 +17,10 @@ operation as introspection wherever they stand (fragments, aliases, nesting).
 Cost model (GitHub's and Shopify's idea): a leaf costs 0, an object field 1 plus its
 selection, a connection 1 plus its page size times the cost of what each node selects.
 Nodes: the number of objects a connection can return, multiplied down nested
-connections and summed (GitHub's node limit).
+connections and summed (GitHub's node limit). A list of objects outside a connection
+(``printStats``' buckets, ``syncPrinters``' results) counts as MAX_LIST_ITEMS objects
+when its objects can nest further: otherwise a connection inside it would run once per
+bucket while being charged once.
 """
 
 from collections.abc import Iterator, Mapping
@@ -37,6 +40,9 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    is_leaf_type,
+    is_list_type,
 )
 
 from gql_server.graphql.pages import DEFAULT_PAGE_SIZE
@@ -50,6 +56,12 @@ MAX_NESTING = 64
 # Steps of one measurement: selections visited, each fragment once. A document within
 # the token limit takes at most a few thousand.
 MAX_WORK = 100_000
+# Objects a list outside a connection is charged for; resolvers that return such a list
+# refuse to return more (printStats: LIST_TOO_LONG).
+MAX_LIST_ITEMS = 5000
+# Sized fields: a connection's size comes from its first/last arguments (PAGED), a
+# list's is MAX_LIST_ITEMS.
+PAGED = None
 
 
 class DocumentRefused(Exception):
@@ -147,15 +159,15 @@ def measure_operation(
     operation: OperationDefinitionNode,
     fragments_in_order: list[FragmentDefinitionNode],
     variables: Mapping[str, Any] | None,
-    connection_fields: frozenset[str],
+    sized_fields: Mapping[str, int | None],
 ) -> Measure:
-    """``fragments_in_order`` from ``check_structure``; ``connection_fields``: names of
-    the fields that return a connection."""
+    """``fragments_in_order`` from ``check_structure``; ``sized_fields`` from
+    ``sized_field_names``."""
     defaults = {
         definition.variable.name.value: definition.default_value
         for definition in operation.variable_definitions or ()
     }
-    walk = _Walk(variables or {}, defaults, connection_fields)
+    walk = _Walk(variables or {}, defaults, sized_fields)
     for fragment in fragments_in_order:
         walk.fragments[fragment.name.value] = walk.selection_set(fragment.selection_set)
     return walk.selection_set(operation.selection_set)
@@ -166,11 +178,11 @@ class _Walk:
         self,
         variables: Mapping[str, Any],
         variable_defaults: Mapping[str, Any],
-        connection_fields: frozenset[str],
+        sized_fields: Mapping[str, int | None],
     ) -> None:
         self.variables = variables
         self.variable_defaults = variable_defaults
-        self.connection_fields = connection_fields
+        self.sized_fields = sized_fields
         self.fragments: dict[str, Measure] = {}
         self.steps = 0
 
@@ -209,10 +221,14 @@ class _Walk:
 
     def _page_size(self, node: FieldNode) -> int | None:
         """The page size of a connection field (the default one without first/last),
-        None for a plain field. Out-of-range values are clamped here: the resolver
-        refuses them."""
-        if node.name.value not in self.connection_fields:
+        the bound of a sized list, None for a plain field. Out-of-range values are
+        clamped here: the resolver refuses them."""
+        name = node.name.value
+        if name not in self.sized_fields:
             return None
+        fixed = self.sized_fields[name]
+        if fixed is not PAGED:
+            return fixed
         arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
         for name in PAGE_ARGUMENTS:
             value = arguments.get(name)
@@ -244,12 +260,30 @@ def _clamp(value: int) -> int:
     return max(0, min(value, MAX_PAGE_SIZE))
 
 
-def connection_field_names(graphql_schema: GraphQLSchema) -> frozenset[str]:
-    """Names of fields whose type is a ``…Connection``, read from the built schema."""
-    names = set()
+def sized_field_names(graphql_schema: GraphQLSchema) -> dict[str, int | None]:
+    """Read from the built schema: fields whose type is a ``…Connection`` (PAGED), and
+    lists of objects that can nest outside a connection (MAX_LIST_ITEMS). A
+    connection's own ``nodes`` and ``edges`` are covered by its page size."""
+    sizes: dict[str, int | None] = {}
     for graphql_type in graphql_schema.type_map.values():
-        if isinstance(graphql_type, GraphQLObjectType):
-            for name, graphql_field in graphql_type.fields.items():
-                if get_named_type(graphql_field.type).name.endswith("Connection"):
-                    names.add(name)
-    return frozenset(names)
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue  # introspection is measured apart
+        in_connection = graphql_type.name.endswith("Connection")
+        for name, graphql_field in graphql_type.fields.items():
+            item = get_named_type(graphql_field.type)
+            if item.name.endswith("Connection"):
+                sizes[name] = PAGED
+            elif _is_list(graphql_field.type) and not in_connection and _nests(item):
+                sizes[name] = MAX_LIST_ITEMS
+    return sizes
+
+
+def _is_list(graphql_type: Any) -> bool:
+    return is_list_type(get_nullable_type(graphql_type))
+
+
+def _nests(graphql_type: Any) -> bool:
+    """An object type with a field that is not a leaf."""
+    return isinstance(graphql_type, GraphQLObjectType) and any(
+        not is_leaf_type(get_named_type(f.type)) for f in graphql_type.fields.values()
+    )

@@ -15,6 +15,7 @@ from gql_server.graphql.inputs import (
     PrintJobOrder,
     printer_order_name,
 )
+from gql_server.graphql.limits import MAX_LIST_ITEMS
 from gql_server.graphql.lookahead import merged_selections, selects_in_nodes
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
@@ -147,6 +148,11 @@ class Query:
             )
         except ServiceError as exc:
             raise ApiError(exc.message, exc.code, field=exc.field) from None
+        if len(buckets) > MAX_LIST_ITEMS:  # what the query's cost was measured for
+            raise ApiError(
+                f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",
+                "LIST_TOO_LONG",
+            )
         return [stats_bucket(bucket) for bucket in buckets]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])

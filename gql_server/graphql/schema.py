@@ -14,7 +14,7 @@ from gql_server.graphql.execution import (
     plan_fields,
 )
 from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
-from gql_server.graphql.limits import connection_field_names
+from gql_server.graphql.limits import sized_field_names
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
 from gql_server.graphql.mutations.printers import PrinterMutations
 from gql_server.graphql.mutations.sync import SyncMutations
@@ -88,7 +88,7 @@ def build_schema(
     plan_fields(schema._schema)
     # The guard needs the built schema: to validate against, and to know which fields
     # are connections. One preparer (and its cache) serves every request.
-    connections = connection_field_names(schema._schema)
+    sized = sized_field_names(schema._schema)
     preparer = DocumentPreparer(
         schema._schema,
         timeout=limits.prepare_timeout,
@@ -97,7 +97,7 @@ def build_schema(
     )
     schema.extensions = (
         *schema.extensions,
-        lambda: DocumentGuard(limits=limits, connection_fields=connections, preparer=preparer),
+        lambda: DocumentGuard(limits=limits, sized_fields=sized, preparer=preparer),
     )
     schema.document_preparer = preparer
     return schema

@@ -7,15 +7,16 @@ whatever order the database adds them in: expected and returned values compare w
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gql_server.db.session import Database
+from gql_server.graphql.limits import MAX_LIST_ITEMS
 from gql_server.services.jobs import upsert_details, upsert_jobs
-from tests.factories import make_printer
+from tests.factories import make_job_row, make_printer
 from tests.graphql.conftest import GraphQLClient
 
 PRINTERS = ("voron", "prusa", "ender")
@@ -422,3 +423,43 @@ def test_an_unknown_timezone_is_refused(gql: GraphQLClient, database: Database) 
         body = gql.post(STATS, variables).json()
         codes[group_by] = [error["extensions"]["code"] for error in body["errors"]]
     assert codes == {"DAY": ["INVALID_TIMEZONE"], "PRINTER": ["INVALID_TIMEZONE"]}
+
+
+# --- buckets are a list outside any connection: bounded like one -------------------------
+
+NESTED_PER_BUCKET = (
+    "{ printStats(groupBy: PRINTER) { printer { printJobs(first: 100) { nodes {"
+    " printer { printJobs(first: 10) { nodes { jobId } } } } } } } }"
+)
+
+
+def test_connections_inside_buckets_are_charged_for_every_bucket(
+    gql: GraphQLClient, database: Database
+) -> None:
+    """The measure charges MAX_LIST_ITEMS buckets, so a connection per bucket cannot
+    return more nodes than the limit allows, however many printers there are."""
+    body = gql.post(NESTED_PER_BUCKET).json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["TOO_MANY_NODES"]
+    cheap = gql.post("{ printStats(groupBy: PRINTER) { key printer { name } } }").json()
+    assert "errors" not in cheap
+    assert cheap["extensions"]["cost"]["requested"] == 1 + MAX_LIST_ITEMS
+
+
+def test_more_buckets_than_measured_are_refused(gql: GraphQLClient, database: Database) -> None:
+    with database.scope() as session:
+        printer = make_printer(session, "daily")
+        session.flush()
+        start = datetime(2000, 1, 1, 12, tzinfo=UTC)
+        rows = [
+            make_job_row(n, start_time=start + timedelta(days=n), end_time=None)
+            for n in range(MAX_LIST_ITEMS + 1)
+        ]
+        upsert_jobs(session, printer.id, rows)
+    body = gql.post("{ printStats(groupBy: DAY) { key jobCount } }").json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["LIST_TOO_LONG"]
+    body = gql.post(
+        '{ printStats(groupBy: DAY, filter: {startedBefore: "2013-01-01T00:00:00Z"})'
+        " { key jobCount } }"
+    ).json()
+    assert "errors" not in body
+    assert len(body["data"]["printStats"]) == (date(2013, 1, 1) - date(2000, 1, 1)).days

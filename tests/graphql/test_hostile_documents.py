@@ -135,6 +135,7 @@ ATTACKS = {
     "doubling chain in a mutation": Attack(
         doubling_chain(21, SYNC, on="Mutation"), "QUERY_TOO_COMPLEX"
     ),
+    "64 KiB of comments": Attack("#\n" * 30_000 + "{ viewer { name } }", "TOO_MANY_TOKENS"),
     "worst accepted": Attack(WORST_ACCEPTED, None),
     "worst refused": Attack(WORST_REFUSED, "GRAPHQL_VALIDATION_FAILED"),
 }
