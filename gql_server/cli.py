@@ -21,6 +21,7 @@ from gql_server.db.types import utcnow
 from gql_server.services import api_keys
 from gql_server.services.auth import Scope, format_scopes, parse_scopes
 from gql_server.services.errors import ServiceError
+from gql_server.web.header_deadline import protocol_class
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -74,12 +75,16 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     believes 127.0.0.1, so anything that reached us over loopback could pick the address
     the failed-key throttle sees; and an explicit list keeps uvicorn from reading
     FORWARDED_ALLOW_IPS from the environment behind our back. limit_concurrency answers
-    503 beyond GQL_MAX_CONNECTIONS connections (or tasks) per process.
+    503 beyond GQL_MAX_CONNECTIONS connections (or tasks) per process; a connection
+    must send each request's headers within GQL_BODY_TIMEOUT (web/header_deadline.py),
+    so idle sockets cannot hold those places.
     """
     return {
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": list(settings.trusted_proxies),
         "limit_concurrency": settings.max_connections,
+        "http": protocol_class(),
+        "timeout_keep_alive": settings.body_timeout,
     }
 
 

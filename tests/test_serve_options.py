@@ -2,6 +2,7 @@
 server on 127.0.0.1: forwarded headers believed only from GQL_TRUSTED_PROXIES, and at
 most GQL_MAX_CONNECTIONS connections served at once."""
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -13,8 +14,9 @@ from gql_server.cli import uvicorn_options
 from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.services.auth import FailureThrottle
+from gql_server.web.header_deadline import HeaderDeadlineProtocol
 from tests.live_server import LiveServer
-from tests.raw_http import connect, read_response
+from tests.raw_http import closed_by_server, connect, read_response
 
 FAILURES_ALLOWED = 2
 BAD_KEY = {"X-API-Key": "not-a-key"}
@@ -81,3 +83,48 @@ def test_a_connection_within_the_cap_is_served(database: Database) -> None:
     settings = replace(DEFAULTS, max_connections=2)
     with serve(database, settings) as server, http_to(server) as http:
         assert http.get("/healthz").status_code == 200
+
+
+# --- connections that never finish a request ------------------------------------------
+
+QUICK_DEADLINE = replace(DEFAULTS, body_timeout=0.5, max_connections=4)
+
+
+@pytest.mark.parametrize(
+    "sent", [b"", b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"], ids=["nothing", "half"]
+)
+def test_a_connection_that_does_not_finish_its_request_headers_is_closed(
+    database: Database, sent: bytes
+) -> None:
+    with serve(database, QUICK_DEADLINE) as server, connect(server.url, timeout=10) as idle:
+        idle.sendall(sent)
+        assert closed_by_server(idle, timeout=5)
+
+
+def test_idle_connections_cannot_hold_every_place(database: Database) -> None:
+    """As many silent connections as the cap: once their deadline passes, the server
+    serves again (uvicorn alone answered 503 for as long as they stayed open)."""
+    with serve(database, QUICK_DEADLINE) as server:
+        sockets = [connect(server.url, timeout=10) for _ in range(QUICK_DEADLINE.max_connections)]
+        try:
+            time.sleep(1.5)
+            with http_to(server) as http:
+                assert http.get("/healthz").status_code == 200
+        finally:
+            for sock in sockets:
+                sock.close()
+
+
+def test_a_keep_alive_connection_serves_requests_sent_within_the_deadline(
+    database: Database,
+) -> None:
+    with serve(database, QUICK_DEADLINE) as server, connect(server.url, timeout=10) as kept:
+        for _ in range(3):
+            kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert read_response(kept, timeout=10).status == 200
+            time.sleep(0.2)
+        assert closed_by_server(kept, timeout=5)  # then idle past the deadline
+
+
+def test_serve_uses_the_header_deadline_on_the_tested_uvicorn() -> None:
+    assert uvicorn_options(DEFAULTS)["http"] is HeaderDeadlineProtocol
