@@ -41,6 +41,19 @@ class _Reply:
     body: bytes
 
 
+def parse_base_url(base_url: str) -> httpx.URL:
+    """The URL as the HTTP client reads it (IDNA applied: ``127。0。0。1`` is 127.0.0.1),
+    or INVALID_URL for one it cannot use, such as a full-width or broken punycode host."""
+    try:
+        url = httpx.URL(base_url)
+        host = url.host  # decoded from punycode here, where a broken label raises
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are ValueErrors
+        raise MoonrakerError("INVALID_URL", f"the printer's URL cannot be used: {exc}") from None
+    if url.scheme not in ("http", "https") or not host:
+        raise MoonrakerError("INVALID_URL", "the printer's URL must be http(s) with a host")
+    return url
+
+
 class MoonrakerClient:
     """One printer's Moonraker over one connection pool; use as `async with`.
 
@@ -65,9 +78,7 @@ class MoonrakerClient:
     ) -> None:
         """`allowed_networks` widens the address rule (address_rule.py), enforced on
         every connection; a `transport` given by a test replaces the guarded one."""
-        url = httpx.URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("base_url must be an http:// or https:// URL with a host")
+        url = parse_base_url(base_url)
         self._api_key = api_key or None
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout

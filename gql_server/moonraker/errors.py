@@ -10,6 +10,7 @@ ErrorCode = Literal[
     "BAD_RESPONSE",
     "TOO_LARGE",
     "ADDRESS_REFUSED",
+    "INVALID_URL",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

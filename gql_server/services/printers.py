@@ -19,6 +19,8 @@ from gql_server.moonraker.address_rule import (
     host_refusal,
     parse_address,
 )
+from gql_server.moonraker.client import parse_base_url
+from gql_server.moonraker.errors import MoonrakerError
 from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
 from gql_server.services.moonraker_keys import seal_api_key
 
@@ -90,7 +92,13 @@ def validate_moonraker_url(url: str, allowed_networks: Iterable[IPNetwork] = ())
             field="moonrakerUrl",
             code="INVALID_URL",
         )
-    _check_address(parts.hostname, allowed_networks)
+    _check_address(parts.hostname, allowed_networks)  # as typed…
+    try:
+        client_host = parse_base_url(url).host
+    except MoonrakerError as exc:
+        raise ValidationError(exc.message, field="moonrakerUrl", code="INVALID_URL") from None
+    if client_host != parts.hostname:
+        _check_address(client_host, allowed_networks)  # …and as the client will connect
     return url.rstrip("/")
 
 

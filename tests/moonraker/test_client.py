@@ -373,6 +373,13 @@ async def test_no_api_key_header_without_a_key(fake_moonraker: FakeMoonraker) ->
     assert "x-api-key" not in fake_moonraker.seen[-1].headers
 
 
-def test_base_url_must_be_http() -> None:
-    with pytest.raises(ValueError):
-        MoonrakerClient("ftp://printer.local")
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://printer.local", "http://１２７.０.０.１:7125", "http://xn--/", "http://ａ.lan"],
+)
+def test_a_url_the_http_client_cannot_use_is_invalid_url(url: str) -> None:
+    """Full-width and broken punycode hosts were stored, then failed every sync as an
+    internal error."""
+    with pytest.raises(MoonrakerError) as refused:
+        MoonrakerClient(url)
+    assert refused.value.code == "INVALID_URL"

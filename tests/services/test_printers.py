@@ -29,7 +29,18 @@ def test_a_duplicate_name_is_refused_with_a_clear_error(database: Database) -> N
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://printer", "printer.local:7125", "http://", "javascript:alert(1)", "http://h:99999"],
+    [
+        "ftp://printer",
+        "printer.local:7125",
+        "http://",
+        "javascript:alert(1)",
+        "http://h:99999",
+        "http://１２７.０.０.１:18500",  # full-width digits: the HTTP client cannot use it
+        "http://①②⑦.0.0.1:18500",
+        "http://xn--/",
+        "http://xn--a.lan/",
+        "http://ａ.lan",
+    ],
 )
 def test_only_http_urls_with_a_host_are_accepted(database: Database, url: str) -> None:
     with pytest.raises(ValidationError) as caught, database.scope() as session:
@@ -112,6 +123,13 @@ def test_allowed_ipv4_addresses_must_be_spelled_as_four_decimals(
         "INVALID_URL",
         "moonrakerUrl must write an IPv4 address as four decimal numbers (192.168.1.20)",
     )
+
+
+def test_a_host_is_judged_as_the_http_client_reads_it(database: Database) -> None:
+    """IDNA turns ideographic full stops into dots: 127。0。0。1 connects to 127.0.0.1."""
+    with pytest.raises(ValidationError) as caught, database.scope() as session:
+        create_printer(session, name="p", moonraker_url="http://127。0。0。1:7125")
+    assert caught.value.code == "ADDRESS_REFUSED"
 
 
 def test_allowed_networks_let_their_addresses_through(database: Database) -> None:
