@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -21,23 +22,30 @@ class RequestIdFilter(logging.Filter):
 
 # Query parameters whose values are secrets. The server never accepts a key from the
 # query string, but uvicorn logs the path of every request before we refuse it.
-SECRET_PARAMETERS = frozenset({"api_key", "key", "token"})
+# A parameter is secret when a word of its name is one of these: api_key, X-API-Key,
+# apikey, access_token, key[] and client_secret all are; keys and monkey are not.
+SECRET_WORDS = frozenset(
+    {"key", "apikey", "token", "accesstoken", "secret", "password", "auth", "authorization"}
+)
 REDACTED = "REDACTED"
+# name=value after ?, & or ; (path parameters too), anywhere in the request target
+_PARAMETER = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;?#]*)=(?P<value>[^&;#]*)")
 
 
-def _redact_parameter(pair: str) -> str:
-    name, equals, _value = pair.partition("=")
-    if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
-        return f"{name}={REDACTED}"
-    return pair
+def is_secret_name(name: str) -> bool:
+    words = re.findall(r"[a-z0-9]+", unquote_plus(name).lower())
+    return not SECRET_WORDS.isdisjoint(words)
 
 
 def redact_query(path: str) -> str:
-    """``path`` with the values of secret query parameters replaced by REDACTED."""
-    base, question, query = path.partition("?")
-    if not question:
-        return path
-    return f"{base}?" + "&".join(_redact_parameter(pair) for pair in query.split("&"))
+    """``path`` with the values of secret parameters replaced by REDACTED."""
+
+    def redact(match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]):
+            return match[0]
+        return f"{match['lead']}{match['name']}={REDACTED}"
+
+    return _PARAMETER.sub(redact, path)
 
 
 class AccessLogRedactor(logging.Filter):

@@ -27,6 +27,12 @@ SECRETS = {"api_key": "s3cret-one", "KEY": "s3cret-two", "Token": "s3cret-three"
         ("/graphql?query=x&KEY=abc&Token=def", "/graphql?query=x&KEY=REDACTED&Token=REDACTED"),
         ("/graphql?api%5Fkey=abc", "/graphql?api%5Fkey=REDACTED"),
         ("/graphql?keys=abc&monkey=def", "/graphql?keys=abc&monkey=def"),
+        (
+            "/graphql?x-api-key=a&apikey=b&access_token=c&q=1",
+            "/graphql?x-api-key=REDACTED&apikey=REDACTED&access_token=REDACTED&q=1",
+        ),
+        ("/graphql?api_key%00=a&key[]=b", "/graphql?api_key%00=REDACTED&key[]=REDACTED"),
+        ("/healthz;api_key=abc", "/healthz;api_key=REDACTED"),
         ("/healthz", "/healthz"),
     ],
 )
