@@ -97,13 +97,17 @@ def create_app(
                     periodic = PeriodicSync(syncer, settings.sync_interval)
                     tasks.start_soon(periodic.run)
                 app.state.periodic_sync = periodic
-                exiting = anyio.Event()
+                exiting, stopped = anyio.Event(), anyio.Event()
                 undo = on_exit_signal(exiting.set)
-                tasks.start_soon(stop_syncs_on_exit, exiting, syncer, periodic, settings)
+                tasks.start_soon(stop_syncs_on_exit, exiting, stopped, syncer, periodic, settings)
                 try:
                     yield
                 finally:
                     undo()
+                if exiting.is_set():
+                    # uvicorn runs this as soon as no request is in flight: a periodic
+                    # sync still gets the grace the signal gave it.
+                    await stopped.wait()
                 syncer.cancel_running()  # any left (requests are over by now)
                 if periodic is not None:
                     await periodic.stop()

@@ -57,13 +57,21 @@ def on_exit_signal(callback: Callable[[], None]) -> Callable[[], None]:
 
 
 async def stop_syncs_on_exit(
-    exiting: anyio.Event, syncer: Syncer, periodic: PeriodicSync | None, settings: Settings
+    exiting: anyio.Event,
+    stopped: anyio.Event,
+    syncer: Syncer,
+    periodic: PeriodicSync | None,
+    settings: Settings,
 ) -> None:
     """On SIGTERM: no new sync; running ones get most of the grace to finish, then are
     cancelled, so that syncPrinters answers SHUTTING_DOWN before uvicorn's grace (the
-    same ``shutdown_grace``) runs out and it drops the connection."""
+    same ``shutdown_grace``) runs out and it drops the connection. ``stopped`` is set
+    once no sync runs any more."""
     await exiting.wait()
     if periodic is not None:
         periodic.request_stop()
     margin = min(SHUTDOWN_MARGIN_S, settings.shutdown_grace / 2)
-    await syncer.shut_down(settings.shutdown_grace - margin)
+    try:
+        await syncer.shut_down(settings.shutdown_grace - margin)
+    finally:
+        stopped.set()
