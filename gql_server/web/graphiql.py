@@ -14,6 +14,7 @@ rather than sent, so loading the page never counts as a failed authentication.
 import base64
 import hashlib
 import html
+import logging
 from pathlib import Path
 from string import Template
 
@@ -26,6 +27,8 @@ STATIC_PREFIX = "/static/graphiql"
 SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js")
 STYLESHEET = "graphiql.min.css"
 FETCH_COMMAND = "python scripts/fetch_graphiql_assets.py"
+
+log = logging.getLogger(__name__)
 
 _STYLE = "body { margin: 0; overflow: hidden; } #graphiql { height: 100vh; }"
 
@@ -174,6 +177,17 @@ class _VendorFiles(StaticFiles):
 
 
 def graphiql_static_mount() -> Mount:
-    """The ``/static/graphiql`` mount serving ``gql_server/static/vendor/``."""
+    """The ``/static/graphiql`` mount serving ``gql_server/static/vendor/``.
+
+    Missing bundles are logged here, at start-up, because otherwise the operator learns of
+    them only when someone opens the page (a wheel built before the fetch lacks them)."""
+    missing = missing_assets()
+    if missing:
+        log.warning(
+            "GraphiQL files missing from %s (%s): GET /graphql answers 503 until %s fills it",
+            VENDOR_DIR,
+            ", ".join(missing),
+            FETCH_COMMAND,
+        )
     files = _VendorFiles(directory=VENDOR_DIR, check_dir=False)
     return Mount(STATIC_PREFIX, app=files, name="graphiql-static")
