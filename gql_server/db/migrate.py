@@ -1,4 +1,10 @@
-"""Run Alembic from code (the CLI's ``migrate`` and the test fixtures share this)."""
+"""Run Alembic from code (the CLI's ``migrate`` and the test fixtures share this).
+
+The Alembic scripts live inside the package (``gql_server/migrations/``, shipped as package
+data) and the configuration is built here rather than read from ``alembic.ini``, so an
+installed wheel migrates with no source tree around it. ``alembic.ini`` at the repository
+root only serves the ``alembic`` command during development and points at the same scripts.
+"""
 
 from pathlib import Path
 
@@ -8,12 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
     return config
 

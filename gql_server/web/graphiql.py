@@ -3,7 +3,8 @@
 Strawberry's default page loads React and GraphiQL from a CDN and is blank offline. This page
 references only ``/static/graphiql/...``, served from ``gql_server/static/vendor/``, which
 ``scripts/fetch_graphiql_assets.py`` fills from the npm registry at install time (the bundles
-are never committed). When they are missing the page says so instead of staying blank.
+are never committed; a wheel built after the fetch carries them as package data). When they
+are missing the page says so instead of staying blank.
 
 The header editor is open by default with an ``X-API-Key`` hint, because every operation
 needs a key (see ``auth.py``); queries without one are answered in the browser with a hint
@@ -13,6 +14,7 @@ rather than sent, so loading the page never counts as a failed authentication.
 import base64
 import hashlib
 import html
+import logging
 from pathlib import Path
 from string import Template
 
@@ -25,6 +27,8 @@ STATIC_PREFIX = "/static/graphiql"
 SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js")
 STYLESHEET = "graphiql.min.css"
 FETCH_COMMAND = "python scripts/fetch_graphiql_assets.py"
+
+log = logging.getLogger(__name__)
 
 _STYLE = "body { margin: 0; overflow: hidden; } #graphiql { height: 100vh; }"
 
@@ -126,10 +130,15 @@ def missing_assets() -> list[str]:
 
 
 def _fix_hint(problem: str) -> str:
+    # Two ways the files go missing: a source checkout where the script never ran, and a
+    # wheel built before it ran (the bundles are package data only when present at build
+    # time). The page is public, so it names the installed directory by its package path
+    # rather than disclosing where this server lives on disk.
     return (
-        f"{problem} The operator must run “{FETCH_COMMAND}” in the project directory "
-        "(it downloads them from the npm registry into gql_server/static/vendor/) and "
-        "reload this page."
+        f"{problem} The operator must run “{FETCH_COMMAND}” in the project's source tree "
+        "(it downloads them from the npm registry into gql_server/static/vendor/) before "
+        "“pip install .”, or with “--dest” naming the installed package's "
+        "gql_server/static/vendor/ directory, and reload this page."
     )
 
 
@@ -168,6 +177,17 @@ class _VendorFiles(StaticFiles):
 
 
 def graphiql_static_mount() -> Mount:
-    """The ``/static/graphiql`` mount serving ``gql_server/static/vendor/``."""
+    """The ``/static/graphiql`` mount serving ``gql_server/static/vendor/``.
+
+    Missing bundles are logged here, at start-up, because otherwise the operator learns of
+    them only when someone opens the page (a wheel built before the fetch lacks them)."""
+    missing = missing_assets()
+    if missing:
+        log.warning(
+            "GraphiQL files missing from %s (%s): GET /graphql answers 503 until %s fills it",
+            VENDOR_DIR,
+            ", ".join(missing),
+            FETCH_COMMAND,
+        )
     files = _VendorFiles(directory=VENDOR_DIR, check_dir=False)
     return Mount(STATIC_PREFIX, app=files, name="graphiql-static")
