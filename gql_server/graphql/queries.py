@@ -147,7 +147,7 @@ class Query:
             )
         except ServiceError as exc:
             raise ApiError(exc.message, exc.code, field=exc.field) from None
-        return [stats_bucket(bucket) for bucket in buckets]
+        return [stats_bucket(bucket, grouping) for bucket in buckets]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
