@@ -95,7 +95,16 @@ JSON_COLUMNS = ("job_metadata", "auxiliary_data")
 
 
 def to_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # NaN or ±Infinity: Python reads them in Moonraker's answers, but they are not
+        # JSON, and MariaDB's JSON check refuses the row where SQLite would keep it.
+        # Stored as null instead; the round trip costs only such rare documents.
+        finite = json.loads(json.dumps(value), parse_constant=lambda _: None)
+        return json.dumps(finite, separators=(",", ":"))
 
 
 def _normalised(row: Mapping[str, Any]) -> dict[str, Any]:

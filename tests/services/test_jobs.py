@@ -125,3 +125,18 @@ def test_a_job_in_progress_on_another_printer_is_not_this_printers(database: Dat
             second: unfinished_jobs(session, second),
         }
     assert unfinished == {first: [job_key(running)], second: []}
+
+
+def test_nan_and_infinity_in_the_json_columns_are_stored_as_null(database: Database) -> None:
+    odd = {"slicer": "PrusaSlicer", "layer_height": float("nan"), "sizes": [float("inf"), 1.5]}
+    aux = [{"provider": "sensor", "value": float("-inf")}]
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=odd, auxiliary_data=aux)])
+    stored = _jobs(database)["000001"]
+    assert stored.job_metadata == {
+        "slicer": "PrusaSlicer",
+        "layer_height": None,
+        "sizes": [None, 1.5],
+    }
+    assert stored.auxiliary_data == [{"provider": "sensor", "value": None}]
