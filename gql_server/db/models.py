@@ -14,8 +14,9 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from gql_server.db.folding import fold, folded_string
 from gql_server.db.secret_box import STORED_MAX
 from gql_server.db.types import UTCDateTime, utcnow
 
@@ -27,6 +28,17 @@ NAMING_CONVENTION = {
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+}
+
+
+# The folded copies are as wide as the columns they copy.
+FOLDED_WIDTHS = {
+    "name_folded": 100,
+    "location_folded": 200,
+    "user_folded": 100,
+    "filename_folded": 500,
+    "slicer_folded": 100,
+    "filament_type_folded": 100,
 }
 
 
@@ -45,6 +57,11 @@ class Printer(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     location: Mapped[str | None] = mapped_column(String(200))
+    # Case-folded copies that filters compare (db/folding.py), kept by the validators below.
+    name_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["name_folded"]))
+    location_folded: Mapped[str | None] = mapped_column(
+        folded_string(FOLDED_WIDTHS["location_folded"]), index=True
+    )
     moonraker_url: Mapped[str] = mapped_column(String(500))
     # Write-only: the API reports only whether it is set. Encrypted (db/secret_box.py).
     moonraker_api_key: Mapped[str | None] = mapped_column(String(STORED_MAX))
@@ -69,6 +86,13 @@ class Printer(TimestampMixin, Base):
         back_populates="printer", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    @validates("name", "location")
+    def _keep_folded(self, key: str, value: str | None) -> str | None:
+        """Every ORM write of a filtered text writes its folded copy too."""
+        column = f"{key}_folded"
+        setattr(self, column, fold(value, FOLDED_WIDTHS[column]))
+        return value
+
 
 class PrintJob(TimestampMixin, Base):
     """One job of a printer's Moonraker history.
@@ -84,6 +108,8 @@ class PrintJob(TimestampMixin, Base):
         UniqueConstraint("printer_id", "job_id", "start_time"),
         Index("ix_print_jobs_printer_id_status", "printer_id", "status"),
         Index("ix_print_jobs_printer_id_start_time", "printer_id", "start_time"),
+        Index("ix_print_jobs_user_folded", "user_folded"),
+        Index("ix_print_jobs_slicer_folded", "slicer_folded"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +129,13 @@ class PrintJob(TimestampMixin, Base):
     # Digest of the values above as last imported: an import compares digests, not
     # every column (see services.jobs.fingerprint).
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Case-folded copies that filters compare (db/folding.py), written with the row by
+    # services.jobs; slicer_folded is the metadata's "slicer" key.
+    user_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["user_folded"]))
+    filename_folded: Mapped[str | None] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filename_folded"])
+    )
+    slicer_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["slicer_folded"]))
 
     printer: Mapped[Printer] = relationship(back_populates="print_jobs")
     job_details: Mapped["JobDetails | None"] = relationship(
@@ -131,6 +164,9 @@ class JobDetails(TimestampMixin, Base):
     support_enabled: Mapped[bool | None] = mapped_column(Boolean)
     support_type: Mapped[str | None] = mapped_column(String(50))
     filament_type: Mapped[str | None] = mapped_column(String(100), index=True)
+    filament_type_folded: Mapped[str | None] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"]), index=True
+    )
     filament_brand: Mapped[str | None] = mapped_column(String(200))
     filament_color: Mapped[str | None] = mapped_column(String(100))
     estimated_time: Mapped[int | None] = mapped_column(Integer)
@@ -143,7 +179,7 @@ class JobDetails(TimestampMixin, Base):
 
 
 class JobTotals(Base):
-    """Aggregates over a printer's completed jobs, recomputed in SQL after each import."""
+    """Aggregates over a printer's jobs, recomputed in SQL after each import."""
 
     __tablename__ = "job_totals"
 
@@ -156,6 +192,13 @@ class JobTotals(Base):
     total_print_time: Mapped[float] = mapped_column(Double, default=0.0)
     total_filament_used: Mapped[float] = mapped_column(Double, default=0.0)
     longest_job: Mapped[float] = mapped_column(Double, default=0.0)
+    # The same figures over every job Moonraker counts in its own totals (all finished
+    # statuses but interrupted; services/totals.py): what its totals are compared with.
+    finished_jobs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    finished_time: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
+    finished_print_time: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
+    finished_filament_used: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
+    longest_finished_job: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
     last_updated: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Moonraker's own totals, as last reported. They drift from its job list (deleting
     # jobs never lowers them; they count every finished status but interrupted), so

@@ -31,6 +31,8 @@ R = TypeVar("R")
 TEXT_BOUND = f"At most {FILTER_TEXT_MAX} characters."
 LIST_BOUND = f"At most {LIST_MAX} items."
 TIME_BOUND = "Without a zone: UTC. Must stay within years 1-9999 once moved to UTC."
+# The same rule on SQLite and MariaDB (gql_server/db/folding.py).
+IGNORES_CASE = "Ignores case (Unicode case folding, so ß matches SS); accents count."
 
 
 def _bounded(build: Callable[[], R]) -> R:
@@ -54,14 +56,17 @@ def _texts(values: Sequence[str] | None, field: str) -> tuple[str, ...] | None:
 class PrintJobFilter:
     printer_ids: list[strawberry.ID] | None = strawberry.field(default=None, description=LIST_BOUND)
     statuses: list[JobStatus] | None = strawberry.field(default=None, description=LIST_BOUND)
-    filename_contains: str | None = strawberry.field(default=None, description=TEXT_BOUND)
-    user: str | None = strawberry.field(default=None, description=TEXT_BOUND)
+    filename_contains: str | None = strawberry.field(
+        default=None, description=f"{IGNORES_CASE} {TEXT_BOUND}"
+    )
+    user: str | None = strawberry.field(default=None, description=f"{IGNORES_CASE} {TEXT_BOUND}")
     filament_types: list[str] | None = strawberry.field(
-        default=None, description=f"{LIST_BOUND} {TEXT_BOUND[:-1]} each."
+        default=None, description=f"{IGNORES_CASE} {LIST_BOUND} {TEXT_BOUND[:-1]} each."
     )
     slicer: str | None = strawberry.field(
         default=None,
-        description=f"Matched against the `slicer` key of the job's metadata. {TEXT_BOUND}",
+        description="Matched against the `slicer` key of the job's metadata. "
+        f"{IGNORES_CASE} {TEXT_BOUND}",
     )
     started_after: datetime | None = strawberry.field(default=None, description=TIME_BOUND)
     started_before: datetime | None = strawberry.field(default=None, description=TIME_BOUND)
@@ -108,8 +113,12 @@ class PrintJobOrder:
 @strawberry.input
 class PrinterFilter:
     is_active: bool | None = None
-    name_contains: str | None = strawberry.field(default=None, description=TEXT_BOUND)
-    location: str | None = strawberry.field(default=None, description=TEXT_BOUND)
+    name_contains: str | None = strawberry.field(
+        default=None, description=f"{IGNORES_CASE} {TEXT_BOUND}"
+    )
+    location: str | None = strawberry.field(
+        default=None, description=f"{IGNORES_CASE} {TEXT_BOUND}"
+    )
 
     def to_service(self) -> printer_queries.PrinterFilter:
         return _bounded(

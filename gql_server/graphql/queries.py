@@ -153,7 +153,7 @@ class Query:
                 f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",
                 "LIST_TOO_LONG",
             )
-        return [stats_bucket(bucket) for bucket in buckets]
+        return [stats_bucket(bucket, grouping) for bucket in buckets]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:

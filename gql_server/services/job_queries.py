@@ -20,7 +20,7 @@ from gql_server.services.pagination import (
     position_of,
     window,
 )
-from gql_server.services.sql_filters import contains
+from gql_server.services.sql_filters import contains, equals_folded, in_folded
 
 # A page reads only the columns its query selects: the id and printer id always, the
 # others on demand. Decoding the JSON columns and timestamps nobody asked for cost more
@@ -155,7 +155,8 @@ def _status_condition(statuses: Sequence[str]) -> Any:
 
 
 def filter_conditions(job_filter: JobFilter) -> list[Any]:
-    """WHERE conditions for a filter; every one can use an index except the substring."""
+    """WHERE conditions for a filter; every one can use an index except the substring.
+    Text matches ignore case on every database (services/sql_filters.py)."""
     f = job_filter
     conditions: list[Any] = []
     if f.printer_ids is not None:
@@ -163,17 +164,16 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     if f.statuses is not None:
         conditions.append(_status_condition(f.statuses))
     if f.filename_contains:
-        conditions.append(contains(PrintJob.filename, f.filename_contains))
+        conditions.append(contains(PrintJob.filename_folded, f.filename_contains))
     if f.user is not None:
-        conditions.append(PrintJob.user == f.user)
+        conditions.append(equals_folded(PrintJob.user_folded, f.user))
     if f.filament_types is not None:
         details = select(JobDetails.print_job_id).where(
-            JobDetails.filament_type.in_(list(f.filament_types))
+            in_folded(JobDetails.filament_type_folded, f.filament_types)
         )
         conditions.append(PrintJob.id.in_(details))
     if f.slicer is not None:
-        # JSON_EXTRACT on both dialects (MariaDB keeps JSON as text and still parses it).
-        conditions.append(PrintJob.job_metadata["slicer"].as_string() == f.slicer)
+        conditions.append(equals_folded(PrintJob.slicer_folded, f.slicer))
     if f.started_after is not None:
         conditions.append(PrintJob.start_time > f.started_after)
     if f.started_before is not None:

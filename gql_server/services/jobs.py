@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.folding import fold
+from gql_server.db.models import FOLDED_WIDTHS, JobDetails, PrintJob
 from gql_server.db.types import utcnow
 from gql_server.db.upsert import upsert_statement
 
@@ -36,6 +37,8 @@ JOB_COLUMNS = (
     "auxiliary_data",
 )
 KEY_COLUMNS = ("printer_id", "job_id", "start_time")
+# Derived from the columns above (db/folding.py): written with them, never compared.
+FOLDED_JOB_COLUMNS = ("user_folded", "filename_folded", "slicer_folded")
 
 DETAIL_COLUMNS = (
     "layer_height",
@@ -92,16 +95,36 @@ JSON_COLUMNS = ("job_metadata", "auxiliary_data")
 
 
 def to_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # NaN or ±Infinity: Python reads them in Moonraker's answers, but they are not
+        # JSON, and MariaDB's JSON check refuses the row where SQLite would keep it.
+        # Stored as null instead; the round trip costs only such rare documents.
+        finite = json.loads(json.dumps(value), parse_constant=lambda _: None)
+        return json.dumps(finite, separators=(",", ":"))
 
 
 def _normalised(row: Mapping[str, Any]) -> dict[str, Any]:
     values = {name: row.get(name) for name in JOB_COLUMNS}
     values["end_time"] = _aware(values["end_time"])
+    slicer = metadata_slicer(values["job_metadata"])
     for name in JSON_COLUMNS:
         values[name] = to_json(values[name])
     values["content_hash"] = fingerprint(values)
+    values["user_folded"] = fold(values["user"], FOLDED_WIDTHS["user_folded"])
+    values["filename_folded"] = fold(values["filename"], FOLDED_WIDTHS["filename_folded"])
+    values["slicer_folded"] = fold(slicer, FOLDED_WIDTHS["slicer_folded"])
     return values
+
+
+def metadata_slicer(metadata: Any) -> str | None:
+    """The ``slicer`` key of a job's metadata when it is text: what the slicer filter
+    matches."""
+    slicer = metadata.get("slicer") if isinstance(metadata, dict) else None
+    return slicer if isinstance(slicer, str) else None
 
 
 def fingerprint(values: Mapping[str, Any]) -> str:
@@ -232,6 +255,7 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         conflict_columns=KEY_COLUMNS,
         update_columns=[
             *(_column_name(name) for name in JOB_COLUMNS),
+            *FOLDED_JOB_COLUMNS,
             "content_hash",
             "updated_at",
         ],
@@ -272,6 +296,9 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         {
             "print_job_id": row["print_job_id"],
             **{name: row.get(name) for name in DETAIL_COLUMNS},
+            "filament_type_folded": fold(
+                row.get("filament_type"), FOLDED_WIDTHS["filament_type_folded"]
+            ),
             "raw_metadata": row.get("raw_metadata_json") or to_json(row.get("raw_metadata")),
             "created_at": now,
             "updated_at": now,
@@ -282,7 +309,7 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         session.get_bind().dialect,
         JobDetails.__table__,  # type: ignore[arg-type]
         conflict_columns=("print_job_id",),
-        update_columns=[*DETAIL_COLUMNS, "updated_at"],
+        update_columns=[*DETAIL_COLUMNS, "filament_type_folded", "updated_at"],
         text_columns=["raw_metadata"],
     )
     for chunk in _chunks(values):

@@ -19,7 +19,7 @@ from gql_server.services.pagination import (
     position_of,
     window,
 )
-from gql_server.services.sql_filters import contains
+from gql_server.services.sql_filters import contains, equals_folded
 
 
 class PrinterOrderField(enum.Enum):
@@ -58,9 +58,9 @@ def _conditions(printer_filter: PrinterFilter) -> list[Any]:
     if f.is_active is not None:
         conditions.append(Printer.is_active.is_(f.is_active))
     if f.name_contains:
-        conditions.append(contains(Printer.name, f.name_contains))
+        conditions.append(contains(Printer.name_folded, f.name_contains))
     if f.location is not None:
-        conditions.append(Printer.location == f.location)
+        conditions.append(equals_folded(Printer.location_folded, f.location))
     return conditions
 
 

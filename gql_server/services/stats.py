@@ -16,9 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
+from gql_server.db.folding import BINARY_COLLATION
 from gql_server.db.models import JobDetails, PrintJob
 from gql_server.services.errors import ValidationError
-from gql_server.services.job_queries import JobFilter, filter_conditions
+from gql_server.services.job_queries import (
+    KNOWN_STATUSES,
+    UNKNOWN_STATUS,
+    JobFilter,
+    filter_conditions,
+)
 
 
 class StatsGroupBy(enum.Enum):
@@ -136,9 +142,11 @@ def _bucket_key(
     if group_by is StatsGroupBy.PRINTER:
         return PrintJob.printer_id
     if group_by is StatsGroupBy.STATUS:
-        return PrintJob.status
+        # One bucket for every status Moonraker may add later, as the filter's "unknown".
+        return case((PrintJob.status.in_(KNOWN_STATUSES), PrintJob.status), else_=UNKNOWN_STATUS)
     if group_by is StatsGroupBy.FILAMENT_TYPE:
-        return JobDetails.filament_type
+        # The same rule as the filter: "PLA" and "pla" are one bucket on every database.
+        return JobDetails.filament_type_folded
     zone = resolve_zone(timezone)
     span = _time_span(session, conditions)
     if span is None:
@@ -161,6 +169,7 @@ def print_stats(
     rows = (
         select(
             key.label("bucket"),
+            JobDetails.filament_type,
             PrintJob.status,
             PrintJob.print_duration,
             PrintJob.total_duration,
@@ -176,6 +185,7 @@ def print_stats(
     query = (
         select(
             rows.c.bucket,
+            _shown_filament_type(session, rows.c.filament_type),
             func.count(),
             func.sum(completed),
             func.sum(finished),
@@ -189,9 +199,20 @@ def print_stats(
     return [_bucket(group_by, row) for row in session.execute(query)]
 
 
+def _shown_filament_type(session: Session, column: Any) -> Any:
+    """The spelling a filament bucket shows: the first in binary order ("PLA" before
+    "pla"), the same on both databases (MariaDB's MIN would follow its case-blind
+    collation and pick either)."""
+    if session.get_bind().dialect.name != "sqlite":
+        column = column.collate(BINARY_COLLATION)
+    return func.min(column)
+
+
 def _bucket(group_by: StatsGroupBy, row: Any) -> StatsBucket:
-    bucket, jobs, completed, finished, print_time, total_time, filament = row
+    bucket, filament_type, jobs, completed, finished, print_time, total_time, filament = row
     printer_id = int(bucket) if group_by is StatsGroupBy.PRINTER else None
+    if group_by is StatsGroupBy.FILAMENT_TYPE:
+        bucket = filament_type
     return StatsBucket(
         key=_key_text(bucket),
         printer_id=printer_id,

@@ -1,9 +1,14 @@
-"""Per-printer totals over completed jobs, computed by the database in one statement."""
+"""Per-printer totals, computed by the database in one statement.
+
+Two sets: ours, over completed jobs, and the same figures counted Moonraker's way, over
+every job it counts in its own totals, so the two can be compared like with like.
+"""
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
@@ -11,39 +16,56 @@ from gql_server.db.models import JobTotals, Printer, PrintJob
 from gql_server.db.types import utcnow
 
 COMPLETED = "completed"
+# Moonraker adds a job to its totals when the job finishes, whatever the status
+# (history.py finish_job → _update_job_totals): completed, cancelled, error,
+# klippy_shutdown, klippy_disconnect, server_exit. A job still printing is not counted
+# yet, and one left in_progress by a Moonraker restart becomes "interrupted" without
+# ever being counted.
+NOT_COUNTED_BY_MOONRAKER = ("in_progress", "interrupted")
 TOTAL_COLUMNS = (
     "total_jobs",
     "total_time",
     "total_print_time",
     "total_filament_used",
     "longest_job",
+    "finished_jobs",
+    "finished_time",
+    "finished_print_time",
+    "finished_filament_used",
+    "longest_finished_job",
     "last_updated",
 )
 
 
+def _figures(counted: ColumnElement[bool], prefix: str, longest: str) -> list[Any]:
+    """Count, sums and longest duration over the jobs ``counted`` selects; NULL
+    durations count as 0, as Moonraker stores them."""
+
+    def only(column: Any) -> Any:
+        return case((counted, func.coalesce(column, 0)), else_=0)
+
+    return [
+        func.count(case((counted, PrintJob.id))).label(f"{prefix}_jobs"),
+        func.coalesce(func.sum(only(PrintJob.total_duration)), 0).label(f"{prefix}_time"),
+        func.coalesce(func.sum(only(PrintJob.print_duration)), 0).label(f"{prefix}_print_time"),
+        func.coalesce(func.sum(only(PrintJob.filament_used)), 0).label(f"{prefix}_filament_used"),
+        func.coalesce(func.max(only(PrintJob.total_duration)), 0).label(longest),
+    ]
+
+
 def _aggregate(printer_ids: Sequence[int]) -> Select:
-    """One row per printer, zeros for a printer with no completed job (LEFT JOIN)."""
-    completed = and_(PrintJob.printer_id == Printer.id, PrintJob.status == COMPLETED)
+    """One row per printer, zeros for a printer without jobs (LEFT JOIN)."""
+    completed = PrintJob.status == COMPLETED
+    finished = PrintJob.status.not_in(NOT_COUNTED_BY_MOONRAKER)
     return (
         select(
             Printer.id.label("printer_id"),
-            func.count(PrintJob.id).label("total_jobs"),
-            func.coalesce(func.sum(func.coalesce(PrintJob.total_duration, 0)), 0).label(
-                "total_time"
-            ),
-            func.coalesce(func.sum(func.coalesce(PrintJob.print_duration, 0)), 0).label(
-                "total_print_time"
-            ),
-            func.coalesce(func.sum(func.coalesce(PrintJob.filament_used, 0)), 0).label(
-                "total_filament_used"
-            ),
-            func.coalesce(func.max(func.coalesce(PrintJob.total_duration, 0)), 0).label(
-                "longest_job"
-            ),
+            *_figures(completed, "total", "longest_job"),
+            *_figures(finished, "finished", "longest_finished_job"),
             literal(utcnow(), JobTotals.last_updated.type).label("last_updated"),
         )
         .select_from(Printer)
-        .outerjoin(PrintJob, completed)
+        .outerjoin(PrintJob, PrintJob.printer_id == Printer.id)
         .where(Printer.id.in_(list(printer_ids)))
         .group_by(Printer.id)
     )

@@ -19,6 +19,7 @@ from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_databa
 SECRET = "the-operators-secret-of-at-least-32-characters"
 KEY = "5f0e0c6b1d2a4e8f9b3c7d6e1a2b3c4d"
 BEFORE = "0004"
+AFTER = "0005"  # not "head": later revisions have downgrades of their own
 DB_SUFFIX = "_key_migration"
 
 
@@ -101,7 +102,7 @@ def test_upgrade_encrypts_plaintext_keys_with_gql_secret_key(
     legacy_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GQL_SECRET_KEY", SECRET)
-    migrate(legacy_engine, "upgrade", "head")
+    migrate(legacy_engine, "upgrade", AFTER)
     keyed, keyless = raw_keys(legacy_engine)
     assert (keyed is not None and KEY not in keyed, keyless) == (True, None)
     assert SecretBox(SECRET).decrypt(keyed or "") == KEY
@@ -111,7 +112,7 @@ def test_upgrade_widens_the_column_for_the_tokens(
     legacy_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GQL_SECRET_KEY", SECRET)
-    migrate(legacy_engine, "upgrade", "head")
+    migrate(legacy_engine, "upgrade", AFTER)
     assert key_width(legacy_engine) == 1200
 
 
@@ -119,7 +120,7 @@ def test_downgrade_decrypts_the_keys_again(
     legacy_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GQL_SECRET_KEY", SECRET)
-    migrate(legacy_engine, "upgrade", "head")
+    migrate(legacy_engine, "upgrade", AFTER)
     migrate(legacy_engine, "downgrade", BEFORE)
     assert (raw_keys(legacy_engine), key_width(legacy_engine)) == ([KEY, None], 200)
 
@@ -128,12 +129,12 @@ def test_downgrade_with_another_secret_fails_and_keeps_the_keys(
     legacy_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GQL_SECRET_KEY", SECRET)
-    migrate(legacy_engine, "upgrade", "head")
+    migrate(legacy_engine, "upgrade", AFTER)
     encrypted = raw_keys(legacy_engine)
     monkeypatch.setenv("GQL_SECRET_KEY", "x" * 40)
     with pytest.raises(ConfigError, match="does not decrypt"):
         migrate(legacy_engine, "downgrade", BEFORE)
-    assert (raw_keys(legacy_engine), revision(legacy_engine)) == (encrypted, "0005")
+    assert (raw_keys(legacy_engine), revision(legacy_engine)) == (encrypted, AFTER)
 
 
 def test_on_sqlite_without_a_secret_the_upgrade_creates_the_file(

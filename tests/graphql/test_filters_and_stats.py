@@ -322,10 +322,53 @@ def test_stats_by_printer_sum_each_printers_jobs(gql: GraphQLClient, database: D
     assert returned == expected_buckets(list(JOBS), lambda job: job.printer)
 
 
+def status_name(job: JobSpec) -> str:
+    """The JobStatus name a job reads back with."""
+    return job.status.upper() if job.status in MOONRAKER_STATUSES else "UNKNOWN"
+
+
 def test_stats_by_status_sum_each_statuss_jobs(gql: GraphQLClient, database: Database) -> None:
     seed(database)
     returned = returned_buckets(stats(gql, "STATUS"), lambda b: b["key"])
-    assert returned == expected_buckets(list(JOBS), lambda job: job.status)
+    assert returned == expected_buckets(list(JOBS), status_name)
+
+
+def test_statuses_the_api_does_not_name_share_the_unknown_bucket(
+    gql: GraphQLClient, database: Database
+) -> None:
+    jobs = (
+        JobSpec("voron", "2026-03-01T10:00:00+00:00", status="paused_forever"),
+        JobSpec("voron", "2026-03-02T10:00:00+00:00", status="warped"),
+        JobSpec("voron", "2026-03-03T10:00:00+00:00"),
+    )
+    seed(database, jobs)
+    returned = returned_buckets(stats(gql, "STATUS"), lambda b: b["key"])
+    assert returned == expected_buckets(list(jobs), status_name)
+    assert set(returned) == {"UNKNOWN", "COMPLETED"}
+
+
+# Each grouping, and the filter field its keys are given back to.
+KEY_FILTERS = {"PRINTER": "printerIds", "STATUS": "statuses", "FILAMENT_TYPE": "filamentTypes"}
+
+
+@pytest.mark.parametrize("group_by", list(KEY_FILTERS))
+def test_a_bucket_key_used_as_filter_selects_exactly_that_bucket(
+    gql: GraphQLClient, database: Database, group_by: str
+) -> None:
+    seed(database)
+    buckets = [bucket for bucket in stats(gql, group_by) if bucket["key"] is not None]
+    refiltered = {
+        bucket["key"]: stats(gql, group_by, filter={KEY_FILTERS[group_by]: [bucket["key"]]})
+        for bucket in buckets
+    }
+    assert len(buckets) >= 3
+    assert refiltered == {bucket["key"]: [bucket] for bucket in buckets}
+
+
+def test_printer_keys_are_the_printers_global_ids(gql: GraphQLClient, database: Database) -> None:
+    seed(database)
+    keys = {bucket["printer"]["name"]: bucket["key"] for bucket in stats(gql, "PRINTER")}
+    assert keys == printer_global_ids(gql)
 
 
 def test_stats_by_filament_type_put_jobs_without_details_under_null(
@@ -342,7 +385,7 @@ def test_stats_honour_the_filter(gql: GraphQLClient, database: Database) -> None
     job_filter = {"printerIds": [voron], "slicer": "PrusaSlicer"}
     returned = returned_buckets(stats(gql, "STATUS", filter=job_filter), lambda b: b["key"])
     chosen = [job for job in JOBS if job.printer == "voron" and job.slicer == "PrusaSlicer"]
-    assert returned == expected_buckets(chosen, lambda job: job.status)
+    assert returned == expected_buckets(chosen, status_name)
 
 
 def _local_day(job: JobSpec, zone: str) -> date:

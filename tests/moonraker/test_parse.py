@@ -330,3 +330,68 @@ def test_cura_payload_escaped_once_is_read_too() -> None:
     document = {"global_quality": "[values]\ninfill_pattern = lines\n", "extruder_quality": []}
     text = ";SETTING_3 " + json.dumps(document) + "\n"
     assert parse_slicer_settings("Cura", text)["infill_pattern"] == "lines"
+
+
+# NaN and Infinity: Python's json reads them in Moonraker's answers -----------------------
+
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize("value", NON_FINITE, ids=["nan", "inf", "-inf"])
+def test_non_finite_job_numbers_become_null(sample: Sample, value: float) -> None:
+    odd = dict.fromkeys(("end_time", "print_duration", "total_duration", "filament_used"), value)
+    row = parse_job(recorded_job(sample, "completed_exists") | odd)
+    assert {key: row[key] for key in odd} == dict.fromkeys(odd)
+
+
+@pytest.mark.parametrize("value", NON_FINITE, ids=["nan", "inf", "-inf"])
+def test_a_non_finite_start_time_is_a_bad_response(sample: Sample, value: float) -> None:
+    with pytest.raises(MoonrakerError) as caught:
+        parse_job(recorded_job(sample, "completed_exists") | {"start_time": value})
+    assert caught.value.code == "BAD_RESPONSE"
+
+
+def test_moonraker_json_with_nan_and_infinity_parses(sample: Sample) -> None:
+    text = json.dumps(recorded_job(sample, "completed_exists"))
+    text = text.replace('"filament_used": ', '"filament_used": NaN, "x": ', 1)
+    row = parse_job(json.loads(text) | {"print_duration": json.loads("Infinity")})
+    assert (row["filament_used"], row["print_duration"]) == (None, None)
+
+
+@pytest.mark.parametrize("value", NON_FINITE, ids=["nan", "inf", "-inf"])
+def test_non_finite_metadata_numbers_give_null_details(value: float) -> None:
+    keys = ("layer_height", "first_layer_height", "first_layer_extr_temp",
+            "first_layer_bed_temp", "estimated_time", "filament_weight_total", "layer_count",
+            "object_height")  # fmt: skip
+    details = parse_details(dict.fromkeys(keys, value))
+    numbers = ("layer_height", "first_layer_height", "nozzle_temp", "bed_temp",
+               "estimated_time", "estimated_filament", "layer_count", "object_height")  # fmt: skip
+    assert {key: details[key] for key in numbers} == dict.fromkeys(numbers)
+
+
+# 0 % and 100 % infill are real settings, not missing ones ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slicer", "line"),
+    [
+        ("PrusaSlicer", "; fill_density = {}%\n"),
+        ("SuperSlicer", "; fill_density = {}%\n"),
+        ("OrcaSlicer", "; sparse_infill_density = {}%\n"),
+    ],
+)
+@pytest.mark.parametrize("percent", [0, 100])
+def test_infill_of_0_and_100_percent_is_kept(slicer: str, line: str, percent: int) -> None:
+    settings = parse_slicer_settings(slicer, line.format(percent))
+    assert settings["infill_percentage"] == percent
+
+
+@pytest.mark.parametrize("percent", [0, 100])
+def test_cura_infill_of_0_and_100_percent_is_kept(percent: int) -> None:
+    text = cura_tail(f"infill_sparse_density = {percent}", "speed_print = 50")
+    assert parse_slicer_settings("Cura", text)["infill_percentage"] == percent
+
+
+@pytest.mark.parametrize("text", ["; fill_density = 100.4%\n", "; fill_density = -0.6%\n"])
+def test_infill_just_outside_0_to_100_is_unknown(text: str) -> None:
+    assert parse_slicer_settings("PrusaSlicer", text)["infill_percentage"] is None

@@ -1,10 +1,11 @@
-"""The batch upsert: new rows inserted, changed rows updated in place, constant SQL."""
+"""The batch upsert: new rows inserted, changed rows updated in place, constant SQL; jobs
+of different printers never taken for one another."""
 
 from sqlalchemy import select
 
 from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
-from gql_server.services.jobs import upsert_jobs
+from gql_server.services.jobs import _ids_of, job_key, unfinished_jobs, upsert_jobs
 from tests.factories import make_job_row, make_printer
 from tests.sql_counter import count_statements
 
@@ -79,3 +80,63 @@ def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Dat
     # One SELECT of the rows held, one INSERT … ON CONFLICT/DUPLICATE KEY, one SELECT of
     # the new ids: the same three statements for 10 jobs and for 500.
     assert large == small == 3
+
+
+# --- identity across printers: a job is (printer, job id, start time) -------------------
+
+
+def _printer_ids_of(database: Database, row_ids: list[int]) -> set[int]:
+    with database.scope() as session:
+        query = select(PrintJob.printer_id).where(PrintJob.id.in_(row_ids))
+        return set(session.scalars(query))
+
+
+def test_the_same_job_id_and_start_on_two_printers_are_two_jobs(database: Database) -> None:
+    rows = [make_job_row(i) for i in range(3)]
+    with database.scope() as session:
+        first, second = make_printer(session, "first").id, make_printer(session, "second").id
+        upsert_jobs(session, first, rows)
+        on_second = upsert_jobs(session, second, rows)
+    assert (on_second.created, on_second.unchanged) == (3, 0)
+    assert _printer_ids_of(database, list(on_second.ids.values())) == {second}
+
+
+def test_new_ids_are_the_printers_own_when_another_printer_holds_the_same_jobs(
+    database: Database,
+) -> None:
+    rows = [make_job_row(i) for i in range(3)]
+    with database.scope() as session:
+        first, second = make_printer(session, "first").id, make_printer(session, "second").id
+        created = upsert_jobs(session, first, rows)
+        upsert_jobs(session, second, rows)  # newer rows, same keys
+        # The lookup of new ids, run again now that the other printer's rows come after.
+        again = _ids_of(session, first, list(created.ids))
+    assert again == created.ids
+
+
+def test_a_job_in_progress_on_another_printer_is_not_this_printers(database: Database) -> None:
+    running = make_job_row(1, status="in_progress", end_time=None)
+    with database.scope() as session:
+        first, second = make_printer(session, "first").id, make_printer(session, "second").id
+        upsert_jobs(session, first, [running])
+        upsert_jobs(session, second, [make_job_row(1)])  # same key, finished here
+        unfinished = {
+            first: unfinished_jobs(session, first),
+            second: unfinished_jobs(session, second),
+        }
+    assert unfinished == {first: [job_key(running)], second: []}
+
+
+def test_nan_and_infinity_in_the_json_columns_are_stored_as_null(database: Database) -> None:
+    odd = {"slicer": "PrusaSlicer", "layer_height": float("nan"), "sizes": [float("inf"), 1.5]}
+    aux = [{"provider": "sensor", "value": float("-inf")}]
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=odd, auxiliary_data=aux)])
+    stored = _jobs(database)["000001"]
+    assert stored.job_metadata == {
+        "slicer": "PrusaSlicer",
+        "layer_height": None,
+        "sizes": [None, 1.5],
+    }
+    assert stored.auxiliary_data == [{"provider": "sensor", "value": None}]

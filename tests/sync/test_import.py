@@ -259,6 +259,16 @@ TOTALS_QUERY = """
 TOTAL_FIELDS = ("totalJobs", "totalTime", "totalPrintTime", "totalFilamentUsed", "longestJob")
 
 
+def synced_printer_totals(
+    database: Database, gql: GraphQLClient, moonraker_server: FakeMoonrakerServer
+) -> dict[str, Any]:
+    """A printer on the fake, synced through the API: its jobTotals."""
+    add_printer(database, "voron-1", moonraker_server.url)
+    sync_all(gql)
+    (printer,) = gql.execute(TOTALS_QUERY)["printers"]["nodes"]
+    return printer["jobTotals"]  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def synced_totals(
     database: Database,
@@ -272,10 +282,7 @@ def synced_totals(
     completed = [job for job in fake.jobs if job["status"] == "completed"]
     for job in completed[:3]:
         fake.delete_job(job["job_id"])
-    add_printer(database, "voron-1", moonraker_server.url)
-    sync_all(gql)
-    (printer,) = gql.execute(TOTALS_QUERY)["printers"]["nodes"]
-    return printer["jobTotals"]
+    return synced_printer_totals(database, gql, moonraker_server)
 
 
 def ours_expected(fake: FakeMoonraker) -> dict[str, Any]:
@@ -313,10 +320,38 @@ def test_moonraker_totals_are_stored_as_reported(
     assert synced_totals["moonraker"] == pytest.approx(moonraker_expected(fake))
 
 
-def test_totals_difference_is_moonraker_minus_ours(
+def moonraker_way(jobs: list[Job]) -> dict[str, Any]:
+    """The figures over ``jobs`` as Moonraker's history.py counts them: every job that
+    finished, whatever its status, except the interrupted ones."""
+    counted = [job for job in jobs if job["status"] not in ("in_progress", "interrupted")]
+    return {
+        "totalJobs": len(counted),
+        "totalTime": sum(job["total_duration"] for job in counted),
+        "totalPrintTime": sum(job["print_duration"] for job in counted),
+        "totalFilamentUsed": sum(job["filament_used"] for job in counted),
+        "longestJob": max(job["total_duration"] for job in counted),
+    }
+
+
+def test_totals_difference_is_what_moonraker_counts_and_we_cannot_see(
     synced_totals: dict[str, Any], fake: FakeMoonraker
 ) -> None:
-    ours, reported = ours_expected(fake), moonraker_expected(fake)
+    ours, reported = moonraker_way(fake.jobs), moonraker_expected(fake)
     expected = {name: reported[name] - ours[name] for name in TOTAL_FIELDS}
-    assert expected["totalJobs"] > 0  # Moonraker counts more statuses, and deleted jobs
-    assert synced_totals["moonrakerDifference"] == pytest.approx(expected)
+    assert expected["totalJobs"] == 3  # the three jobs deleted from Moonraker
+    assert synced_totals["moonrakerDifference"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_complete_import_differs_from_moonraker_by_nothing(
+    database: Database,
+    gql: GraphQLClient,
+    fake: FakeMoonraker,
+    moonraker_server: FakeMoonrakerServer,
+) -> None:
+    # Every status Moonraker writes, one job still printing among them (counted by
+    # neither side yet) and interrupted ones (never counted by Moonraker).
+    fake.add_jobs(150, seed=10)
+    fake.add_job(start_time=start_after(fake, hours=1), status="in_progress")
+    assert {job["status"] for job in fake.jobs} >= {"interrupted", "in_progress", "error"}
+    totals = synced_printer_totals(database, gql, moonraker_server)
+    assert totals["moonrakerDifference"] == dict.fromkeys(TOTAL_FIELDS, 0)

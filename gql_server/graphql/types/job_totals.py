@@ -1,4 +1,4 @@
-"""Per-printer aggregates over completed jobs."""
+"""Per-printer aggregates over completed jobs, and Moonraker's totals beside them."""
 
 from datetime import datetime
 from typing import Any
@@ -6,6 +6,14 @@ from typing import Any
 import strawberry
 
 from gql_server.graphql.types.node import Node
+
+# Moonraker sums durations and lengths as it goes, the database in its own order: the
+# two sums of the same doubles part in the last bits (1e-10 s over a year of jobs).
+DIFFERENCE_DECIMALS = 6
+
+
+def _rounded(value: float) -> float:
+    return round(value, DIFFERENCE_DECIMALS) + 0.0  # + 0.0: no -0.0
 
 
 @strawberry.type(description="Totals over a printer's completed jobs, computed by SQL.")
@@ -17,21 +25,35 @@ class JobTotals(Node):
     longest_job: float = strawberry.field(description="Longest total duration, seconds.")
     last_updated: datetime
     moonraker: "MoonrakerTotals | None" = strawberry.field(
-        description="Moonraker's own totals as last reported, kept beside ours: they drift "
-        "from its job list (deleted jobs stay counted; every finished status but "
-        "interrupted counts)."
+        description="Moonraker's own totals as last reported, kept beside ours. They count "
+        "every finished job (any status but in_progress and interrupted), not only "
+        "completed ones, and deleting jobs from Moonraker's history never lowers them."
     )
+    # Our figures counted Moonraker's way (services/totals.py), for the difference.
+    finished: strawberry.Private["TotalsDifference"]
 
-    @strawberry.field(description="Moonraker's totals minus ours; null until reported.")
+    @strawberry.field(
+        description="Moonraker's totals minus the same figures computed by us Moonraker's "
+        "way: over every imported job whose status is neither in_progress nor "
+        "interrupted (the fields above count completed jobs only). Each value is rounded "
+        f"to {DIFFERENCE_DECIMALS} decimals, below which only the order of adding differs. "
+        "0 everywhere after a complete import of an untouched history. What still makes "
+        "it differ: jobs deleted from Moonraker's history, which its totals keep "
+        "(positive; longestJob too when the longest job was deleted); a reset of "
+        "Moonraker's totals (/server/history/reset_totals: negative); jobs not imported "
+        "yet, such as one that finished between the sync's reading of the job list and "
+        "of the totals (positive). Null until Moonraker's totals have been reported."
+    )
     def moonraker_difference(self) -> "TotalsDifference | None":
         if self.moonraker is None:
             return None
+        reported, ours = self.moonraker, self.finished
         return TotalsDifference(
-            total_jobs=self.moonraker.total_jobs - self.total_jobs,
-            total_time=self.moonraker.total_time - self.total_time,
-            total_print_time=self.moonraker.total_print_time - self.total_print_time,
-            total_filament_used=self.moonraker.total_filament_used - self.total_filament_used,
-            longest_job=self.moonraker.longest_job - self.longest_job,
+            total_jobs=reported.total_jobs - ours.total_jobs,
+            total_time=_rounded(reported.total_time - ours.total_time),
+            total_print_time=_rounded(reported.total_print_time - ours.total_print_time),
+            total_filament_used=_rounded(reported.total_filament_used - ours.total_filament_used),
+            longest_job=_rounded(reported.longest_job - ours.longest_job),
         )
 
 
@@ -45,7 +67,7 @@ class MoonrakerTotals:
     reported_at: datetime
 
 
-@strawberry.type(description="Moonraker's totals minus ours, field by field.")
+@strawberry.type(description="Moonraker's totals minus ours counted its way, field by field.")
 class TotalsDifference:
     total_jobs: int
     total_time: float
@@ -64,6 +86,13 @@ def job_totals_from_row(row: Any) -> JobTotals:
         longest_job=row.longest_job,
         last_updated=row.last_updated,
         moonraker=_moonraker(row),
+        finished=TotalsDifference(
+            total_jobs=row.finished_jobs,
+            total_time=row.finished_time,
+            total_print_time=row.finished_print_time,
+            total_filament_used=row.finished_filament_used,
+            longest_job=row.longest_finished_job,
+        ),
     )
 
 
