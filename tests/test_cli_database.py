@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from gql_server.cli import main
 from gql_server.db.migrate import head_revision, pending_revisions
@@ -227,3 +228,23 @@ def test_serve_on_a_new_sqlite_file_migrates_it_and_says_so(tmp_path: Path) -> N
         stop([server], STOP_TIMEOUT)
     applied = [line for line in server.output().splitlines() if line.startswith("applied ")]
     assert len(applied) == len(pending_revisions(None))
+
+
+def test_a_database_from_a_newer_release_is_not_sent_to_migrate(
+    database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = database.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    try:
+        error = _refused(capsys, ["api-key", "list"])
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()}
+            )
+    assert (
+        f"is at revision 9999, which this gql_server does not know (newest {head_revision()})"
+        in error
+    )

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gql_server.config import ConfigError
 from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import current_revision, head_revision
+from gql_server.db.migrate import current_revision, head_revision, pending_revisions
 from gql_server.db.session import Database
 
 MIGRATE = "run `gql-server migrate`"
@@ -84,11 +84,18 @@ def opened_database(database_url: str, *, for_migration: bool = False) -> Iterat
 
 def require_head(database: Database, database_url: str) -> None:
     current, head = current_revision(database.engine), head_revision()
-    if current != head:
-        raise DatabaseNotMigrated(
-            f"the database {database_label(database_url)} is not migrated (revision "
-            f"{current or 'none'}, newest {head}): {MIGRATE}"
+    if current == head:
+        return
+    if current is not None and current not in {r for r, _ in pending_revisions(None)}:
+        raise DatabaseNotMigrated(  # migrating would fail: alembic cannot find it either
+            f"the database {database_label(database_url)} is at revision {current}, which "
+            f"this gql_server does not know (newest {head}): it was migrated by a newer "
+            "release; run that release, or restore a backup taken before the upgrade"
         )
+    raise DatabaseNotMigrated(
+        f"the database {database_label(database_url)} is not migrated (revision "
+        f"{current or 'none'}, newest {head}): {MIGRATE}"
+    )
 
 
 def _check_sqlite_file(file: Path, *, may_create: bool) -> None:
