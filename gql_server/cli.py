@@ -4,24 +4,53 @@ import argparse
 import math
 import re
 import sys
+import textwrap
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from gql_server.config import ConfigError, Settings, load_settings
-from gql_server.db.engine import create_db_engine
+from gql_server.config import ConfigError, Settings, load_settings, parse_host, parse_port
 from gql_server.db.faults import describe
-from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.migrate import (
+    current_revision,
+    head_revision,
+    pending_revisions,
+    upgrade_to_head,
+)
+from gql_server.db.models import ApiKey
+from gql_server.db.opening import DatabaseNotMigrated, database_label, opened_database
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
 from gql_server.services.auth import Scope, format_scopes, parse_scopes
 from gql_server.services.errors import ServiceError
+from gql_server.text_table import format_table
 from gql_server.web.header_deadline import protocol_class
+
+DATABASE = ("DATABASE_URL",)
+SECRET = ("GQL_SECRET_KEY",)
+SYNC = ("GQL_SYNC_CONCURRENCY", "GQL_SYNC_LEASE", "GQL_MOONRAKER_ALLOWED_NETWORKS")
+# What each command reads; tests/test_cli.py checks serve's list against load_settings.
+ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "migrate": (*DATABASE, *SECRET),
+    "serve": (
+        *DATABASE,
+        *("GQL_HOST", "GQL_PORT", "GQL_SYNC_INTERVAL", *SYNC, *SECRET),
+        *("GQL_INTROSPECTION", "GQL_GRAPHIQL", "GQL_LOG_FORMAT", "GQL_MAX_DEPTH"),
+        *("GQL_MAX_ALIASES", "GQL_MAX_TOKENS", "GQL_MAX_NODES", "GQL_MAX_COST"),
+        *("GQL_MAX_BODY_BYTES", "GQL_PREPARE_TIMEOUT", "GQL_BODY_TIMEOUT"),
+        *("GQL_MAX_CONNECTIONS", "GQL_TRUSTED_PROXIES", "GQL_SHUTDOWN_GRACE"),
+    ),
+    "api-key": DATABASE,
+    "sync": (*DATABASE, *SECRET, *SYNC),
+    "rotate-secret": (*DATABASE, *SECRET),
+    "export-schema": (),
+}
+DATABASE_URL_NOTE = "  (DATABASE_URL defaults to sqlite:///gql_server.db, in the working directory)"
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -36,8 +65,18 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{UNITS[unit]: int(amount)})
 
 
-def _database(settings: Settings) -> Database:
-    return Database(create_db_engine(settings.database_url))
+def _port_argument(text: str) -> int:
+    try:
+        return parse_port(text, "--port")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _host_argument(text: str) -> str:
+    try:
+        return parse_host(text, "--host")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _is_sqlite(settings: Settings) -> bool:
@@ -45,13 +84,21 @@ def _is_sqlite(settings: Settings) -> bool:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    database = _database(settings)
-    try:
-        upgrade_to_head(database.engine)
-    finally:
-        database.dispose()
-    print("database is at the newest revision")
+    with opened_database(settings.database_url, for_migration=True) as database:
+        print(f"database: {database_label(settings.database_url)}", flush=True)
+        pending = _upgrade(database)
+    verdict = "now" if pending else "already"
+    print(f"the database is {verdict} at the newest revision, {head_revision()}")
     return 0
+
+
+def _upgrade(database: Database) -> list[tuple[str, str]]:
+    """Apply what is missing, saying which revisions (so a no-op reads as one)."""
+    pending = pending_revisions(current_revision(database.engine))
+    upgrade_to_head(database.engine)
+    for revision, message in pending:
+        print(f"applied {revision}: {message}", flush=True)
+    return pending
 
 
 def _bootstrap_key(database: Database) -> None:
@@ -64,7 +111,9 @@ def _bootstrap_key(database: Database) -> None:
     print(banner)
     print("No API key existed, so an ADMIN key was created. It is shown only now:")
     print(f"    {created.plaintext}")
-    print("Use it as the X-API-Key header; create narrower keys with createApiKey.")
+    print("Use it as the X-API-Key header. Create narrower keys with")
+    print("    gql-server api-key create --name NAME --scope READ")
+    print("(or the createApiKey mutation, with this key).")
     print(banner, flush=True)
 
 
@@ -88,20 +137,42 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def serve_summary(settings: Settings, host: str, port: int, workers: int) -> str:
+    """What ``serve`` is about to do, printed before uvicorn starts: the database it
+    uses and which features are on, so a wrong DATABASE_URL or a forgotten
+    GQL_INTROSPECTION=false shows on the first screen."""
+    shown = f"[{host}]" if ":" in host else host
+    endpoint = f"http://{shown}:{port}/graphql"
+    interval = settings.sync_interval
+    rows = [
+        ("database", database_label(settings.database_url)),
+        ("GraphQL", endpoint),
+        ("GraphiQL", f"on: open {endpoint} in a browser" if settings.graphiql else "off"),
+        ("introspection", "on" if settings.introspection else "off"),
+        (
+            "periodic sync",
+            f"every {interval:g} s, {settings.sync_concurrency} printers at once"
+            if interval > 0
+            else "off (GQL_SYNC_INTERVAL=0)",
+        ),
+        ("workers", str(workers)),
+    ]
+    return "\n".join(f"{name + ':':<15}{value}" for name, value in rows)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = settings_with_secret(settings)  # a first run on SQLite creates the file
     host = args.host or settings.host
     port = args.port or settings.port
-    database = _database(settings)
-    try:
-        if _is_sqlite(settings):
-            upgrade_to_head(database.engine)  # a first run on the default just works
+    sqlite = _is_sqlite(settings)  # a first run on the default just works
+    with opened_database(settings.database_url, for_migration=sqlite) as database:
+        if sqlite:
+            _upgrade(database)
+        settings = settings_with_secret(settings)  # a first run on SQLite creates the file
         if not args.no_bootstrap_key:
             _bootstrap_key(database)
-    finally:
-        database.dispose()
+    print(serve_summary(settings, host, port, args.workers), flush=True)
     uvicorn.run(
         "gql_server.app:create_served_app",
         factory=True,
@@ -118,51 +189,46 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _key_create(settings: Settings, args: argparse.Namespace) -> int:
     expires_at = None if args.expires_in is None else utcnow() + args.expires_in
-    database = _database(settings)
-    try:
-        with database.scope() as session:
-            created = api_keys.create_api_key(
-                session,
-                name=args.name,
-                scopes=format_scopes(Scope(s) for s in args.scope),
-                expires_at=expires_at,
-            )
-            prefix, scopes = created.api_key.key_prefix, created.api_key.scopes
-    finally:
-        database.dispose()
-    expiry = "never" if expires_at is None else expires_at.isoformat()
-    print(f"created key {prefix}… ({args.name}; scopes {scopes}; expires {expiry})")
+    with opened_database(settings.database_url) as database, database.scope() as session:
+        created = api_keys.create_api_key(
+            session,
+            name=args.name,
+            scopes=format_scopes(Scope(s) for s in args.scope),
+            expires_at=expires_at,
+        )
+        prefix, scopes = created.api_key.key_prefix, created.api_key.scopes
+    print(f"created key {prefix}… ({args.name}; scopes {scopes}; expires {_moment(expires_at)})")
     print(created.plaintext)  # alone on the last line, for scripts
     return 0
 
 
 def _key_list(settings: Settings, _args: argparse.Namespace) -> int:
-    database = _database(settings)
-    try:
-        with database.scope() as session:
-            keys = api_keys.list_api_keys(session)
-    finally:
-        database.dispose()
-    print(f"{'PREFIX':<16} {'NAME':<24} {'SCOPES':<18} {'ACTIVE':<6} {'EXPIRES':<25} LAST USED")
-    for key in keys:
-        scopes = ",".join(sorted(s.value for s in parse_scopes(key.scopes)))
-        expires = key.expires_at.isoformat() if key.expires_at else "never"
-        last_used = key.last_used.isoformat() if key.last_used else "never"
-        active = "yes" if key.is_active else "no"
-        line = f"{key.key_prefix:<16} {key.name:<24} {scopes:<18} {active:<6} {expires:<25}"
-        print(f"{line} {last_used}")
+    with opened_database(settings.database_url) as database, database.scope() as session:
+        rows = [_key_row(key) for key in api_keys.list_api_keys(session)]
+    print(format_table(("PREFIX", "NAME", "SCOPES", "ACTIVE", "EXPIRES", "LAST USED"), rows))
     return 0
 
 
+def _key_row(key: ApiKey) -> tuple[str, ...]:
+    return (
+        key.key_prefix,
+        key.name,
+        ",".join(sorted(s.value for s in parse_scopes(key.scopes))),
+        "yes" if key.is_active else "no",
+        _moment(key.expires_at),
+        _moment(key.last_used),
+    )
+
+
+def _moment(at: datetime | None) -> str:
+    return "never" if at is None else at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _key_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    database = _database(settings)
-    try:
-        with database.scope() as session:
-            key = api_keys.find_by_prefix_or_name(session, args.key)
-            api_keys.revoke_api_key(session, key.id)
-            prefix = key.key_prefix
-    finally:
-        database.dispose()
+    with opened_database(settings.database_url) as database, database.scope() as session:
+        key = api_keys.find_by_prefix_or_name(session, args.key)
+        api_keys.revoke_api_key(session, key.id)
+        prefix = key.key_prefix
     print(f"revoked key {prefix}…")
     return 0
 
@@ -177,9 +243,10 @@ def _export_schema(_settings: Settings, _args: argparse.Namespace) -> int:
 def _sync(settings: Settings, args: argparse.Namespace) -> int:
     from gql_server.sync_command import run_sync_command
 
-    return run_sync_command(
-        settings_with_secret(settings), printer_names=args.printer, full=args.full
-    )
+    with opened_database(settings.database_url) as database:  # before the secret file
+        return run_sync_command(
+            settings_with_secret(settings), database, printer_names=args.printer, full=args.full
+        )
 
 
 def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
@@ -188,12 +255,36 @@ def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
     source = NewSecretSource(
         env_name=args.new_secret_env, stdin=args.new_secret_stdin, generate=args.generate
     )
-    return run_rotate_secret(settings, source)
+    with opened_database(settings.database_url) as database:
+        return run_rotate_secret(settings, source, database)
+
+
+def environment_help(command: str) -> str:
+    """The --help epilog: the variables ``command`` reads (every command validates all)."""
+    names = ENVIRONMENT[command]
+    if not names:
+        return "environment: none"
+    lines = textwrap.wrap(", ".join(names), width=76, initial_indent="  ", subsequent_indent="  ")
+    note = [DATABASE_URL_NOTE] if "DATABASE_URL" in names else []
+    return "\n".join(["environment:", *lines, *note])
+
+
+def _add_command(
+    commands: argparse._SubParsersAction, name: str, help_text: str, env: str | None = None
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=environment_help(env or name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
 
 
 def _add_rotate_command(commands: argparse._SubParsersAction) -> None:
-    rotate = commands.add_parser(
-        "rotate-secret", help="re-encrypt stored Moonraker API keys under a new secret"
+    rotate = _add_command(
+        commands, "rotate-secret", "re-encrypt stored Moonraker API keys under a new secret"
     )
     given = rotate.add_mutually_exclusive_group(required=True)  # never the secret in argv
     given.add_argument("--new-secret-env", metavar="NAME", help="read it from variable NAME")
@@ -203,9 +294,11 @@ def _add_rotate_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_key_commands(commands: argparse._SubParsersAction) -> None:
-    keys = commands.add_parser("api-key", help="create, list or revoke API keys")
+    keys = _add_command(commands, "api-key", "create, list or revoke API keys")
     actions = keys.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="create a key; the key is the last line printed")
+    create = _add_command(
+        actions, "create", "create a key; the key is the last line printed", "api-key"
+    )
     create.add_argument("--name", required=True)
     create.add_argument(
         "--scope",
@@ -216,8 +309,9 @@ def _add_key_commands(commands: argparse._SubParsersAction) -> None:
     )
     create.add_argument("--expires-in", type=parse_duration, help="e.g. 30d, 12h (default: never)")
     create.set_defaults(handler=_key_create)
-    actions.add_parser("list", help="list keys (never the secrets)").set_defaults(handler=_key_list)
-    revoke = actions.add_parser("revoke", help="revoke a key by its prefix or name")
+    listing = _add_command(actions, "list", "list keys (never the secrets)", "api-key")
+    listing.set_defaults(handler=_key_list)
+    revoke = _add_command(actions, "revoke", "revoke a key by its prefix or name", "api-key")
     revoke.add_argument("key")
     revoke.set_defaults(handler=_key_revoke)
 
@@ -227,10 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gql-server", description="GraphQL API over a farm of Moonraker printers"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
-    serve = commands.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", help="default: GQL_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default: GQL_PORT or 8000")
+    migrate = _add_command(commands, "migrate", "apply database migrations; says which")
+    migrate.set_defaults(handler=_migrate)
+    serve = _add_command(commands, "serve", "run the HTTP server (migrates SQLite first)")
+    serve.add_argument("--host", type=_host_argument, help="default: GQL_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=_port_argument, help="default: GQL_PORT or 8000")
     serve.add_argument("--workers", type=int, default=1, help="processes (use MariaDB for >1)")
     serve.add_argument(
         "--no-bootstrap-key",
@@ -239,14 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
     _add_key_commands(commands)
-    sync = commands.add_parser("sync", help="import job history from the printers now")
+    sync = _add_command(commands, "sync", "import job history from the printers now")
     sync.add_argument("--printer", action="append", help="printer name (repeatable; default all)")
     sync.add_argument("--full", action="store_true", help="re-read the whole history")
     sync.set_defaults(handler=_sync)
     _add_rotate_command(commands)
-    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
-        handler=_export_schema
-    )
+    schema = _add_command(commands, "export-schema", "print the GraphQL SDL")
+    schema.set_defaults(handler=_export_schema)
     return parser
 
 
@@ -257,6 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(settings, args))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseNotMigrated as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

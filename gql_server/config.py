@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -67,6 +68,38 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+PORT_RANGE = (1, 65535)
+# RFC 1123 labels: letters, digits and inner hyphens, at most 63 characters each.
+HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def parse_port(raw: str, name: str) -> int:
+    """A TCP port; uvicorn meets 0 or 99999 only at bind time, with an OverflowError."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    low, high = PORT_RANGE
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a port from {low} to {high}, got {value}")
+    return value
+
+
+def parse_host(raw: str, name: str) -> str:
+    """An IP literal or a hostname; anything else failed only when uvicorn tried to bind."""
+    host = raw.strip()
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(HOST_LABEL.match(label) for label in labels):
+        raise ConfigError(
+            f"{name} must be a hostname or an IP address such as 127.0.0.1 or 0.0.0.0, got {raw!r}"
+        )
+    return host
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -158,8 +191,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
         database_url=_database_url(env),
-        host=_text(env, "GQL_HOST", "127.0.0.1"),
-        port=_int(env, "GQL_PORT", 8000, minimum=1),
+        host=parse_host(_text(env, "GQL_HOST", "127.0.0.1"), "GQL_HOST"),
+        port=parse_port(env.get("GQL_PORT", "8000"), "GQL_PORT"),
         sync_interval=_float(env, "GQL_SYNC_INTERVAL", 0.0),
         sync_concurrency=_int(env, "GQL_SYNC_CONCURRENCY", 4, minimum=1),
         introspection=_bool(env, "GQL_INTROSPECTION", True),

@@ -22,7 +22,6 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from gql_server.config import SECRET_KEY_MIN_LENGTH, Settings
-from gql_server.db.engine import create_db_engine
 from gql_server.db.secret_box import SecretBox
 from gql_server.db.secret_file import (
     new_secret,
@@ -54,7 +53,11 @@ class NewSecretSource:
 
 
 def run_rotate_secret(
-    settings: Settings, source: NewSecretSource, *, stdin: TextIO | None = None
+    settings: Settings,
+    source: NewSecretSource,
+    database: Database,
+    *,
+    stdin: TextIO | None = None,
 ) -> int:
     try:
         old, file = _current_secret(settings)
@@ -63,7 +66,7 @@ def run_rotate_secret(
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT
     try:
-        count = _rotate(settings, old, new, file)
+        count = _rotate(database, old, new, file)
     except (SQLAlchemyError, OSError) as exc:
         print(f"error: {_first_line(exc)}; nothing was changed", file=sys.stderr)
         return FAILED
@@ -121,9 +124,8 @@ def _read_stdin(stdin: TextIO) -> str:
     return stdin.readline().strip()
 
 
-def _rotate(settings: Settings, old: str, new: str, file: Path | None) -> int:
+def _rotate(database: Database, old: str, new: str, file: Path | None) -> int:
     staged = None if file is None else stage_secret_file(file, new)
-    database = Database(create_db_engine(settings.database_url))
     try:
         with database.scope() as session:
             rotation = rotate_api_keys(session, old=SecretBox(old), new=SecretBox(new))
@@ -131,8 +133,6 @@ def _rotate(settings: Settings, old: str, new: str, file: Path | None) -> int:
         if staged is not None:
             staged.unlink(missing_ok=True)
         raise
-    finally:
-        database.dispose()
     if staged is not None and file is not None:
         try:
             replace_secret_file(staged, file)

@@ -9,7 +9,6 @@ import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
 from gql_server.config import Settings
-from gql_server.db.engine import create_db_engine
 from gql_server.db.faults import describe
 from gql_server.db.secret_box import secret_box_for
 from gql_server.db.session import Database
@@ -29,6 +28,7 @@ class ProgressBoard:
         self.names = names
         self.stream = stream
         self.lines = {printer_id: f"{name}: waiting" for printer_id, name in names.items()}
+        self.bars = {printer_id: "." * BAR_WIDTH for printer_id in names}
         self.live = stream.isatty()
         self.width = max((len(name) for name in names.values()), default=0)
         if self.live:
@@ -36,7 +36,7 @@ class ProgressBoard:
 
     def update(self, printer_id: int, counts: ImportCounts) -> None:
         filled = counts.pages % (BAR_WIDTH + 1)
-        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        bar = self.bars[printer_id] = "#" * filled + "." * (BAR_WIDTH - filled)
         name = self.names[printer_id].ljust(self.width)
         self.lines[printer_id] = (
             f"{name} [{bar}] {counts.jobs_seen} jobs read, {counts.jobs_created} new, "
@@ -47,8 +47,10 @@ class ProgressBoard:
 
     def finish(self, result: SyncResult) -> None:
         name = self.names[result.printer_id].ljust(self.width)
+        # A failed printer keeps the bar where it stopped: a full one read as "all done".
+        bar = "#" * BAR_WIDTH if result.ok else self.bars[result.printer_id]
         outcome = "done" if result.ok else f"FAILED ({result.error_code})"
-        self.lines[result.printer_id] = f"{name} [{'#' * BAR_WIDTH}] {outcome}"
+        self.lines[result.printer_id] = f"{name} [{bar}] {outcome}"
         if self.live:
             self._draw()
         else:
@@ -94,6 +96,7 @@ def _printers(database: Database, names: list[str] | None) -> dict[int, str]:
 
 def run_sync_command(
     settings: Settings,
+    database: Database,
     *,
     printer_names: list[str] | None,
     full: bool,
@@ -103,22 +106,18 @@ def run_sync_command(
     not be read, 2 for an unknown name. Never a traceback: a printer's fault is its row
     of the table, anything else one line on stderr."""
     out = out if out is not None else sys.stdout  # looked up now: it may be redirected
-    database = Database(create_db_engine(settings.database_url))
     try:
-        try:
-            printers = _printers(database, printer_names)
-        except NotFoundError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 2
-        except SQLAlchemyError as exc:
-            print(f"error: cannot read the printers: {describe(exc)}", file=sys.stderr)
-            return 1
-        if not printers:
-            print("no active printers to sync", file=out)
-            return 0
-        results = _sync(settings, database, printers, full, ProgressBoard(printers, out))
-    finally:
-        database.dispose()
+        printers = _printers(database, printer_names)
+    except NotFoundError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"error: cannot read the printers: {describe(exc)}", file=sys.stderr)
+        return 1
+    if not printers:
+        print("no active printers to sync", file=out)
+        return 0
+    results = _sync(settings, database, printers, full, ProgressBoard(printers, out))
     print(file=out)
     print(summary_table(results), file=out)
     return 0 if all(result.ok for result in results) else 1

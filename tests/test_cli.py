@@ -1,20 +1,26 @@
 """The gql-server command: API keys from the shell, the schema export, and sync."""
 
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from gql_server.cli import main
+from gql_server.cli import ENVIRONMENT, _bootstrap_key, main
+from gql_server.config import load_settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services.api_keys import display_prefix, find_by_key, is_well_formed
+from gql_server.services.importer import ImportCounts
 from gql_server.services.printers import create_printer
+from gql_server.services.sync import SyncResult
+from gql_server.sync_command import BAR_WIDTH, ProgressBoard
 from tests.factories import LOOPBACK
 from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 
@@ -155,3 +161,79 @@ def test_sync_of_an_unknown_printer_name_is_a_usage_error(
 ) -> None:
     assert main(["sync", "--printer", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+# --- what the commands say ----------------------------------------------------------------
+
+
+class RecordingEnvironment(dict[str, str]):
+    """An empty environment that remembers which variables were asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_serve_help_names_every_variable_the_settings_read() -> None:
+    environment = RecordingEnvironment()
+    load_settings(environment)
+    assert set(ENVIRONMENT["serve"]) == environment.read
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["migrate"], "migrate"),
+        (["serve"], "serve"),
+        (["api-key", "create"], "api-key"),
+        (["api-key", "list"], "api-key"),
+        (["sync"], "sync"),
+        (["rotate-secret"], "rotate-secret"),
+    ],
+)
+def test_help_lists_the_variables_a_command_reads(
+    capsys: pytest.CaptureFixture[str], argv: list[str], command: str
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    listed = capsys.readouterr().out.split("environment:", 1)[1]
+    assert [name for name in ENVIRONMENT[command] if name not in listed] == []
+
+
+def test_the_first_key_banner_points_to_the_cli(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _bootstrap_key(database)
+    assert "gql-server api-key create --name NAME --scope READ" in capsys.readouterr().out
+
+
+@pytest.fixture
+def database_url(database: Database, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DATABASE_URL naming the test database (SQLite file or MariaDB)."""
+    url = database.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def test_list_columns_line_up_when_a_key_expires(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _create(capsys)  # expires in 30 days
+    _create(capsys, "api-key", "create", "--name", "a-longer-name-than-most", "--scope", "ADMIN")
+    header, *rows = _run(capsys, "api-key", "list").splitlines()
+    starts = [header.index(column) for column in ("SCOPES", "ACTIVE", "EXPIRES", "LAST USED")]
+    assert len(rows) == 2
+    for row in rows:
+        assert [(row[i - 1], row[i] != " ") for i in starts] == [(" ", True)] * len(starts)
+
+
+def test_a_failed_printer_keeps_a_partial_progress_bar() -> None:
+    out = io.StringIO()
+    board = ProgressBoard({1: "voron"}, out)
+    board.update(1, ImportCounts(pages=3))
+    board.finish(SyncResult(1, "voron", utcnow(), error_code="UNREACHABLE"))
+    assert out.getvalue() == f"voron [###{'.' * (BAR_WIDTH - 3)}] FAILED (UNREACHABLE)\n"

@@ -17,6 +17,11 @@ def test_defaults_use_an_embedded_sqlite_file() -> None:
         ({"DATABASE_URL": "postgresql://x/y"}, "DATABASE_URL"),
         ({"DATABASE_URL": "  "}, "DATABASE_URL"),
         ({"GQL_PORT": "eighty"}, "GQL_PORT"),
+        ({"GQL_PORT": "99999"}, "GQL_PORT"),
+        ({"GQL_PORT": "0"}, "GQL_PORT"),
+        ({"GQL_HOST": "not..a..host"}, "GQL_HOST"),
+        ({"GQL_HOST": "-farm.example"}, "GQL_HOST"),
+        ({"GQL_HOST": "farm server"}, "GQL_HOST"),
         ({"GQL_SYNC_INTERVAL": "-1"}, "GQL_SYNC_INTERVAL"),
         ({"GQL_INTROSPECTION": "maybe"}, "GQL_INTROSPECTION"),
         ({"GQL_LOG_FORMAT": "xml"}, "GQL_LOG_FORMAT"),
@@ -65,3 +70,22 @@ def test_a_sync_lease_lasts_thirty_seconds_unless_set() -> None:
         30.0,
         12.0,
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "parsed"),
+    [
+        ("0.0.0.0", "0.0.0.0"),
+        ("::", "::"),
+        ("[::1]", "::1"),
+        ("localhost", "localhost"),
+        ("farm-01.example.com", "farm-01.example.com"),
+    ],
+)
+def test_hostnames_and_ip_literals_are_accepted(host: str, parsed: str) -> None:
+    assert load_settings({"GQL_HOST": host}).host == parsed
+
+
+def test_the_whole_port_range_is_accepted() -> None:
+    ports = [load_settings({"GQL_PORT": p}).port for p in ("1", "65535")]
+    assert ports == [1, 65535]

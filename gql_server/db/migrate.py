@@ -52,3 +52,25 @@ def check_no_drift(engine: Engine) -> None:
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.check(config)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def pending_revisions(current: str | None) -> list[tuple[str, str]]:
+    """(revision, first line of its message) from ``current`` (excluded) to head, oldest
+    first: what ``upgrade_to_head`` is about to apply, so ``migrate`` can say so."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    if head is None or current == head:
+        return []
+    newest_first = scripts.iterate_revisions(head, current)
+    pending = [s for s in newest_first if s is not None and s.revision != current]
+    return [(s.revision, (s.doc or "").strip().splitlines()[0]) for s in reversed(pending)]
