@@ -191,13 +191,17 @@ def under_attack(server: Server, document: str) -> tuple[list[Stream], list[floa
 
 
 def assert_responsive(latencies: list[float]) -> None:
-    """Every poll within 100 ms, but for the rare one the operating system delays on a
-    busy two-core machine: a blocked event loop delays every poll while it is blocked,
-    and the attack repeats its document for the whole measurement."""
+    """Nine polls in ten within 100 ms, and none stalled.
+
+    A blocked event loop delays every poll while it is blocked, and the attack repeats
+    its document for the whole measurement: the old code never answered the cycle and
+    held the loop 2.9 s on the doubling chain. What is tolerated is the odd poll that
+    waits behind the attackers' own requests, or that the operating system delays, on
+    a busy two-core machine (up to 133 ms seen with other test suites running)."""
     assert len(latencies) >= 10
     slow = [latency for latency in latencies if latency >= HEALTHZ_WITHIN]
-    assert len(slow) <= len(latencies) // 20, sorted(latencies)[-5:]
-    assert max(latencies) < 2.5 * HEALTHZ_WITHIN, sorted(latencies)[-5:]
+    assert len(slow) <= len(latencies) // 10, sorted(latencies)[-5:]
+    assert max(latencies) < 5 * HEALTHZ_WITHIN, sorted(latencies)[-5:]
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
