@@ -23,7 +23,7 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from gql_server.services.api_keys import create_api_key
 from tests.graphql.test_hostile_documents import ATTACKS
-from tests.served import served
+from tests.support.served import served
 
 POLL_EVERY = 0.02
 

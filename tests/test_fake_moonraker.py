@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.fake_moonraker import (
+from tests.support.fake_moonraker import (
     GCODES,
     FakeMoonraker,
     FakeMoonrakerServer,

@@ -22,7 +22,7 @@ import pytest
 from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from tests.graphql.conftest import make_key
-from tests.served import served, start_server, stop, wait_healthy
+from tests.support.served import served, start_server, stop, wait_healthy
 
 HEALTHZ_WITHIN = 0.100  # seconds: the bound for /healthz under attack
 STREAMS = 2  # concurrent attackers
