@@ -46,7 +46,8 @@ Job = dict[str, Any]
 Metadata = dict[str, Any]
 AuxItem = dict[str, Any]
 Query = dict[str, str]
-FaultKind = Literal["malformed_json", "html", "oversized", "redirect", "delay", "status", "reply"]
+InjectedKind = Literal["malformed_json", "html", "oversized", "redirect", "delay", "status"]
+FaultKind = InjectedKind | Literal["reply"]  # "reply": the exact bytes of a respond() call
 
 # A fake listens on 127.0.0.1, which the default address rule refuses: tests and benches
 # allow it the way an operator would (GQL_MOONRAKER_ALLOWED_NETWORKS).
@@ -717,7 +718,7 @@ class FakeMoonraker:
 
     def fault(
         self,
-        kind: FaultKind,
+        kind: InjectedKind,
         *,
         path: str = "/",
         nth: int | None = None,
