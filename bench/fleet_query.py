@@ -27,7 +27,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from gql_server.services.api_keys import create_api_key
-from tests.sql_counter import count_statements
+from tests.support.sql_counter import count_statements
 
 FLEET_QUERY = """{ printers(first: 50) { nodes { name jobTotals { totalJobs }
   printJobs(first: 20) { nodes { filename status jobDetails { filamentType layerHeight }

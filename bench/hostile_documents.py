@@ -4,7 +4,7 @@
 
 Starts ``gql-server serve`` on a temporary SQLite database, measures /healthz idle, then
 again while ``--streams`` clients send each document of
-tests/graphql/test_hostile_documents.py (each request made unique by a comment, so none
+tests/support/hostile_documents.py (each request made unique by a comment, so none
 is answered from the cache), and prints p50 / p99 / max per document with the time the
 server took to answer the hostile requests themselves.
 """
@@ -22,8 +22,8 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from gql_server.services.api_keys import create_api_key
-from tests.graphql.test_hostile_documents import ATTACKS
-from tests.served import served
+from tests.support.hostile_documents import ATTACKS
+from tests.support.served import served
 
 POLL_EVERY = 0.02
 

@@ -24,8 +24,7 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from gql_server.services.printers import create_printer
 from gql_server.services.sync import Syncer, SyncOptions
-from tests.factories import LOOPBACK
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.fake_moonraker import LOOPBACK, FakeMoonraker, FakeMoonrakerServer
 
 
 async def download_floor(url: str, page_size: int) -> tuple[float, int]:

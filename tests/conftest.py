@@ -18,7 +18,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import Base
 from gql_server.db.session import Database
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 
 # One database per test process, so concurrent runs on one server do not trample
 # each other; dropped when the session ends.

@@ -1,6 +1,5 @@
 """Small factories for test data: explicit values, no shared globals."""
 
-import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,10 +8,7 @@ from sqlalchemy.orm import Session
 from gql_server.db.models import Printer
 from gql_server.db.secret_box import secret_box_for
 from gql_server.services.printers import create_printer
-
-# The fake Moonrakers of the tests listen on 127.0.0.1, which the default address rule
-# refuses: tests allow it the way an operator would (GQL_MOONRAKER_ALLOWED_NETWORKS).
-LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
+from tests.support.fake_moonraker import LOOPBACK
 
 # The server secret of the test apps and syncers (GQL_SECRET_KEY in production).
 TEST_SECRET = "test-secret-for-moonraker-keys-0123456789"

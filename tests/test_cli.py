@@ -22,7 +22,7 @@ from gql_server.services.printers import create_printer
 from gql_server.services.sync import SyncResult
 from gql_server.sync_command import BAR_WIDTH, ProgressBoard
 from tests.factories import LOOPBACK
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
 CREATE_CI = ["api-key", "create", "--name", "ci", "--scope", "READ", "--expires-in", "30d"]

@@ -15,8 +15,8 @@ from gql_server.db.migrate import head_revision, pending_revisions
 from gql_server.db.opening import database_label
 from gql_server.db.session import Database
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
-from tests.fake_moonraker import closed_port_url
-from tests.served import GQL_SERVER, start_server, stop, wait_healthy
+from tests.support.fake_moonraker import closed_port_url
+from tests.support.served import GQL_SERVER, start_server, stop, wait_healthy
 
 STOP_TIMEOUT = 30.0
 CREATE = ["api-key", "create", "--name", "ci", "--scope", "READ"]

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.fake_moonraker import (
+from tests.support.fake_moonraker import (
     GCODES,
     FakeMoonraker,
     FakeMoonrakerServer,
@@ -434,6 +434,74 @@ def test_add_jobs_leaves_end_time_null_only_for_unfinished_jobs(fake: FakeMoonra
 def test_add_jobs_starts_increase_with_ids(fake: FakeMoonraker) -> None:
     starts = [job["start_time"] for job in fake.add_jobs(100, seed=3)]
     assert starts == sorted(starts)
+
+
+def test_recorded_printer_reports_the_recorded_totals(
+    fake: FakeMoonraker, client: httpx.Client
+) -> None:
+    fake.add_recorded_printer()
+    totals = client.get("/server/history/totals").json()
+    assert totals == load_sample("history_totals.json")
+
+
+# ---------------------------------------------------------------- scripted replies
+
+
+def test_respond_answers_the_scripted_bytes_then_moonraker_again(
+    fake: FakeMoonraker, client: httpx.Client
+) -> None:
+    fake.respond("/server/info", status=418, body=b"teapot", content_type="text/plain", times=2)
+    answers = [client.get("/server/info") for _ in range(3)]
+    assert [(a.status_code, a.content) for a in answers[:2]] == [(418, b"teapot")] * 2
+    assert answers[2].json() == load_sample("server_info.json")
+
+
+def test_respond_matches_the_exact_path_only(fake: FakeMoonraker, client: httpx.Client) -> None:
+    fake.respond("/server/history", status=418)
+    assert client.get("/server/history/totals").status_code == 200
+
+
+def test_respond_answers_before_the_key_is_checked(
+    fake: FakeMoonraker, client: httpx.Client
+) -> None:
+    fake.api_key = KEY
+    fake.respond("/server/info", body=b"{}")
+    statuses = [client.get("/server/info").status_code for _ in range(2)]
+    assert statuses == [200, 401]
+
+
+def test_respond_can_declare_a_longer_body_than_it_sends(
+    fake: FakeMoonraker, client: httpx.Client
+) -> None:
+    fake.respond("/server/info", body=b"{}", declared_length=1_000_000)
+    with client.stream("GET", "/server/info", timeout=0.2) as response:
+        assert response.headers["content-length"] == "1000000"
+        with pytest.raises(httpx.ReadTimeout):
+            response.read()
+
+
+def test_respond_can_stream_without_a_length(fake: FakeMoonraker, client: httpx.Client) -> None:
+    fake.respond("/server/info", body=b"x" * 10_000, chunked=True)
+    response = client.get("/server/info")
+    assert (response.headers.get("content-length"), response.content) == (None, b"x" * 10_000)
+
+
+def test_requests_keep_the_raw_path_and_the_headers(
+    fake: FakeMoonraker, client: httpx.Client
+) -> None:
+    client.get("/server/files/gcodes/%C3%9Cber%20%232.gcode", headers={"X-Api-Key": KEY})
+    seen = fake.requests[-1]
+    assert (seen.path, seen.raw_path, seen.headers["x-api-key"]) == (
+        "/server/files/gcodes/Über #2.gcode",
+        "/server/files/gcodes/%C3%9Cber%20%232.gcode",
+        KEY,
+    )
+
+
+def test_the_server_tells_the_fake_its_url(
+    server: FakeMoonrakerServer, fake: FakeMoonraker
+) -> None:
+    assert fake.url == server.url
 
 
 # ---------------------------------------------------------------- faults

@@ -15,7 +15,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import alembic_config
 from gql_server.db.session import Database
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 
 def probe(database: Database, path: str) -> httpx.Response:

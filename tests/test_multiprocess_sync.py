@@ -23,11 +23,11 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import PrintJob, SyncRun
 from gql_server.db.session import Database
-from tests import served
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.factories import make_printer
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
-from tests.served import ServerProcess, wait_healthy
+from tests.support import served
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.served import ServerProcess, wait_healthy
 
 pytestmark = pytest.mark.mariadb
 

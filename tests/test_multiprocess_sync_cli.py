@@ -23,8 +23,8 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
-from tests.fake_moonraker import FakeMoonrakerServer
-from tests.served import GQL_SERVER, wait_healthy
+from tests.support.fake_moonraker import FakeMoonrakerServer
+from tests.support.served import GQL_SERVER, wait_healthy
 from tests.test_multiprocess_sync import (
     Run,
     add_printers,

@@ -26,9 +26,9 @@ from gql_server.observability.logs import JsonFormatter, RequestIdFilter
 from gql_server.observability.request_id import RequestIdMiddleware, request_id
 from gql_server.services import printer_queries, stats
 from gql_server.services.sync import Syncer
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.live_server import LiveServer
 from tests.sync.conftest import FAST, SYNC_MUTATION, add_printer
 
 FLEET = "query Fleet { printers { nodes { name printJobs(first: 5) { nodes { jobId } } } } }"

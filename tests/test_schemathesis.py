@@ -40,8 +40,8 @@ from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.sync import Syncer, SyncOptions
 from gql_server.services.totals import recompute_totals
 from tests.factories import LOOPBACK, make_job_row, make_printer
-from tests.fake_moonraker import FakeMoonrakerServer, closed_port_url
-from tests.live_server import LiveServer
+from tests.support.fake_moonraker import FakeMoonrakerServer, closed_port_url
+from tests.support.live_server import LiveServer
 
 MIN_OPERATIONS = 500
 # Per root field (14 of them); fields with few distinct queries run out sooner, so the

@@ -15,8 +15,8 @@ from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.services.auth import FailureThrottle
 from gql_server.web.header_deadline import HeaderDeadlineProtocol
-from tests.live_server import LiveServer
 from tests.raw_http import closed_by_server, connect, read_response
+from tests.support.live_server import LiveServer
 
 FAILURES_ALLOWED = 2
 BAD_KEY = {"X-API-Key": "not-a-key"}

@@ -12,7 +12,7 @@ from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.services.api_keys import create_api_key
 from tests.factories import TEST_SECRET
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 
 @dataclass

@@ -25,7 +25,7 @@ from gql_server.graphql.schema import UnguardedFieldError, assert_every_root_fie
 from gql_server.services.api_keys import BASE62, create_api_key, revoke_api_key
 from gql_server.services.auth import FailureThrottle
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 DUMMY_ID = base64.urlsafe_b64encode(b"Printer:1").decode().rstrip("=")
 DUMMY_SCALARS: dict[str, Any] = {

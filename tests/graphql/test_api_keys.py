@@ -14,8 +14,8 @@ from gql_server.db.session import Database
 from gql_server.services.api_keys import KEY_TYPE_PREFIX, SECRET_LENGTH, hash_key
 from tests.factories import EPOCH, make_printer
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
-from tests.sql_counter import count_statements
+from tests.support.live_server import LiveServer
+from tests.support.sql_counter import count_statements
 
 API_KEY_FIELDS = "id databaseId name keyPrefix scopes isActive lastUsed expiresAt createdAt"
 CREATE = f"""

@@ -23,7 +23,7 @@ from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 PREPARE_TIMEOUT = 2.0
 # Time to answer beyond the preparation budget: execution over an empty farm.

@@ -29,7 +29,7 @@ from gql_server.db.models import Printer
 from gql_server.db.session import Database
 from tests.factories import make_printer
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 KIB_64 = 64 * 1024
 SMALL_LIMITS = {

@@ -13,7 +13,7 @@ from gql_server.db.session import Database
 from tests.factories import TEST_BOX
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.graphql.test_printer_mutations import CREATE, UPDATE
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 KEY = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
 ONE_LINER = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'

@@ -7,7 +7,7 @@ from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.totals import recompute_totals
 from tests.factories import make_job_row, make_printer
 from tests.graphql.conftest import GraphQLClient
-from tests.sql_counter import count_statements
+from tests.support.sql_counter import count_statements
 
 FLEET_QUERY = """
 { printers(first: 50) { nodes { name jobTotals { totalJobs }

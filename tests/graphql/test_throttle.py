@@ -13,8 +13,8 @@ from gql_server.db.session import Database
 from gql_server.services.api_keys import BASE62, generate_key
 from gql_server.services.auth import FailureThrottle
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
-from tests.sql_counter import count_statements
+from tests.support.live_server import LiveServer
+from tests.support.sql_counter import count_statements
 
 OTHER_ADDRESS = "127.0.0.2"
 LIMIT = 20

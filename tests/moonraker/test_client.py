@@ -9,7 +9,7 @@ import pytest
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from tests.factories import LOOPBACK
-from tests.moonraker.conftest import GCODES, FakeMoonraker
+from tests.support.fake_moonraker import GCODES, FakeMoonraker
 
 pytestmark = pytest.mark.anyio
 
@@ -51,7 +51,7 @@ async def test_history_page_sends_offset_limit_order_and_since(
         jobs = await client.history_page(start=10, limit=5, order="desc", since=1764197746.099624)
     assert len(jobs) == 5
     expected = {"start": "10", "limit": "5", "order": "desc", "since": "1764197746.099624"}
-    assert fake_moonraker.seen[-1].query == expected
+    assert fake_moonraker.requests[-1].query == expected
 
 
 async def test_history_page_past_the_end_is_empty(fake_moonraker: FakeMoonraker) -> None:
@@ -109,7 +109,7 @@ async def test_non_ascii_metadata_filename_reaches_moonraker_intact(
     filename = "Überhang/测试 & [a] #2.gcode"
     async with client_for(fake_moonraker) as client:
         await client.file_metadata(filename)
-    assert fake_moonraker.seen[-1].query == {"filename": filename}
+    assert fake_moonraker.requests[-1].query == {"filename": filename}
 
 
 async def test_404_page_not_from_moonraker_is_an_error(fake_moonraker: FakeMoonraker) -> None:
@@ -129,7 +129,7 @@ async def test_gcode_tail_reads_the_last_bytes_with_a_range(fake_moonraker: Fake
     async with client_for(fake_moonraker) as client:
         tail = await client.gcode_tail(filename, 2000)
     assert tail == (GCODES / filename).read_bytes()[-2000:].decode()
-    assert fake_moonraker.seen[-1].headers["range"] == "bytes=-2000"
+    assert fake_moonraker.requests[-1].headers["range"] == "bytes=-2000"
 
 
 async def test_gcode_tail_keeps_the_last_bytes_when_range_is_ignored(
@@ -147,7 +147,7 @@ async def test_gcode_tail_quotes_the_path_but_not_its_slashes(
     async with client_for(fake_moonraker) as client:
         assert await client.gcode_tail("Überhang/[a] bin #2+.gcode", 100) is None
     encoded = "/server/files/gcodes/%C3%9Cberhang/%5Ba%5D%20bin%20%232%2B.gcode"
-    assert fake_moonraker.seen[-1].path == encoded
+    assert fake_moonraker.requests[-1].raw_path == encoded
 
 
 async def test_gcode_tail_decodes_broken_utf8_with_replacement(
@@ -301,7 +301,7 @@ async def test_redirect_is_an_http_error_and_not_followed(fake_moonraker: FakeMo
     fake_moonraker.respond("/server/info", status=302, headers={"Location": "/server/info"})
     async with client_for(fake_moonraker) as client:
         error = await failure(client.server_info())
-    assert (error.code, len(fake_moonraker.seen)) == ("HTTP_ERROR", 1)
+    assert (error.code, len(fake_moonraker.requests)) == ("HTTP_ERROR", 1)
 
 
 @pytest.mark.parametrize(
@@ -364,13 +364,13 @@ async def test_api_key_is_sent_when_set(fake_moonraker: FakeMoonraker) -> None:
     fake_moonraker.api_key = VALID_KEY
     async with client_for(fake_moonraker, api_key=VALID_KEY) as client:
         await client.server_info()
-    assert fake_moonraker.seen[-1].headers["x-api-key"] == VALID_KEY
+    assert fake_moonraker.requests[-1].headers["x-api-key"] == VALID_KEY
 
 
 async def test_no_api_key_header_without_a_key(fake_moonraker: FakeMoonraker) -> None:
     async with client_for(fake_moonraker) as client:
         await client.server_info()
-    assert "x-api-key" not in fake_moonraker.seen[-1].headers
+    assert "x-api-key" not in fake_moonraker.requests[-1].headers
 
 
 @pytest.mark.parametrize(

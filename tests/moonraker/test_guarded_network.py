@@ -22,7 +22,7 @@ from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.guarded_network import GuardedTransport
 from tests.factories import LOOPBACK
-from tests.moonraker.conftest import FakeMoonraker
+from tests.support.fake_moonraker import FakeMoonraker
 
 pytestmark = pytest.mark.anyio
 
@@ -76,7 +76,7 @@ async def test_a_name_resolving_to_loopback_is_refused_before_any_request(
     error, attempts = await refusal(f"http://{where}", ScriptedDns(["127.0.0.1"]))
     message = f"the address of {where} is refused (see GQL_MOONRAKER_ALLOWED_NETWORKS)"
     assert (error.code, error.message, attempts) == ("ADDRESS_REFUSED", message, 1)
-    assert fake_moonraker.seen == []
+    assert fake_moonraker.requests == []
 
 
 async def test_one_refused_address_among_the_answers_refuses_the_name(
@@ -95,7 +95,11 @@ async def test_a_changed_dns_answer_is_judged_again_on_the_next_connection(
     async with client(url, dns, allowed=LOOPBACK) as first:
         await first.server_info()
     error, _ = await refusal(url, dns)
-    assert (error.code, dns.lookups, len(fake_moonraker.seen)) == ("ADDRESS_REFUSED", [NAME] * 2, 1)
+    assert (error.code, dns.lookups, len(fake_moonraker.requests)) == (
+        "ADDRESS_REFUSED",
+        [NAME] * 2,
+        1,
+    )
 
 
 async def test_the_judged_address_is_connected_and_the_host_header_keeps_the_name(
@@ -104,7 +108,7 @@ async def test_the_judged_address_is_connected_and_the_host_header_keeps_the_nam
     where = f"{NAME}:{port_of(fake_moonraker)}"
     async with client(f"http://{where}", ScriptedDns(["127.0.0.1"]), LOOPBACK) as moonraker:
         await moonraker.server_info()
-    assert [seen.headers["host"] for seen in fake_moonraker.seen] == [where]
+    assert [seen.headers["host"] for seen in fake_moonraker.requests] == [where]
 
 
 async def test_localhost_is_refused_by_default_and_reached_when_allowed(
@@ -112,7 +116,7 @@ async def test_localhost_is_refused_by_default_and_reached_when_allowed(
 ) -> None:
     url = f"http://localhost:{port_of(fake_moonraker)}"
     error, _ = await refusal(url)
-    assert (error.code, fake_moonraker.seen) == ("ADDRESS_REFUSED", [])
+    assert (error.code, fake_moonraker.requests) == ("ADDRESS_REFUSED", [])
     # The system resolver answers here; ::1, if it comes first, finds no listener and
     # the next judged address is tried.
     async with client(url, allowed=LOOPBACK + LOOPBACK_V6) as moonraker:
@@ -124,7 +128,7 @@ async def test_numeric_spellings_of_loopback_are_refused_at_connect_time(
     fake_moonraker: FakeMoonraker, host: str
 ) -> None:
     error, _ = await refusal(f"http://{host}:{port_of(fake_moonraker)}")
-    assert (error.code, fake_moonraker.seen) == ("ADDRESS_REFUSED", [])
+    assert (error.code, fake_moonraker.requests) == ("ADDRESS_REFUSED", [])
 
 
 async def test_an_allowed_numeric_spelling_connects_to_the_address_it_spells(

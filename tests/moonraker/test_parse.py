@@ -13,7 +13,7 @@ from gql_server.moonraker.parse import (
     parse_job,
     parse_slicer_settings,
 )
-from tests.moonraker.conftest import GCODES, SAMPLES
+from tests.support.fake_moonraker import GCODES, SAMPLES
 
 Sample = Callable[[str], Any]
 

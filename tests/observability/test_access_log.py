@@ -15,7 +15,7 @@ from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.observability.logs import log_handler, redact_query
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 SECRETS = {"api_key": "s3cret-one", "KEY": "s3cret-two", "Token": "s3cret-three"}
 

@@ -12,7 +12,7 @@ from gql_server.services.api_keys import (
     hash_key,
     is_well_formed,
 )
-from tests.sql_counter import count_statements
+from tests.support.sql_counter import count_statements
 
 
 def test_generated_keys_carry_a_valid_checksum() -> None:

@@ -7,7 +7,7 @@ from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
 from gql_server.services.jobs import _ids_of, job_key, unfinished_jobs, upsert_jobs
 from tests.factories import make_job_row, make_printer
-from tests.sql_counter import count_statements
+from tests.support.sql_counter import count_statements
 
 
 def _jobs(database: Database) -> dict[str, PrintJob]:

@@ -6,7 +6,7 @@ from gql_server.db.session import Database
 from gql_server.services.jobs import upsert_jobs
 from gql_server.services.totals import get_totals, recompute_totals
 from tests.factories import make_job_row, make_printer
-from tests.sql_counter import count_statements
+from tests.support.sql_counter import count_statements
 
 
 def _mixed_rows() -> list[dict]:

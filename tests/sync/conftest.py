@@ -23,9 +23,9 @@ from gql_server.db.models import Printer, PrintJob, SyncRun
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions, SyncResult
 from tests.factories import LOOPBACK, TEST_BOX, TEST_SECRET, make_printer
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
+from tests.support.live_server import LiveServer
 
 # Small pages so a few hundred jobs span many; sub-second timeouts so faults cost little.
 FAST = SyncOptions(
@@ -155,12 +155,12 @@ def stored_keys(database: Database, printer_id: int) -> Counter[tuple[str, datet
 
 def requests_by_path(fake: FakeMoonraker) -> Counter[str]:
     with fake.requests_lock:
-        return Counter(path for _, path, _ in fake.requests)
+        return Counter(seen.path for seen in fake.requests)
 
 
 def gcode_requests(fake: FakeMoonraker) -> list[str]:
     with fake.requests_lock:
-        return [path for _, path, _ in fake.requests if path.startswith(GCODES)]
+        return [seen.path for seen in fake.requests if seen.path.startswith(GCODES)]
 
 
 ROW_COLUMNS = (

@@ -13,9 +13,9 @@ from gql_server.config import IPNetwork, Settings
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
 from tests.factories import LOOPBACK
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
+from tests.support.live_server import LiveServer
 from tests.sync.conftest import API_KEY, FAST, add_printer, requests_by_path, sync_all
 
 CREATE = """

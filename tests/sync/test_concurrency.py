@@ -13,8 +13,8 @@ from gql_server.db.models import Printer
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services.sync import ALREADY_RUNNING, Syncer, SyncOptions, SyncResult
-from tests.fake_moonraker import FakeMoonraker
 from tests.graphql.conftest import GraphQLClient
+from tests.support.fake_moonraker import FakeMoonraker
 from tests.sync.conftest import FAST, LIST, run_sync, set_printer, stored_keys, sync_all
 
 JOBS = 120

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from gql_server.db.models import JobDetails, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions
-from tests.fake_moonraker import GCODES as GCODE_FIXTURES
-from tests.fake_moonraker import PRINT_KEYS, FakeMoonraker, sample_file_metadata
+from tests.support.fake_moonraker import GCODES as GCODE_FIXTURES
+from tests.support.fake_moonraker import PRINT_KEYS, FakeMoonraker, sample_file_metadata
 from tests.sync.conftest import FAST, gcode_requests, run_sync
 
 SAMPLES = sample_file_metadata()  # the five recorded files: four slicers and an unknown one

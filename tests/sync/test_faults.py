@@ -17,8 +17,8 @@ import pytest
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions
 from tests.factories import TEST_BOX
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 from tests.graphql.conftest import GraphQLClient
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 from tests.sync.conftest import (
     API_KEY,
     FAST,

@@ -10,8 +10,8 @@ from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
 from gql_server.services.importer import ImportCounts
 from gql_server.services.sync import Syncer
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
 from tests.graphql.conftest import GraphQLClient
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
 from tests.sync.conftest import (
     JOB,
     LIST,

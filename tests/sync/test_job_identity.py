@@ -2,7 +2,7 @@
 
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 from tests.sync.conftest import JOB, add_printer, job_key, run_sync, stored_keys
 
 

@@ -24,7 +24,7 @@ from gql_server.services.sync import (
     SyncResult,
 )
 from tests.factories import LOOPBACK
-from tests.fake_moonraker import FakeMoonraker
+from tests.support.fake_moonraker import FakeMoonraker
 from tests.sync.conftest import (
     FAST,
     LIST,

@@ -21,9 +21,9 @@ from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services.sync import SHUTTING_DOWN, Syncer
 from tests.factories import LOOPBACK
-from tests.fake_moonraker import FakeMoonraker
 from tests.graphql.conftest import make_key
-from tests.served import GQL_SERVER, start_server, stop, wait_healthy
+from tests.support.fake_moonraker import FakeMoonraker
+from tests.support.served import GQL_SERVER, start_server, stop, wait_healthy
 from tests.sync.conftest import FAST, LIST, SYNC_MUTATION, lease_of, run_states, run_sync
 
 LEASE_S = 2.0

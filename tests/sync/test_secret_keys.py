@@ -14,9 +14,9 @@ from gql_server.db.models import Printer
 from gql_server.db.secret_box import SecretBox
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer, SyncOptions
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.live_server import LiveServer
 from tests.sync.conftest import API_KEY, add_printer, requests_by_path, run_sync, sync_all
 
 WRONG_BOX = SecretBox("not-the-secret-the-keys-were-stored-with")

@@ -32,9 +32,9 @@ from gql_server.db.session import Database
 from gql_server.services.importer import ImportCounts
 from gql_server.services.sync import Syncer, SyncOptions
 from tests.factories import LOOPBACK
-from tests.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 from tests.graphql.conftest import GraphQLClient, make_key
-from tests.live_server import LiveServer
+from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.live_server import LiveServer
 from tests.sync.conftest import (
     FAST,
     add_printer,

@@ -24,7 +24,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from gql_server.web.auth import DATABASE_RETRY_AFTER
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 VIEWER = {"query": "{ viewer { name } }"}
 Request = Callable[[], httpx.Response]

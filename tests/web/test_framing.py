@@ -10,8 +10,8 @@ from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
 from tests.raw_http import closed_by_server, connect, read_response
+from tests.support.live_server import LiveServer
 
 QUERY = b'{"query": "{ viewer { name } }"}'
 

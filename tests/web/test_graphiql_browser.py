@@ -27,7 +27,7 @@ from gql_server.db.session import Database
 from gql_server.web import graphiql
 from gql_server.web.graphiql import FETCH_COMMAND, missing_assets
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

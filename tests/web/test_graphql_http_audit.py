@@ -22,7 +22,7 @@ from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 GRAPHQL_HTTP = "graphql-http@1.23.1"
 GRAPHQL_JS = "graphql@16.15.0"  # its peer dependency, pinned too

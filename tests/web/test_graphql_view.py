@@ -17,7 +17,7 @@ from gql_server.db.session import Database
 from gql_server.services.auth import FailureThrottle
 from gql_server.web.graphql_view import request_error_status
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 NEW = "application/graphql-response+json"
 NEW_CONTENT_TYPE = "application/graphql-response+json; charset=utf-8"

@@ -22,8 +22,8 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from gql_server.web.request_limits import MAX_JSON_DEPTH
 from tests.graphql.conftest import make_key
-from tests.live_server import LiveServer
 from tests.raw_http import closed_by_server, connect, read_response
+from tests.support.live_server import LiveServer
 
 BODY_TIMEOUT = 0.5
 VIEWER = "{ viewer { name } }"

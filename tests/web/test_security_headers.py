@@ -8,7 +8,7 @@ import pytest
 from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 
 @pytest.fixture

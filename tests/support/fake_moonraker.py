@@ -6,6 +6,11 @@ jobs, 401 bodies, Range requests) and the faults a printer on a LAN produces. Be
 copied from Moonraker 0.11.0 (components/history.py, file_manager.py, application.py) and
 checked against the responses recorded in fixtures/moonraker/ by tests/test_fake_moonraker.py.
 
+The one fake for every test and benchmark: a printer can hold the recorded history and files
+(`add_recorded_printer`, what the client tests replay), generated jobs (`add_jobs`, for sync
+tests and benches), injected faults (`fault`), or exact scripted bytes (`respond`, for the
+client's parsing and limits). Every request is logged as received (`requests`).
+
 No pytest import here: bench/ scripts use this module too.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import ipaddress
 import json
 import math
 import random
@@ -22,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
@@ -32,16 +38,22 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 Job = dict[str, Any]
 Metadata = dict[str, Any]
 AuxItem = dict[str, Any]
 Query = dict[str, str]
-FaultKind = Literal["malformed_json", "html", "oversized", "redirect", "delay", "status"]
+InjectedKind = Literal["malformed_json", "html", "oversized", "redirect", "delay", "status"]
+FaultKind = InjectedKind | Literal["reply"]  # "reply": the exact bytes of a respond() call
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# A fake listens on 127.0.0.1, which the default address rule refuses: tests and benches
+# allow it the way an operator would (GQL_MOONRAKER_ALLOWED_NETWORKS).
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 SAMPLES = FIXTURES / "moonraker"
 GCODES = FIXTURES / "gcode"
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -149,12 +161,41 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+# ---------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One request as the fake received it, before any fault or auth check."""
+
+    method: str
+    path: str  # decoded, as Moonraker routes it
+    raw_path: str  # still percent-encoded, as the client sent it
+    query: Query  # Tornado's reading: the last value of a key, whitespace stripped
+    headers: dict[str, str]  # names lower-cased
+
+
 # ---------------------------------------------------------------------------- faults
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Exact bytes a test scripts with FakeMoonraker.respond, for what no real Moonraker
+    sends but a proxy, another web app or a broken printer might."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = JSON_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    chunked: bool = False  # no Content-Length: the client must count while streaming
+    declared_length: int | None = None  # a Content-Length that need not be true
 
 
 @dataclass
 class Fault:
-    """One injected misbehaviour, for requests whose path starts with `path`.
+    """One injected misbehaviour, for requests whose path starts with `path` (or is `path`,
+    when `exact`).
 
     Fires on every matching request, or only on the `nth` one (1-based), at most `times`
     times. `list_start` narrows it to /server/history/list pages with that `start` offset.
@@ -170,11 +211,13 @@ class Fault:
     location: str = "/server/info"
     seconds: float = 5.0
     list_start: int | None = None
+    exact: bool = False
+    reply: Reply | None = None
     seen: int = 0
     fired: int = 0
 
     def matches(self, path: str, query: Query) -> bool:
-        if not path.startswith(self.path):
+        if path != self.path and (self.exact or not path.startswith(self.path)):
             return False
         return self.list_start is None or _start_offset(query) == self.list_start
 
@@ -237,6 +280,54 @@ async def _padded_json(size: int) -> AsyncIterator[bytes]:
         yield b"x" * chunk
         pad -= chunk
     yield tail
+
+
+class ScriptedResponse(Response):
+    """A Reply sent as scripted, Content-Length lies and chunking included."""
+
+    def __init__(self, reply: Reply, stopping: threading.Event) -> None:
+        self.reply, self.stopping = reply, stopping
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reply = self.reply
+        await _sleep_unless_stopping(reply.delay, self.stopping)
+        if reply.declared_length is not None:
+            await self._send_short(scope, receive, send)
+            return
+        headers = {"content-type": reply.content_type, **reply.headers}
+        if reply.chunked:
+            response: Response = StreamingResponse(_chunks(reply.body), reply.status, headers)
+        else:
+            response = Response(reply.body, reply.status, headers)
+        await response(scope, receive, send)
+
+    async def _send_short(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Declare `declared_length` bytes, send the body, then wait for the client to hang
+        up: returning first would make uvicorn log an incomplete response."""
+        reply = self.reply
+        headers = {"content-type": reply.content_type, **reply.headers}
+        headers["content-length"] = str(reply.declared_length)
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+        await send({"type": "http.response.body", "body": reply.body, "more_body": True})
+        await _wait_for_disconnect(receive, self.stopping, limit=10.0)
+
+
+async def _chunks(body: bytes, size: int = 4096) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+async def _wait_for_disconnect(receive: Receive, stopping: threading.Event, limit: float) -> None:
+    """Until the client disconnects, the server stops, or `limit` seconds pass."""
+    deadline = time.monotonic() + limit
+    while not stopping.is_set() and time.monotonic() < deadline:
+        try:
+            message = await asyncio.wait_for(receive(), 0.05)
+        except TimeoutError:
+            continue
+        if message["type"] == "http.disconnect":
+            return
 
 
 async def _sleep_unless_stopping(seconds: float, stopping: threading.Event) -> None:
@@ -375,6 +466,7 @@ class FakeMoonraker:
         self._auth = (api_key, trusted)
         self.requests_lock = threading.Lock()
         self.stopping = threading.Event()
+        self.url = ""  # set by FakeMoonrakerServer once it listens
         self.server_info: dict[str, Any] = load_sample("server_info.json")["result"]
         self.api_key = api_key
         self.trusted = trusted
@@ -382,7 +474,7 @@ class FakeMoonraker:
         self.files: dict[str, dict[str, Any]] = {}
         self.totals: dict[str, Any] = _zero_totals()
         self.faults: list[Fault] = []
-        self.requests: list[tuple[str, str, Query]] = []
+        self.requests: list[Seen] = []
 
     def reset(self) -> None:
         """Back to the printer as constructed: no jobs, files, totals, faults or log."""
@@ -524,6 +616,15 @@ class FakeMoonraker:
         with self._lock:
             self.totals = _zero_totals()
 
+    def add_recorded_printer(self) -> None:
+        """The printer the samples were recorded from, as far as it can be rebuilt: its
+        files, its 200-job history and the totals it reported (which also count jobs
+        deleted before the recording, so they cannot be derived from the history)."""
+        self.add_sample_files()
+        self.add_recorded_history()
+        with self._lock:
+            self.totals = load_sample("history_totals.json")["result"]
+
     def add_recorded_history(self) -> None:
         """Rebuild the 200-job history the samples were recorded from.
 
@@ -617,7 +718,7 @@ class FakeMoonraker:
 
     def fault(
         self,
-        kind: FaultKind,
+        kind: InjectedKind,
         *,
         path: str = "/",
         nth: int | None = None,
@@ -653,6 +754,14 @@ class FakeMoonraker:
             self.faults.append(fault)
         return fault
 
+    def respond(self, path: str, *, times: int = 1, **reply: Any) -> Fault:
+        """Answer the next `times` requests for exactly `path` (decoded) with these bytes,
+        before auth (see Reply for the options)."""
+        fault = Fault(kind="reply", path=path, exact=True, times=times, reply=Reply(**reply))
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
     def clear_faults(self) -> None:
         with self._lock:
             self.faults = []
@@ -666,13 +775,13 @@ class FakeMoonraker:
     def requests_to(self, path: str) -> list[Query]:
         """The query of every logged request to `path`, oldest first."""
         with self.requests_lock:
-            return [query for _, logged, query in self.requests if logged == path]
+            return [seen.query for seen in self.requests if seen.path == path]
 
     # -- used by the HTTP layer
 
-    def log_request(self, method: str, path: str, query: Query) -> None:
+    def log_request(self, seen: Seen) -> None:
         with self.requests_lock:
-            self.requests.append((method, path, query))
+            self.requests.append(seen)
 
     def take_fault(self, path: str, query: Query) -> Fault | None:
         """The first fault due for this request; every matching fault counts it."""
@@ -960,7 +1069,7 @@ OPEN_PATHS = ("/access/info",)
 def auth_failure(fake: FakeMoonraker, request: Request) -> Response | None:
     """401 with the recorded body, or None when the request may pass. A trusted client may
     omit the key, but a wrong key is refused even then (error_trusted_wrong_api_key.json)."""
-    if request.url.path in OPEN_PATHS or (fake.api_key is None and not fake.trusted):
+    if request.scope["path"] in OPEN_PATHS or (fake.api_key is None and not fake.trusted):
         return None
     key = request.headers.get("x-api-key")
     if key is None:
@@ -973,7 +1082,7 @@ def auth_failure(fake: FakeMoonraker, request: Request) -> Response | None:
 
 
 def route(fake: FakeMoonraker, request: Request) -> Response:
-    path = request.url.path
+    path = request.scope["path"]
     try:
         if path in ENDPOINTS:
             return ENDPOINTS[path](fake, request)
@@ -984,13 +1093,27 @@ def route(fake: FakeMoonraker, request: Request) -> Response:
         return error_response(error)
 
 
+def _seen(request: Request) -> Seen:
+    """scope["path"], not request.url.path: a decoded '#' or '?' would cut the latter."""
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    return Seen(
+        method=request.method,
+        path=request.scope["path"],
+        raw_path=raw_path.decode("latin-1"),
+        query=_query(request),
+        headers=dict(request.headers.items()),
+    )
+
+
 def create_app(fake: FakeMoonraker) -> Starlette:
     """Every request is logged, then faults, then auth (Moonraker's prepare()), then routed."""
 
     async def dispatch(request: Request) -> Response:
-        path, query = request.url.path, _query(request)
-        fake.log_request(request.method, path, query)
-        fault = fake.take_fault(path, query)
+        seen = _seen(request)
+        fake.log_request(seen)
+        fault = fake.take_fault(seen.path, seen.query)
+        if fault is not None and fault.reply is not None:
+            return ScriptedResponse(fault.reply, fake.stopping)
         if fault is not None and fault.kind != "delay":
             return fault_response(fault)
         if fault is not None:
@@ -1031,6 +1154,7 @@ class FakeMoonrakerServer(LiveServer):
     def start(self) -> None:
         self.moonraker.stopping.clear()
         super().start()
+        self.moonraker.url = self.url
 
 
 def closed_port_url() -> str:
