@@ -269,8 +269,12 @@ def environment_help(command: str) -> str:
     return "\n".join(["environment:", *lines, *note])
 
 
+# The quoted annotations: argparse's _SubParsersAction is generic for type checkers only.
 def _add_command(
-    commands: argparse._SubParsersAction, name: str, help_text: str, env: str | None = None
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    help_text: str,
+    env: str | None = None,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
@@ -282,7 +286,7 @@ def _add_command(
     return parser
 
 
-def _add_rotate_command(commands: argparse._SubParsersAction) -> None:
+def _add_rotate_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     rotate = _add_command(
         commands, "rotate-secret", "re-encrypt stored Moonraker API keys under a new secret"
     )
@@ -293,7 +297,7 @@ def _add_rotate_command(commands: argparse._SubParsersAction) -> None:
     rotate.set_defaults(handler=_rotate_secret)
 
 
-def _add_key_commands(commands: argparse._SubParsersAction) -> None:
+def _add_key_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     keys = _add_command(commands, "api-key", "create, list or revoke API keys")
     actions = keys.add_subparsers(dest="action", required=True)
     create = _add_command(

@@ -12,6 +12,7 @@ and folds the filter value the same way.
 """
 
 import unicodedata
+from typing import overload
 
 from sqlalchemy import String
 from sqlalchemy.dialects import mysql
@@ -22,6 +23,12 @@ from sqlalchemy.types import TypeEngine
 BINARY_COLLATION = "utf8mb4_bin"
 
 
+@overload
+def fold(text: str, length: int | None = None, *, trim: bool = True) -> str: ...
+@overload
+def fold(text: None, length: int | None = None, *, trim: bool = True) -> None: ...
+@overload
+def fold(text: str | None, length: int | None = None, *, trim: bool = True) -> str | None: ...
 def fold(text: str | None, length: int | None = None, *, trim: bool = True) -> str | None:
     """The folded form of ``text``, cut to ``length`` (the folded column's width:
     folding can lengthen a text, "ß" becomes "ss"); None stays None. ``trim=False``

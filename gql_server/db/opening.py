@@ -11,6 +11,7 @@ table.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
@@ -124,7 +125,7 @@ def _check_connects(database: Database, database_url: str) -> None:
 def _connect_failure(exc: DBAPIError, database_url: str) -> str:
     url = make_url(database_url)
     where = f"{url.host or 'localhost'}:{url.port or 3306}"
-    args = getattr(exc.orig, "args", ())
+    args: tuple[Any, ...] = getattr(exc.orig, "args", ())
     errno = args[0] if args and isinstance(args[0], int) else None
     if errno == UNKNOWN_DATABASE:
         return (
@@ -150,6 +151,6 @@ def _connect_failure(exc: DBAPIError, database_url: str) -> str:
 
 def _driver_words(exc: DBAPIError) -> str:
     """The driver's own message, first line: SQLAlchemy appends the statement and a link."""
-    args = getattr(exc.orig, "args", ())
+    args: tuple[Any, ...] = getattr(exc.orig, "args", ())
     words = str(args[1] if len(args) == 2 and isinstance(args[0], int) else exc.orig).strip()
     return words.splitlines()[0] if words else type(exc.orig).__name__

@@ -32,11 +32,13 @@ def upsert_statement(
     """
     text_binds = {name: bindparam(name, type_=Text()) for name in text_columns}
     if dialect.name == "sqlite":
-        stmt = sqlite.insert(table).values(text_binds)
-        updates = {name: stmt.excluded[name] for name in update_columns}
-        return stmt.on_conflict_do_update(index_elements=list(conflict_columns), set_=updates)
+        sqlite_stmt = sqlite.insert(table).values(text_binds)
+        updates = {name: sqlite_stmt.excluded[name] for name in update_columns}
+        return sqlite_stmt.on_conflict_do_update(
+            index_elements=list(conflict_columns), set_=updates
+        )
     if dialect.name in ("mysql", "mariadb"):
-        stmt = mysql.insert(table).values(text_binds)
-        updates = {name: stmt.inserted[name] for name in update_columns}
-        return stmt.on_duplicate_key_update(updates)
+        mysql_stmt = mysql.insert(table).values(text_binds)
+        updates = {name: mysql_stmt.inserted[name] for name in update_columns}
+        return mysql_stmt.on_duplicate_key_update(updates)
     raise NotImplementedError(f"no upsert for dialect {dialect.name}")

@@ -3,32 +3,57 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
+import strawberry
 from sqlalchemy.orm import Session
 
 from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.graphql.loaders import Loaders
+from gql_server.graphql.selection import JobSelection
+from gql_server.services.auth import AuthenticatedKey
+from gql_server.services.job_queries import JobOrder
+from gql_server.services.sync import Syncer
 
 T = TypeVar("T")
+
+
+class AppServices(Protocol):
+    """The app-wide collaborators resolvers use, held on the app's state (app.py)."""
+
+    @property
+    def syncer(self) -> Syncer: ...
+
+
+class MissingKeyError(RuntimeError):
+    """A resolver that needs the caller's key ran without one: its field lacks a
+    permission class (schema.py refuses such root fields, so this is our bug)."""
 
 
 @dataclass
 class Context:
     database: Database
     settings: Settings
-    api_key: Any = None  # services.auth.AuthenticatedKey once authentication passed
-    services: Any = None  # app-wide collaborators (sync runner, metrics), set by the app
+    services: AppServices
+    api_key: AuthenticatedKey | None = None  # set once authentication passed
     clock: Callable[[], datetime] = utcnow
     loaders: Loaders = field(init=False)
     # What each job connection of the operation selects, by response position
     # (selection.py). One context per operation: batched requests are not accepted.
-    job_selections: dict[tuple[Any, ...], Any] = field(init=False, default_factory=dict)
+    job_selections: dict[tuple[tuple[str, ...], JobOrder], JobSelection] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.read)
+
+    def caller(self) -> AuthenticatedKey:
+        """The caller's key, for resolvers behind a permission class."""
+        if self.api_key is None:
+            raise MissingKeyError("no authenticated API key in the context")
+        return self.api_key
 
     def now(self) -> datetime:
         return self.clock()
@@ -37,3 +62,7 @@ class Context:
         return await self.database.run(work)
 
     write = read  # the same unit of work: commit on success, roll back on error
+
+
+# The ``info`` of our resolvers: Strawberry recognises the parametrised form too.
+Info = strawberry.Info[Context, None]

@@ -120,7 +120,9 @@ def _enum_names(leaf_type: GraphQLLeafType) -> dict[Any, str] | None:
 def _type_check_needs_no_info(object_type: GraphQLObjectType) -> bool:
     """graphql-core passes the resolve info to ``is_type_of``; ours ignores it."""
     check = object_type.is_type_of
-    return check is None or getattr(check, "__func__", None) is Node.is_type_of.__func__
+    # A classmethod read from its class is bound and has __func__; typeshed types it as a
+    # plain callable.
+    return check is None or getattr(check, "__func__", None) is Node.is_type_of.__func__  # type: ignore[attr-defined]
 
 
 class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -178,8 +180,15 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if plan.object_type is None:
             return self._complete_leaf(plan, value)
+        # No resolve info: planned object types are only those whose is_type_of ignores
+        # it (_type_check_needs_no_info), and building one per object is what this saves.
         completed = self.complete_object_value(
-            plan.object_type, field_details_list, None, path, value, position_context
+            plan.object_type,
+            field_details_list,
+            None,  # type: ignore[arg-type]
+            path,
+            value,
+            position_context,
         )
         if self.is_awaitable(completed):
             return self._await_completed(completed, field_type, field_details_list, path)
@@ -189,6 +198,7 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         names = plan.enum_names
         if names is not None and isinstance(value, Enum) and value in names:
             return names[value]
+        # A plan without an object type has a leaf type; FieldPlan types both as optional.
         return self.complete_leaf_value(plan.leaf_type, value)  # type: ignore[arg-type]
 
     async def _await_completed(

@@ -9,7 +9,7 @@ selects them, and the per-object fields stay synchronous.
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
@@ -20,7 +20,12 @@ from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs
 
 T = TypeVar("T")
-Read = Callable[[Callable[[Session], T]], Awaitable[T]]
+
+
+class Read(Protocol):
+    """``Context.read``: runs a unit of work off the event loop and returns its result."""
+
+    def __call__(self, work: Callable[[Session], T]) -> Awaitable[T]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +46,7 @@ class JobCountKey:
 
 
 class Loaders:
-    def __init__(self, read: Read[Any]) -> None:
+    def __init__(self, read: Read) -> None:
         self._read = read
         self.printer = DataLoader(self._load_printers)
         self.job = DataLoader(self._load_jobs)

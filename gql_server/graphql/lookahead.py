@@ -7,10 +7,11 @@ details) instead of one awaitable per object.
 from collections.abc import Iterable
 from typing import Any
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 
-def merged_selections(info: Any) -> list[Any]:
+def merged_selections(info: strawberry.Info) -> list[Selection]:
     """The selections under every occurrence of the current field. A field written
     twice, or reached through several fragments, is resolved once for all of them, so
     what it must load is the union of their selections."""

@@ -7,9 +7,9 @@ the HTTP layer, for every operation.
 
 from typing import Any
 
-import strawberry
 from strawberry.permission import BasePermission
 
+from gql_server.graphql.context import Info
 from gql_server.services.auth import Scope
 
 
@@ -18,10 +18,12 @@ class ScopePermission(BasePermission):
     error_extensions = {"code": "FORBIDDEN"}
 
     @property
+    # BasePermission declares ``message`` as a plain attribute; a property lets the text
+    # follow each subclass's scope, which mypy reports as an incompatible override.
     def message(self) -> str:  # type: ignore[override]
         return f"this API key lacks the {self.scope.value} scope"
 
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         api_key = info.context.api_key
         return api_key is not None and api_key.allows(self.scope)
 

@@ -1,11 +1,12 @@
 """The root Query: thin resolvers over services and loaders."""
 
 import functools
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.orm import Session
 
+from gql_server.graphql.context import Info
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import database_id, from_global_id
 from gql_server.graphql.inputs import (
@@ -33,6 +34,7 @@ from gql_server.services import api_keys, job_queries, printer_queries, stats
 from gql_server.services.auth import Scope
 from gql_server.services.errors import ServiceError
 from gql_server.services.job_queries import JobFilter, count_jobs
+from gql_server.services.pagination import Page
 from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
 
 
@@ -44,7 +46,7 @@ class Query:
     )
     async def printers(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -58,7 +60,7 @@ class Query:
         with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
         context = info.context
 
-        def load(session: Session) -> tuple:
+        def load(session: Session) -> tuple[Page[Any], dict[int, Any]]:
             page = fetch_printer_page(session, printer_filter, order, args)
             ids = [printer.id for printer in page.items]
             totals = printer_queries.fetch_totals_for_printers(session, ids) if with_totals else {}
@@ -93,7 +95,7 @@ class Query:
     )
     async def print_jobs(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -105,11 +107,11 @@ class Query:
         job_filter, selection = request.job_filter, request.selection
         context = info.context
 
-        def load(session: Session) -> tuple:
+        def load(session: Session) -> tuple[Page[Any], dict[int, Any]]:
             page = job_queries.fetch_job_page(
                 session, job_filter, request.order, request.args, selection.columns
             )
-            printers = {}
+            printers: dict[int, Any] = {}
             if selection.with_printer and page.items:
                 ids = {row.printer_id for row in page.items}
                 printers = printer_queries.fetch_printers_by_ids(session, list(ids))
@@ -129,7 +131,7 @@ class Query:
     )
     async def print_stats(
         self,
-        info: strawberry.Info,
+        info: Info,
         group_by: StatsGroupBy,
         filter: PrintJobFilter | None = None,
         timezone: Annotated[
@@ -156,7 +158,7 @@ class Query:
         return [stats_bucket(bucket, grouping) for bucket in buckets]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, number = from_global_id(id)
         loaders = info.context.loaders
         if type_name == "Printer":
@@ -168,7 +170,7 @@ class Query:
             row = await info.context.read(lambda s: job_queries.fetch_details_by_id(s, number))
             return None if row is None else job_details_from_row(row)
         if type_name == "ApiKey":
-            if not info.context.api_key.allows(Scope.ADMIN):
+            if not info.context.caller().allows(Scope.ADMIN):
                 raise ApiError("reading API keys needs the ADMIN scope", "FORBIDDEN")
             keys = await info.context.read(lambda s: api_keys.fetch_api_keys_by_ids(s, [number]))
             return None if number not in keys else api_key_from_row(keys[number])
@@ -178,24 +180,24 @@ class Query:
         return None
 
     @strawberry.field(permission_classes=[CanRead])
-    async def printer(self, info: strawberry.Info, id: strawberry.ID) -> Printer | None:
+    async def printer(self, info: Info, id: strawberry.ID) -> Printer | None:
         row = await info.context.loaders.printer.load(database_id(id, "Printer"))
         return None if row is None else printer_from_row(row)
 
     @strawberry.field(permission_classes=[CanRead])
-    async def print_job(self, info: strawberry.Info, id: strawberry.ID) -> PrintJob | None:
+    async def print_job(self, info: Info, id: strawberry.ID) -> PrintJob | None:
         return await _print_job(info, database_id(id, "PrintJob"))
 
     @strawberry.field(description="The API key making this request.", permission_classes=[CanRead])
-    async def viewer(self, info: strawberry.Info) -> ApiKey:
-        key_id = info.context.api_key.id
+    async def viewer(self, info: Info) -> ApiKey:
+        key_id = info.context.caller().id
         keys = await info.context.read(lambda s: api_keys.fetch_api_keys_by_ids(s, [key_id]))
         return api_key_from_row(keys[key_id])
 
     @strawberry.field(description="Every API key, oldest first.", permission_classes=[IsAdmin])
     async def api_keys(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -222,7 +224,7 @@ class Query:
 API_KEY_ORDERING = "api_key:created_at:asc"
 
 
-async def _print_job(info: strawberry.Info, job_id: int) -> PrintJob | None:
+async def _print_job(info: Info, job_id: int) -> PrintJob | None:
     """One job by id (with its details), and its printer through the loader: several
     ``node`` fields in one request share each batch."""
     loaders = info.context.loaders

@@ -6,6 +6,7 @@ from typing import Any
 import strawberry
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
+from strawberry.types.base import get_object_definition
 
 from gql_server.graphql.documents import DocumentPreparer
 from gql_server.graphql.execution import (
@@ -36,7 +37,7 @@ class UnguardedFieldError(TypeError):
 
 def assert_every_root_field_guarded(root_types: tuple[type, ...]) -> None:
     for root in root_types:
-        for field in root.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        for field in get_object_definition(root, strict=True).fields:
             if not any(issubclass(p, ScopePermission) for p in field.permission_classes):
                 raise UnguardedFieldError(
                     f"{root.__name__}.{field.python_name} has no scope permission "
@@ -52,6 +53,8 @@ class Schema(strawberry.Schema):
         """Strawberry logs every error with its traceback, expected ones included;
         MaskUnexpectedErrors logs the unexpected ones, with the id the client sees."""
 
+    # Narrower than Strawberry's signature on purpose: the keywords pass through as they
+    # are, so a parameter a later Strawberry adds still reaches it.
     async def execute(  # type: ignore[override]
         self, query: str | None, variable_values: dict[str, Any] | None = None, **kw: Any
     ) -> ExecutionResult:

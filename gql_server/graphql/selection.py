@@ -5,13 +5,19 @@ connections selecting the same fields share one query.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+from graphql.pyutils import Path
+from strawberry.types.nodes import Selection
 
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.lookahead import field_names, merged_selections, node_field_names
 from gql_server.graphql.pages import page_args
 from gql_server.services.job_queries import JobColumns, JobFilter, JobOrder
 from gql_server.services.pagination import PageArgs
+
+if TYPE_CHECKING:  # context.py imports this module, through loaders.py
+    from gql_server.graphql.context import Info
 
 # GraphQL field -> the column it needs (see services.job_queries). The id, databaseId
 # and printer fields need only the key columns, which every query reads.
@@ -45,7 +51,7 @@ class JobSelection:
     with_printer: bool
 
 
-def job_selection(selections: Any, order: JobOrder) -> JobSelection:
+def job_selection(selections: list[Selection], order: JobOrder) -> JobSelection:
     job_fields = node_field_names(selections)
     columns = {JOB_FIELD_COLUMNS[f] for f in job_fields & JOB_FIELD_COLUMNS.keys()}
     if field_names(selections) & CURSOR_FIELDS:
@@ -72,7 +78,7 @@ class JobPageRequest:
 
 
 def job_page_request(
-    info: Any,
+    info: "Info",
     first: int | None,
     after: str | None,
     last: int | None,
@@ -89,7 +95,7 @@ def job_page_request(
     )
 
 
-def _cached_selection(info: Any, order: JobOrder) -> JobSelection:
+def _cached_selection(info: "Info", order: JobOrder) -> JobSelection:
     """Each of the 50 printers of a fleet page asks for its jobs with the same selection;
     reading it from the query (``info.selected_fields`` converts the whole subtree) once
     per request instead of once per printer saved ~5 ms (bench/fleet_query.py)."""
@@ -97,10 +103,10 @@ def _cached_selection(info: Any, order: JobOrder) -> JobSelection:
     cache = info.context.job_selections
     if key not in cache:
         cache[key] = job_selection(merged_selections(info), order)
-    return cache[key]  # type: ignore[no-any-return]
+    return cache[key]
 
 
-def response_position(path: Any) -> tuple[str, ...]:
+def response_position(path: Path | None) -> tuple[str, ...]:
     """A field's response path without list indices, each key with its parent type.
 
     The items of one list share the merged selection at a position, and a field's

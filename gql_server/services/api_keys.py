@@ -15,6 +15,7 @@ from gql_server.services.errors import NotFoundError, ValidationError
 from gql_server.services.pagination import (
     Page,
     PageArgs,
+    Position,
     SortKey,
     build_page,
     order_by,
@@ -166,7 +167,7 @@ def fetch_api_key_page(session: Session, args: PageArgs) -> Page[ApiKey]:
     return build_page(session.scalars(query).all(), args)
 
 
-def api_key_position(api_key: ApiKey) -> tuple:
+def api_key_position(api_key: ApiKey) -> Position:
     return position_of(API_KEY_ORDER, api_key)
 
 

@@ -177,7 +177,7 @@ class HistoryImport:
             self.progress(self.counts)
 
     def _write_page(
-        self, session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict]
+        self, session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict[str, Any]]
     ) -> None:
         # The printer row first: the job inserts' foreign-key checks take a shared lock on
         # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another

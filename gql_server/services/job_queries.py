@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import FromClause, Select, Subquery, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, Subquery, func, or_, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobDetails, Printer, PrintJob
@@ -87,7 +87,7 @@ def _joined_detail_columns(columns: JobColumns) -> list[Any]:
     ]
 
 
-def _select_jobs(columns: JobColumns, numbered: Subquery | None = None) -> Select:
+def _select_jobs(columns: JobColumns, numbered: Subquery | None = None) -> Select[Any]:
     """SELECT the wanted job columns (of the jobs ``numbered`` keeps, when given), and
     LEFT JOIN the details when they are wanted: one query for a page and its details
     instead of a second one with an IN list of every job id on the page."""
@@ -148,7 +148,7 @@ UNKNOWN_STATUS = "unknown"
 
 def _status_condition(statuses: Sequence[str]) -> Any:
     known = [status for status in statuses if status != UNKNOWN_STATUS]
-    condition = PrintJob.status.in_(known)
+    condition: ColumnElement[bool] = PrintJob.status.in_(known)
     if UNKNOWN_STATUS in statuses:
         condition = or_(condition, PrintJob.status.not_in(KNOWN_STATUSES))
     return condition
@@ -183,7 +183,7 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
 
 def _page_query(
     job_filter: JobFilter, order: JobOrder, args: PageArgs, columns: JobColumns
-) -> Select:
+) -> Select[Any]:
     keys = order.sort_keys()
     return (
         _select_jobs(columns)

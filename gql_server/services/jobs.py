@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
@@ -139,7 +139,8 @@ def fingerprint(values: Mapping[str, Any]) -> str:
 
 def metadata_json(batch: "JobBatch", key: JobKey) -> str | None:
     """The serialized metadata of a planned job, for its details' raw_metadata."""
-    return batch.incoming[key]["job_metadata"]  # type: ignore[no-any-return]
+    metadata: str | None = batch.incoming[key]["job_metadata"]
+    return metadata
 
 
 def _json_default(value: Any) -> str:
@@ -159,7 +160,8 @@ def _existing(session: Session, printer_id: int, keys: Iterable[JobKey]) -> dict
 
 
 def _differs(stored: Any, incoming: Mapping[str, Any]) -> bool:
-    return stored.content_hash != incoming["content_hash"]
+    differs: bool = stored.content_hash != incoming["content_hash"]
+    return differs
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
@@ -251,7 +253,7 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     statement = upsert_statement(
         session.get_bind().dialect,
-        PrintJob.__table__,  # type: ignore[arg-type]
+        cast(Table, PrintJob.__table__),  # a mapped class's table, typed FromClause
         conflict_columns=KEY_COLUMNS,
         update_columns=[
             *(_column_name(name) for name in JOB_COLUMNS),
@@ -307,7 +309,7 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     ]
     statement = upsert_statement(
         session.get_bind().dialect,
-        JobDetails.__table__,  # type: ignore[arg-type]
+        cast(Table, JobDetails.__table__),
         conflict_columns=("print_job_id",),
         update_columns=[*DETAIL_COLUMNS, "filament_type_folded", "updated_at"],
         text_columns=["raw_metadata"],

@@ -2,6 +2,7 @@
 re-sealed under a new secret by ``gql-server rotate-secret``."""
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -72,7 +73,8 @@ def rotate_api_keys(session: Session, *, old: SecretBox, new: SecretBox) -> Rota
     plaintexts: dict[int, str] = {}
     for printer_id, name, stored in rows:
         try:
-            plaintexts[printer_id] = old.decrypt(stored)
+            # The query keeps only the printers that have a stored key.
+            plaintexts[printer_id] = old.decrypt(cast(str, stored))
         except SecretMismatch:
             raise SecretKeyError(
                 f"the Moonraker API key of printer {name!r} does not decrypt with the current "
@@ -97,7 +99,7 @@ def _verify(session: Session, box: SecretBox, expected: dict[int, str]) -> None:
         select(Printer.id, Printer.moonraker_api_key).where(Printer.moonraker_api_key.is_not(None))
     ).all()
     try:
-        readable = {printer_id: box.decrypt(value) for printer_id, value in stored}
+        readable = {printer_id: box.decrypt(cast(str, value)) for printer_id, value in stored}
     except SecretMismatch:
         readable = None
     if readable != expected:

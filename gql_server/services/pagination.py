@@ -158,7 +158,8 @@ def after(
 
 
 def _equal(expression: Any, value: Any) -> ColumnElement[bool]:
-    return expression.is_(None) if value is None else expression == value
+    condition: ColumnElement[bool] = expression.is_(None) if value is None else expression == value
+    return condition
 
 
 def position_of(keys: Sequence[SortKey], row: Any) -> Position:

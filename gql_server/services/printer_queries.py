@@ -70,7 +70,7 @@ PRINTER_COLUMNS = list(Printer.__table__.c)
 TOTALS_COLUMNS = list(JobTotals.__table__.c)
 
 
-def _query(printer_filter: PrinterFilter, order: PrinterOrder, args: PageArgs) -> Select:
+def _query(printer_filter: PrinterFilter, order: PrinterOrder, args: PageArgs) -> Select[Any]:
     keys = order.sort_keys()
     return (
         select(*PRINTER_COLUMNS)

@@ -4,9 +4,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -266,7 +267,7 @@ def update_printer(
 def delete_printer(session: Session, printer_id: int) -> None:
     """One DELETE: the database cascades to jobs, details and totals."""
     result = session.execute(delete(Printer).where(Printer.id == printer_id))
-    if result.rowcount == 0:
+    if cast(CursorResult[Any], result).rowcount == 0:
         raise NotFoundError(f"no printer with id {printer_id}", field="id")
 
 

@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, case, func, literal, select, text
@@ -90,7 +90,9 @@ def _offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[
     spans: list[tuple[datetime, int]] = []
     moment = start.replace(minute=0, second=0, microsecond=0)
     while moment <= end + timedelta(hours=1):
-        offset = int(moment.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+        # An aware datetime always has an offset; utcoffset() is None only for naive ones.
+        local_offset = cast(timedelta, moment.astimezone(zone).utcoffset())
+        offset = int(local_offset.total_seconds())
         if not spans or spans[-1][1] != offset:
             spans.append((moment, offset))
         moment += timedelta(hours=1)

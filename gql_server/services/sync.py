@@ -11,11 +11,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from gql_server.config import IPNetwork
@@ -434,7 +434,7 @@ def _end_run(session: Session, claim: _Claim, result: SyncResult) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return closed.rowcount == 1
+    return cast(CursorResult[Any], closed).rowcount == 1
 
 
 def _fail_with(result: SyncResult, exc: Exception, doing: str) -> None:

@@ -12,8 +12,9 @@ has a ``running`` run, so any other one left on the printer belongs to a dead ho
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer, SyncRun
@@ -42,7 +43,7 @@ def take_lease(
         .values(sync_lease_until=now + lease, sync_lease_owner=owner)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def abandon_runs(session: Session, printer_id: int, now: datetime) -> int:
@@ -58,7 +59,7 @@ def abandon_runs(session: Session, printer_id: int, now: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 def renew_lease(
@@ -71,7 +72,7 @@ def renew_lease(
         .values(sync_lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def release_lease(session: Session, printer_id: int, owner: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, literal, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobTotals, Printer, PrintJob
 from gql_server.db.types import utcnow
@@ -53,7 +54,7 @@ def _figures(counted: ColumnElement[bool], prefix: str, longest: str) -> list[An
     ]
 
 
-def _aggregate(printer_ids: Sequence[int]) -> Select:
+def _aggregate(printer_ids: Sequence[int]) -> Select[Any]:
     """One row per printer, zeros for a printer without jobs (LEFT JOIN)."""
     completed = PrintJob.status == COMPLETED
     finished = PrintJob.status.not_in(NOT_COUNTED_BY_MOONRAKER)
@@ -80,17 +81,19 @@ def recompute_totals(session: Session, printer_ids: Sequence[int]) -> None:
     dialect = session.get_bind().dialect.name
     aggregate = _aggregate(printer_ids)
     if dialect == "sqlite":
-        stmt = sqlite.insert(JobTotals).from_select(columns, aggregate)
-        stmt = stmt.on_conflict_do_update(
+        sqlite_insert = sqlite.insert(JobTotals).from_select(columns, aggregate)
+        stmt: Executable = sqlite_insert.on_conflict_do_update(
             index_elements=["printer_id"],
-            set_={name: stmt.excluded[name] for name in TOTAL_COLUMNS},
+            set_={name: sqlite_insert.excluded[name] for name in TOTAL_COLUMNS},
         )
     else:
         # MySQL 8 deprecates VALUES() and forbids the row alias with INSERT … SELECT;
         # naming the derived table works on MySQL and MariaDB alike.
         derived = aggregate.subquery("agg")
-        stmt = mysql.insert(JobTotals).from_select(columns, select(derived))
-        stmt = stmt.on_duplicate_key_update({name: derived.c[name] for name in TOTAL_COLUMNS})
+        mysql_insert = mysql.insert(JobTotals).from_select(columns, select(derived))
+        stmt = mysql_insert.on_duplicate_key_update(
+            {name: derived.c[name] for name in TOTAL_COLUMNS}
+        )
     session.execute(stmt)
 
 
@@ -99,7 +102,7 @@ def get_totals(session: Session, printer_id: int) -> JobTotals | None:
 
 
 def store_moonraker_totals(
-    session: Session, printer_id: int, reported: dict, now: datetime
+    session: Session, printer_id: int, reported: dict[str, Any], now: datetime
 ) -> None:
     """Keep Moonraker's own totals beside ours (run after ``recompute_totals``)."""
     session.execute(

@@ -72,12 +72,12 @@ def graphql_error(status: int, message: str, code: str, **headers: str) -> Graph
 class DatabaseUnavailable(Exception):
     """The key could not be looked up because the database did not answer."""
 
-    def __init__(self, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException | None) -> None:
         super().__init__(str(cause))
         self.cause = cause
 
 
-def _database_unavailable(cause: BaseException) -> GraphQLErrorResponse:
+def _database_unavailable(cause: BaseException | None) -> GraphQLErrorResponse:
     """503 for a lost or unreachable database. One line in the log, without the
     traceback or the statement (whose parameters hold the key's hash): during an outage
     every request lands here, and the cause is all the operator needs."""

@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 import anyio
 
@@ -22,6 +23,8 @@ from gql_server.services.sync import Syncer
 from gql_server.services.sync_scheduler import PeriodicSync
 
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# What signal.getsignal returns: a handler, SIG_DFL / SIG_IGN, or None (not set from Python).
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 # The end of the shutdown grace kept for cancelled syncs to close their runs and for
 # their requests to answer.
 SHUTDOWN_MARGIN_S = 5.0
@@ -34,7 +37,7 @@ def on_exit_signal(callback: Callable[[], None]) -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in EXIT_SIGNALS}
+    previous: dict[int, _Handler] = {sig: signal.getsignal(sig) for sig in EXIT_SIGNALS}
 
     def handle(sig: int, frame: FrameType | None) -> None:
         loop.call_soon_threadsafe(callback)

@@ -9,7 +9,7 @@ gets exactly what Strawberry gives: application/json, 200 with ``"data": null`` 
 request errors, plain text for malformed requests.
 """
 
-from typing import Any
+from typing import cast, overload
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
@@ -63,7 +63,7 @@ def _is_error_status(status: int | None) -> bool:
     return status is not None and status >= 400
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own-origin GraphiQL page instead of Strawberry's CDN one: it must work on
         a printer-farm LAN without internet access."""
@@ -71,7 +71,7 @@ class GraphQLView(GraphQL):
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Any:  # type: ignore[override]
+    ) -> Context:
         state = request.app.state
         return Context(
             database=state.database,
@@ -81,9 +81,20 @@ class GraphQLView(GraphQL):
             clock=state.clock,
         )
 
-    async def run(  # type: ignore[override]
-        self, request: Request, context: Any = UNSET, root_value: Any = UNSET
-    ) -> Response:
+    # Strawberry's two overloads, repeated so that the override matches its signature.
+    @overload
+    async def run(
+        self, request: Request, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> WebSocket: ...
+
+    async def run(
+        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
         """A malformed request is Strawberry's plain-text 4xx; a client that accepts the
         new type gets it as a GraphQL response without ``data``."""
         try:
@@ -106,14 +117,16 @@ class GraphQLView(GraphQL):
         request: Request,
         request_adapter: AsyncHTTPRequestAdapter,
         sub_response: Response,
-        context: Any,
-        root_value: Any,
+        context: Context,
+        root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         result = await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
         if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            # None is Strawberry's own "not set" on its sub-response (GraphQL.get_sub_response
+            # does the same); Starlette types the status as int.
             sub_response.status_code = request_error_status(result)  # type: ignore[assignment]
         return result
 
@@ -127,7 +140,9 @@ class GraphQLView(GraphQL):
         if _is_error_status(sub_response.status_code) and isinstance(response_data, dict):
             # The spec's rule for this type: no ``data`` entry exactly when the status is
             # an error, so a client can trust the body of a 4xx.
-            response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[assignment]
+            response_data = cast(
+                GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"}
+            )
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = GRAPHQL_RESPONSE_JSON_CONTENT_TYPE
         return response

@@ -25,6 +25,8 @@ TESTED_UVICORN = ((0, 30), (0, 55))  # from, up to (excluded)
 
 
 class HeaderDeadlineProtocol(H11Protocol):
+    # The signature of uvicorn's H11Protocol, which narrows asyncio's BaseTransport the same
+    # way (and silences mypy the same way): a stream server hands a Transport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_deadline()

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import strawberry
 
+from gql_server.graphql.context import Info
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.permissions import IsAdmin
@@ -50,9 +51,7 @@ class RevokeApiKeyPayload:
 @strawberry.type
 class ApiKeyMutations:
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def create_api_key(
-        self, info: strawberry.Info, input: CreateApiKeyInput
-    ) -> CreateApiKeyPayload:
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         try:
             check_items(input.scopes, field="scopes")
             scopes = format_scopes(Scope(scope.value) for scope in input.scopes)
@@ -73,9 +72,7 @@ class ApiKeyMutations:
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def revoke_api_key(
-        self, info: strawberry.Info, input: RevokeApiKeyInput
-    ) -> RevokeApiKeyPayload:
+    async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
         try:
             key_id = database_id(input.id, "ApiKey")
             row = await info.context.write(lambda s: api_keys.revoke_api_key(s, key_id))

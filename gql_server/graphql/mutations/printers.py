@@ -4,6 +4,7 @@ import strawberry
 from strawberry import UNSET
 
 from gql_server.db.secret_box import secret_box_for
+from gql_server.graphql.context import Info
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.permissions import CanWrite
@@ -114,9 +115,7 @@ def _camel(name: str) -> str:
 @strawberry.type
 class PrinterMutations:
     @strawberry.mutation(permission_classes=[CanWrite])
-    async def create_printer(
-        self, info: strawberry.Info, input: CreatePrinterInput
-    ) -> PrinterPayload:
+    async def create_printer(self, info: Info, input: CreatePrinterInput) -> PrinterPayload:
         try:
             row = await info.context.write(
                 lambda s: printers.create_printer(
@@ -135,9 +134,7 @@ class PrinterMutations:
         return PrinterPayload(printer=printer_from_row(row), user_errors=[])
 
     @strawberry.mutation(permission_classes=[CanWrite])
-    async def update_printer(
-        self, info: strawberry.Info, input: UpdatePrinterInput
-    ) -> PrinterPayload:
+    async def update_printer(self, info: Info, input: UpdatePrinterInput) -> PrinterPayload:
         refused = _refuse_null(input)
         if refused is not None:
             return PrinterPayload(printer=None, user_errors=[refused])
@@ -163,9 +160,7 @@ class PrinterMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanWrite])
-    async def delete_printer(
-        self, info: strawberry.Info, input: DeletePrinterInput
-    ) -> DeletePrinterPayload:
+    async def delete_printer(self, info: Info, input: DeletePrinterInput) -> DeletePrinterPayload:
         try:
             printer_id = database_id(input.id, "Printer")
         except ApiError as exc:

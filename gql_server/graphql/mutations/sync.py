@@ -2,6 +2,7 @@
 
 import strawberry
 
+from gql_server.graphql.context import Info
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.permissions import CanWrite
@@ -42,9 +43,7 @@ class SyncMutations:
         "the others: its result carries the error.",
         permission_classes=[CanWrite],
     )
-    async def sync_printers(
-        self, info: strawberry.Info, input: SyncPrintersInput
-    ) -> SyncPrintersPayload:
+    async def sync_printers(self, info: Info, input: SyncPrintersInput) -> SyncPrintersPayload:
         ids = None
         if input.printer_ids is not None:
             try:

@@ -7,7 +7,7 @@ import strawberry
 from gql_server.db.models import ApiKey as ApiKeyRow
 from gql_server.graphql.types.enums import ApiKeyScope
 from gql_server.graphql.types.node import Node
-from gql_server.services.auth import parse_scopes
+from gql_server.services.auth import Scope, parse_scopes
 
 
 @strawberry.type(description="An API key; the secret is shown once, when it is created.")
@@ -34,5 +34,5 @@ def api_key_from_row(row: ApiKeyRow) -> ApiKey:
     )
 
 
-def _rank(scope: object) -> int:
-    return ["READ", "WRITE", "ADMIN"].index(scope.value)  # type: ignore[attr-defined]
+def _rank(scope: Scope) -> int:
+    return ["READ", "WRITE", "ADMIN"].index(scope.value)

@@ -5,6 +5,7 @@ from typing import Any
 
 import strawberry
 
+from gql_server.graphql.context import Info
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.loaders import JobCountKey, JobsPageKey
 from gql_server.graphql.pages import After, Before, First, Last
@@ -40,18 +41,21 @@ class Printer(Node):
     last_sync_error: "SyncStatusError | None" = strawberry.field(
         description="Why the last sync failed; null after a successful one."
     )
-    known_totals: strawberry.Private[Any]
+    known_totals: strawberry.Private[JobTotals | None]
 
     @strawberry.field
-    def job_totals(self, info: strawberry.Info) -> JobTotals | None:
+    def job_totals(self, info: Info) -> JobTotals | None:
         if self.known_totals is not NOT_LOADED:
-            return self.known_totals  # type: ignore[no-any-return]
+            return self.known_totals
+        # A coroutine, which graphql-core awaits: resolving synchronously when the totals
+        # are known spares a coroutine per printer, but the annotation must stay the
+        # GraphQL type, so the awaitable cannot be declared.
         return _totals_later(info, self.database_id)  # type: ignore[return-value]
 
     @strawberry.field(description="This printer's jobs, newest first unless ordered otherwise.")
     async def print_jobs(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -67,17 +71,17 @@ class Printer(Node):
 
         async def count() -> int:
             key = JobCountKey(self.database_id, r.job_filter)
-            return await loaders.job_count.load(key)  # type: ignore[no-any-return]
+            return await loaders.job_count.load(key)
 
         return job_connection(page, r.order, counter=count, printers={self.database_id: self})
 
 
-async def _totals_later(info: strawberry.Info, printer_id: int) -> JobTotals | None:
+async def _totals_later(info: Info, printer_id: int) -> JobTotals | None:
     row = await info.context.loaders.totals.load(printer_id)
     return None if row is None else job_totals_from_row(row)
 
 
-def printer_from_row(row: Any, *, totals: Any = NOT_LOADED) -> Printer:
+def printer_from_row(row: Any, *, totals: JobTotals | None = NOT_LOADED) -> Printer:
     """``row``: a printers row, the model or a Core row of its columns."""
     return Printer(
         database_id=row.id,

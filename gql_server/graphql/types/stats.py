@@ -2,6 +2,7 @@
 
 import strawberry
 
+from gql_server.graphql.context import Info
 from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.types.enums import job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
@@ -30,7 +31,7 @@ class StatsBucket:
     printer_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The printer, when grouped by printer.")
-    async def printer(self, info: strawberry.Info) -> Printer | None:
+    async def printer(self, info: Info) -> Printer | None:
         if self.printer_id is None:
             return None
         row = await info.context.loaders.printer.load(self.printer_id)

@@ -39,7 +39,7 @@ def sync_result(result: SyncResult, printer_row: object | None) -> PrinterSyncRe
         error = SyncError(code=result.error_code, message=result.error_message or "")
     return PrinterSyncResult(
         printer_id=strawberry.ID(to_global_id("Printer", result.printer_id)),
-        printer=None if printer_row is None else printer_from_row(printer_row),  # type: ignore[arg-type]
+        printer=None if printer_row is None else printer_from_row(printer_row),
         ok=result.ok,
         jobs_seen=result.jobs_seen,
         jobs_created=result.jobs_created,

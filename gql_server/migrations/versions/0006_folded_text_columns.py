@@ -37,7 +37,7 @@ FOLDED = (
 BATCH_ROWS = 1000
 NOT_COUNTED_BY_MOONRAKER = ("in_progress", "interrupted")
 # (job_totals column, type, aggregate over the printer's counted jobs)
-FINISHED = (
+FINISHED: tuple[tuple[str, sa.types.TypeEngine[Any], str], ...] = (
     ("finished_jobs", sa.Integer(), "COUNT(*)"),
     ("finished_time", sa.Double(), "COALESCE(SUM(COALESCE(total_duration, 0)), 0)"),
     ("finished_print_time", sa.Double(), "COALESCE(SUM(COALESCE(print_duration, 0)), 0)"),
@@ -95,7 +95,7 @@ def _fill_finished() -> None:
     op.execute(f"UPDATE job_totals SET {assignments}")
 
 
-def _rows(table: sa.TableClause, sources: list[str]) -> Iterator[list[Any]]:
+def _rows(table: sa.TableClause, sources: list[str]) -> Iterator[Sequence[sa.Row[Any]]]:
     """The rows' ids and sources, a batch at a time by id: bounded memory."""
     connection = op.get_bind()
     last_id = 0
@@ -129,7 +129,7 @@ def _fill(table_name: str, columns: list[tuple[str, str, str, int, bool]]) -> No
     for batch in _rows(table, sources):
         values = []
         for row in batch:
-            by_source = dict(zip(sources, row[1:], strict=True))
+            by_source: dict[str, Any] = dict(zip(sources, row[1:], strict=True))
             entry: dict[str, Any] = {"row_id": row[0]}
             for _, column, source, width, _ in columns:
                 text = (
