@@ -44,6 +44,7 @@ def limits_from(settings: Settings) -> Limits:
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
         prepare_timeout=settings.prepare_timeout,
+        fast_path=settings.fast_path,
     )
 
 
