@@ -19,8 +19,8 @@ runs queries through both and compares).
 The fast path overrides graphql-core's ``execute_field`` and reads Strawberry's
 ``DEFINITION_BACKREF`` and the name of its nested ``_get_basic_result``: internals, not
 API. It is therefore only taken with the versions in TESTED_VERSIONS (pyproject.toml pins
-the same ranges); outside them the schema runs the standard way and says so once in the
-log. GQL_FAST_PATH=false turns it off as well.
+the same ranges); outside them the schema runs the standard way and the app says so once
+in the log. GQL_FAST_PATH=false turns it off as well.
 """
 
 import functools
@@ -101,18 +101,27 @@ def installed_versions() -> dict[str, str | None]:
 
 
 @functools.cache
+def untested_installed_versions() -> tuple[str, ...]:
+    """Cached: the installed versions cannot change while the process runs."""
+    return tuple(untested_versions(installed_versions()))
+
+
 def fast_path_supported() -> bool:
-    """Whether the installed versions are the tested ones. Cached: the versions cannot
-    change while the process runs, and the warning appears once however many schemas
-    are built."""
-    untested = untested_versions(installed_versions())
+    """Whether the installed versions are the tested ones. Silent: the module-level
+    schema is built at import, before the server has configured its logging."""
+    return not untested_installed_versions()
+
+
+@functools.cache
+def warn_if_fast_path_unsupported() -> None:
+    """Said by the app factory, once per process however many apps it builds."""
+    untested = untested_installed_versions()
     if untested:
         log.warning(
             "GraphQL fast path off: %s; fields run through graphql-core's standard "
             "execution (same answers, slower on large pages)",
             "; ".join(untested),
         )
-    return not untested
 
 
 class ResolutionTally:

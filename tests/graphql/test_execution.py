@@ -15,6 +15,10 @@ from graphql import ExecutionResult, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from gql_server.app import create_app
+from gql_server.config import Settings
+from gql_server.db.engine import create_db_engine
+from gql_server.db.session import Database
 from gql_server.graphql import execution
 from gql_server.graphql.execution import (
     FIELD_PLAN,
@@ -24,7 +28,9 @@ from gql_server.graphql.execution import (
     fast_path_supported,
     installed_versions,
     plan_fields,
+    untested_installed_versions,
     untested_versions,
+    warn_if_fast_path_unsupported,
 )
 from gql_server.graphql.extensions import Limits
 from gql_server.graphql.schema import build_schema
@@ -360,23 +366,44 @@ def untested_graphql_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The versions a newer graphql-core would report; the gate is checked afresh."""
     versions = {**installed_versions(), "graphql-core": "3.4.0"}
     monkeypatch.setattr(execution, "installed_versions", lambda: versions)
-    fast_path_supported.cache_clear()
+    caches = (untested_installed_versions, warn_if_fast_path_unsupported)
+    for cached in caches:
+        cached.cache_clear()
     yield
-    fast_path_supported.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.mark.usefixtures("untested_graphql_core")
-def test_untested_versions_turn_the_fast_path_off_and_say_so_once(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.WARNING, logger="gql_server.graphql.execution"):
-        schemas = [build_schema(), build_schema(Limits(introspection=False))]
+def test_untested_versions_turn_the_fast_path_off() -> None:
+    schemas = [build_schema(), build_schema(Limits(introspection=False))]
     assert [s.execution_context_class.__name__ for s in schemas] == [
         "StrawberryGraphQLCoreExecutionContext",
         "SuggestionlessStandardExecutionContext",
     ]
     assert not any(_planned(s._schema) for s in schemas)
-    assert [record.getMessage() for record in caplog.records] == [
+
+
+def _warnings_of_apps(caplog: pytest.LogCaptureFixture, *, fast_path: bool) -> list[str]:
+    settings = Settings(database_url="sqlite://", fast_path=fast_path)
+    database = Database(create_db_engine("sqlite://"))
+    with caplog.at_level(logging.WARNING, logger="gql_server.graphql.execution"):
+        for _ in range(2):
+            create_app(settings, database=database)
+    database.dispose()
+    return [record.getMessage() for record in caplog.records]
+
+
+@pytest.mark.usefixtures("untested_graphql_core")
+def test_untested_versions_are_named_once_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    assert _warnings_of_apps(caplog, fast_path=True) == [
         "GraphQL fast path off: graphql-core 3.4.0 (tested: >=3.3.2,<3.4); fields run "
         "through graphql-core's standard execution (same answers, slower on large pages)"
     ]
+
+
+@pytest.mark.usefixtures("untested_graphql_core")
+def test_nothing_is_said_when_the_fast_path_is_switched_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert _warnings_of_apps(caplog, fast_path=False) == []
