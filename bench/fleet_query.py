@@ -1,6 +1,6 @@
 """Fleet query benchmark: our server vs raw SQL + json.dumps of the same data.
 
-    python -m bench.fleet_query [--printers 50] [--jobs 200] [--rounds 30]
+    python -m bench.fleet_query [--printers 50] [--jobs 200] [--rounds 30] [--no-fast-path]
 
 Seeds a fresh SQLite database, then measures in one run (single client, median):
 - "server": the whole ASGI request (auth, Strawberry, loaders, SQL, JSON) in-process;
@@ -81,11 +81,11 @@ def raw_fleet(connection: sqlite3.Connection) -> str:
 
 
 async def time_both(
-    database: Database, path: Path, key: str, rounds: int
+    database: Database, path: Path, key: str, rounds: int, *, fast_path: bool = True
 ) -> tuple[list[float], list[float], int]:
     """Server and raw timed alternately, round by round, so that a busy moment of the
     machine weighs on both alike."""
-    app = create_app(Settings(database_url="sqlite://"), database=database)
+    app = create_app(Settings(database_url="sqlite://", fast_path=fast_path), database=database)
     transport = httpx.ASGITransport(app=app)
     headers = {"X-API-Key": key}
     server, raw = [], []
@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--printers", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--no-fast-path", dest="fast_path", action="store_false")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fleet.db"
@@ -125,12 +126,15 @@ def main() -> None:
         seed_fleet(database, args.printers, args.jobs)
         with database.scope() as session:
             key = create_api_key(session, name="bench", scopes="READ").plaintext
-        server, raw, statements = asyncio.run(time_both(database, path, key, args.rounds))
+        server, raw, statements = asyncio.run(
+            time_both(database, path, key, args.rounds, fast_path=args.fast_path)
+        )
         database.dispose()
     server_ms = statistics.median(server) * 1000
     raw_ms = statistics.median(raw) * 1000
     print(
         f"fleet: {args.printers} printers x {args.jobs} jobs, first 50 x 20, {args.rounds} rounds"
+        + ("" if args.fast_path else ", fast path off")
     )
     print(
         f"server: median {server_ms:.1f} ms, {1000 / server_ms:.1f} req/s, "

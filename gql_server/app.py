@@ -16,6 +16,7 @@ from gql_server.db.secret_box import secret_box_for
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
+from gql_server.graphql.execution import warn_if_fast_path_unsupported
 from gql_server.graphql.extensions import Limits
 from gql_server.graphql.schema import build_schema
 from gql_server.observability.logs import configure_logging
@@ -44,6 +45,7 @@ def limits_from(settings: Settings) -> Limits:
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
         prepare_timeout=settings.prepare_timeout,
+        fast_path=settings.fast_path,
     )
 
 
@@ -61,6 +63,8 @@ def create_app(
     database = database or Database(create_db_engine(settings.database_url))
     metrics = Metrics()
     count_refusal = metrics.count_error
+    if settings.fast_path:
+        warn_if_fast_path_unsupported()
     schema = build_schema(limits_from(settings), [operation_metrics(metrics)])
     view = GraphQLView(
         schema,

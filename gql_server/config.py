@@ -48,6 +48,8 @@ class Settings:
     shutdown_grace: float = 30.0
     # Seconds a sync's lease lasts without a heartbeat: how long a dead holder blocks it.
     sync_lease: float = 30.0
+    # Plain fields read directly instead of through graphql-core (graphql/execution.py).
+    fast_path: bool = True
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
@@ -212,4 +214,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_connections=_int(env, "GQL_MAX_CONNECTIONS", 200, minimum=1),
         shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", 30.0),
         sync_lease=_positive(env, "GQL_SYNC_LEASE", 30.0),
+        fast_path=_bool(env, "GQL_FAST_PATH", True),
     )

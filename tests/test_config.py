@@ -35,6 +35,7 @@ def test_defaults_use_an_embedded_sqlite_file() -> None:
         ({"GQL_BODY_TIMEOUT": "-2"}, "GQL_BODY_TIMEOUT"),
         ({"GQL_MAX_CONNECTIONS": "0"}, "GQL_MAX_CONNECTIONS"),
         ({"GQL_SYNC_LEASE": "0"}, "GQL_SYNC_LEASE"),
+        ({"GQL_FAST_PATH": "maybe"}, "GQL_FAST_PATH"),
     ],
 )
 def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -89,3 +90,8 @@ def test_hostnames_and_ip_literals_are_accepted(host: str, parsed: str) -> None:
 def test_the_whole_port_range_is_accepted() -> None:
     ports = [load_settings({"GQL_PORT": p}).port for p in ("1", "65535")]
     assert ports == [1, 65535]
+
+
+def test_the_fast_path_is_on_unless_switched_off() -> None:
+    assert load_settings({}).fast_path
+    assert not load_settings({"GQL_FAST_PATH": "false"}).fast_path

@@ -15,14 +15,27 @@ when checking a value's type needs no resolve info. Nothing takes the fast path 
 schema extension hooks ``resolve``. Every other field, ``__typename`` included, runs the
 standard way. Results and errors are graphql-core's own (tests/graphql/test_execution.py
 runs queries through both and compares).
+
+The fast path overrides graphql-core's ``execute_field`` and reads Strawberry's
+``DEFINITION_BACKREF`` and the name of its nested ``_get_basic_result``: internals, not
+API. It is therefore only taken with the versions in TESTED_VERSIONS (pyproject.toml pins
+the same ranges); outside them the schema runs the standard way and the app says so once
+in the log. GQL_FAST_PATH=false turns it off as well.
 """
 
-from collections.abc import Awaitable
+import functools
+import importlib.metadata
+import logging
+import re
+import threading
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 from graphql import (
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
@@ -40,8 +53,96 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from gql_server.graphql.types.node import Node
 
+log = logging.getLogger(__name__)
+
 # Key of the plan in a GraphQLField's ``extensions``, set once when the schema is built.
 FIELD_PLAN = "gql_server.field_plan"
+
+# The versions the fast path was tested with: (lowest, first untested). pyproject.toml
+# pins exactly these ranges (tests/graphql/test_execution.py compares the two).
+TESTED_VERSIONS: Final[Mapping[str, tuple[str, str]]] = {
+    "strawberry-graphql": ("0.341.2", "0.342"),
+    "graphql-core": ("3.3.2", "3.4"),
+}
+_RELEASE = re.compile(r"\d+(\.\d+)*")
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The numbers of a final release; None for anything else (3.4.0rc1, 3.3.2+local),
+    which is treated as untested."""
+    if _RELEASE.fullmatch(version) is None:
+        return None
+    return tuple(int(part) for part in version.split("."))
+
+
+def untested_versions(installed: Mapping[str, str | None]) -> list[str]:
+    """One line per package whose installed version is outside its tested range."""
+    untested = []
+    for name, (lowest, first_untested) in TESTED_VERSIONS.items():
+        version = installed.get(name)
+        release = None if version is None else _release(version)
+        low, high = _release(lowest), _release(first_untested)
+        if release is None or low is None or high is None or not low <= release < high:
+            untested.append(
+                f"{name} {version or 'not installed'} (tested: >={lowest},<{first_untested})"
+            )
+    return untested
+
+
+def installed_versions() -> dict[str, str | None]:
+    """The installed version of each package in TESTED_VERSIONS."""
+    versions: dict[str, str | None] = {}
+    for name in TESTED_VERSIONS:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@functools.cache
+def untested_installed_versions() -> tuple[str, ...]:
+    """Cached: the installed versions cannot change while the process runs."""
+    return tuple(untested_versions(installed_versions()))
+
+
+def fast_path_supported() -> bool:
+    """Whether the installed versions are the tested ones. Silent: the module-level
+    schema is built at import, before the server has configured its logging."""
+    return not untested_installed_versions()
+
+
+@functools.cache
+def warn_if_fast_path_unsupported() -> None:
+    """Said by the app factory, once per process however many apps it builds."""
+    untested = untested_installed_versions()
+    if untested:
+        log.warning(
+            "GraphQL fast path off: %s; fields run through graphql-core's standard "
+            "execution (same answers, slower on large pages)",
+            "; ".join(untested),
+        )
+
+
+class ResolutionTally:
+    """Fields answered by the fast path since the process started, so that a test (or
+    an operator) can tell it is taken. Each execution adds its count once, at the end:
+    a lock per request, not per field."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self._total += count
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+
+fast_path_resolutions: Final = ResolutionTally()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +234,7 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # A schema extension with a ``resolve`` hook must see every field.
         manager = self.middleware_manager
         self.fast_path = manager is None or not manager.middlewares
+        self.fast_path_resolutions = 0
 
     def execute_field(
         self,
@@ -148,6 +250,7 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_field(
                 parent_type, source, field_details_list, path, position_context
             )
+        self.fast_path_resolutions += 1
         try:
             value = getattr(source, plan.attribute)
             if value.__class__ is plan.plain:
@@ -164,6 +267,12 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    def build_response(
+        self, data: dict[str, Any] | None
+    ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+        fast_path_resolutions.add(self.fast_path_resolutions)
+        return super().build_response(data)
 
     def _complete(
         self,
@@ -216,7 +325,7 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-class SuggestionlessExecutionContext(FastPathExecutionContext):
+class HideSuggestions(StrawberryGraphQLCoreExecutionContext):
     """For a server without introspection: coercion errors of variables must not
     suggest the names of fields or enum values."""
 
@@ -224,3 +333,22 @@ class SuggestionlessExecutionContext(FastPathExecutionContext):
     def build(cls, *args: Any, **kwargs: Any) -> Any:
         # graphql-core coerces the variables in build(), before __init__ runs.
         return super().build(*args, **{**kwargs, "hide_suggestions": True})
+
+
+class SuggestionlessExecutionContext(HideSuggestions, FastPathExecutionContext):
+    """The fast path, without suggestions."""
+
+
+class SuggestionlessStandardExecutionContext(HideSuggestions):
+    """graphql-core's standard execution, without suggestions."""
+
+
+def execution_context_class(
+    *, fast_path: bool, hide_suggestions: bool
+) -> type[StrawberryGraphQLCoreExecutionContext]:
+    """The class that executes the schema's operations."""
+    if fast_path:
+        return SuggestionlessExecutionContext if hide_suggestions else FastPathExecutionContext
+    if hide_suggestions:
+        return SuggestionlessStandardExecutionContext
+    return StrawberryGraphQLCoreExecutionContext

@@ -27,6 +27,8 @@ class Limits:
     max_tokens: int = 1000
     introspection: bool = True
     prepare_timeout: float = 2.0
+    # Plain fields read directly (graphql/execution.py); off: graphql-core's own way.
+    fast_path: bool = True
 
 
 def check_limits(measure: Measure, limits: Limits) -> GraphQLError | None:

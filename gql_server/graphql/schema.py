@@ -10,8 +10,8 @@ from strawberry.types.base import get_object_definition
 
 from gql_server.graphql.documents import DocumentPreparer
 from gql_server.graphql.execution import (
-    FastPathExecutionContext,
-    SuggestionlessExecutionContext,
+    execution_context_class,
+    fast_path_supported,
     plan_fields,
 )
 from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
@@ -76,6 +76,8 @@ def build_schema(
     extra per-request extensions (metrics)."""
     assert_every_root_field_guarded((Query, Mutation))
     limits = limits or Limits()
+    # Off when asked (GQL_FAST_PATH=false) or with untested library versions.
+    fast_path = limits.fast_path and fast_path_supported()
     schema = Schema(
         query=Query,
         mutation=Mutation,
@@ -84,11 +86,12 @@ def build_schema(
         extensions=[*extra_extensions, MaskUnexpectedErrors],
         # Without introspection, no message may name a field the client did not send
         # (variable coercion says "Did you mean …?" otherwise).
-        execution_context_class=(
-            FastPathExecutionContext if limits.introspection else SuggestionlessExecutionContext
+        execution_context_class=execution_context_class(
+            fast_path=fast_path, hide_suggestions=not limits.introspection
         ),
     )
-    plan_fields(schema._schema)
+    if fast_path:
+        plan_fields(schema._schema)
     # The guard needs the built schema: to validate against, and to know which fields
     # are connections. One preparer (and its cache) serves every request.
     sized = sized_field_names(schema._schema)

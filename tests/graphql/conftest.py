@@ -1,5 +1,6 @@
 """An app over the test database and a client that speaks GraphQL to it over HTTP."""
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -8,7 +9,7 @@ import httpx
 import pytest
 
 from gql_server.app import create_app
-from gql_server.config import Settings
+from gql_server.config import Settings, load_settings
 from gql_server.db.session import Database
 from gql_server.services.api_keys import create_api_key
 from tests.factories import TEST_SECRET
@@ -43,7 +44,10 @@ def make_key(database: Database, scopes: str = "ADMIN", name: str = "test") -> s
 
 @pytest.fixture
 def app_server(database: Database) -> Iterator[LiveServer]:
-    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET), database=database)
+    # .ci/run runs the GraphQL tests again with GQL_FAST_PATH=false: both must pass alike.
+    fast_path = load_settings({"GQL_FAST_PATH": os.environ.get("GQL_FAST_PATH", "true")}).fast_path
+    settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET, fast_path=fast_path)
+    app = create_app(settings, database=database)
     with LiveServer(app, name="gql-server") as server:
         yield server
 

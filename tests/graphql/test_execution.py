@@ -3,16 +3,36 @@ errors at the same paths, null propagation included."""
 
 import asyncio
 import enum
+import logging
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import strawberry
-from graphql import ExecutionResult
+from graphql import ExecutionResult, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from gql_server.graphql.execution import FIELD_PLAN, FastPathExecutionContext, plan_fields
+from gql_server.app import create_app
+from gql_server.config import Settings
+from gql_server.db.engine import create_db_engine
+from gql_server.db.session import Database
+from gql_server.graphql import execution
+from gql_server.graphql.execution import (
+    FIELD_PLAN,
+    TESTED_VERSIONS,
+    FastPathExecutionContext,
+    fast_path_resolutions,
+    fast_path_supported,
+    installed_versions,
+    plan_fields,
+    untested_installed_versions,
+    untested_versions,
+    warn_if_fast_path_unsupported,
+)
+from gql_server.graphql.extensions import Limits
 from gql_server.graphql.schema import build_schema
 
 
@@ -197,6 +217,19 @@ def test_fast_path_answers_like_graphql_core(query: str) -> None:
     assert _answer(fast) == _answer(standard)
 
 
+def _resolutions(execution_context_class: type, query: str) -> int:
+    before = fast_path_resolutions.total
+    asyncio.run(_schema(execution_context_class).execute(query))
+    return fast_path_resolutions.total - before
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_compared_queries_do_take_the_fast_path(query: str) -> None:
+    """Otherwise the comparison above would compare the standard path with itself."""
+    assert _resolutions(FastPathExecutionContext, query) > 0
+    assert _resolutions(StrawberryGraphQLCoreExecutionContext, query) == 0
+
+
 def test_the_compared_queries_do_produce_errors() -> None:
     """Otherwise the comparison above would say nothing about error handling."""
     query = "{ maybeItems { name label weight count colour flag owner { name later } } }"
@@ -220,14 +253,17 @@ def test_the_compared_queries_do_produce_errors() -> None:
     assert data["maybeItems"][4]["colour"] == "BLUE"
 
 
-def test_only_plain_fields_are_planned() -> None:
-    schema = build_schema()._schema
-    planned = {
+def _planned(schema: GraphQLSchema) -> set[str]:
+    return {
         f"{type_name}.{name}"
         for type_name, graphql_type in schema.type_map.items()
         for name, field in getattr(graphql_type, "fields", {}).items()
         if FIELD_PLAN in (field.extensions or {})
     }
+
+
+def test_only_plain_fields_are_planned() -> None:
+    planned = _planned(build_schema()._schema)
     assert {"PrintJob.filename", "PrintJob.status", "JobDetails.layerHeight"} <= planned
     assert {"Printer.name", "JobTotals.totalJobs", "PageInfo.hasNextPage"} <= planned
     assert {"PrintJob.printer", "PrintJob.jobDetails", "PrintJobEdge.node"} <= planned
@@ -269,3 +305,105 @@ def test_an_extension_with_a_resolve_hook_still_sees_leaf_fields(seen: list[str]
     # the second item stops at its null name, as graphql-core stops it
     others = len(_items()) - 2
     assert seen == ["maybeItems", "name", "count", "name", *["name", "count"] * others]
+
+
+# The fence: the fast path runs only where it was tested, and can be switched off.
+
+FILTER_QUERY = "query($f: PrinterFilter) { printers(filter: $f) { totalCount } }"
+
+
+def test_with_the_fast_path_off_nothing_is_planned_and_execution_is_standard() -> None:
+    schema = build_schema(Limits(fast_path=False))
+    assert schema.execution_context_class is StrawberryGraphQLCoreExecutionContext
+    assert _planned(schema._schema) == set()
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "standard"])
+def test_without_introspection_variable_errors_suggest_no_names(fast_path: bool) -> None:
+    variables = {"f": {"nmeContains": "x"}}
+    closed = build_schema(Limits(introspection=False, fast_path=fast_path))
+    result = asyncio.run(closed.execute(FILTER_QUERY, variables))
+    assert [error.message for error in result.errors or []] == [
+        "Variable '$f' has invalid value: Expected value of type 'PrinterFilter' not to "
+        "include unknown field 'nmeContains', found: {'nmeContains': 'x'}."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [
+        ("graphql-core", "3.4.0"),
+        ("graphql-core", "3.3.1"),
+        ("graphql-core", "3.3.3rc1"),
+        ("strawberry-graphql", "0.342.0"),
+        ("strawberry-graphql", None),
+    ],
+)
+def test_a_version_outside_the_tested_range_is_named(name: str, version: str | None) -> None:
+    tested = {package: lowest for package, (lowest, _) in TESTED_VERSIONS.items()}
+    lowest, first_untested = TESTED_VERSIONS[name]
+    assert untested_versions(tested) == []
+    assert untested_versions({**tested, name: version}) == [
+        f"{name} {version or 'not installed'} (tested: >={lowest},<{first_untested})"
+    ]
+
+
+def test_the_installed_versions_are_the_tested_ones() -> None:
+    """Else this suite would pass while the fast path it tests is off."""
+    assert untested_versions(installed_versions()) == []
+    assert fast_path_supported()
+
+
+def test_pyproject_pins_the_tested_versions() -> None:
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    for name, (lowest, first_untested) in TESTED_VERSIONS.items():
+        assert f"{name}>={lowest},<{first_untested}" in dependencies
+
+
+@pytest.fixture
+def untested_graphql_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The versions a newer graphql-core would report; the gate is checked afresh."""
+    versions = {**installed_versions(), "graphql-core": "3.4.0"}
+    monkeypatch.setattr(execution, "installed_versions", lambda: versions)
+    caches = (untested_installed_versions, warn_if_fast_path_unsupported)
+    for cached in caches:
+        cached.cache_clear()
+    yield
+    for cached in caches:
+        cached.cache_clear()
+
+
+@pytest.mark.usefixtures("untested_graphql_core")
+def test_untested_versions_turn_the_fast_path_off() -> None:
+    schemas = [build_schema(), build_schema(Limits(introspection=False))]
+    assert [s.execution_context_class.__name__ for s in schemas] == [
+        "StrawberryGraphQLCoreExecutionContext",
+        "SuggestionlessStandardExecutionContext",
+    ]
+    assert not any(_planned(s._schema) for s in schemas)
+
+
+def _warnings_of_apps(caplog: pytest.LogCaptureFixture, *, fast_path: bool) -> list[str]:
+    settings = Settings(database_url="sqlite://", fast_path=fast_path)
+    database = Database(create_db_engine("sqlite://"))
+    with caplog.at_level(logging.WARNING, logger="gql_server.graphql.execution"):
+        for _ in range(2):
+            create_app(settings, database=database)
+    database.dispose()
+    return [record.getMessage() for record in caplog.records]
+
+
+@pytest.mark.usefixtures("untested_graphql_core")
+def test_untested_versions_are_named_once_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    assert _warnings_of_apps(caplog, fast_path=True) == [
+        "GraphQL fast path off: graphql-core 3.4.0 (tested: >=3.3.2,<3.4); fields run "
+        "through graphql-core's standard execution (same answers, slower on large pages)"
+    ]
+
+
+@pytest.mark.usefixtures("untested_graphql_core")
+def test_nothing_is_said_when_the_fast_path_is_switched_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert _warnings_of_apps(caplog, fast_path=False) == []
