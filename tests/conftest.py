@@ -8,6 +8,7 @@ MariaDB half skips with the reason, except under ``CI=true`` where it fails.
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,15 +93,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextmanager
+def migrated_mysql_database(url: str) -> Iterator[Database]:
+    """A MariaDB database of its own at ``url``, new and migrated, dropped afterwards."""
+    require_mysql(url)
+    recreate_mysql_database(url)
+    database = Database(create_db_engine(url))
+    try:
+        upgrade_to_head(database.engine)
+        yield database
+    finally:
+        database.dispose()
+        drop_mysql_database(url)
+
+
 @pytest.fixture(scope="session")
 def mysql_database() -> Iterator[Database]:
-    require_mysql(MYSQL_URL)
-    recreate_mysql_database(MYSQL_URL)
-    database = Database(create_db_engine(MYSQL_URL))
-    upgrade_to_head(database.engine)
-    yield database
-    database.dispose()
-    drop_mysql_database(MYSQL_URL)
+    with migrated_mysql_database(MYSQL_URL) as database:
+        yield database
 
 
 def _empty_tables(database: Database) -> None:

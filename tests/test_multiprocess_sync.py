@@ -19,11 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import PrintJob, SyncRun
 from gql_server.db.session import Database
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.conftest import MYSQL_URL, migrated_mysql_database
 from tests.factories import make_printer
 from tests.support import served
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
@@ -108,15 +106,8 @@ def running_servers(log_dir: Path) -> Iterator[list[ServerProcess]]:
 
 @pytest.fixture(scope="module")
 def mariadb() -> Iterator[Database]:
-    require_mysql(URL)
-    recreate_mysql_database(URL)
-    database = Database(create_db_engine(URL))
-    try:
-        upgrade_to_head(database.engine)
+    with migrated_mysql_database(URL) as database:
         yield database
-    finally:
-        database.dispose()
-        drop_mysql_database(URL)
 
 
 @pytest.fixture(scope="module")

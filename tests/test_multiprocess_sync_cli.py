@@ -19,10 +19,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.conftest import MYSQL_URL, migrated_mysql_database
 from tests.support.fake_moonraker import FakeMoonrakerServer
 from tests.support.served import GQL_SERVER, wait_healthy
 from tests.test_multiprocess_sync import (
@@ -90,15 +88,8 @@ def cli_loop(until: float, runs: list[CliRun]) -> None:
 
 @pytest.fixture(scope="module")
 def soak_database() -> Iterator[Database]:
-    require_mysql(URL)
-    recreate_mysql_database(URL)
-    database = Database(create_db_engine(URL))
-    try:
-        upgrade_to_head(database.engine)
+    with migrated_mysql_database(URL) as database:
         yield database
-    finally:
-        database.dispose()
-        drop_mysql_database(URL)
 
 
 @pytest.fixture(scope="module")
