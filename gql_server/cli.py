@@ -56,13 +56,23 @@ DURATION = re.compile(r"^(\d+)([smhdw])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+# Far enough for any key, near enough that now + lifetime stays a date.
+MAX_KEY_LIFETIME = timedelta(days=36_525)
+
+
 def parse_duration(text: str) -> timedelta:
     """``30d``, ``12h``, ``90m``: the lifetime of a new key."""
     match = DURATION.match(text.strip())
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 30d, 12h or 90m")
     amount, unit = match.groups()
-    return timedelta(**{UNITS[unit]: int(amount)})
+    try:
+        duration = timedelta(**{UNITS[unit]: int(amount)})
+    except OverflowError:
+        duration = MAX_KEY_LIFETIME + timedelta(days=1)
+    if duration > MAX_KEY_LIFETIME:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than 100 years; omit it for never")
+    return duration
 
 
 def _port_argument(text: str) -> int:

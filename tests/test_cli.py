@@ -120,6 +120,18 @@ def test_an_unknown_duration_unit_is_a_usage_error(
     assert "gqls_" not in _run(capsys, "api-key", "list")
 
 
+@pytest.mark.parametrize("duration", ["36526d", "99999999d", "9999999999999w"])
+def test_a_lifetime_beyond_100_years_is_a_usage_error(
+    cli_database: Database, capsys: pytest.CaptureFixture[str], duration: str
+) -> None:
+    """99999999d used to end in 'OverflowError: date value out of range'."""
+    argv = ["api-key", "create", "--name", "ci", "--scope", "READ", "--expires-in", duration]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert f"'{duration}' is longer than 100 years" in capsys.readouterr().err
+
+
 def test_export_schema_prints_schema_graphql(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(capsys, "export-schema") == SCHEMA_FILE.read_text()
 
