@@ -7,12 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alembic import command
 
 from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import alembic_config
+from gql_server.db.migrate import migrate_to
 from gql_server.db.session import Database
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.support.live_server import LiveServer
@@ -70,10 +69,7 @@ def behind_head(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     path = tmp_path / "old.db"
     shutil.copyfile(sqlite_template, path)
     database = Database(create_db_engine(f"sqlite:///{path}"))
-    config = alembic_config(database.engine)
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "-1")
+    migrate_to(database.engine, "-1", downgrade=True)
     yield database
     database.dispose()
 

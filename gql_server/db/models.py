@@ -55,10 +55,13 @@ class Printer(TimestampMixin, Base):
     __tablename__ = "printers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(200))
     # Case-folded copies that filters compare (db/folding.py), kept by the validators below.
-    name_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["name_folded"]))
+    # Names are unique by their folded form, so both databases refuse the same names.
+    name_folded: Mapped[str | None] = mapped_column(
+        folded_string(FOLDED_WIDTHS["name_folded"]), unique=True
+    )
     location_folded: Mapped[str | None] = mapped_column(
         folded_string(FOLDED_WIDTHS["location_folded"]), index=True
     )

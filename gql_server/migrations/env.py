@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from gql_server.config import load_settings
 from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import migration_connection
 from gql_server.db.models import Base
 from gql_server.db.types import UTCDateTime
 
@@ -35,19 +36,33 @@ def _configure(connection: Connection) -> None:
     )
 
 
+def _refuse_enforced_foreign_keys(connection: Connection) -> None:
+    """Batch mode on SQLite drops and rebuilds tables: with foreign keys enforced, that
+    deletes the children of a rebuilt table (db/migrate.py, migration_connection)."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite and connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise RuntimeError(
+            "SQLite migrations must run through gql_server.db.migrate."
+            "migration_connection, which stops foreign keys from deleting rows"
+        )
+
+
+def _run(connection: Connection) -> None:
+    _refuse_enforced_foreign_keys(connection)
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
         return
     engine = create_db_engine(load_settings().database_url)
     try:
-        with engine.connect() as connection:
-            _configure(connection)
-            with context.begin_transaction():
-                context.run_migrations()
+        with migration_connection(engine) as connection:
+            _run(connection)
     finally:
         engine.dispose()
 

@@ -7,11 +7,12 @@ from ipaddress import IPv4Address
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import Printer
+from gql_server.db.folding import fold
+from gql_server.db.models import FOLDED_WIDTHS, Printer
 from gql_server.db.secret_box import SecretBox
 from gql_server.moonraker.address_rule import (
     ADDRESS_REFUSED,
@@ -148,10 +149,14 @@ def _validate_optional(value: str | None, *, field: str, maximum: int) -> str | 
     return value or None
 
 
+def _folded_name(name: str) -> str:
+    return fold(name, FOLDED_WIDTHS["name_folded"])
+
+
 def _ensure_name_free(session: Session, name: str, *, exclude_id: int | None = None) -> None:
-    # MariaDB's default collation compares names case-insensitively and SQLite does not;
-    # checking with lower() gives both databases the same rule.
-    query = select(Printer.id).where(func.lower(Printer.name) == name.lower())
+    """Names are the same when their folded forms are (db/folding.py): "VORON" is
+    "voron", "STRASSE" is "Straße", "José" is not "Jose", on every database."""
+    query = select(Printer.id).where(Printer.name_folded == _folded_name(name))
     if exclude_id is not None:
         query = query.where(Printer.id != exclude_id)
     if session.scalar(query.limit(1)) is not None:
@@ -208,7 +213,8 @@ def get_printer(session: Session, printer_id: int) -> Printer:
 
 
 def get_printer_by_name(session: Session, name: str) -> Printer:
-    printer = session.scalar(select(Printer).where(Printer.name == name))
+    """By the same rule as uniqueness: "VORON" finds the printer named "voron"."""
+    printer = session.scalar(select(Printer).where(Printer.name_folded == _folded_name(name)))
     if printer is None:
         raise NotFoundError(f"no printer named {name!r}", field="name")
     return printer

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 
 from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import alembic_config
+from gql_server.db.migrate import migrate_to
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 
 BEFORE = "0005"
@@ -28,10 +27,7 @@ JOBS: tuple[tuple[str, str | None, str, str, float | None, Any], ...] = (
 
 
 def migrate(engine: Engine, direction: str, revision: str) -> None:
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
+    migrate_to(engine, revision, downgrade=direction == "downgrade")
 
 
 def add_rows(engine: Engine) -> None:

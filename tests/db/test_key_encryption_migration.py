@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from gql_server.config import ConfigError
 from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import alembic_config
+from gql_server.db.migrate import migrate_to
 from gql_server.db.secret_box import SecretBox
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 
@@ -66,10 +65,7 @@ def secretless_engine(
 
 
 def migrate(engine: Engine, direction: str, revision: str) -> None:
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
+    migrate_to(engine, revision, downgrade=direction == "downgrade")
 
 
 def add_legacy_printers(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from gql_server.db.models import Printer
 from gql_server.db.session import Database
@@ -15,6 +16,8 @@ from gql_server.services.printers import (
 )
 from tests.factories import LOOPBACK, TEST_BOX, make_printer
 
+LOOPBACK_HOST = "127.0.0.1"
+
 
 def test_a_duplicate_name_is_refused_with_a_clear_error(database: Database) -> None:
     with database.scope() as session:
@@ -25,6 +28,59 @@ def test_a_duplicate_name_is_refused_with_a_clear_error(database: Database) -> N
     ):
         make_printer(session, "Voron")
     assert (caught.value.code, caught.value.field) == ("DUPLICATE_NAME", "name")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "refused"),
+    [
+        ("voron", "VORON", True),
+        ("Voron", " voron ", True),
+        ("ÉCOLE", "école", True),  # SQLite's lower() folds ASCII only
+        ("Straße", "STRASSE", True),
+        ("José", "Jose", False),  # MariaDB's collation alone would call these equal
+        ("Prusa MK4", "Prusa MK4S", False),
+    ],
+)
+def test_names_are_unique_by_the_same_rule_on_every_database(
+    database: Database, first: str, second: str, *, refused: bool
+) -> None:
+    with database.scope() as session:
+        make_printer(session, first, moonraker_url=f"http://{LOOPBACK_HOST}:7125")
+    if refused:
+        with pytest.raises(DuplicateError) as caught, database.scope() as session:
+            make_printer(session, second, moonraker_url=f"http://{LOOPBACK_HOST}:7126")
+        assert caught.value.code == "DUPLICATE_NAME"
+    else:
+        with database.scope() as session:
+            make_printer(session, second, moonraker_url=f"http://{LOOPBACK_HOST}:7126")
+    with database.scope() as session:
+        names = session.scalars(select(Printer.name).order_by(Printer.id)).all()
+    assert names == ([first] if refused else [first, second.strip()])
+
+
+def test_a_rename_to_a_name_that_folds_alike_is_refused(database: Database) -> None:
+    with database.scope() as session:
+        make_printer(session, "Straße", moonraker_url=f"http://{LOOPBACK_HOST}:7125")
+        other_id = make_printer(session, "other").id
+    with pytest.raises(DuplicateError) as caught, database.scope() as session:
+        update_printer(session, other_id, PrinterChanges(name="STRASSE"))
+    assert caught.value.code == "DUPLICATE_NAME"
+    with database.scope() as session:
+        update_printer(session, other_id, PrinterChanges(name="OTHER"))  # its own, recased
+    with database.scope() as session:
+        assert session.scalars(select(Printer.name).order_by(Printer.id)).all() == [
+            "Straße",
+            "OTHER",
+        ]
+
+
+def test_the_unique_index_refuses_what_the_check_would_miss(database: Database) -> None:
+    """Two processes may both pass the pre-check; the index on the folded name decides."""
+    with database.scope() as session:
+        make_printer(session, "Straße", moonraker_url=f"http://{LOOPBACK_HOST}:7125")
+    with pytest.raises(IntegrityError), database.scope() as session:
+        session.add(Printer(name="STRASSE", moonraker_url="http://127.0.0.1:7125"))
+        session.flush()
 
 
 @pytest.mark.parametrize(
