@@ -9,6 +9,10 @@ are missing the page says so instead of staying blank.
 The header editor is open by default with an ``X-API-Key`` hint, because every operation
 needs a key (see ``auth.py``); queries without one are answered in the browser with a hint
 rather than sent, so loading the page never counts as a failed authentication.
+
+The pasted key stays in the page's memory unless the user ticks “Remember headers in this
+browser” above the IDE: a key left in localStorage outlives the session and is readable by
+anyone who later uses that browser profile, so keeping it is opt-in, and unticking deletes it.
 """
 
 import base64
@@ -30,15 +34,119 @@ FETCH_COMMAND = "python scripts/fetch_graphiql_assets.py"
 
 log = logging.getLogger(__name__)
 
-_STYLE = "body { margin: 0; overflow: hidden; } #graphiql { height: 100vh; }"
+REMEMBER_HEADERS_ID = "remember-headers"
+REMEMBER_HEADERS_LABEL = "Remember headers in this browser"
+
+# The bar above the IDE follows GraphiQL's theme: GraphiQL marks <body> with graphiql-dark or
+# graphiql-light when one is chosen, and follows the system setting otherwise.
+_DARK = "background: hsl(219, 29%, 18%); color: hsl(219, 29%, 78%);"
+_STYLE = (
+    "body { margin: 0; height: 100vh; overflow: hidden; display: flex; flex-direction: column; }"
+    " #remember-bar { flex: none; padding: 4px 12px; font: 14px system-ui, sans-serif; }"
+    " #graphiql { flex: 1; min-height: 0; }"
+    f" body.graphiql-dark {{ {_DARK} }}"
+    f" @media (prefers-color-scheme: dark) {{ body:not(.graphiql-light) {{ {_DARK} }} }}"
+)
 
 # Constant, so its CSP hash is computed once; settings reach it through data- attributes.
-_BOOTSTRAP = """
+#
+# Headers hold the API key, so by default nothing here or in GraphiQL writes them to the
+# browser's storage. GraphiQL's own ``shouldPersistHeaders`` is always false: with it on,
+# GraphiQL 3.8 empties its stored headers on every mount (so they survive one reload, not
+# two), and with it off its history ("queries", "favorites") still stores each run's
+# headers. So the page keeps the remembered headers itself, under its own key, only while
+# the checkbox is on, and hands GraphiQL a storage that strips headers out of everything
+# else it writes. Older versions of this page let GraphiQL persist headers unconditionally;
+# loading this one scrubs them.
+_BOOTSTRAP = Template("""
 (function () {
   var root = document.getElementById("graphiql");
+  var toggle = document.getElementById("$toggle_id");
   if (!window.React || !window.ReactDOM || !window.GraphiQL) {
     root.textContent = root.getAttribute("data-missing");
     return;
+  }
+  var REMEMBER_KEY = "gql_server:rememberHeaders";
+  var HEADERS_KEY = "gql_server:headers";
+  var GRAPHIQL_PREFIX = "graphiql:";
+  var DEFAULT_HEADERS = '{\\n  "X-API-Key": ""\\n}';
+  // GraphiQL's keys whose JSON embeds "headers" fields; "graphiql:headers" is its editor.
+  var HEADER_BEARING = ["graphiql:tabState", "graphiql:queries", "graphiql:favorites"];
+  var local = null;
+  try {
+    local = window.localStorage;
+    local.getItem(REMEMBER_KEY);
+  } catch (unavailable) {
+    local = null;
+  }
+  function remembering() {
+    return local !== null && local.getItem(REMEMBER_KEY) === "true";
+  }
+  function withoutHeaders(key, value) {
+    if (key === GRAPHIQL_PREFIX + "headers") return null;
+    if (HEADER_BEARING.indexOf(key) < 0 || value === null) return value;
+    try {
+      return JSON.stringify(JSON.parse(value), function (name, field) {
+        return name === "headers" ? null : field;
+      });
+    } catch (notJson) {
+      return null;
+    }
+  }
+  function put(key, value) {
+    if (value === null) local.removeItem(key);
+    else local.setItem(key, value);
+  }
+  function graphiqlKeys() {
+    var keys = [];
+    for (var i = 0; i < local.length; i++) {
+      if (local.key(i).indexOf(GRAPHIQL_PREFIX) === 0) keys.push(local.key(i));
+    }
+    return keys;
+  }
+  function forgetHeaders() {
+    local.removeItem(HEADERS_KEY);
+    graphiqlKeys().forEach(function (key) {
+      put(key, withoutHeaders(key, local.getItem(key)));
+    });
+  }
+  // What GraphiQL reads and writes through (its StorageAPI adds the "graphiql:" prefix);
+  // null, where the browser refuses localStorage, makes GraphiQL store nothing.
+  var storage = local && {
+    getItem: function (key) { return local.getItem(key); },
+    setItem: function (key, value) {
+      put(key, remembering() ? value : withoutHeaders(key, value));
+    },
+    removeItem: function (key) { local.removeItem(key); },
+    clear: function () { graphiqlKeys().forEach(function (key) { local.removeItem(key); }); },
+    get length() { return graphiqlKeys().length; }
+  };
+  var currentHeaders = remembering() ? local.getItem(HEADERS_KEY) : null;
+  if (currentHeaders === null) currentHeaders = DEFAULT_HEADERS;
+  if (local === null) {
+    toggle.disabled = true;
+  } else {
+    toggle.checked = remembering();
+    if (!toggle.checked) forgetHeaders();
+    // Remembered headers live under HEADERS_KEY; GraphiQL's own slot would override them.
+    local.removeItem(GRAPHIQL_PREFIX + "headers");
+  }
+  // Another tab of this page may tick or untick; what this one stores already follows.
+  window.addEventListener("storage", function (event) {
+    if (event.key === REMEMBER_KEY || event.key === null) toggle.checked = remembering();
+  });
+  toggle.addEventListener("change", function () {
+    if (toggle.checked) {
+      local.setItem(REMEMBER_KEY, "true");
+      local.setItem(HEADERS_KEY, currentHeaders);
+    } else {
+      local.removeItem(REMEMBER_KEY);
+      forgetHeaders();
+    }
+  });
+  function rememberEdit(value) {
+    currentHeaders = value;
+    if (remembering()) local.setItem(HEADERS_KEY, value);
   }
   var keyHint = root.getAttribute("data-key-hint");
   var post = GraphiQL.createFetcher({ url: window.location.pathname });
@@ -58,15 +166,17 @@ _BOOTSTRAP = """
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
+      storage: storage,
       defaultQuery: "{\\n  viewer {\\n    name\\n  }\\n}\\n",
-      defaultHeaders: '{\\n  "X-API-Key": ""\\n}',
+      defaultHeaders: currentHeaders,
+      onEditHeaders: rememberEdit,
       isHeadersEditorEnabled: true,
-      shouldPersistHeaders: true,
+      shouldPersistHeaders: false,
       defaultEditorToolsVisibility: "headers",
     })
   );
 })();
-"""
+""").substitute(toggle_id=REMEMBER_HEADERS_ID)
 
 _PAGE = Template("""<!doctype html>
 <html lang="en">
@@ -79,6 +189,9 @@ _PAGE = Template("""<!doctype html>
 $scripts
 </head>
 <body>
+<div id="remember-bar"><label><input type="checkbox" id="$toggle_id" autocomplete="off">
+$toggle_label</label> (keeps the API key in this browser's storage: only on a device you
+trust)</div>
 <div id="graphiql" data-missing="$missing" data-key-hint="$key_hint">Loading GraphiQL…</div>
 <noscript>GraphiQL needs JavaScript.</noscript>
 <script>$bootstrap</script>
@@ -152,6 +265,8 @@ def graphiql_html() -> str:
         scripts=scripts,
         missing=html.escape(_fix_hint(f"GraphiQL's scripts did not load from {STATIC_PREFIX}/.")),
         key_hint=html.escape(KEY_HINT),
+        toggle_id=REMEMBER_HEADERS_ID,
+        toggle_label=html.escape(REMEMBER_HEADERS_LABEL),
         bootstrap=_BOOTSTRAP,
     )
 

@@ -5,6 +5,9 @@ unresolvable and every proxied request goes to a dead port. The test pastes a ke
 header editor, runs ``{ viewer { name } }``, sees the key's name in the result pane, and
 writes a screenshot to ``test-output/``. It skips when Chromium, its driver, Selenium or the
 fetched GraphiQL assets are missing, except under ``CI=true``, where it fails instead.
+
+The others check where the key ends up: nowhere in the browser's storage unless the user
+ticks "Remember headers in this browser", and nowhere again once it is unticked.
 """
 
 import json
@@ -13,6 +16,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,12 @@ from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from gql_server.web import graphiql
-from gql_server.web.graphiql import FETCH_COMMAND, missing_assets
+from gql_server.web.graphiql import (
+    FETCH_COMMAND,
+    REMEMBER_HEADERS_ID,
+    REMEMBER_HEADERS_LABEL,
+    missing_assets,
+)
 from tests.graphql.conftest import make_key
 from tests.support.live_server import LiveServer
 
@@ -166,31 +175,85 @@ def _open_headers_editor(driver: Any) -> Any:
     )
 
 
+def _wait_for_graphiql(driver: Any) -> None:
+    _wait_for(lambda: _find(driver, ".graphiql-query-editor .CodeMirror"), "GraphiQL", driver)
+
+
+def _reload(driver: Any) -> None:
+    driver.refresh()
+    _wait_for_graphiql(driver)
+
+
+def _run_query(driver: Any) -> str:
+    """Click run and wait for the key's name in the result pane, which proves the request
+    carried the key."""
+    _find(driver, ".graphiql-execute-button").click()
+    response_text = "return document.querySelector('.graphiql-response').innerText;"
+    result: str = _wait_for(
+        lambda: (
+            KEY_NAME in driver.execute_script(response_text)
+            and driver.execute_script(response_text)
+        ),
+        f"{KEY_NAME!r} in the result pane",
+        driver,
+    )
+    return result
+
+
+def _paste_key_and_run(driver: Any, key: str) -> str:
+    """Like a person: the key into the header editor, the query into the query editor, run.
+    Returns the result pane's text."""
+    header_editor = _open_headers_editor(driver)
+    headers = _type_into_editor(driver, header_editor, json.dumps({"X-API-Key": key}))
+    assert json.loads(headers) == {"X-API-Key": key}
+    query_editor = _find(driver, ".graphiql-query-editor .CodeMirror")
+    assert _type_into_editor(driver, query_editor, QUERY) == QUERY
+    return _run_query(driver)
+
+
+_STORED = """
+return [localStorage, sessionStorage].map(function (area) {
+  return Object.keys(area).map(function (key) { return key + "=" + area.getItem(key); });
+}).join("\\n");
+"""
+
+
+def _stored(driver: Any) -> str:
+    """Every key and value in the page's localStorage and sessionStorage."""
+    stored: str = driver.execute_script(_STORED)
+    return stored
+
+
+def _wait_until_stored(driver: Any, text: str) -> None:
+    """GraphiQL writes its tabs and history with a delay; once they hold ``text`` (the query
+    typed after the key), every write that could carry the key has happened."""
+    _wait_for(
+        lambda: _stored(driver).count(json.dumps(text)) >= 2,
+        f"{text!r} in GraphiQL's stored tabs and history",
+        driver,
+    )
+
+
+def _header_editor_text(driver: Any) -> str:
+    editor = _open_headers_editor(driver)
+    text: str = driver.execute_script("return arguments[0].CodeMirror.getValue();", editor)
+    return text
+
+
+def _remember_toggle(driver: Any) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, REMEMBER_HEADERS_ID)
+
+
 def test_graphiql_runs_a_query_with_a_pasted_key_offline(
     browser: Any, server: LiveServer, sqlite_database: Database
 ) -> None:
     key = make_key(sqlite_database, scopes="READ", name=KEY_NAME)
     started = time.monotonic()
     browser.get(f"{server.url}/graphql")
-    _wait_for(lambda: _find(browser, ".graphiql-query-editor .CodeMirror"), "GraphiQL", browser)
-
-    header_editor = _open_headers_editor(browser)
-    headers = _type_into_editor(browser, header_editor, json.dumps({"X-API-Key": key}))
-    assert json.loads(headers) == {"X-API-Key": key}
-
-    query_editor = _find(browser, ".graphiql-query-editor .CodeMirror")
-    assert _type_into_editor(browser, query_editor, QUERY) == QUERY
-
-    _find(browser, ".graphiql-execute-button").click()
-    response_text = "return document.querySelector('.graphiql-response').innerText;"
-    result = _wait_for(
-        lambda: (
-            KEY_NAME in browser.execute_script(response_text)
-            and browser.execute_script(response_text)
-        ),
-        f"{KEY_NAME!r} in the result pane",
-        browser,
-    )
+    _wait_for_graphiql(browser)
+    result = _paste_key_and_run(browser, key)
     _save_screenshot(browser, "graphiql-browser.png")
     print(f"browser test: page to result in {time.monotonic() - started:.1f} s")
     assert '"viewer"' in result
@@ -202,6 +265,117 @@ def test_graphiql_runs_a_query_with_a_pasted_key_offline(
     assert all(url.startswith(f"{server.url}/") for url in resources), resources
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_pasted_key_is_not_stored_by_default(
+    browser: Any, server: LiveServer, sqlite_database: Database
+) -> None:
+    key = make_key(sqlite_database, scopes="READ", name=KEY_NAME)
+    browser.get(f"{server.url}/graphql")
+    _wait_for_graphiql(browser)
+    assert not _remember_toggle(browser).is_selected()
+    _paste_key_and_run(browser, key)
+    _wait_until_stored(browser, QUERY)
+    assert key not in _stored(browser)
+
+    _reload(browser)
+    assert key not in _header_editor_text(browser)
+    assert key not in _stored(browser)
+
+
+def test_ticked_toggle_keeps_the_key_across_reloads_and_unticking_deletes_it(
+    browser: Any, server: LiveServer, sqlite_database: Database
+) -> None:
+    key = make_key(sqlite_database, scopes="READ", name=KEY_NAME)
+    browser.get(f"{server.url}/graphql")
+    _wait_for_graphiql(browser)
+    _remember_toggle(browser).click()
+    _paste_key_and_run(browser, key)
+    _wait_until_stored(browser, QUERY)
+    history = browser.execute_script("return localStorage.getItem('graphiql:queries');")
+    assert key in history, "while ticked, GraphiQL's history keeps the headers too"
+
+    for _ in range(2):  # GraphiQL's own persistence lost the headers on the second reload
+        _reload(browser)
+        assert _remember_toggle(browser).is_selected()
+        assert json.loads(_header_editor_text(browser)) == {"X-API-Key": key}
+        _run_query(browser)
+
+    _remember_toggle(browser).click()
+    assert key not in _stored(browser)
+    _reload(browser)
+    assert not _remember_toggle(browser).is_selected()
+    assert key not in _header_editor_text(browser)
+    assert key not in _stored(browser)
+
+
+def test_key_stored_by_an_older_page_is_deleted_on_load(
+    browser: Any, server: LiveServer, sqlite_database: Database
+) -> None:
+    """Before the toggle existed GraphiQL kept the headers in its editor slot and in its
+    history; the first visit to this page must leave neither behind."""
+    key = make_key(sqlite_database, scopes="READ", name=KEY_NAME)
+    headers = json.dumps({"X-API-Key": key})
+    old_page_storage = {
+        "graphiql:headers": headers,
+        "graphiql:shouldPersistHeaders": "true",
+        "graphiql:queries": json.dumps(
+            {"queries": [{"query": QUERY, "variables": None, "headers": headers}]}
+        ),
+    }
+    browser.get(f"{server.url}/graphql")
+    _wait_for_graphiql(browser)
+    browser.execute_script(
+        "localStorage.clear();"
+        "Object.entries(arguments[0]).forEach(e => localStorage.setItem(e[0], e[1]));",
+        old_page_storage,
+    )
+    _reload(browser)
+    assert not _remember_toggle(browser).is_selected()
+    assert key not in _header_editor_text(browser)
+    assert key not in _stored(browser)
+    assert json.dumps(QUERY) in _stored(browser), "the history stays, without its headers"
+
+
+class _CheckboxFinder(HTMLParser):
+    """The attributes of the input with a given id, and the text of the label around it."""
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__()
+        self.element_id = element_id
+        self.attributes: dict[str, str | None] | None = None
+        self.label_text = ""
+        self._label: list[str] | None = None  # text so far, inside a <label>
+        self._label_holds_it = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "label":
+            self._label, self._label_holds_it = [], False
+        if tag == "input" and dict(attrs).get("id") == self.element_id:
+            self.attributes = dict(attrs)
+            self._label_holds_it = self._label is not None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._label is not None:
+            if self._label_holds_it:
+                self.label_text = " ".join("".join(self._label).split())
+            self._label = None
+
+    def handle_data(self, data: str) -> None:
+        if self._label is not None:
+            self._label.append(data)
+
+
+def test_page_offers_the_remember_toggle_switched_off(server: LiveServer) -> None:
+    page = httpx.get(f"{server.url}/graphql", headers={"Accept": "text/html"}, timeout=10)
+    if page.status_code == 503:
+        _unavailable(f"GraphiQL assets missing: run {FETCH_COMMAND}")
+    finder = _CheckboxFinder(REMEMBER_HEADERS_ID)
+    finder.feed(page.text)
+    assert finder.attributes is not None, f"no #{REMEMBER_HEADERS_ID} on the page"
+    assert finder.attributes.get("type") == "checkbox"
+    assert "checked" not in finder.attributes
+    assert finder.label_text == REMEMBER_HEADERS_LABEL
 
 
 def test_page_references_only_our_own_origin(server: LiveServer) -> None:
