@@ -1,8 +1,7 @@
 """Sync printers: one lease, one run record and one history import per printer.
 
-Every printer's outcome is a value (``SyncResult``), never an exception: one printer's
-network fault, storage fault or bug cannot fail the others or the caller. Every way out
-of a claimed sync (success, failure, shutdown, cancellation by the caller) closes its run
+Every printer's outcome is a value (``SyncResult``), never an exception. Every way out of
+a claimed sync (success, failure, shutdown, cancellation by the caller) closes its run
 and releases its lease; a holder that dies outright leaves a lease that lapses within
 ``lease_seconds``.
 """
@@ -11,46 +10,44 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from functools import partial
+from typing import Any
 
 import anyio
 import httpx
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gql_server.config import IPNetwork
-from gql_server.db.faults import describe, run_retrying_conflicts, storage_fault
-from gql_server.db.models import Printer, SyncRun
+from gql_server.db.faults import describe, run_retrying_conflicts
+from gql_server.db.models import Printer
 from gql_server.db.secret_box import SecretBox
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.moonraker.client import MoonrakerClient
-from gql_server.moonraker.errors import MoonrakerError
-from gql_server.services.importer import HistoryImport, ImportCounts, ImportOptions, ImportTarget
-from gql_server.services.moonraker_keys import SecretKeyError, open_api_key
-from gql_server.services.sync_lease import (
-    abandon_runs,
-    new_owner,
-    release_lease,
-    renew_lease,
-    take_lease,
+from gql_server.services.moonraker_keys import open_api_key
+from gql_server.services.sync.importer import (
+    HistoryImport,
+    ImportCounts,
+    ImportOptions,
+    ImportTarget,
+    Progress,
 )
+from gql_server.services.sync.lease import release_lease, renew_lease
+from gql_server.services.sync.moonraker_totals import store_moonraker_totals
+from gql_server.services.sync.results import (
+    CANCELLED,
+    LEASE_LOST,
+    SHUTTING_DOWN,
+    SHUTTING_DOWN_MESSAGE,
+    SyncResult,
+    fail_with,
+)
+from gql_server.services.sync.run_records import Claim, claim_printer, end_run, finish_run
 from gql_server.services.totals import recompute_totals
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-ALREADY_RUNNING = "SYNC_ALREADY_RUNNING"
-NOT_FOUND = "NOT_FOUND"
-INTERNAL = "INTERNAL_ERROR"
-SHUTTING_DOWN = "SHUTTING_DOWN"  # the server (or the CLI) is stopping
-CANCELLED = "CANCELLED"  # the caller gave up on the sync (e.g. its request was cancelled)
-LEASE_LOST = "LEASE_LOST"  # the lease lapsed (heartbeats failed) and another sync took it
-MESSAGE_MAX = 500
-RUN_STATUS = {SHUTTING_DOWN: "cancelled", CANCELLED: "cancelled"}
-SHUTTING_DOWN_MESSAGE = (
-    "the server is shutting down; the sync was cancelled (pages already imported are kept)"
-)
 CLOSE_TIMEOUT_S = 5.0  # how long shut_down waits for cancelled syncs to close their runs
 IDLE_POLL_S = 0.05
 
@@ -70,56 +67,6 @@ class SyncOptions:
     # GQL_MOONRAKER_ALLOWED_NETWORKS: where a Moonraker URL may point beyond the default
     # address rule (tests on 127.0.0.1 allow loopback here).
     allowed_networks: tuple[IPNetwork, ...] = ()
-
-
-@dataclass(slots=True)
-class SyncResult:
-    printer_id: int
-    printer_name: str | None
-    started_at: datetime
-    finished_at: datetime | None = None
-    full: bool = False
-    jobs_seen: int = 0
-    jobs_created: int = 0
-    jobs_updated: int = 0
-    details_extracted: int = 0
-    requests_made: int = 0
-    error_code: str | None = None
-    error_message: str | None = None
-    newest_start: datetime | None = None  # newest job start time imported
-    complete: bool = True  # False when the history shifted too much to trust the pass
-
-    @property
-    def ok(self) -> bool:
-        return self.error_code is None
-
-    @property
-    def duration_seconds(self) -> float:
-        end = self.finished_at or self.started_at
-        return (end - self.started_at).total_seconds()
-
-    def fail(self, code: str, message: str) -> None:
-        self.error_code = code
-        self.error_message = message[:MESSAGE_MAX]
-
-    def count(self, counts: ImportCounts) -> None:
-        self.jobs_seen = counts.jobs_seen
-        self.jobs_created = counts.jobs_created
-        self.jobs_updated = counts.jobs_updated
-        self.details_extracted = counts.details_extracted
-        self.newest_start = counts.newest_start
-        self.complete = counts.complete
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    printer_id: int
-    name: str
-    url: str
-    api_key: str | None  # as stored: encrypted, opened just before the import
-    watermark: datetime | None
-    owner: str
-    run_id: int
 
 
 ProgressCallback = Callable[[int, ImportCounts], None]
@@ -213,27 +160,25 @@ class Syncer:
             result.finished_at = self.clock()
             return result
         result.printer_name = claim.name
-        await self._run_claimed(claim, full, result, progress)
+        on_page = None if progress is None else partial(progress, printer_id)
+        await self._run_claimed(claim, result, on_page)
         return result
 
-    async def _claim_or_fail(
-        self, printer_id: int, full: bool, result: SyncResult
-    ) -> _Claim | None:
+    async def _claim_or_fail(self, printer_id: int, full: bool, result: SyncResult) -> Claim | None:
+        def claim(session: Session) -> Claim | None:
+            return claim_printer(
+                session, printer_id, result, full=full, lease=self.lease, clock=self.clock
+            )
+
         try:
             await self._release_unreleased(printer_id)
-            return await run_retrying_conflicts(
-                self.database, lambda s: self._claim(s, printer_id, full, result)
-            )
+            return await run_retrying_conflicts(self.database, claim)
         except Exception as exc:
-            _fail_with(result, exc, f"claiming printer id {printer_id}")
+            fail_with(result, exc, f"claiming printer id {printer_id}")
             return None
 
     async def _run_claimed(
-        self,
-        claim: _Claim,
-        full: bool,
-        result: SyncResult,
-        progress: ProgressCallback | None,
+        self, claim: Claim, result: SyncResult, on_page: Progress | None
     ) -> None:
         """The import beside its lease's heartbeat, in a scope ``cancel_running`` can
         cancel; whatever happens, the run is closed and the lease released."""
@@ -243,7 +188,7 @@ class Syncer:
             with work:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._keep_lease, claim, result, work)
-                    await self._import_or_fail(claim, full, result, progress)
+                    await self._import_or_fail(claim, result, on_page)
                     group.cancel_scope.cancel()
             if work.cancelled_caught and result.ok:
                 result.fail(SHUTTING_DOWN, SHUTTING_DOWN_MESSAGE)
@@ -259,18 +204,15 @@ class Syncer:
                 self.observer(result)
 
     async def _import_or_fail(
-        self,
-        claim: _Claim,
-        full: bool,
-        result: SyncResult,
-        progress: ProgressCallback | None,
+        self, claim: Claim, result: SyncResult, on_page: Progress | None
     ) -> None:
         try:
-            await self._import(claim, full, result, progress)
+            reported = await self._import(claim, result, on_page)
+            await self._record_totals(claim.printer_id, reported)
         except Exception as exc:  # a bug must not take down other printers' syncs
-            _fail_with(result, exc, f"sync of printer {claim.name!r} (id {claim.printer_id})")
+            fail_with(result, exc, f"sync of printer {claim.name!r} (id {claim.printer_id})")
 
-    async def _keep_lease(self, claim: _Claim, result: SyncResult, work: anyio.CancelScope) -> None:
+    async def _keep_lease(self, claim: Claim, result: SyncResult, work: anyio.CancelScope) -> None:
         """Renew the lease every third of its length. A renewal that fails is tried again
         at the next beat (the import meets the same fault and reports it); a lease found
         taken over stops the import, so two syncs never write one printer at once."""
@@ -292,14 +234,33 @@ class Syncer:
                 return
 
     async def _import(
-        self,
-        claim: _Claim,
-        full: bool,
-        result: SyncResult,
-        progress: ProgressCallback | None,
-    ) -> None:
+        self, claim: Claim, result: SyncResult, on_page: Progress | None
+    ) -> dict[str, Any]:
+        """Import the history, then read Moonraker's own totals (its ``job_totals``)."""
+        client = self._client(claim)
+        history = HistoryImport(
+            database=self.database,
+            client=client,
+            target=ImportTarget(claim.printer_id, claim.watermark),
+            options=ImportOptions(
+                page_size=self.options.page_size, slicer_settings=self.options.slicer_settings
+            ),
+            clock=self.clock,
+            progress=on_page,
+        )
+        async with client:
+            try:
+                await history.run(full=claim.full)
+                reported = await client.history_totals()
+            finally:
+                result.counts = history.counts
+                result.requests_made = client.requests_made
+        job_totals: dict[str, Any] = reported["job_totals"]
+        return job_totals
+
+    def _client(self, claim: Claim) -> MoonrakerClient:
         options = self.options
-        client = MoonrakerClient(
+        return MoonrakerClient(
             claim.url,
             api_key=open_api_key(claim.api_key, self.secret_box),
             connect_timeout=options.connect_timeout,
@@ -310,68 +271,33 @@ class Syncer:
             allowed_networks=options.allowed_networks,
             transport=self.transport,
         )
-        history = HistoryImport(
-            database=self.database,
-            client=client,
-            target=ImportTarget(claim.printer_id, claim.watermark),
-            options=ImportOptions(
-                page_size=options.page_size, slicer_settings=options.slicer_settings
-            ),
-            clock=self.clock,
-            progress=None if progress is None else lambda c: progress(claim.printer_id, c),
-        )
-        async with client:
-            try:
-                await history.run(full=full)
-            finally:
-                result.count(history.counts)
-                result.requests_made = client.requests_made
+
+    async def _record_totals(self, printer_id: int, reported: dict[str, Any]) -> None:
+        """Ours, recomputed once from every job the import wrote (not per page: the
+        aggregate reads all the printer's jobs), and Moonraker's as it reported them, in
+        one transaction so that a reader never sees one set newer than the other."""
+
+        def record(session: Session) -> None:
+            recompute_totals(session, [printer_id])
+            store_moonraker_totals(session, printer_id, reported, self.clock())
+
+        await self.database.run(record)
 
     async def _active_ids(self) -> list[int]:
         query = select(Printer.id).where(Printer.is_active.is_(True)).order_by(Printer.id)
         return await self.database.run(lambda s: list(s.scalars(query)))
 
-    def _claim(
-        self, session: Session, printer_id: int, full: bool, result: SyncResult
-    ) -> _Claim | None:
-        printer = session.get(Printer, printer_id)
-        if printer is None:
-            result.fail(NOT_FOUND, f"no printer with id {printer_id}")
-            return None
-        result.printer_name = printer.name
-        owner = new_owner()
-        if not take_lease(session, printer_id, owner, result.started_at, self.lease):
-            result.fail(ALREADY_RUNNING, f"printer {printer.name!r} is being synced already")
-            return None
-        # The run starts once the lease is ours: on MariaDB taking it may have waited for
-        # the previous holder's commit, and the runs must not seem to overlap.
-        result.started_at = self.clock()
-        abandon_runs(session, printer_id, result.started_at)
-        run = SyncRun(printer_id=printer_id, started_at=result.started_at, status="running")
-        run.full = full
-        session.add(run)
-        session.flush()
-        return _Claim(
-            printer_id=printer_id,
-            name=printer.name,
-            url=printer.moonraker_url,
-            api_key=printer.moonraker_api_key,
-            watermark=printer.sync_watermark,
-            owner=owner,
-            run_id=run.id,
-        )
-
-    async def _close_run(self, claim: _Claim, result: SyncResult) -> None:
+    async def _close_run(self, claim: Claim, result: SyncResult) -> None:
         """Record the outcome and release the lease; when the storage refuses that (a full
         disk refuses the totals first), close the run and release the lease alone, and
         failing even that, remember the lease so this process frees it at the next claim."""
         try:
-            await run_retrying_conflicts(self.database, lambda s: self._finish(s, claim, result))
+            await run_retrying_conflicts(self.database, lambda s: finish_run(s, claim, result))
             return
         except Exception as exc:
-            _fail_with(result, exc, f"recording the sync of printer {claim.name!r}")
+            fail_with(result, exc, f"recording the sync of printer {claim.name!r}")
         try:
-            await run_retrying_conflicts(self.database, lambda s: _end_run(s, claim, result))
+            await run_retrying_conflicts(self.database, lambda s: end_run(s, claim, result))
         except Exception as exc:
             log.warning("could not release the sync lease of %s: %s", claim.name, describe(exc))
             self._unreleased[claim.printer_id] = claim.owner
@@ -381,72 +307,3 @@ class Syncer:
         if owner is not None:
             await self.database.run(lambda s: release_lease(s, printer_id, owner))
             del self._unreleased[printer_id]
-
-    def _finish(self, session: Session, claim: _Claim, result: SyncResult) -> None:
-        if not _end_run(session, claim, result):
-            return  # taken over meanwhile: the new holder owns the printer's sync state
-        status = _run_status(result)
-        values: dict[str, Any] = {
-            "last_sync_at": result.finished_at,
-            "last_sync_status": status,
-            "last_sync_error_code": result.error_code,
-            "last_sync_error_message": result.error_message,
-        }
-        newest = result.newest_start
-        if result.ok and result.complete and newest is not None:
-            watermark = newest if claim.watermark is None else max(newest, claim.watermark)
-            values["sync_watermark"] = watermark
-        session.execute(
-            update(Printer)
-            .where(Printer.id == claim.printer_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.ok:
-            # The pages imported before the failure count; a success recomputed already.
-            recompute_totals(session, [claim.printer_id])
-
-
-def _run_status(result: SyncResult) -> str:
-    if result.ok:
-        return "succeeded"
-    return RUN_STATUS.get(result.error_code or "", "failed")
-
-
-def _end_run(session: Session, claim: _Claim, result: SyncResult) -> bool:
-    """Close the run and release the lease: the two writes every exit path needs, first
-    in the transaction so that the printer row is locked before the run row, as in the
-    claim. False when the run is no longer ours (a later sync marked it abandoned)."""
-    release_lease(session, claim.printer_id, claim.owner)
-    closed = session.execute(
-        update(SyncRun)
-        .where(SyncRun.id == claim.run_id, SyncRun.status == "running")
-        .values(
-            finished_at=result.finished_at,
-            status=_run_status(result),
-            jobs_seen=result.jobs_seen,
-            jobs_created=result.jobs_created,
-            jobs_updated=result.jobs_updated,
-            details_extracted=result.details_extracted,
-            requests_made=result.requests_made,
-            error_code=result.error_code,
-            error_message=result.error_message,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return cast(CursorResult[Any], closed).rowcount == 1
-
-
-def _fail_with(result: SyncResult, exc: Exception, doing: str) -> None:
-    """A Moonraker or storage fault as its stable code; anything else is a bug, logged
-    whole and reported as INTERNAL_ERROR."""
-    if isinstance(exc, MoonrakerError | SecretKeyError):
-        result.fail(exc.code, exc.message)
-        return
-    fault = storage_fault(exc)
-    if fault is not None:
-        log.warning("%s: storage fault (%s): %s", doing, fault.kind, exc)
-        result.fail(fault.code, fault.message)
-        return
-    log.error("%s failed", doing, exc_info=exc)
-    result.fail(INTERNAL, "the sync failed unexpectedly; the server log has details")
