@@ -105,7 +105,7 @@ def main() -> None:
     print(f"jobs: {args.jobs}, page size {args.page_size}, database {url.split(':')[0]}")
     print(
         f"import  : {wall:.2f} s, {result.requests_made} requests, "
-        f"{result.jobs_created} jobs created, {result.details_extracted} details"
+        f"{result.counts.jobs_created} jobs created, {result.counts.details_extracted} details"
     )
     print(f"floor   : {floor:.2f} s, {floor_requests} requests (download only)")
     print(f"ratio   : {wall / floor:.2f}x (target <= 1.3x)")

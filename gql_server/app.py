@@ -23,9 +23,7 @@ from gql_server.observability.logs import configure_logging
 from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics
 from gql_server.observability.request_id import RequestIdMiddleware
 from gql_server.services import job_queries
-from gql_server.services.auth import FailureThrottle
-from gql_server.services.sync import Syncer, SyncOptions
-from gql_server.services.sync_scheduler import PeriodicSync
+from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
 from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
 from gql_server.web.framing import RequestFramingGuard
@@ -34,6 +32,7 @@ from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
 from gql_server.web.request_limits import RequestLimits
 from gql_server.web.security_headers import SecurityHeadersMiddleware
+from gql_server.web.throttle import FailureThrottle
 
 
 def limits_from(settings: Settings) -> Limits:

@@ -30,7 +30,14 @@ from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob, job_connection, print_jobs_from_rows
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.graphql.types.stats import StatsBucket, stats_bucket
-from gql_server.services import api_keys, job_queries, printer_queries, stats
+from gql_server.services import job_queries, printer_queries, stats
+from gql_server.services.api_key_queries import (
+    API_KEY_ORDER,
+    api_key_position,
+    count_api_keys,
+    fetch_api_key_page,
+    fetch_api_keys_by_ids,
+)
 from gql_server.services.auth import Scope
 from gql_server.services.errors import ServiceError
 from gql_server.services.job_queries import JobFilter, count_jobs
@@ -172,7 +179,7 @@ class Query:
         if type_name == "ApiKey":
             if not info.context.caller().allows(Scope.ADMIN):
                 raise ApiError("reading API keys needs the ADMIN scope", "FORBIDDEN")
-            keys = await info.context.read(lambda s: api_keys.fetch_api_keys_by_ids(s, [number]))
+            keys = await info.context.read(lambda s: fetch_api_keys_by_ids(s, [number]))
             return None if number not in keys else api_key_from_row(keys[number])
         if type_name == "JobTotals":
             row = await info.context.read(lambda s: printer_queries.fetch_totals_by_id(s, number))
@@ -191,7 +198,7 @@ class Query:
     @strawberry.field(description="The API key making this request.", permission_classes=[CanRead])
     async def viewer(self, info: Info) -> ApiKey:
         key_id = info.context.caller().id
-        keys = await info.context.read(lambda s: api_keys.fetch_api_keys_by_ids(s, [key_id]))
+        keys = await info.context.read(lambda s: fetch_api_keys_by_ids(s, [key_id]))
         return api_key_from_row(keys[key_id])
 
     @strawberry.field(description="Every API key, oldest first.", permission_classes=[IsAdmin])
@@ -203,18 +210,18 @@ class Query:
         last: Last = None,
         before: Before = None,
     ) -> Connection[ApiKey]:
-        args = page_args(first, after, last, before, API_KEY_ORDERING, api_keys.API_KEY_ORDER)
+        args = page_args(first, after, last, before, API_KEY_ORDERING, API_KEY_ORDER)
         context = info.context
-        page = await context.read(lambda s: api_keys.fetch_api_key_page(s, args))
+        page = await context.read(lambda s: fetch_api_key_page(s, args))
 
         async def count() -> int:
-            return await context.read(api_keys.count_api_keys)
+            return await context.read(count_api_keys)
 
         return Connection(
             nodes=[api_key_from_row(row) for row in page.items],
             ordering=API_KEY_ORDERING,
             rows=page.items,
-            position_of=api_keys.api_key_position,
+            position_of=api_key_position,
             has_next=page.has_next,
             has_previous=page.has_previous,
             counter=count,

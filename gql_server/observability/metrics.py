@@ -53,8 +53,8 @@ class Metrics:
         printer = result.printer_name or str(result.printer_id)
         outcome = "succeeded" if result.ok else result.error_code
         self.sync_runs.labels(printer=printer, outcome=outcome).inc()
-        if result.jobs_created:
-            self.jobs_imported.labels(printer=printer).inc(result.jobs_created)
+        if result.counts.jobs_created:
+            self.jobs_imported.labels(printer=printer).inc(result.counts.jobs_created)
 
     def add_fleet_collector(
         self, read_counts: Callable[[], Iterable[tuple[str, str, int]]]

@@ -1,4 +1,6 @@
-"""API keys: generation, storage of the digest only, lookup by digest."""
+"""API keys: generation, storage of the digest only, lookup by digest, revocation.
+
+Pages and batch lookups for the API are in ``api_key_queries``."""
 
 import hashlib
 import secrets
@@ -6,22 +8,12 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import ApiKey
 from gql_server.db.types import utcnow
 from gql_server.services.errors import NotFoundError, ValidationError
-from gql_server.services.pagination import (
-    Page,
-    PageArgs,
-    Position,
-    SortKey,
-    build_page,
-    order_by,
-    position_of,
-    window,
-)
 
 # GitHub's token format is the model: a fixed type prefix that secret scanners can
 # match, a base62 secret, and a CRC32 checksum that rejects typos without a lookup.
@@ -152,32 +144,3 @@ def has_usable_key(session: Session, now: datetime) -> bool:
         ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now)
     )
     return bool(session.scalar(select(exists().where(usable))))
-
-
-API_KEY_ORDER = [SortKey(ApiKey.created_at), SortKey(ApiKey.id)]
-
-
-def fetch_api_key_page(session: Session, args: PageArgs) -> Page[ApiKey]:
-    query = (
-        select(ApiKey)
-        .where(*window(API_KEY_ORDER, args))
-        .order_by(*order_by(API_KEY_ORDER, reverse=args.backwards))
-        .limit(args.size + 1)
-    )
-    return build_page(session.scalars(query).all(), args)
-
-
-def api_key_position(api_key: ApiKey) -> Position:
-    return position_of(API_KEY_ORDER, api_key)
-
-
-def count_api_keys(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(ApiKey)) or 0
-
-
-def fetch_api_keys_by_ids(session: Session, ids: list[int]) -> dict[int, ApiKey]:
-    return {k.id: k for k in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids)))}
-
-
-def list_api_keys(session: Session) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))

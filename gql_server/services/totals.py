@@ -5,10 +5,9 @@ every job it counts in its own totals, so the two can be compared like with like
 """
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -99,31 +98,3 @@ def recompute_totals(session: Session, printer_ids: Sequence[int]) -> None:
 
 def get_totals(session: Session, printer_id: int) -> JobTotals | None:
     return session.scalar(select(JobTotals).where(JobTotals.printer_id == printer_id))
-
-
-def store_moonraker_totals(
-    session: Session, printer_id: int, reported: dict[str, Any], now: datetime
-) -> None:
-    """Keep Moonraker's own totals beside ours (run after ``recompute_totals``)."""
-    session.execute(
-        update(JobTotals)
-        .where(JobTotals.printer_id == printer_id)
-        .values(
-            moonraker_total_jobs=_int(reported.get("total_jobs")),
-            moonraker_total_time=_float(reported.get("total_time")),
-            moonraker_total_print_time=_float(reported.get("total_print_time")),
-            moonraker_total_filament_used=_float(reported.get("total_filament_used")),
-            moonraker_longest_job=_float(reported.get("longest_job")),
-            moonraker_reported_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _int(value: object) -> int | None:
-    # Moonraker reports total_jobs as a float (197.0).
-    return round(value) if isinstance(value, int | float) else None

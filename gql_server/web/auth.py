@@ -17,12 +17,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gql_server.db.session import Database
-from gql_server.services.auth import AuthenticatedKey, FailureThrottle, authenticate
+from gql_server.services.auth import AuthenticatedKey, authenticate
 from gql_server.web.media_types import (
     GRAPHQL_RESPONSE_JSON,
     GRAPHQL_RESPONSE_JSON_CONTENT_TYPE,
     scope_media_type,
 )
+from gql_server.web.throttle import FailureThrottle
 
 API_KEY_HEADER = "x-api-key"
 # Seconds a client is asked to wait when the database does not answer: long enough for

@@ -19,8 +19,7 @@ from typing import Any
 import anyio
 
 from gql_server.config import Settings
-from gql_server.services.sync import Syncer
-from gql_server.services.sync_scheduler import PeriodicSync
+from gql_server.services.sync import PeriodicSync, Syncer
 
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # What signal.getsignal returns: a handler, SIG_DFL / SIG_IGN, or None (not set from Python).

@@ -23,7 +23,7 @@ from gql_server.db.types import utcnow
 from gql_server.graphql.permissions import CanRead
 from gql_server.graphql.schema import UnguardedFieldError, assert_every_root_field_guarded
 from gql_server.services.api_keys import BASE62, create_api_key, revoke_api_key
-from gql_server.services.auth import FailureThrottle
+from gql_server.web.throttle import FailureThrottle
 from tests.graphql.conftest import make_key
 from tests.support.live_server import LiveServer
 

@@ -122,7 +122,7 @@ def test_lease_left_by_a_crashed_process_lapses(
     expired = utcnow() - timedelta(seconds=1)
     set_printer(database, printer_id, sync_lease_until=expired, sync_lease_owner="crashed")
     result = run_sync(syncer, printer_id)
-    assert (result.ok, result.jobs_created) == (True, 10)
+    assert (result.ok, result.counts.jobs_created) == (True, 10)
     assert lease(database, printer_id) == (None, None)
 
 

@@ -110,7 +110,7 @@ def test_file_used_by_thirty_jobs_is_fetched_once(
     for _ in range(30):
         fake.add_job(filename=BENCHY)
     result = run_sync(syncer, printer_id)
-    assert (result.ok, result.details_extracted) == (True, 30)
+    assert (result.ok, result.counts.details_extracted) == (True, 30)
     assert gcode_requests(fake) == [f"/server/files/gcodes/{BENCHY}"]
 
 

@@ -200,7 +200,7 @@ def test_sync_sends_the_printers_api_key_with_every_request(
     printer_id = add_printer(database, "voron-1", moonraker_server.url, api_key=API_KEY)
     syncer = Syncer(database, sync_options, transport=transport, secret_box=TEST_BOX)
     result = run_sync(syncer, printer_id)
-    assert (result.ok, result.jobs_created) == (True, 50)
+    assert (result.ok, result.counts.jobs_created) == (True, 50)
     assert set(transport.api_keys) == {API_KEY}
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
-from gql_server.services.importer import ImportCounts
-from gql_server.services.sync import Syncer
+from gql_server.services.sync import ImportCounts, Syncer
 from tests.graphql.conftest import GraphQLClient
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, Job
 from tests.sync.conftest import (

@@ -42,7 +42,7 @@ def test_the_stored_key_reaches_moonraker_decrypted(
     printer_id = add_printer(database, "voron-1", moonraker_server.url, api_key=API_KEY)
     result = run_sync(syncer, printer_id)
     assert API_KEY not in raw_key(database, printer_id)
-    assert (result.ok, result.jobs_created) == (True, 5)
+    assert (result.ok, result.counts.jobs_created) == (True, 5)
 
 
 def test_a_key_sealed_with_another_secret_is_a_mismatch_of_that_printer_only(

@@ -29,8 +29,7 @@ from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.faults import STORAGE_ERROR
 from gql_server.db.session import Database
-from gql_server.services.importer import ImportCounts
-from gql_server.services.sync import Syncer, SyncOptions
+from gql_server.services.sync import ImportCounts, Syncer, SyncOptions
 from tests.factories import LOOPBACK
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer

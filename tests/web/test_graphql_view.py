@@ -14,8 +14,8 @@ from strawberry.types.execution import PreExecutionError
 from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
-from gql_server.services.auth import FailureThrottle
 from gql_server.web.graphql_view import request_error_status
+from gql_server.web.throttle import FailureThrottle
 from tests.graphql.conftest import make_key
 from tests.support.live_server import LiveServer
 

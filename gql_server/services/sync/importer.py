@@ -1,7 +1,6 @@
 """Import one printer's Moonraker history: paged, incremental, lossless.
 
-Totals are recomputed once at the end of a sync (and by the caller after a failure),
-not per page: the aggregate reads every completed job of the printer.
+Totals are not touched here: the runner recomputes them once the import is done.
 
 Moonraker's list is paged with an OFFSET (``start``) in job-id order; each page is
 written in its own transaction, so a failure keeps every finished page. The sync
@@ -15,17 +14,15 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from gql_server.db.session import Database
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
-from gql_server.services import jobs, printers, totals
+from gql_server.services import jobs, printers
 from gql_server.services.jobs import JobKey, job_key
-
-T = TypeVar("T")
 
 # Incremental syncs re-read a day before the watermark. Moonraker filters by start time
 # but numbers jobs in the order they start, and a printer's clock can jump back (a
@@ -89,7 +86,6 @@ class HistoryImport:
             shifted = await self._import_list(since)
         self.counts.complete = not shifted
         await self._refresh_unfinished()
-        await self._store_moonraker_totals(await self.client.history_totals())
         return self.counts
 
     def _since(self, full: bool) -> float | None:
@@ -228,18 +224,6 @@ class HistoryImport:
         size, end = metadata.get("size"), metadata.get("gcode_end_byte")
         config_block = size - end if isinstance(size, int) and isinstance(end, int) else 0
         return min(max(config_block, 0) + DEFAULT_TAIL_BYTES, self.options.max_tail_bytes)
-
-    async def _store_moonraker_totals(self, reported: dict[str, Any]) -> None:
-        job_totals = reported.get("job_totals")
-        if not isinstance(job_totals, dict):
-            return
-        printer_id = self.target.printer_id
-
-        def store(session: Session) -> None:
-            totals.recompute_totals(session, [printer_id])
-            totals.store_moonraker_totals(session, printer_id, job_totals, self.clock())
-
-        await self.database.run(store)
 
 
 def _identity(raw: dict[str, Any]) -> tuple[str, Any]:

@@ -3,8 +3,8 @@
 One conditional UPDATE takes the lease, atomically, on SQLite and on MariaDB, from any
 number of server processes. The holder renews it every third of its length while the
 sync runs, so a holder that dies (kill -9, a lost machine) blocks the printer for at
-most one lease: 30 s by default, where a 5-minute lease left every later sync of the
-printer refused with SYNC_ALREADY_RUNNING for 300 s after a crash.
+most one lease (GQL_SYNC_LEASE): short, because until it lapses every later sync of the
+printer is refused with SYNC_ALREADY_RUNNING.
 
 Taking a lease over marks the previous holder's run ``abandoned``: only the lease holder
 has a ``running`` run, so any other one left on the printer belongs to a dead holder.

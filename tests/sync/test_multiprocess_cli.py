@@ -23,7 +23,7 @@ from gql_server.db.session import Database
 from tests.conftest import MYSQL_URL, migrated_mysql_database
 from tests.support.fake_moonraker import FakeMoonrakerServer
 from tests.support.served import GQL_SERVER, wait_healthy
-from tests.test_multiprocess_sync import (
+from tests.sync.test_multiprocess import (
     Run,
     add_printers,
     feed,

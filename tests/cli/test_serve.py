@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from gql_server.app import create_app
-from gql_server.cli import uvicorn_options
+from gql_server.cli.serve import uvicorn_options
 from gql_server.config import Settings
 from gql_server.db.session import Database
-from gql_server.services.auth import FailureThrottle
 from gql_server.web.header_deadline import HeaderDeadlineProtocol
+from gql_server.web.throttle import FailureThrottle
 from tests.raw_http import closed_by_server, connect, read_response
 from tests.support.live_server import LiveServer
 

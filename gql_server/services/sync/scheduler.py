@@ -8,7 +8,8 @@ import logging
 
 import anyio
 
-from gql_server.services.sync import ALREADY_RUNNING, SHUTTING_DOWN, Syncer
+from gql_server.services.sync.results import ALREADY_RUNNING, SHUTTING_DOWN
+from gql_server.services.sync.runs import Syncer
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,6 @@ class PeriodicSync:
     def __init__(self, syncer: Syncer, interval: float) -> None:
         self.syncer = syncer
         self.interval = interval
-        self.rounds = 0
         self._stopping = anyio.Event()
         self._stopped = anyio.Event()
 
@@ -46,7 +46,6 @@ class PeriodicSync:
             await self._stopped.wait()
 
     async def _round(self) -> None:
-        self.rounds += 1
         try:
             results = await self.syncer.sync_printers(None)
         except Exception:  # the loop must survive anything one round does
@@ -57,8 +56,8 @@ class PeriodicSync:
                 log.info(
                     "synced %s: %d new, %d updated",
                     result.printer_name,
-                    result.jobs_created,
-                    result.jobs_updated,
+                    result.counts.jobs_created,
+                    result.counts.jobs_updated,
                 )
             elif result.error_code == ALREADY_RUNNING:
                 log.debug("skipped %s: another sync holds it", result.printer_name)

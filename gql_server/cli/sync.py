@@ -1,5 +1,6 @@
 """``gql-server sync``: a progress line per printer, then a summary table."""
 
+import argparse
 import signal
 import sys
 import threading
@@ -8,16 +9,33 @@ from typing import TextIO
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
+from gql_server.cli.failures import FAILED, USAGE, fail
+from gql_server.cli.parser import Commands, add_command
 from gql_server.config import Settings
 from gql_server.db.faults import describe
+from gql_server.db.opening import opened_database
 from gql_server.db.secret_box import secret_box_for
+from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.services.errors import NotFoundError
-from gql_server.services.importer import ImportCounts
 from gql_server.services.printers import get_printer_by_name, list_printers
-from gql_server.services.sync import Syncer, SyncOptions, SyncResult
+from gql_server.services.sync import ImportCounts, Syncer, SyncOptions, SyncResult
 
 BAR_WIDTH = 20
+
+
+def register(commands: Commands) -> None:
+    sync = add_command(commands, "sync", "import job history from the printers now")
+    sync.add_argument("--printer", action="append", help="printer name (repeatable; default all)")
+    sync.add_argument("--full", action="store_true", help="re-read the whole history")
+    sync.set_defaults(handler=run_sync)
+
+
+def run_sync(settings: Settings, args: argparse.Namespace) -> int:
+    with opened_database(settings.database_url) as database:  # before the secret file
+        return run_sync_command(
+            settings_with_secret(settings), database, printer_names=args.printer, full=args.full
+        )
 
 
 class ProgressBoard:
@@ -72,10 +90,10 @@ def summary_table(results: list[SyncResult]) -> str:
             (
                 r.printer_name or str(r.printer_id),
                 "ok" if r.ok else "failed",
-                str(r.jobs_seen),
-                str(r.jobs_created),
-                str(r.jobs_updated),
-                str(r.details_extracted),
+                str(r.counts.jobs_seen),
+                str(r.counts.jobs_created),
+                str(r.counts.jobs_updated),
+                str(r.counts.details_extracted),
                 f"{r.duration_seconds:.1f}",
                 "" if r.ok else f"{r.error_code}: {r.error_message}",
             )
@@ -109,18 +127,16 @@ def run_sync_command(
     try:
         printers = _printers(database, printer_names)
     except NotFoundError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return fail(f"error: {exc.message}", USAGE)
     except SQLAlchemyError as exc:
-        print(f"error: cannot read the printers: {describe(exc)}", file=sys.stderr)
-        return 1
+        return fail(f"error: cannot read the printers: {describe(exc)}", FAILED)
     if not printers:
         print("no active printers to sync", file=out)
         return 0
     results = _sync(settings, database, printers, full, ProgressBoard(printers, out))
     print(file=out)
     print(summary_table(results), file=out)
-    return 0 if all(result.ok for result in results) else 1
+    return 0 if all(result.ok for result in results) else FAILED
 
 
 def _sync(

@@ -12,6 +12,7 @@ A failure before the commit leaves everything as it was; a crash after it leaves
 secret in ``<file>.new``, never lost.
 """
 
+import argparse
 import getpass
 import os
 import sys
@@ -21,7 +22,10 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from gql_server.cli.failures import FAILED, USAGE, fail
+from gql_server.cli.parser import Commands, add_command
 from gql_server.config import SECRET_KEY_MIN_LENGTH, Settings
+from gql_server.db.opening import opened_database
 from gql_server.db.secret_box import SecretBox
 from gql_server.db.secret_file import (
     new_secret,
@@ -32,9 +36,6 @@ from gql_server.db.secret_file import (
 )
 from gql_server.db.session import Database
 from gql_server.services.moonraker_keys import MAKE_SECRET, rotate_api_keys
-
-BAD_INPUT = 2
-FAILED = 1
 
 
 class RotationRefused(Exception):
@@ -52,6 +53,25 @@ class NewSecretSource:
     generate: bool = False
 
 
+def register(commands: Commands) -> None:
+    rotate = add_command(
+        commands, "rotate-secret", "re-encrypt stored Moonraker API keys under a new secret"
+    )
+    given = rotate.add_mutually_exclusive_group(required=True)  # never the secret in argv
+    given.add_argument("--new-secret-env", metavar="NAME", help="read it from variable NAME")
+    given.add_argument("--new-secret-stdin", action="store_true", help="read it from stdin")
+    given.add_argument("--generate", action="store_true", help="SQLite secret file only")
+    rotate.set_defaults(handler=rotate_secret)
+
+
+def rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
+    source = NewSecretSource(
+        env_name=args.new_secret_env, stdin=args.new_secret_stdin, generate=args.generate
+    )
+    with opened_database(settings.database_url) as database:
+        return run_rotate_secret(settings, source, database)
+
+
 def run_rotate_secret(
     settings: Settings,
     source: NewSecretSource,
@@ -63,16 +83,13 @@ def run_rotate_secret(
         old, file = _current_secret(settings)
         new = _new_secret(source, old, file, stdin if stdin is not None else sys.stdin)
     except RotationRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return BAD_INPUT
+        return fail(f"error: {exc}", USAGE)
     try:
         count = _rotate(database, old, new, file)
     except (SQLAlchemyError, OSError) as exc:
-        print(f"error: {_first_line(exc)}; nothing was changed", file=sys.stderr)
-        return FAILED
+        return fail(f"error: {_first_line(exc)}; nothing was changed", FAILED)
     except NewSecretNotInPlace as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return FAILED
+        return fail(f"error: {exc}", FAILED)
     print(f"re-encrypted {count} Moonraker API key{'' if count == 1 else 's'}")
     if file is not None:
         print(f"{file} now holds the new secret; restart the server to use it")

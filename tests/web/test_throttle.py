@@ -11,7 +11,7 @@ from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.services.api_keys import BASE62, generate_key
-from gql_server.services.auth import FailureThrottle
+from gql_server.web.throttle import FailureThrottle
 from tests.graphql.conftest import make_key
 from tests.support.live_server import LiveServer
 from tests.support.sql_counter import count_statements

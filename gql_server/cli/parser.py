@@ -1,0 +1,52 @@
+"""How a command joins ``gql-server``'s parser, with the environment it reads in its --help."""
+
+import argparse
+import textwrap
+from typing import TypeAlias
+
+DATABASE = ("DATABASE_URL",)
+SECRET = ("GQL_SECRET_KEY",)
+SYNC = ("GQL_SYNC_CONCURRENCY", "GQL_SYNC_LEASE", "GQL_MOONRAKER_ALLOWED_NETWORKS")
+# What each command reads; tests/cli/test_commands.py checks serve's list against load_settings.
+ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "migrate": (*DATABASE, *SECRET),
+    "serve": (
+        *DATABASE,
+        *("GQL_HOST", "GQL_PORT", "GQL_SYNC_INTERVAL", *SYNC, *SECRET),
+        *("GQL_INTROSPECTION", "GQL_GRAPHIQL", "GQL_LOG_FORMAT", "GQL_MAX_DEPTH"),
+        *("GQL_MAX_ALIASES", "GQL_MAX_TOKENS", "GQL_MAX_NODES", "GQL_MAX_COST"),
+        *("GQL_MAX_BODY_BYTES", "GQL_PREPARE_TIMEOUT", "GQL_BODY_TIMEOUT"),
+        *("GQL_MAX_CONNECTIONS", "GQL_TRUSTED_PROXIES", "GQL_SHUTDOWN_GRACE", "GQL_FAST_PATH"),
+    ),
+    "api-key": DATABASE,
+    "sync": (*DATABASE, *SECRET, *SYNC),
+    "rotate-secret": (*DATABASE, *SECRET),
+    "export-schema": (),
+}
+DATABASE_URL_NOTE = "  (DATABASE_URL defaults to sqlite:///gql_server.db, in the working directory)"
+
+# Quoted: argparse's _SubParsersAction is generic for type checkers only.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def environment_help(command: str) -> str:
+    """The --help epilog: the variables ``command`` reads (every command validates all)."""
+    names = ENVIRONMENT[command]
+    if not names:
+        return "environment: none"
+    lines = textwrap.wrap(", ".join(names), width=76, initial_indent="  ", subsequent_indent="  ")
+    note = [DATABASE_URL_NOTE] if "DATABASE_URL" in names else []
+    return "\n".join(["environment:", *lines, *note])
+
+
+def add_command(
+    commands: Commands, name: str, help_text: str, env: str | None = None
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=environment_help(env or name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser

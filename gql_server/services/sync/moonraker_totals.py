@@ -1,0 +1,38 @@
+"""Moonraker's own running totals, kept beside ours so the API can show the difference."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import JobTotals
+
+
+def store_moonraker_totals(
+    session: Session, printer_id: int, reported: dict[str, Any], now: datetime
+) -> None:
+    """``reported`` is the ``job_totals`` of Moonraker's ``/server/history/totals``. The
+    printer's totals row must exist: run it after ``recompute_totals``."""
+    session.execute(
+        update(JobTotals)
+        .where(JobTotals.printer_id == printer_id)
+        .values(
+            moonraker_total_jobs=_int(reported.get("total_jobs")),
+            moonraker_total_time=_float(reported.get("total_time")),
+            moonraker_total_print_time=_float(reported.get("total_print_time")),
+            moonraker_total_filament_used=_float(reported.get("total_filament_used")),
+            moonraker_longest_job=_float(reported.get("longest_job")),
+            moonraker_reported_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _int(value: object) -> int | None:
+    # Moonraker reports total_jobs as a float (197.0).
+    return round(value) if isinstance(value, int | float) else None
