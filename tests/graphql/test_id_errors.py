@@ -27,7 +27,8 @@ FIELD = {"syncPrinters": "printerIds"}
 QUERIES = {
     "node": "query ($id: ID!) { node(id: $id) { id } }",
     "printer": "query ($id: ID!) { printer(id: $id) { id } }",
-    "printerIds filter": "query ($id: ID!) { printJobs(filter: {printerIds: [$id]}) { nodes { id } } }",
+    "printerIds filter": """query ($id: ID!) {
+      printJobs(filter: {printerIds: [$id]}) { nodes { id } } }""",
 }
 
 
@@ -78,7 +79,7 @@ def test_an_id_of_another_type_is_invalid_id_in_every_mutation(
 def test_a_well_formed_id_of_no_row_is_not_found_in_mutations(gql: GraphQLClient) -> None:
     names = ("updatePrinter", "deletePrinter", "revokeApiKey")
     returned = {name: _user_errors(gql, name, _of_type(name)) for name in names}
-    assert returned == dict.fromkeys(names, [{"field": ["input", "id"], "code": "NOT_FOUND"}])
+    assert returned == {key: [{"field": ["input", "id"], "code": "NOT_FOUND"}] for key in names}
 
 
 def test_syncing_a_well_formed_id_of_no_row_fails_that_printer_with_not_found(
@@ -92,7 +93,7 @@ def test_syncing_a_well_formed_id_of_no_row_fails_that_printer_with_not_found(
 
 def test_a_malformed_id_is_invalid_id_in_every_query(gql: GraphQLClient) -> None:
     codes = {name: _query_codes(gql, query, MALFORMED) for name, query in QUERIES.items()}
-    assert codes == dict.fromkeys(QUERIES, ["INVALID_ID"])
+    assert codes == {key: ["INVALID_ID"] for key in QUERIES}
 
 
 def test_an_id_of_another_type_is_invalid_id_where_a_query_wants_a_printer(
@@ -101,7 +102,7 @@ def test_an_id_of_another_type_is_invalid_id_where_a_query_wants_a_printer(
     another = to_global_id("ApiKey", 1)
     wanting_printers = ("printer", "printerIds filter")
     codes = {name: _query_codes(gql, QUERIES[name], another) for name in wanting_printers}
-    assert codes == dict.fromkeys(wanting_printers, ["INVALID_ID"])
+    assert codes == {key: ["INVALID_ID"] for key in wanting_printers}
 
 
 def test_a_well_formed_id_of_no_row_is_null_or_no_match_in_queries(gql: GraphQLClient) -> None:
