@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
 from gql_server.db.models import FOLDED_WIDTHS, JobDetails, PrintJob
-from gql_server.db.types import utcnow
+from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
 
 # Rows per INSERT statement: 500 jobs stay far below MariaDB's 16 MiB packet even with
@@ -76,9 +76,7 @@ class UpsertResult:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return None if value is None else as_utc(value)
 
 
 def job_key(row: Mapping[str, Any]) -> JobKey:

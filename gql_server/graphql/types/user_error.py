@@ -11,4 +11,3 @@ class UserError:
         description="Stable code, e.g. DUPLICATE_NAME; NOT_FOUND for a well-formed id of no "
         "row, INVALID_ID for a malformed id or an id of another type."
     )
-
