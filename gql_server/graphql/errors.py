@@ -6,6 +6,8 @@ import uuid
 
 from graphql import GraphQLError
 
+from gql_server.services.errors import ServiceError
+
 log = logging.getLogger("gql_server.errors")
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
@@ -19,6 +21,12 @@ class ApiError(GraphQLError):
         if field is not None:
             extensions["field"] = field
         super().__init__(message, extensions=extensions)
+
+
+def api_error(refused: ServiceError, *, field: str | None = None) -> ApiError:
+    """A service's refusal as a query's error, with the service's code; ``field`` names
+    the argument when the service's own field name is not the whole path."""
+    return ApiError(refused.message, refused.code, field=field or refused.field)
 
 
 def masked_error(error: GraphQLError, original: BaseException, *, where: str) -> GraphQLError:
