@@ -26,7 +26,7 @@ from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
-from gql_server.services.auth import Scope, format_scopes, parse_scopes
+from gql_server.services.auth import Scope, format_scopes, ordered_scopes, parse_scopes
 from gql_server.services.errors import ServiceError
 from gql_server.text_table import format_table
 from gql_server.web.header_deadline import protocol_class
@@ -223,7 +223,7 @@ def _key_row(key: ApiKey) -> tuple[str, ...]:
     return (
         key.key_prefix,
         key.name,
-        ",".join(sorted(s.value for s in parse_scopes(key.scopes))),
+        ",".join(s.value for s in ordered_scopes(parse_scopes(key.scopes))),
         "yes" if key.is_active else "no",
         _moment(key.expires_at),
         _moment(key.last_used),
