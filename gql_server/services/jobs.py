@@ -1,7 +1,7 @@
 """Batch writes of print jobs and their details.
 
-The specification's helper did a query and a commit per job; an import of 10,000 jobs
-then costs 20,000 round trips. Here a batch costs a constant number of statements: one
+A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
+trips. Here a batch costs a constant number of statements: one
 SELECT of the rows already held, one dialect-native upsert of what is new or changed,
 one SELECT of the ids of the new rows.
 """
