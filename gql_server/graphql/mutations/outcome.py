@@ -1,13 +1,8 @@
 """Where a mutation's refusals become ``userErrors``: every mutation runs its work
 through ``attempt``, and a ``ServiceError`` becomes a ``UserError`` with the service's
-code and field, here and nowhere else.
-
-Ids follow one rule in queries and mutations alike. An id that is malformed, or names
-another type ("ApiKey:3" where a printer is wanted), is ``INVALID_ID``: the caller sent
-something that was never a valid id of that kind. A well-formed id of a row that does
-not exist (deleted, or never created) is ``NOT_FOUND`` in a mutation; a query answers
-it as Relay asks, with null (``node``, ``printer``) or no match (a ``printerIds``
-filter).
+code and field, here and nowhere else. Ids in the input follow the rule of
+graphql/ids.py: ``INVALID_ID`` when malformed or of another type, ``NOT_FOUND`` (from
+the service) when well-formed but of no row.
 """
 
 from collections.abc import Awaitable, Callable
