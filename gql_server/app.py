@@ -159,7 +159,7 @@ def create_served_app() -> Starlette:
     configure_logging(settings.log_format)
     app = create_app(settings)
     # What start-up built (schema, models, libraries) lives as long as the process; frozen,
-    # it is no longer walked by every full garbage collection, which took ~55 ms each and
-    # stopped the event loop meanwhile (bench/hostile_documents.py).
+    # it is no longer walked by every full garbage collection, which stops the event loop
+    # meanwhile (bench/hostile_documents.py measures it).
     gc.freeze()
     return app

@@ -11,7 +11,7 @@ from gql_server.db.opening import opened_database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
 from gql_server.services.api_key_queries import list_api_keys
-from gql_server.services.auth import Scope, format_scopes, parse_scopes
+from gql_server.services.auth import Scope, format_scopes, ordered_scopes, parse_scopes
 from gql_server.text_table import format_table
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -84,7 +84,7 @@ def _key_row(key: ApiKey) -> tuple[str, ...]:
     return (
         key.key_prefix,
         key.name,
-        ",".join(sorted(s.value for s in parse_scopes(key.scopes))),
+        ",".join(s.value for s in ordered_scopes(parse_scopes(key.scopes))),
         "yes" if key.is_active else "no",
         _moment(key.expires_at),
         _moment(key.last_used),

@@ -47,7 +47,7 @@ def sqlite_file(database_url: str) -> Path | None:
     if not database or database == ":memory:" or url.query.get("mode") == "memory":
         return None
     if url.query.get("uri") == "true" and database.startswith("file:"):
-        database = urlsplit(database).path
+        database = urlsplit(database).path  # sqlite:///file:/srv/farm.db?mode=ro&uri=true
     return Path(database).absolute()
 
 

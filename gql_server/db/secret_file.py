@@ -14,11 +14,9 @@ import secrets
 import stat
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
-
-from sqlalchemy.engine import make_url
 
 from gql_server.config import SECRET_KEY_MIN_LENGTH, ConfigError, Settings
+from gql_server.db.opening import sqlite_file
 
 SUFFIX = ".secret"
 GROUP_OR_OTHER = 0o077
@@ -30,15 +28,8 @@ class SecretFileError(ConfigError):
 
 def secret_file_path(database_url: str) -> Path | None:
     """``<database>.secret`` for an SQLite file database; None for anything else."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database
-    if not database or database == ":memory:" or url.query.get("mode") == "memory":
-        return None
-    if url.query.get("uri") == "true" and database.startswith("file:"):
-        database = urlsplit(database).path  # sqlite:///file:/srv/farm.db?mode=ro&uri=true
-    return Path(database + SUFFIX)
+    database = sqlite_file(database_url)
+    return None if database is None else database.with_name(database.name + SUFFIX)
 
 
 def new_secret() -> str:

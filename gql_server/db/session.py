@@ -38,10 +38,6 @@ class Database:
         self.engine = engine
         self.sessions = make_session_factory(engine)
 
-    @property
-    def dialect_name(self) -> str:
-        return self.engine.dialect.name
-
     def scope(self) -> AbstractContextManager[Session]:
         return session_scope(self.sessions)
 

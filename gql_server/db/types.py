@@ -30,16 +30,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(UTC).replace(tzinfo=None)
+        if value is None:
+            return None
+        return as_utc(value).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC)
+        return as_utc(value)
 
 
 def utcnow() -> datetime:
     """The one clock of the data layer, so tests can reason about it."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant, aware and in UTC. A time without a zone is taken as UTC: the
+    database stores naive UTC, and every time in this API without a zone means UTC.
+    Moving an aware time to UTC can leave years 1-9999 (OverflowError)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

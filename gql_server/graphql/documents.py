@@ -36,9 +36,9 @@ from gql_server.graphql.validation_workers import (
 
 CACHE_SIZE = 512  # distinct query texts kept prepared
 # Characters of the accepted documents kept parsed. A parsed document holds about one
-# Python object per character, and every full garbage collection walks them all: 512
-# unique 1.3 KB documents made each collection stop the server for ~375 ms
-# (bench/hostile_documents.py). Refused documents are kept without their tree.
+# Python object per character, and every full garbage collection walks them all: a full
+# cache of unique documents made each collection stop the server for a long pause
+# (bench/hostile_documents.py measures it). Refused documents are kept without their tree.
 CACHE_CHARACTERS = 64 * 1024
 # Threads waiting for a validation process, per event loop (anyio limiters belong to the
 # loop that made them); the other requests wait as tasks, holding no thread.

@@ -1,21 +1,18 @@
 """Schema extensions: document preparation and static limits with cost reporting, and
 error masking."""
 
-import logging
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from gql_server.graphql.documents import DocumentPreparer, PreparedDocument, refusal
+from gql_server.graphql.errors import masked_error
 from gql_server.graphql.limits import DocumentRefused, Measure, measure_operation
 
 REFUSED_STAND_IN = parse("{ __typename }")
-
-log = logging.getLogger("gql_server.errors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,33 +133,19 @@ def is_unexpected(error: GraphQLError) -> bool:
     )
 
 
-class MaskUnexpectedErrors(SchemaExtension):
-    """An unexpected exception reaches the client as a generic message and an error id;
-    the log gets the same id with the traceback."""
+class MaskUnexpectedErrors(MaskErrors):
+    """Strawberry's masking (it finds the errors of every kind of result) with our
+    form of a masked error: a generic message, a stable code and an error id, logged
+    with the traceback (graphql/errors.py)."""
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [
-                self._mask(error) if is_unexpected(error) else error for error in errors
-            ]
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected)
 
-    def _mask(self, error: GraphQLError) -> GraphQLError:
-        error_id = uuid.uuid4().hex[:16]
-        original = error.original_error
-        log.error(
-            "unexpected error %s at %s: %r",
-            error_id,
-            ".".join(str(p) for p in error.path or ()),
-            original,
-            exc_info=(type(original), original, original.__traceback__) if original else None,
-            extra={"error_id": error_id},
-        )
-        return GraphQLError(
-            f"Internal server error (error id {error_id})",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
-        )
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        # is_unexpected let only errors with an original exception through.
+        original = error.original_error or error
+        return masked_error(error, original, where=_path(error))
+
+
+def _path(error: GraphQLError) -> str:
+    return "at " + ".".join(str(part) for part in error.path or ())

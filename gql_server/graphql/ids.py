@@ -1,4 +1,11 @@
-"""Opaque global ids ("Printer:12" in URL-safe base64), as Relay's Node interface wants."""
+"""Opaque global ids ("Printer:12" in URL-safe base64), as Relay's Node interface wants.
+
+One rule in queries and mutations alike: an id that is malformed, or names another type
+("ApiKey:3" where a printer is wanted), is ``INVALID_ID``: the caller sent something
+that never was an id of that kind. A well-formed id of a row that does not exist
+(deleted, or never created) is ``NOT_FOUND`` in a mutation's userErrors; a query answers
+it as Relay asks, with null (``node``, ``printer``) or no match (a ``printerIds`` filter).
+"""
 
 import base64
 import binascii

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import strawberry
 
-from gql_server.graphql.errors import ApiError
+from gql_server.graphql.errors import api_error
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.types.enums import (
     JobStatus,
@@ -40,7 +40,7 @@ def _bounded(build: Callable[[], R]) -> R:
     try:
         return build()
     except ServiceError as exc:
-        raise ApiError(exc.message, exc.code, field=f"filter.{exc.field}") from None
+        raise api_error(exc, field=f"filter.{exc.field}") from None
 
 
 def _texts(values: Sequence[str] | None, field: str) -> tuple[str, ...] | None:

@@ -1,15 +1,17 @@
 """Connection arguments (first/after/last/before) to keyset page arguments."""
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import strawberry
 
 from gql_server.graphql.cursors import MAX_CURSOR_LENGTH, decode_cursor
-from gql_server.graphql.errors import ApiError
+from gql_server.graphql.errors import ApiError, api_error
 from gql_server.graphql.inputs import job_order_name, printer_order_name
 from gql_server.services.job_queries import JobOrder
 from gql_server.services.pagination import (
     MAX_PAGE_SIZE,
+    MIN_PAGE_SIZE,
     PageArgs,
     PageArgumentError,
     SortKey,
@@ -23,12 +25,13 @@ DEFAULT_PAGE_SIZE = 20
 First = Annotated[
     int | None,
     strawberry.argument(
-        description=f"Items after `after`: 1 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} "
-        "when neither first nor last is given."
+        description=f"Items after `after`: {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}; "
+        f"{DEFAULT_PAGE_SIZE} when neither first nor last is given."
     ),
 ]
 Last = Annotated[
-    int | None, strawberry.argument(description=f"Items before `before`: 1 to {MAX_PAGE_SIZE}.")
+    int | None,
+    strawberry.argument(description=f"Items before `before`: {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}."),
 ]
 _CURSOR = f"a cursor this connection returned (at most {MAX_CURSOR_LENGTH} characters)."
 After = Annotated[str | None, strawberry.argument(description=f"Start after {_CURSOR}")]
@@ -60,24 +63,16 @@ def page_args(
     order: Any,
     keys: list[SortKey] | None = None,
 ) -> PageArgs:
-    """Validate the Relay arguments: 1–100 per page, a larger value is an error."""
-    for name, value in (("first", first), ("last", last)):
-        if value is not None and not 1 <= value <= MAX_PAGE_SIZE:
-            raise ApiError(
-                f"{name} must be between 1 and {MAX_PAGE_SIZE}, got {value}",
-                "BAD_PAGE_SIZE",
-                field=name,
-            )
+    """Validate the Relay arguments: the page size first (PageArgs holds its range),
+    then the cursors."""
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
+    try:
+        sizes = PageArgs(first=first, last=last)
+    except PageArgumentError as refused:
+        raise api_error(refused) from None
     ordering = _order_name(order)
     keys = keys if keys is not None else order.sort_keys()
-    try:
-        return PageArgs(
-            first=first,
-            after=_decode(after, ordering, keys),
-            last=last,
-            before=_decode(before, ordering, keys),
-        )
-    except PageArgumentError as exc:
-        raise ApiError(str(exc), "BAD_PAGE_SIZE", field=exc.field) from None
+    return replace(
+        sizes, after=_decode(after, ordering, keys), before=_decode(before, ordering, keys)
+    )

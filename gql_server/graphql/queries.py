@@ -7,7 +7,7 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.errors import ApiError
+from gql_server.graphql.errors import ApiError, api_error
 from gql_server.graphql.ids import database_id, from_global_id
 from gql_server.graphql.inputs import (
     PrinterFilter,
@@ -156,7 +156,7 @@ class Query:
                 lambda s: stats.print_stats(s, job_filter, grouping, timezone=timezone)
             )
         except ServiceError as exc:
-            raise ApiError(exc.message, exc.code, field=exc.field) from None
+            raise api_error(exc) from None
         if len(buckets) > MAX_LIST_ITEMS:  # what the query's cost was measured for
             raise ApiError(
                 f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",

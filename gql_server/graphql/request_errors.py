@@ -4,18 +4,18 @@ Errors raised while executing a field get their code where they are raised (ApiE
 from the masking extension. What is left comes from before execution: graphql-core's
 syntax, validation and variable coercion errors (readable, they only lack a code), and
 an exception escaping a schema extension, which Strawberry turns into an error with
-the exception's text; that one is masked here like any unexpected error.
+the exception's text; that one is masked here like any unexpected error (the masking
+extension cannot see it: Strawberry builds that error after every extension's
+``on_operation`` has ended).
 """
 
-import logging
 import math
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLError
 
-log = logging.getLogger("gql_server.errors")
+from gql_server.graphql.errors import masked_error
 
 # The code metrics already count for an error without one (observability/metrics.py).
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -32,24 +32,9 @@ def _with_code(error: GraphQLError) -> GraphQLError:
         return error
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
-        return _masked(error, original)
+        return masked_error(error, original, where="before execution")
     error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
     return error
-
-
-def _masked(error: GraphQLError, original: BaseException) -> GraphQLError:
-    error_id = uuid.uuid4().hex[:16]
-    log.error(
-        "unexpected error %s before execution: %r",
-        error_id,
-        original,
-        exc_info=(type(original), original, original.__traceback__),
-        extra={"error_id": error_id},
-    )
-    return GraphQLError(
-        f"Internal server error (error id {error_id})",
-        extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
-    )
 
 
 def invalid_variables_error(*values: Any) -> GraphQLError | None:

@@ -27,8 +27,14 @@ def parse_scopes(text: str) -> frozenset[Scope]:
     return frozenset(Scope(name) for name in text.split() if name in Scope.__members__)
 
 
+def ordered_scopes(scopes: Iterable[Scope]) -> list[Scope]:
+    """Each scope once, in the one order every listing uses: Scope's (READ, WRITE, ADMIN)."""
+    given = set(scopes)
+    return [scope for scope in Scope if scope in given]
+
+
 def format_scopes(scopes: Iterable[Scope]) -> str:
-    names = sorted({scope.value for scope in scopes}, key=list(Scope.__members__).index)
+    names = [scope.value for scope in ordered_scopes(scopes)]
     if not names:
         raise ValidationError("at least one scope is required", field="scopes", code="REQUIRED")
     return " ".join(names)

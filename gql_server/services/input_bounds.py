@@ -7,9 +7,10 @@ Each check raises a ``ValidationError`` naming the field, with a stable code.
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
+from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
 
 T = TypeVar("T")
@@ -56,10 +57,8 @@ def to_utc(value: datetime | None, *, field: str) -> datetime | None:
     database drivers) can hold: 9999-12-31T23:59:59-14:00 is in year 10000 in UTC."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(UTC)
+        return as_utc(value)
     except OverflowError:
         raise ValidationError(
             f"{field} is out of range once moved to UTC; "

@@ -1,7 +1,7 @@
 """Batch writes of print jobs and their details.
 
-The specification's helper did a query and a commit per job; an import of 10,000 jobs
-then costs 20,000 round trips. Here a batch costs a constant number of statements: one
+A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
+trips. Here a batch costs a constant number of statements: one
 SELECT of the rows already held, one dialect-native upsert of what is new or changed,
 one SELECT of the ids of the new rows.
 """
@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
 from gql_server.db.models import FOLDED_WIDTHS, JobDetails, PrintJob
-from gql_server.db.types import utcnow
+from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
 
 # Rows per INSERT statement: 500 jobs stay far below MariaDB's 16 MiB packet even with
@@ -76,9 +76,7 @@ class UpsertResult:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return None if value is None else as_utc(value)
 
 
 def job_key(row: Mapping[str, Any]) -> JobKey:

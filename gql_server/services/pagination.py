@@ -11,17 +11,19 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, true
 
+from gql_server.services.errors import ServiceError
+
 T = TypeVar("T")
 
+# The one declaration of the page sizes a caller may ask for; PageArgs checks it.
+MIN_PAGE_SIZE = 1
 MAX_PAGE_SIZE = 100
 
 
-class PageArgumentError(ValueError):
+class PageArgumentError(ServiceError):
     """first/last out of range, or both directions at once."""
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+    code = "BAD_PAGE_SIZE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +57,10 @@ class PageArgs:
     def __post_init__(self) -> None:
         for name in ("first", "last"):
             value = getattr(self, name)
-            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+            if value is not None and not MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE:
                 raise PageArgumentError(
-                    f"{name} must be between 0 and {MAX_PAGE_SIZE}, got {value}", field=name
+                    f"{name} must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}, got {value}",
+                    field=name,
                 )
         if self.first is not None and self.last is not None:
             raise PageArgumentError("pass first or last, not both", field="last")

@@ -9,7 +9,7 @@ zones, so the UTC offsets in force over the data's time span (DST transitions fo
 import enum
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.folding import BINARY_COLLATION
 from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
 from gql_server.services.job_queries import (
     KNOWN_STATUSES,
@@ -134,7 +135,7 @@ def _as_utc(value: datetime | str) -> datetime:
     # MIN()/MAX() lose the column type on SQLite and come back as text.
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return as_utc(value)
 
 
 def _bucket_key(

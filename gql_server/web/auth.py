@@ -70,6 +70,19 @@ def graphql_error(status: int, message: str, code: str, **headers: str) -> Graph
     return GraphQLErrorResponse(status, message, code, headers)
 
 
+async def send_refusal(
+    refusal: GraphQLErrorResponse,
+    on_refusal: Callable[[str], None] | None,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Count a refusal by its code (the metrics' hook), then send it."""
+    if on_refusal is not None:
+        on_refusal(refusal.code)
+    await refusal(scope, receive, send)
+
+
 class DatabaseUnavailable(Exception):
     """The key could not be looked up because the database did not answer."""
 
@@ -118,20 +131,14 @@ class AuthGate:
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await graphql_error(400, "subscriptions are not offered", "BAD_REQUEST")(
-                scope, receive, send
-            )
-            return
+        # HTTP only: the Route in front of it never passes a websocket on.
         request = Request(scope, receive)
         if _wants_ide(request):
             await self.app(scope, receive, send)
             return
         response, api_key = await self._authenticate(request)
         if response is not None:
-            if self.on_refusal is not None:
-                self.on_refusal(response.code)
-            await response(scope, receive, send)
+            await send_refusal(response, self.on_refusal, scope, receive, send)
             return
         scope.setdefault("state", {})["api_key"] = api_key
         await self.app(scope, receive, send)

@@ -42,6 +42,14 @@ def test_repeated_scopes_are_stored_together(
     assert stored is not None and stored.scopes == "READ WRITE" and stored.expires_at is None
 
 
+def test_list_shows_scopes_in_the_order_the_api_uses(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_key(capsys, "api-key", "create", "--name", "ops", "--scope", "ADMIN", "--scope", "READ")
+    (row,) = run_cli(capsys, "api-key", "list").splitlines()[1:]
+    assert "READ,ADMIN" in row.split()
+
+
 def test_list_shows_the_prefix_but_never_the_key(
     cli_database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:

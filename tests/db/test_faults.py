@@ -32,7 +32,7 @@ def touch(session: Session, printer_id: int) -> None:
 
 
 def test_a_deadlock_victim_is_retried_until_it_commits(database: Database) -> None:
-    if database.dialect_name == "sqlite":
+    if database.engine.dialect.name == "sqlite":
         pytest.skip("SQLite has one writer at a time: no deadlock to lose")
     first, second, *others = add_printers(database, HEAVY_ROWS + 2)
     heavy_holds_first, light_holds_second = threading.Event(), threading.Event()

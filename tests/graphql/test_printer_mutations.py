@@ -169,8 +169,8 @@ def test_refused_updates_name_the_field_and_change_nothing(
     api_key_id = gql.execute("{ viewer { id } }")["viewer"]["id"]
     cases: dict[str, tuple[dict[str, Any], str, str]] = {
         "unknown id": ({"id": missing, "location": "moved"}, "NOT_FOUND", "id"),
-        "malformed id": ({"id": "not an id", "location": "moved"}, "NOT_FOUND", "id"),
-        "id of an API key": ({"id": api_key_id, "location": "moved"}, "NOT_FOUND", "id"),
+        "malformed id": ({"id": "not an id", "location": "moved"}, "INVALID_ID", "id"),
+        "id of an API key": ({"id": api_key_id, "location": "moved"}, "INVALID_ID", "id"),
         "duplicate name": ({"name": "voron", "location": "moved"}, "DUPLICATE_NAME", "name"),
         "duplicate name in another case": ({"name": "VORON"}, "DUPLICATE_NAME", "name"),
         "null name": ({"name": None, "location": "moved"}, "REQUIRED", "name"),
@@ -205,11 +205,11 @@ def test_refused_deletes_name_the_id_and_delete_nothing(
     seed_printers(database)
     missing = deleted_printer_id(gql)
     api_key_id = gql.execute("{ viewer { id } }")["viewer"]["id"]
-    returned = {
-        given: attempt(gql, database, DELETE, {"id": given})
-        for given in (missing, "not an id", api_key_id)
+    expected = {missing: "NOT_FOUND", "not an id": "INVALID_ID", api_key_id: "INVALID_ID"}
+    returned = {given: attempt(gql, database, DELETE, {"id": given}) for given in expected}
+    assert returned == {
+        given: (None, [(code, ["input", "id"])], True) for given, code in expected.items()
     }
-    assert returned == dict.fromkeys(returned, (None, [("NOT_FOUND", ["input", "id"])], True))
 
 
 # --- successful mutations -------------------------------------------------------------

@@ -99,7 +99,7 @@ def _waiting_lookup(connection: Connection, deadline: float) -> int:
 @pytest.fixture
 def outage(database: Database, tmp_path: Path) -> Iterator[Outage]:
     chosen: Outage
-    if database.dialect_name == "sqlite":
+    if database.engine.dialect.name == "sqlite":
         chosen = VanishingSqliteFile(database, tmp_path / "vanishing")
     else:
         chosen = KilledMariaDbConnection(database)

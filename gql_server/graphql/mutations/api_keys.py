@@ -4,16 +4,15 @@ from datetime import datetime
 
 import strawberry
 
+from gql_server.db.models import ApiKey as ApiKeyRow
 from gql_server.graphql.context import Info
-from gql_server.graphql.errors import ApiError
-from gql_server.graphql.ids import database_id
+from gql_server.graphql.mutations.outcome import attempt, input_id
 from gql_server.graphql.permissions import IsAdmin
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.enums import ApiKeyScope
-from gql_server.graphql.types.user_error import UserError, user_error
+from gql_server.graphql.types.user_error import UserError
 from gql_server.services import api_keys
 from gql_server.services.auth import Scope, format_scopes
-from gql_server.services.errors import ServiceError
 from gql_server.services.input_bounds import LIST_MAX, check_items, to_utc
 
 
@@ -52,33 +51,33 @@ class RevokeApiKeyPayload:
 class ApiKeyMutations:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
-        try:
-            check_items(input.scopes, field="scopes")
-            scopes = format_scopes(Scope(scope.value) for scope in input.scopes)
-            expires_at = to_utc(input.expires_at, field="expiresAt")
-            created = await info.context.write(
-                lambda s: api_keys.create_api_key(
-                    s,
-                    name=input.name,
-                    scopes=scopes,
-                    expires_at=expires_at,
-                    now=info.context.now(),
-                )
-            )
-        except ServiceError as exc:
-            return CreateApiKeyPayload(api_key=None, key=None, user_errors=[user_error(exc)])
+        outcome = await attempt(lambda: _create(info, input))
+        created = outcome.value
+        if created is None:
+            return CreateApiKeyPayload(api_key=None, key=None, user_errors=outcome.user_errors)
         return CreateApiKeyPayload(
             api_key=api_key_from_row(created.api_key), key=created.plaintext, user_errors=[]
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
-        try:
-            key_id = database_id(input.id, "ApiKey")
-            row = await info.context.write(lambda s: api_keys.revoke_api_key(s, key_id))
-        except ApiError as exc:
-            error = UserError(field=["input", "id"], message=exc.message, code="NOT_FOUND")
-            return RevokeApiKeyPayload(api_key=None, user_errors=[error])
-        except ServiceError as exc:
-            return RevokeApiKeyPayload(api_key=None, user_errors=[user_error(exc)])
-        return RevokeApiKeyPayload(api_key=api_key_from_row(row), user_errors=[])
+        outcome = await attempt(lambda: _revoke(info, input))
+        row = outcome.value
+        api_key = None if row is None else api_key_from_row(row)
+        return RevokeApiKeyPayload(api_key=api_key, user_errors=outcome.user_errors)
+
+
+async def _create(info: Info, data: CreateApiKeyInput) -> api_keys.CreatedKey:
+    check_items(data.scopes, field="scopes")
+    scopes = format_scopes(Scope(scope.value) for scope in data.scopes)
+    expires_at = to_utc(data.expires_at, field="expiresAt")
+    return await info.context.write(
+        lambda s: api_keys.create_api_key(
+            s, name=data.name, scopes=scopes, expires_at=expires_at, now=info.context.now()
+        )
+    )
+
+
+async def _revoke(info: Info, data: RevokeApiKeyInput) -> ApiKeyRow:
+    key_id = input_id(data.id, "ApiKey")
+    return await info.context.write(lambda s: api_keys.revoke_api_key(s, key_id))

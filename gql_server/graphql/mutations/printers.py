@@ -5,14 +5,13 @@ from strawberry import UNSET
 
 from gql_server.db.secret_box import secret_box_for
 from gql_server.graphql.context import Info
-from gql_server.graphql.errors import ApiError
-from gql_server.graphql.ids import database_id
+from gql_server.graphql.mutations.outcome import attempt, input_id
 from gql_server.graphql.permissions import CanWrite
 from gql_server.graphql.types.printer import Printer, printer_from_row
-from gql_server.graphql.types.user_error import UserError, user_error
+from gql_server.graphql.types.user_error import UserError
 from gql_server.services import printers
-from gql_server.services.errors import ServiceError
-from gql_server.services.printers import PrinterChanges
+from gql_server.services.errors import ValidationError
+from gql_server.services.printers import PrinterChanges, PrinterUpdate
 
 URL_RULE = (
     "An http(s) URL. Loopback, link-local (cloud metadata too), unspecified, multicast "
@@ -77,10 +76,6 @@ class DeletePrinterPayload:
     user_errors: list[UserError]
 
 
-def _id_error(exc: ApiError) -> UserError:
-    return UserError(field=["input", "id"], message=exc.message, code="NOT_FOUND")
-
-
 def _changes(data: UpdatePrinterInput) -> PrinterChanges:
     def given(value: object) -> bool:
         return value is not UNSET and value is not None
@@ -96,15 +91,11 @@ def _changes(data: UpdatePrinterInput) -> PrinterChanges:
     )
 
 
-def _refuse_null(data: UpdatePrinterInput) -> UserError | None:
+def _refuse_null(data: UpdatePrinterInput) -> None:
     for field in ("name", "moonraker_url", "is_active"):
         if getattr(data, field) is None:
-            return UserError(
-                field=["input", _camel(field)],
-                message=f"{_camel(field)} cannot be null",
-                code="REQUIRED",
-            )
-    return None
+            name = _camel(field)
+            raise ValidationError(f"{name} cannot be null", field=name, code="REQUIRED")
 
 
 def _camel(name: str) -> str:
@@ -116,8 +107,9 @@ def _camel(name: str) -> str:
 class PrinterMutations:
     @strawberry.mutation(permission_classes=[CanWrite])
     async def create_printer(self, info: Info, input: CreatePrinterInput) -> PrinterPayload:
-        try:
-            row = await info.context.write(
+        settings = info.context.settings
+        outcome = await attempt(
+            lambda: info.context.write(
                 lambda s: printers.create_printer(
                     s,
                     name=input.name,
@@ -125,34 +117,21 @@ class PrinterMutations:
                     location=input.location,
                     moonraker_api_key=input.moonraker_api_key,
                     is_active=input.is_active,
-                    secret_box=secret_box_for(info.context.settings.secret_key),
-                    allowed_networks=info.context.settings.moonraker_allowed_networks,
+                    secret_box=secret_box_for(settings.secret_key),
+                    allowed_networks=settings.moonraker_allowed_networks,
                 )
             )
-        except ServiceError as exc:
-            return PrinterPayload(printer=None, user_errors=[user_error(exc)])
-        return PrinterPayload(printer=printer_from_row(row), user_errors=[])
+        )
+        row = outcome.value
+        printer = None if row is None else printer_from_row(row)
+        return PrinterPayload(printer=printer, user_errors=outcome.user_errors)
 
     @strawberry.mutation(permission_classes=[CanWrite])
     async def update_printer(self, info: Info, input: UpdatePrinterInput) -> PrinterPayload:
-        refused = _refuse_null(input)
-        if refused is not None:
-            return PrinterPayload(printer=None, user_errors=[refused])
-        try:
-            printer_id = database_id(input.id, "Printer")
-        except ApiError as exc:
-            return PrinterPayload(printer=None, user_errors=[_id_error(exc)])
-        changes = _changes(input)
-        box = secret_box_for(info.context.settings.secret_key)
-        allowed = info.context.settings.moonraker_allowed_networks
-        try:
-            update = await info.context.write(
-                lambda s: printers.update_printer(
-                    s, printer_id, changes, secret_box=box, allowed_networks=allowed
-                )
-            )
-        except ServiceError as exc:
-            return PrinterPayload(printer=None, user_errors=[user_error(exc)])
+        outcome = await attempt(lambda: _update(info, input))
+        update = outcome.value
+        if update is None:
+            return PrinterPayload(printer=None, user_errors=outcome.user_errors)
         return PrinterPayload(
             printer=printer_from_row(update.printer),
             user_errors=[],
@@ -161,12 +140,24 @@ class PrinterMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite])
     async def delete_printer(self, info: Info, input: DeletePrinterInput) -> DeletePrinterPayload:
-        try:
-            printer_id = database_id(input.id, "Printer")
-        except ApiError as exc:
-            return DeletePrinterPayload(deleted_printer_id=None, user_errors=[_id_error(exc)])
-        try:
-            await info.context.write(lambda s: printers.delete_printer(s, printer_id))
-        except ServiceError as exc:
-            return DeletePrinterPayload(deleted_printer_id=None, user_errors=[user_error(exc)])
-        return DeletePrinterPayload(deleted_printer_id=input.id, user_errors=[])
+        outcome = await attempt(lambda: _delete(info, input))
+        deleted = None if outcome.user_errors else input.id
+        return DeletePrinterPayload(deleted_printer_id=deleted, user_errors=outcome.user_errors)
+
+
+async def _update(info: Info, data: UpdatePrinterInput) -> PrinterUpdate:
+    _refuse_null(data)
+    printer_id = input_id(data.id, "Printer")
+    changes = _changes(data)
+    box = secret_box_for(info.context.settings.secret_key)
+    allowed = info.context.settings.moonraker_allowed_networks
+    return await info.context.write(
+        lambda s: printers.update_printer(
+            s, printer_id, changes, secret_box=box, allowed_networks=allowed
+        )
+    )
+
+
+async def _delete(info: Info, data: DeletePrinterInput) -> None:
+    printer_id = input_id(data.id, "Printer")
+    await info.context.write(lambda s: printers.delete_printer(s, printer_id))

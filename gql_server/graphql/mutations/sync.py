@@ -3,13 +3,11 @@
 import strawberry
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.errors import ApiError
-from gql_server.graphql.ids import database_id
+from gql_server.graphql.mutations.outcome import attempt, input_id
 from gql_server.graphql.permissions import CanWrite
 from gql_server.graphql.types.sync import PrinterSyncResult, sync_result
-from gql_server.graphql.types.user_error import UserError, user_error
+from gql_server.graphql.types.user_error import UserError
 from gql_server.services import printer_queries
-from gql_server.services.errors import ServiceError
 from gql_server.services.input_bounds import LIST_MAX, check_items
 
 
@@ -30,12 +28,6 @@ class SyncPrintersPayload:
     user_errors: list[UserError]
 
 
-def _printer_ids(global_ids: list[strawberry.ID]) -> list[int]:
-    """Counted before any is decoded (ServiceError), then decoded (ApiError)."""
-    check_items(global_ids, field="printerIds")
-    return [database_id(global_id, "Printer") for global_id in global_ids]
-
-
 @strawberry.type
 class SyncMutations:
     @strawberry.mutation(
@@ -44,22 +36,20 @@ class SyncMutations:
         permission_classes=[CanWrite],
     )
     async def sync_printers(self, info: Info, input: SyncPrintersInput) -> SyncPrintersPayload:
-        ids = None
-        if input.printer_ids is not None:
-            try:
-                ids = _printer_ids(input.printer_ids)
-            except ServiceError as exc:
-                return SyncPrintersPayload(results=[], user_errors=[user_error(exc)])
-            except ApiError as exc:
-                error = UserError(
-                    field=["input", "printerIds"], message=exc.message, code="NOT_FOUND"
-                )
-                return SyncPrintersPayload(results=[], user_errors=[error])
-        syncer = info.context.services.syncer
-        results = await syncer.sync_printers(ids, full=input.full)
-        rows = await info.context.read(
-            lambda s: printer_queries.fetch_printers_by_ids(s, [r.printer_id for r in results])
-        )
-        return SyncPrintersPayload(
-            results=[sync_result(r, rows.get(r.printer_id)) for r in results], user_errors=[]
-        )
+        outcome = await attempt(lambda: _sync(info, input))
+        return SyncPrintersPayload(results=outcome.value or [], user_errors=outcome.user_errors)
+
+
+async def _sync(info: Info, data: SyncPrintersInput) -> list[PrinterSyncResult]:
+    ids = None if data.printer_ids is None else _printer_ids(data.printer_ids)
+    results = await info.context.services.syncer.sync_printers(ids, full=data.full)
+    rows = await info.context.read(
+        lambda s: printer_queries.fetch_printers_by_ids(s, [r.printer_id for r in results])
+    )
+    return [sync_result(r, rows.get(r.printer_id)) for r in results]
+
+
+def _printer_ids(global_ids: list[strawberry.ID]) -> list[int]:
+    """Counted before any is decoded: a long list is refused without work."""
+    check_items(global_ids, field="printerIds")
+    return [input_id(global_id, "Printer", field="printerIds") for global_id in global_ids]

@@ -7,7 +7,7 @@ import strawberry
 from gql_server.db.models import ApiKey as ApiKeyRow
 from gql_server.graphql.types.enums import ApiKeyScope
 from gql_server.graphql.types.node import Node
-from gql_server.services.auth import Scope, parse_scopes
+from gql_server.services.auth import ordered_scopes, parse_scopes
 
 
 @strawberry.type(description="An API key; the secret is shown once, when it is created.")
@@ -26,13 +26,9 @@ def api_key_from_row(row: ApiKeyRow) -> ApiKey:
         database_id=row.id,
         name=row.name,
         key_prefix=row.key_prefix,
-        scopes=[ApiKeyScope(scope.value) for scope in sorted(parse_scopes(row.scopes), key=_rank)],
+        scopes=[ApiKeyScope(scope.value) for scope in ordered_scopes(parse_scopes(row.scopes))],
         is_active=row.is_active,
         last_used=row.last_used,
         expires_at=row.expires_at,
         created_at=row.created_at,
     )
-
-
-def _rank(scope: Scope) -> int:
-    return ["READ", "WRITE", "ADMIN"].index(scope.value)

@@ -2,16 +2,12 @@
 
 import strawberry
 
-from gql_server.services.errors import ServiceError
-
 
 @strawberry.type(description="Something in the input the caller can fix.")
 class UserError:
     field: list[str] | None = strawberry.field(description="Path to the input field at fault.")
     message: str
-    code: str = strawberry.field(description="Stable code, e.g. DUPLICATE_NAME, NOT_FOUND.")
-
-
-def user_error(error: ServiceError) -> UserError:
-    field = None if error.field is None else ["input", error.field]
-    return UserError(field=field, message=error.message, code=error.code)
+    code: str = strawberry.field(
+        description="Stable code, e.g. DUPLICATE_NAME; NOT_FOUND for a well-formed id of no "
+        "row, INVALID_ID for a malformed id or an id of another type."
+    )
