@@ -47,7 +47,7 @@ def test_each_graphql_field_of_the_built_schema_is_covered(type_name: str) -> No
     """Checked against the schema as served, so that a field named differently in
     GraphQL (an explicit name, another naming rule) cannot slip past."""
     graphql_type = next(t for t in NODE_TYPES if t.__name__ == type_name)
-    served = set(schema._schema.type_map[type_name].fields)  # type: ignore[attr-defined]
+    served = set(schema._schema.type_map[type_name].fields)
     columns = field_columns(graphql_type)
     differences = FIELD_COLUMNS_TABLE[type_name].differences
     not_columns = {name for name, source in differences.items() if isinstance(source, NoColumn)}
