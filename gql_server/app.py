@@ -16,8 +16,8 @@ from gql_server.db.secret_box import secret_box_for
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
-from gql_server.graphql.execution import warn_if_fast_path_unsupported
 from gql_server.graphql.extensions import Limits
+from gql_server.graphql.runtime.execution import warn_if_fast_path_unsupported
 from gql_server.graphql.schema import build_schema
 from gql_server.observability.logs import configure_logging
 from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics

@@ -48,7 +48,7 @@ class Settings:
     shutdown_grace: float = 30.0
     # Seconds a sync's lease lasts without a heartbeat: how long a dead holder blocks it.
     sync_lease: float = 30.0
-    # Plain fields read directly instead of through graphql-core (graphql/execution.py).
+    # Plain fields read directly instead of through graphql-core (graphql/runtime/execution.py).
     fast_path: bool = True
 
 

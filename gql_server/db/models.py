@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -42,8 +43,28 @@ FOLDED_WIDTHS = {
 }
 
 
+# What the services keep for themselves beside a row's values: the digest an import
+# compares and the folded copies filters compare. Written with the row, never read back
+# as a value of the API.
+BOOKKEEPING_COLUMNS = frozenset({"content_hash", *FOLDED_WIDTHS})
+TIMESTAMP_COLUMNS = ("created_at", "updated_at")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def value_attributes(model: type[Base], *, besides: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The model's column attributes (Python names: ``job_metadata``, not ``metadata``)
+    in declaration order, without its id, timestamps, bookkeeping and ``besides``."""
+    left_out = {"id", *TIMESTAMP_COLUMNS, *BOOKKEEPING_COLUMNS, *besides}
+    attributes = inspect(model).column_attrs.keys()
+    return tuple(name for name in attributes if name not in left_out)
+
+
+def column_names(model: type[Base]) -> dict[str, str]:
+    """Attribute -> column name, for Core statements (``job_metadata`` is ``metadata``)."""
+    return {attribute.key: attribute.columns[0].name for attribute in inspect(model).column_attrs}
 
 
 class TimestampMixin:

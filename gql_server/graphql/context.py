@@ -12,7 +12,7 @@ from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.graphql.loaders import Loaders
-from gql_server.graphql.selection import JobSelection
+from gql_server.graphql.runtime.selection import JobSelection
 from gql_server.services.auth import AuthenticatedKey
 from gql_server.services.job_queries import JobOrder
 from gql_server.services.sync import Syncer
@@ -41,7 +41,7 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     loaders: Loaders = field(init=False)
     # What each job connection of the operation selects, by response position
-    # (selection.py). One context per operation: batched requests are not accepted.
+    # (runtime/selection.py). One context per operation: batched requests are not accepted.
     job_selections: dict[tuple[tuple[str, ...], JobOrder], JobSelection] = field(
         init=False, default_factory=dict
     )

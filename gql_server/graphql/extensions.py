@@ -24,7 +24,7 @@ class Limits:
     max_tokens: int = 1000
     introspection: bool = True
     prepare_timeout: float = 2.0
-    # Plain fields read directly (graphql/execution.py); off: graphql-core's own way.
+    # Plain fields read directly (graphql/runtime/execution.py); off: graphql-core's own way.
     fast_path: bool = True
 
 

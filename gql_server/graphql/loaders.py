@@ -1,9 +1,10 @@
 """Per-request DataLoaders: every relationship is fetched a whole level at a time.
 
-A fleet page of 50 printers x 20 jobs would cost one awaitable per job for its details
-(about 200 ms of event-loop overhead for 1,000 jobs, measured in bench/); instead the
-query that fetches a page of jobs also reads their details (a LEFT JOIN) when the query
-selects them, and the per-object fields stay synchronous.
+A fleet page of 50 printers x 20 jobs would cost one awaitable per job for its details,
+and the event loop's overhead for those dominated the request (bench/fleet_query.py
+measures it); instead the query that fetches a page of jobs also reads their details (a
+LEFT JOIN) when the query selects them, and the per-object fields stay synchronous. How
+this fits with the rest of a request: graphql/runtime/__init__.py.
 """
 
 from collections import defaultdict
@@ -14,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
-from gql_server.graphql.selection import JobSelection
+from gql_server.graphql.runtime.selection import JobSelection
 from gql_server.services import job_queries, printer_queries
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs

@@ -13,22 +13,20 @@ from gql_server.graphql.inputs import (
     PrinterFilter,
     PrinterOrder,
     PrintJobFilter,
-    PrintJobOrder,
     printer_order_name,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
-from gql_server.graphql.lookahead import merged_selections, selects_in_nodes
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
-from gql_server.graphql.selection import job_page_request
+from gql_server.graphql.runtime.lookahead import merged_selections, selects_in_nodes
+from gql_server.graphql.runtime.row_shapes import job_details_from_row, print_jobs_from_rows
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
-from gql_server.graphql.types.connection import Connection
+from gql_server.graphql.types.connection import Connection, page_connection
 from gql_server.graphql.types.enums import StatsGroupBy
-from gql_server.graphql.types.job_details import job_details_from_row
 from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.node import Node
-from gql_server.graphql.types.print_job import PrintJob, job_connection, print_jobs_from_rows
-from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.graphql.types.print_job import PrintJob
+from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
 from gql_server.graphql.types.stats import StatsBucket, stats_bucket
 from gql_server.services import job_queries, printer_queries, stats
 from gql_server.services.api_key_queries import (
@@ -40,97 +38,59 @@ from gql_server.services.api_key_queries import (
 )
 from gql_server.services.auth import Scope
 from gql_server.services.errors import ServiceError
-from gql_server.services.job_queries import JobFilter, count_jobs
+from gql_server.services.job_queries import JobFilter
 from gql_server.services.pagination import Page
 from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
 
 
+async def resolve_printers(
+    info: Info,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter: PrinterFilter | None = None,
+    order_by: PrinterOrder | None = None,
+) -> Connection[Printer]:
+    printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
+    order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
+    args = page_args(first, after, last, before, order)
+    with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
+    context = info.context
+
+    def load(session: Session) -> tuple[Page[Any], dict[int, Any]]:
+        page = fetch_printer_page(session, printer_filter, order, args)
+        ids = [printer.id for printer in page.items]
+        totals = printer_queries.fetch_totals_for_printers(session, ids) if with_totals else {}
+        return page, totals
+
+    page, totals = await context.read(load)
+    nodes = [_printer(row, totals, with_totals=with_totals) for row in page.items]
+
+    async def count() -> int:
+        return await context.read(lambda s: printer_queries.count_printers(s, printer_filter))
+
+    return page_connection(
+        page,
+        nodes,
+        ordering=printer_order_name(order),
+        position_of=functools.partial(printer_cursor_position, order),
+        counter=count,
+    )
+
+
 @strawberry.type
 class Query:
-    @strawberry.field(
+    printers: Connection[Printer] = strawberry.field(
+        resolver=resolve_printers,
         description="Printers of the farm, by name unless ordered otherwise.",
         permission_classes=[CanRead],
     )
-    async def printers(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: PrinterFilter | None = None,
-        order_by: PrinterOrder | None = None,
-    ) -> Connection[Printer]:
-        printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
-        order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
-        args = page_args(first, after, last, before, order)
-        with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
-        context = info.context
-
-        def load(session: Session) -> tuple[Page[Any], dict[int, Any]]:
-            page = fetch_printer_page(session, printer_filter, order, args)
-            ids = [printer.id for printer in page.items]
-            totals = printer_queries.fetch_totals_for_printers(session, ids) if with_totals else {}
-            return page, totals
-
-        page, totals = await context.read(load)
-        nodes = []
-        for row in page.items:
-            known = totals.get(row.id) if with_totals else None
-            job_totals = None if known is None else job_totals_from_row(known)
-            if with_totals:
-                nodes.append(printer_from_row(row, totals=job_totals))
-            else:
-                nodes.append(printer_from_row(row))
-
-        async def count() -> int:
-            return await context.read(lambda s: printer_queries.count_printers(s, printer_filter))
-
-        return Connection(
-            nodes=nodes,
-            ordering=printer_order_name(order),
-            rows=page.items,
-            position_of=functools.partial(printer_cursor_position, order),
-            has_next=page.has_next,
-            has_previous=page.has_previous,
-            counter=count,
-        )
-
-    @strawberry.field(
+    print_jobs: Connection[PrintJob] = strawberry.field(
+        resolver=resolve_print_jobs,
         description="Print jobs of every printer, newest first by default.",
         permission_classes=[CanRead],
     )
-    async def print_jobs(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: PrintJobFilter | None = None,
-        order_by: PrintJobOrder | None = None,
-    ) -> Connection[PrintJob]:
-        request = job_page_request(info, first, after, last, before, filter, order_by)
-        job_filter, selection = request.job_filter, request.selection
-        context = info.context
-
-        def load(session: Session) -> tuple[Page[Any], dict[int, Any]]:
-            page = job_queries.fetch_job_page(
-                session, job_filter, request.order, request.args, selection.columns
-            )
-            printers: dict[int, Any] = {}
-            if selection.with_printer and page.items:
-                ids = {row.printer_id for row in page.items}
-                printers = printer_queries.fetch_printers_by_ids(session, list(ids))
-            return page, printers
-
-        page, printer_rows = await context.read(load)
-
-        async def count() -> int:
-            return await context.read(lambda s: count_jobs(s, job_filter))
-
-        printers = {pid: printer_from_row(row) for pid, row in printer_rows.items()}
-        return job_connection(page, request.order, counter=count, printers=printers)
 
     @strawberry.field(
         description="Job counts, success rate, time and filament per bucket.",
@@ -150,10 +110,9 @@ class Query:
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()
-        grouping = stats.StatsGroupBy(group_by.value)
         try:
             buckets = await info.context.read(
-                lambda s: stats.print_stats(s, job_filter, grouping, timezone=timezone)
+                lambda s: stats.print_stats(s, job_filter, group_by, timezone=timezone)
             )
         except ServiceError as exc:
             raise api_error(exc) from None
@@ -162,7 +121,7 @@ class Query:
                 f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",
                 "LIST_TOO_LONG",
             )
-        return [stats_bucket(bucket, grouping) for bucket in buckets]
+        return [stats_bucket(bucket, group_by) for bucket in buckets]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -217,13 +176,11 @@ class Query:
         async def count() -> int:
             return await context.read(count_api_keys)
 
-        return Connection(
-            nodes=[api_key_from_row(row) for row in page.items],
+        return page_connection(
+            page,
+            [api_key_from_row(row) for row in page.items],
             ordering=API_KEY_ORDERING,
-            rows=page.items,
             position_of=api_key_position,
-            has_next=page.has_next,
-            has_previous=page.has_previous,
             counter=count,
         )
 
@@ -240,3 +197,11 @@ async def _print_job(info: Info, job_id: int) -> PrintJob | None:
         return None
     printer = printer_from_row(await loaders.printer.load(row.printer_id))
     return print_jobs_from_rows([row], {row.printer_id: printer})[0]
+
+
+def _printer(row: Any, totals: dict[int, Any], *, with_totals: bool) -> Printer:
+    """A printer of a page; with its totals when the page read them (None: it has none)."""
+    if not with_totals:
+        return printer_from_row(row)
+    known = totals.get(row.id)
+    return printer_from_row(row, totals=None if known is None else job_totals_from_row(known))

@@ -9,11 +9,6 @@ from strawberry.types import ExecutionResult
 from strawberry.types.base import get_object_definition
 
 from gql_server.graphql.documents import DocumentPreparer
-from gql_server.graphql.execution import (
-    execution_context_class,
-    fast_path_supported,
-    plan_fields,
-)
 from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
 from gql_server.graphql.limits import sized_field_names
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
@@ -22,13 +17,21 @@ from gql_server.graphql.mutations.sync import SyncMutations
 from gql_server.graphql.permissions import ScopePermission
 from gql_server.graphql.queries import Query
 from gql_server.graphql.request_errors import invalid_variables_error, with_codes
+from gql_server.graphql.runtime.execution import (
+    execution_context_class,
+    fast_path_supported,
+    plan_fields,
+)
 from gql_server.graphql.types.api_key import ApiKey
+from gql_server.graphql.types.columns import assert_every_field_mapped
 from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.job_totals import JobTotals
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer
 
 Mutation = merge_types("Mutation", (PrinterMutations, ApiKeyMutations, SyncMutations))
+# The types behind the Node interface, each read from the rows of its table.
+NODE_TYPES = (Printer, PrintJob, JobDetails, JobTotals, ApiKey)
 
 
 class UnguardedFieldError(TypeError):
@@ -75,13 +78,14 @@ def build_schema(
     """The schema with its limits (from Settings; defaults otherwise) and the app's
     extra per-request extensions (metrics)."""
     assert_every_root_field_guarded((Query, Mutation))
+    assert_every_field_mapped(NODE_TYPES)
     limits = limits or Limits()
     # Off when asked (GQL_FAST_PATH=false) or with untested library versions.
     fast_path = limits.fast_path and fast_path_supported()
     schema = Schema(
         query=Query,
         mutation=Mutation,
-        types=[Printer, PrintJob, JobDetails, JobTotals, ApiKey],
+        types=list(NODE_TYPES),
         # Extensions unwind in reverse: the ones given first see the masked errors.
         extensions=[*extra_extensions, MaskUnexpectedErrors],
         # Without introspection, no message may name a field the client did not send

@@ -3,6 +3,11 @@
 Pure functions without I/O. Moonraker's own shapes are described in
 tests/fixtures/moonraker (recorded answers) and tests/fixtures/gcode (slicer
 configuration blocks as each slicer writes them).
+
+The keys of the rows are the attribute names of the models (db/models.py), which this
+layer does not import; tests/moonraker/test_parse.py holds them to the columns that
+services.jobs derives from the models, so a column the parser forgets fails there
+instead of being stored as null.
 """
 
 import configparser

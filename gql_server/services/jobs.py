@@ -17,7 +17,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
-from gql_server.db.models import FOLDED_WIDTHS, JobDetails, PrintJob
+from gql_server.db.models import (
+    FOLDED_WIDTHS,
+    JobDetails,
+    PrintJob,
+    column_names,
+    value_attributes,
+)
 from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
 
@@ -25,40 +31,14 @@ from gql_server.db.upsert import upsert_statement
 # 10 KiB of metadata per job.
 ROWS_PER_STATEMENT = 500
 
-JOB_COLUMNS = (
-    "user",
-    "filename",
-    "status",
-    "end_time",
-    "print_duration",
-    "total_duration",
-    "filament_used",
-    "job_metadata",
-    "auxiliary_data",
-)
 KEY_COLUMNS = ("printer_id", "job_id", "start_time")
+# What an import writes and compares, from the model. The digest hashes these values in
+# this order: a column added to the model changes every digest, so the next import
+# rewrites each job once, with its new value.
+JOB_COLUMNS = value_attributes(PrintJob, besides=KEY_COLUMNS)
 # Derived from the columns above (db/folding.py): written with them, never compared.
 FOLDED_JOB_COLUMNS = ("user_folded", "filename_folded", "slicer_folded")
-
-DETAIL_COLUMNS = (
-    "layer_height",
-    "first_layer_height",
-    "nozzle_temp",
-    "bed_temp",
-    "print_speed",
-    "infill_percentage",
-    "infill_pattern",
-    "support_enabled",
-    "support_type",
-    "filament_type",
-    "filament_brand",
-    "filament_color",
-    "estimated_time",
-    "estimated_filament",
-    "layer_count",
-    "object_height",
-    "raw_metadata",
-)
+DETAIL_COLUMNS = value_attributes(JobDetails, besides=("print_job_id",))
 
 JobKey = tuple[str, datetime]
 
@@ -266,8 +246,11 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(statement, [_to_columns(row) for row in chunk])
 
 
+_COLUMN_NAMES = column_names(PrintJob)
+
+
 def _column_name(attribute: str) -> str:
-    return "metadata" if attribute == "job_metadata" else attribute
+    return _COLUMN_NAMES[attribute]
 
 
 def _to_columns(row: Mapping[str, Any]) -> dict[str, Any]:

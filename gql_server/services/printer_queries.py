@@ -9,12 +9,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobTotals, Printer
+from gql_server.services.column_order import column_sort_keys
 from gql_server.services.pagination import (
     Page,
     PageArgs,
     SortKey,
     build_page,
-    keyset_keys,
     order_by,
     position_of,
     window,
@@ -34,12 +34,8 @@ class PrinterOrder:
     descending: bool = False
 
     def sort_keys(self) -> list[SortKey]:
-        return keyset_keys(
-            getattr(Printer, self.field.value),
-            Printer.id,
-            descending=self.descending,
-            nullable=self.field is PrinterOrderField.LAST_SEEN,
-        )
+        nullable = self.field is PrinterOrderField.LAST_SEEN
+        return column_sort_keys(Printer, self.field, descending=self.descending, nullable=nullable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +61,8 @@ def _conditions(printer_filter: PrinterFilter) -> list[Any]:
 
 
 # Reads return Core rows (attribute access like the models), not ORM objects: nothing
-# changes them, and the identity map and instance state cost ~1.4 ms per fleet page.
+# changes them, and the identity map and instance state cost time on every fleet page
+# (bench/fleet_query.py measures it).
 PRINTER_COLUMNS = list(Printer.__table__.c)
 TOTALS_COLUMNS = list(JobTotals.__table__.c)
 

@@ -19,8 +19,9 @@ from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
-from gql_server.graphql import execution
-from gql_server.graphql.execution import (
+from gql_server.graphql.extensions import Limits
+from gql_server.graphql.runtime import execution
+from gql_server.graphql.runtime.execution import (
     FIELD_PLAN,
     TESTED_VERSIONS,
     FastPathExecutionContext,
@@ -32,7 +33,6 @@ from gql_server.graphql.execution import (
     untested_versions,
     warn_if_fast_path_unsupported,
 )
-from gql_server.graphql.extensions import Limits
 from gql_server.graphql.schema import build_schema
 
 
@@ -387,7 +387,7 @@ def test_untested_versions_turn_the_fast_path_off() -> None:
 def _warnings_of_apps(caplog: pytest.LogCaptureFixture, *, fast_path: bool) -> list[str]:
     settings = Settings(database_url="sqlite://", fast_path=fast_path)
     database = Database(create_db_engine("sqlite://"))
-    with caplog.at_level(logging.WARNING, logger="gql_server.graphql.execution"):
+    with caplog.at_level(logging.WARNING, logger="gql_server.graphql.runtime.execution"):
         for _ in range(2):
             create_app(settings, database=database)
     database.dispose()

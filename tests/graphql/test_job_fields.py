@@ -14,8 +14,9 @@ from sqlalchemy import select
 from gql_server.db.models import JobDetails as JobDetailsRow
 from gql_server.db.session import Database
 from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.runtime.row_shapes import print_jobs_from_rows
 from gql_server.graphql.types.job_details import JobDetails
-from gql_server.graphql.types.print_job import PrintJob, print_jobs_from_rows
+from gql_server.graphql.types.print_job import PrintJob
 from gql_server.services.job_queries import (
     ALL_JOB_COLUMNS,
     JobColumns,

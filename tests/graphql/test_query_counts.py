@@ -8,7 +8,7 @@ import pytest
 from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
-from gql_server.graphql.execution import fast_path_resolutions
+from gql_server.graphql.runtime.execution import fast_path_resolutions
 from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.totals import recompute_totals
 from tests.factories import TEST_SECRET, make_job_row, make_printer

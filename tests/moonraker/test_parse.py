@@ -13,6 +13,9 @@ from gql_server.moonraker.parse import (
     parse_job,
     parse_slicer_settings,
 )
+from gql_server.services.jobs import DETAIL_COLUMNS as STORED_DETAIL_COLUMNS
+from gql_server.services.jobs import JOB_COLUMNS as STORED_JOB_COLUMNS
+from gql_server.services.jobs import KEY_COLUMNS
 from tests.support.fake_moonraker import GCODES, SAMPLES
 
 Sample = Callable[[str], Any]
@@ -21,16 +24,9 @@ EXPECTED_SETTINGS: dict[str, dict[str, Any]] = json.loads(
     (GCODES / "expected.json").read_text(encoding="utf-8")
 )
 METADATA_SAMPLES = sorted(path.name for path in SAMPLES.glob("files_metadata_*"))
-JOB_COLUMNS = {
-    "job_id", "user", "filename", "status", "start_time", "end_time", "print_duration",
-    "total_duration", "filament_used", "job_metadata", "auxiliary_data",
-}  # fmt: skip
-DETAIL_COLUMNS = {
-    "layer_height", "first_layer_height", "nozzle_temp", "bed_temp", "print_speed",
-    "infill_percentage", "infill_pattern", "support_enabled", "support_type", "filament_type",
-    "filament_brand", "filament_color", "estimated_time", "estimated_filament", "layer_count",
-    "object_height", "raw_metadata", "slicer", "slicer_version",
-}  # fmt: skip
+# What the import writes: the model's columns (services.jobs derives them from it).
+JOB_COLUMNS = {*KEY_COLUMNS, *STORED_JOB_COLUMNS} - {"printer_id"}
+DETAIL_COLUMNS = {*STORED_DETAIL_COLUMNS, "slicer", "slicer_version"}
 NO_SETTINGS = dict.fromkeys(SETTINGS_KEYS)
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 import strawberry
 
 from gql_server.db.models import ApiKey as ApiKeyRow
+from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.enums import ApiKeyScope
 from gql_server.graphql.types.node import Node
 from gql_server.services.auth import ordered_scopes, parse_scopes
@@ -21,14 +22,11 @@ class ApiKey(Node):
     created_at: datetime
 
 
+_COLUMNS = field_columns(ApiKey)
+
+
 def api_key_from_row(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
-        database_id=row.id,
-        name=row.name,
-        key_prefix=row.key_prefix,
+        **row_values(row, _COLUMNS),
         scopes=[ApiKeyScope(scope.value) for scope in ordered_scopes(parse_scopes(row.scopes))],
-        is_active=row.is_active,
-        last_used=row.last_used,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
     )

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from gql_server.graphql.cursors import encode_cursor
+from gql_server.services.pagination import Page
 
 T = TypeVar("T")
 
@@ -59,3 +60,23 @@ class Connection(Generic[T]):
 
     def _encode(self, row: Any) -> str:
         return encode_cursor(self.ordering, self.position_of(row))
+
+
+def page_connection(
+    page: Page[Any],
+    nodes: list[T],
+    *,
+    ordering: str,
+    position_of: Callable[[Any], tuple[Any, ...]],
+    counter: Callable[[], Awaitable[int]],
+) -> Connection[T]:
+    """The connection of a page whose ``nodes`` were built from its rows, in order."""
+    return Connection(
+        nodes=nodes,
+        ordering=ordering,
+        rows=page.items,
+        position_of=position_of,
+        has_next=page.has_next,
+        has_previous=page.has_previous,
+        counter=counter,
+    )

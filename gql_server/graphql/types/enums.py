@@ -4,9 +4,19 @@ import enum
 
 import strawberry
 
-from gql_server.services.job_queries import JobOrderField
-from gql_server.services.printer_queries import PrinterOrderField
-from gql_server.services.stats import StatsGroupBy as ServiceGroupBy
+from gql_server.services.job_queries import JobOrderField as PrintJobOrderField
+from gql_server.services.printer_queries import PrinterOrderField as PrinterOrderFieldName
+from gql_server.services.stats import StatsGroupBy
+
+__all__ = [
+    "ApiKeyScope",
+    "JobStatus",
+    "OrderDirection",
+    "PrintJobOrderField",
+    "PrinterOrderFieldName",
+    "StatsGroupBy",
+    "job_status",
+]
 
 
 @strawberry.enum(description="A job's status as Moonraker records it; UNKNOWN for new ones.")
@@ -35,31 +45,21 @@ class OrderDirection(enum.Enum):
     DESC = "desc"
 
 
-@strawberry.enum(description="What to sort print jobs by; ties are broken by id.")
-class PrintJobOrderField(enum.Enum):
-    START_TIME = JobOrderField.START_TIME.value
-    END_TIME = JobOrderField.END_TIME.value
-    DURATION = JobOrderField.DURATION.value
-    FILAMENT_USED = JobOrderField.FILAMENT_USED.value
-
-
-@strawberry.enum(
-    name="PrinterOrderField", description="What to sort printers by; ties are broken by id."
+# The orderings and groupings of the services, exposed as they are: their member names
+# are the GraphQL values, their values what the services read.
+strawberry.enum(
+    PrintJobOrderField,
+    name="PrintJobOrderField",
+    description="What to sort print jobs by; ties are broken by id.",
 )
-class PrinterOrderFieldName(enum.Enum):
-    NAME = PrinterOrderField.NAME.value
-    CREATED_AT = PrinterOrderField.CREATED_AT.value
-    LAST_SEEN = PrinterOrderField.LAST_SEEN.value
-
-
-@strawberry.enum(description="How printStats groups jobs into buckets.")
-class StatsGroupBy(enum.Enum):
-    PRINTER = ServiceGroupBy.PRINTER.value
-    STATUS = ServiceGroupBy.STATUS.value
-    FILAMENT_TYPE = ServiceGroupBy.FILAMENT_TYPE.value
-    DAY = ServiceGroupBy.DAY.value
-    WEEK = ServiceGroupBy.WEEK.value
-    MONTH = ServiceGroupBy.MONTH.value
+strawberry.enum(
+    PrinterOrderFieldName,
+    name="PrinterOrderField",
+    description="What to sort printers by; ties are broken by id.",
+)
+strawberry.enum(
+    StatsGroupBy, name="StatsGroupBy", description="How printStats groups jobs into buckets."
+)
 
 
 @strawberry.enum(description="READ: all queries; WRITE: printer mutations and sync; ADMIN: keys.")

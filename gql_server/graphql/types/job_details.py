@@ -1,7 +1,5 @@
 """Slicer settings and estimates of one job."""
 
-from typing import Any
-
 import strawberry
 from strawberry.scalars import JSON
 
@@ -29,22 +27,3 @@ class JobDetails(Node):
     layer_count: int | None
     object_height: float | None = strawberry.field(description="Millimetres.")
     raw_metadata: JSON | None
-
-
-# The type's data fields, all None until a row provides them.
-_EMPTY_DETAILS = dict.fromkeys(
-    name for name in JobDetails.__dataclass_fields__ if name not in ("id", "database_id")
-)
-
-
-def job_details(database_id: int, values: dict[str, Any]) -> JobDetails:
-    """``values`` (taken over) holds the fields a query read; the others stay None."""
-    values["database_id"] = database_id
-    return JobDetails.from_fields(_EMPTY_DETAILS, values)
-
-
-def job_details_from_row(row: Any) -> JobDetails:
-    """From a row of job_details' own columns (its id and print_job_id included)."""
-    values = dict(zip(row._fields, row, strict=True))
-    fields = {name: value for name, value in values.items() if name in _EMPTY_DETAILS}
-    return job_details(values["id"], fields)

@@ -5,6 +5,7 @@ from typing import Any
 
 import strawberry
 
+from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.node import Node
 
 # Moonraker sums durations and lengths as it goes, the database in its own order: the
@@ -76,15 +77,12 @@ class TotalsDifference:
     longest_job: float
 
 
+_COLUMNS = field_columns(JobTotals)
+
+
 def job_totals_from_row(row: Any) -> JobTotals:
     return JobTotals(
-        database_id=row.id,
-        total_jobs=row.total_jobs,
-        total_time=row.total_time,
-        total_print_time=row.total_print_time,
-        total_filament_used=row.total_filament_used,
-        longest_job=row.longest_job,
-        last_updated=row.last_updated,
+        **row_values(row, _COLUMNS),
         moonraker=_moonraker(row),
         finished=TotalsDifference(
             total_jobs=row.finished_jobs,

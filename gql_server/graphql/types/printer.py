@@ -7,15 +7,37 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.loaders import JobCountKey, JobsPageKey
 from gql_server.graphql.pages import After, Before, First, Last
-from gql_server.graphql.selection import job_page_request
+from gql_server.graphql.runtime.job_pages import jobs_of_every_printer, jobs_of_printer
+from gql_server.graphql.runtime.printer_totals import NOT_LOADED, totals_now_or_later
+from gql_server.graphql.runtime.selection import job_page_request
+from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.connection import Connection
-from gql_server.graphql.types.job_totals import JobTotals, job_totals_from_row
+from gql_server.graphql.types.job_totals import JobTotals
 from gql_server.graphql.types.node import Node
-from gql_server.graphql.types.print_job import PrintJob, job_connection
+from gql_server.graphql.types.print_job import PrintJob
 
-NOT_LOADED: Any = object()
+
+def resolve_job_totals(root: "Printer", info: Info) -> JobTotals | None:
+    return totals_now_or_later(info, root.database_id, root.known_totals)
+
+
+async def resolve_print_jobs(
+    root: object,
+    info: Info,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter: PrintJobFilter | None = None,
+    order_by: PrintJobOrder | None = None,
+) -> Connection[PrintJob]:
+    """Both ``printJobs`` fields: ``Printer.printJobs`` over its printer (``root``),
+    the root one over every printer."""
+    request = job_page_request(info, first, after, last, before, filter, order_by)
+    if isinstance(root, Printer):
+        return await jobs_of_printer(info, root, request)
+    return await jobs_of_every_printer(info, request, printer_from_row)
 
 
 @strawberry.type(name="SyncStatusError", description="The error of a printer's last sync.")
@@ -43,58 +65,21 @@ class Printer(Node):
     )
     known_totals: strawberry.Private[JobTotals | None]
 
-    @strawberry.field
-    def job_totals(self, info: Info) -> JobTotals | None:
-        if self.known_totals is not NOT_LOADED:
-            return self.known_totals
-        # A coroutine, which graphql-core awaits: resolving synchronously when the totals
-        # are known spares a coroutine per printer, but the annotation must stay the
-        # GraphQL type, so the awaitable cannot be declared.
-        return _totals_later(info, self.database_id)  # type: ignore[return-value]
-
-    @strawberry.field(description="This printer's jobs, newest first unless ordered otherwise.")
-    async def print_jobs(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: PrintJobFilter | None = None,
-        order_by: PrintJobOrder | None = None,
-    ) -> Connection[PrintJob]:
-        r = job_page_request(info, first, after, last, before, filter, order_by)
-        loaders = info.context.loaders
-        page = await loaders.jobs_page.load(
-            JobsPageKey(self.database_id, r.job_filter, r.order, r.args, r.selection)
-        )
-
-        async def count() -> int:
-            key = JobCountKey(self.database_id, r.job_filter)
-            return await loaders.job_count.load(key)
-
-        return job_connection(page, r.order, counter=count, printers={self.database_id: self})
+    job_totals: JobTotals | None = strawberry.field(resolver=resolve_job_totals)
+    print_jobs: Connection[PrintJob] = strawberry.field(
+        resolver=resolve_print_jobs,
+        description="This printer's jobs, newest first unless ordered otherwise.",
+    )
 
 
-async def _totals_later(info: Info, printer_id: int) -> JobTotals | None:
-    row = await info.context.loaders.totals.load(printer_id)
-    return None if row is None else job_totals_from_row(row)
+_COLUMNS = field_columns(Printer)
 
 
 def printer_from_row(row: Any, *, totals: JobTotals | None = NOT_LOADED) -> Printer:
     """``row``: a printers row, the model or a Core row of its columns."""
     return Printer(
-        database_id=row.id,
-        name=row.name,
-        location=row.location,
-        moonraker_url=row.moonraker_url,
+        **row_values(row, _COLUMNS),
         has_moonraker_api_key=bool(row.moonraker_api_key),
-        is_active=row.is_active,
-        last_seen=row.last_seen,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_sync_at=row.last_sync_at,
-        last_sync_status=row.last_sync_status,
         last_sync_error=_sync_error(row),
         known_totals=totals,
     )

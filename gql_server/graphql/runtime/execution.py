@@ -1,12 +1,12 @@
 """Query execution with a fast path for plain fields.
 
-A fleet page resolves ~7,000 fields that only read an attribute of an object we built:
-~5,000 scalars and enums (filename, status, layerHeight, ...) and ~2,000 objects (each
-job's jobDetails and printer). For each, graphql-core builds a resolve-info object,
+A fleet page resolves thousands of fields that only read an attribute of an object we
+built: scalars and enums (filename, status, layerHeight, ...) and objects (each job's
+jobDetails and printer). For each, graphql-core builds a resolve-info object,
 Strawberry goes through three calls to reach ``getattr``, and graphql-core unwraps the
 type in several more. Reading the attribute and completing it directly cut the fleet
-query by about a quarter (bench/fleet_query.py: 141-151 ms -> 84-97 ms on one machine
-state); Strawberry returning the same objects from memory goes from ~50 to ~29 ms.
+query by about a quarter (bench/fleet_query.py, with and without --no-fast-path,
+measures it).
 
 Only fields that Strawberry itself would resolve with a bare ``getattr`` are planned: no
 resolver, no field extensions or permissions, no arguments, and a scalar, enum or object

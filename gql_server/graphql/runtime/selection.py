@@ -11,38 +11,28 @@ from graphql.pyutils import Path
 from strawberry.types.nodes import Selection
 
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.lookahead import field_names, merged_selections, node_field_names
 from gql_server.graphql.pages import page_args
-from gql_server.services.job_queries import JobColumns, JobFilter, JobOrder
+from gql_server.graphql.runtime.lookahead import field_names, merged_selections, node_field_names
+from gql_server.graphql.types.columns import graphql_field_columns
+from gql_server.graphql.types.job_details import JobDetails
+from gql_server.graphql.types.print_job import PrintJob
+from gql_server.services.job_queries import OPTIONAL_JOB_COLUMNS, JobColumns, JobFilter, JobOrder
 from gql_server.services.pagination import PageArgs
 
 if TYPE_CHECKING:  # context.py imports this module, through loaders.py
     from gql_server.graphql.context import Info
 
-# GraphQL field -> the column it needs (see services.job_queries). The id, databaseId
-# and printer fields need only the key columns, which every query reads.
+# GraphQL field -> the column it needs (types/columns.py), among those a job query reads
+# on demand (services.job_queries). The key columns come with every row, and the id,
+# printer and jobDetails fields need no other.
 JOB_FIELD_COLUMNS = {
-    "jobId": "job_id",
-    "user": "user",
-    "filename": "filename",
-    "status": "status",
-    "startTime": "start_time",
-    "endTime": "end_time",
-    "printDuration": "print_duration",
-    "totalDuration": "total_duration",
-    "filamentUsed": "filament_used",
-    "metadata": "job_metadata",
-    "auxiliaryData": "auxiliary_data",
-    "createdAt": "created_at",
-    "updatedAt": "updated_at",
+    field: column
+    for field, column in graphql_field_columns(PrintJob).items()
+    if column in OPTIONAL_JOB_COLUMNS
 }
-
+DETAIL_FIELD_COLUMNS = graphql_field_columns(JobDetails)
 
 CURSOR_FIELDS = frozenset({"edges", "pageInfo"})
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +51,9 @@ def job_selection(selections: list[Selection], order: JobOrder) -> JobSelection:
         columns=JobColumns(
             job=frozenset(columns),
             details="jobDetails" in job_fields,
-            detail=frozenset(_snake(f) for f in detail_fields),
+            detail=frozenset(
+                DETAIL_FIELD_COLUMNS[f] for f in detail_fields & DETAIL_FIELD_COLUMNS.keys()
+            ),
         ),
         with_printer="printer" in job_fields,
     )
@@ -96,9 +88,9 @@ def job_page_request(
 
 
 def _cached_selection(info: "Info", order: JobOrder) -> JobSelection:
-    """Each of the 50 printers of a fleet page asks for its jobs with the same selection;
-    reading it from the query (``info.selected_fields`` converts the whole subtree) once
-    per request instead of once per printer saved ~5 ms (bench/fleet_query.py)."""
+    """Each printer of a fleet page asks for its jobs with the same selection: it is
+    read from the query (``info.selected_fields`` converts the whole subtree) once per
+    request instead of once per printer (bench/fleet_query.py measures it)."""
     key = (response_position(info.path), order)
     cache = info.context.job_selections
     if key not in cache:
