@@ -4,6 +4,7 @@ Two sets: ours, over completed jobs, and the same figures counted Moonraker's wa
 every job it counts in its own totals, so the two can be compared like with like.
 """
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -121,9 +122,13 @@ def store_moonraker_totals(
 
 
 def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    # A job's NaN (which Moonraker's JSON carries) makes its sums NaN too; MariaDB refuses
+    # NaN and Infinity in a DOUBLE where SQLite stores NULL.
+    finite = isinstance(value, int | float) and math.isfinite(value)
+    return float(value) if finite else None
 
 
 def _int(value: object) -> int | None:
     # Moonraker reports total_jobs as a float (197.0).
-    return round(value) if isinstance(value, int | float) else None
+    number = _float(value)
+    return None if number is None else round(number)
