@@ -124,8 +124,9 @@ def store_moonraker_totals(
 def _float(value: object) -> float | None:
     # A job's NaN (which Moonraker's JSON carries) makes its sums NaN too; MariaDB refuses
     # NaN and Infinity in a DOUBLE where SQLite stores NULL.
-    finite = isinstance(value, int | float) and math.isfinite(value)
-    return float(value) if finite else None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _int(value: object) -> int | None:

@@ -516,3 +516,17 @@ def test_a_cursor_with_null_in_a_nullable_key_is_the_one_we_issue(
     assert _position(first["pageInfo"]["endCursor"])[0] is None  # the last page holds NULLs
     rest = fetch({"first": 5, "after": first["pageInfo"]["endCursor"]})
     assert _ids(rest) == expected[-1:]
+
+
+def test_a_null_in_a_nullable_key_does_not_waive_the_check_of_the_id(
+    gql: GraphQLClient, database: Database
+) -> None:
+    seed_jobs(database, count=10, printers=1)
+    order = "orderBy: {field: END_TIME, direction: ASC}"
+    cursor = _jobs_fetcher(gql, {"field": "END_TIME", "direction": "ASC"})({"first": 1})
+    issued = cursor["pageInfo"]["endCursor"]
+    calls = {
+        label: f"first: 3, after: {json.dumps(_forged(issued, values))}, {order}"
+        for label, values in {"textId": [None, "abc"], "fractionId": [None, 1.5]}.items()
+    }
+    assert _error_codes(gql, "printJobs", calls) == dict.fromkeys(calls, "INVALID_CURSOR")
