@@ -3,8 +3,11 @@ inside a value, Cura payloads escaped once, INI text that Python's parser would
 interpolate or refuse, quoted values, speeds at the bottom of the range."""
 
 import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
-from gql_server.moonraker.parse import parse_slicer_settings
+from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
 
 CURA_CHUNK = 69  # characters of JSON per ;SETTING_3 line, as Cura's GCodeWriter cuts them
 
@@ -77,3 +80,29 @@ def test_quoted_values_are_unquoted() -> None:
 def test_a_speed_of_1_mm_per_second_is_kept() -> None:
     settings = parse_slicer_settings("PrusaSlicer", "; fill_density = 20%\n; perimeter_speed = 1\n")
     assert settings["print_speed"] == 1
+
+
+def test_a_recorded_job_keeps_its_user_times_and_durations(sample: Callable[[str], Any]) -> None:
+    """tests/fixtures/moonraker/history_job_completed_exists.json, field by field (UTC)."""
+    row = parse_job(sample("history_job_completed_exists.json")["result"]["job"])
+    fields = ("user", "end_time", "print_duration", "total_duration", "filament_used")
+    assert {name: row[name] for name in fields} == {
+        "user": "No User",
+        "end_time": datetime(2025, 12, 31, 2, 31, 58, 178086),
+        "print_duration": 2759.771426,
+        "total_duration": 5196.038466,
+        "filament_used": 4053.151679,
+    }
+
+
+def test_joined_filament_types_fill_the_column_to_the_last_character() -> None:
+    """Two values that together are exactly MAX_JOINED_CHARS (100) long are both kept."""
+    first, second = "A" * 49, "B" * 50  # 49 + ";" + 50 = 100
+    assert parse_details({"filament_type": f"{first};{second}"})["filament_type"] == (
+        f"{first};{second}"
+    )
+
+
+def test_a_single_filament_type_over_the_column_is_cut_to_it() -> None:
+    long_name = "P" * 120
+    assert parse_details({"filament_type": long_name})["filament_type"] == "P" * 100
