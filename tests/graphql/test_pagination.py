@@ -530,3 +530,13 @@ def test_a_null_in_a_nullable_key_does_not_waive_the_check_of_the_id(
         for label, values in {"textId": [None, "abc"], "fractionId": [None, 1.5]}.items()
     }
     assert _error_codes(gql, "printJobs", calls) == dict.fromkeys(calls, "INVALID_CURSOR")
+
+
+def test_first_and_last_together_are_refused_naming_last(
+    gql: GraphQLClient, database: Database
+) -> None:
+    (error,) = gql.post("{ printJobs(first: 3, last: 3) { totalCount } }").json()["errors"]
+    assert (error["message"], error["extensions"]) == (
+        "pass first or last, not both",
+        {"code": "BAD_PAGE_SIZE", "field": "last"},
+    )
