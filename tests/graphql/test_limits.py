@@ -526,3 +526,168 @@ def test_a_body_over_the_configured_size_is_refused(small: GraphQLClient) -> Non
 
 def test_the_reported_cost_limit_is_the_configured_one(small: GraphQLClient) -> None:
     assert small.post("{ viewer { name } }").json()["extensions"]["cost"]["limit"] == 31
+
+
+# --- introspection does not hide what stands next to it ---------------------------------
+
+# Introspection fields are left out of depth and cost, never the fields beside them.
+BESIDE_INTROSPECTION = {
+    "typename first": "__typename",
+    "schema first": "__schema { queryType { name } }",
+    "type first": '__type(name: "Printer") { name }',
+    "aliased schema first": "s: __schema { queryType { name } }",
+}
+
+
+def _beside(prefix: str, query: str) -> str:
+    return "{ " + prefix + " " + query.strip().removeprefix("{")
+
+
+@pytest.mark.parametrize("prefix", BESIDE_INTROSPECTION.values(), ids=BESIDE_INTROSPECTION.keys())
+def test_cost_after_an_introspection_field_is_measured(client: GraphQLClient, prefix: str) -> None:
+    response = client.post(_beside(prefix, cost_query(51)))
+    assert refusal(response) == (200, ["QUERY_TOO_COMPLEX"])
+    assert message(response) == "query cost 25001 exceeds the limit of 25000"
+
+
+@pytest.mark.parametrize("prefix", BESIDE_INTROSPECTION.values(), ids=BESIDE_INTROSPECTION.keys())
+def test_nodes_after_an_introspection_field_are_measured(
+    client: GraphQLClient, prefix: str
+) -> None:
+    response = client.post(_beside(prefix, nodes_query(1)))
+    assert message(response) == "the query may return 50001 nodes; the limit is 50000"
+
+
+@pytest.mark.parametrize("prefix", BESIDE_INTROSPECTION.values(), ids=BESIDE_INTROSPECTION.keys())
+def test_depth_after_an_introspection_field_is_measured(client: GraphQLClient, prefix: str) -> None:
+    response = client.post(_beside(prefix, deep_query(9)))
+    assert message(response) == "query depth 9 exceeds the limit of 8"
+
+
+def test_a_query_beside_introspection_costs_what_it_costs_alone(client: GraphQLClient) -> None:
+    query = "{ printJobs(first: 10) { nodes { printer { name } } } }"
+    alone = client.post(query).json()["extensions"]["cost"]
+    beside = client.post(_beside(BESIDE_INTROSPECTION["schema first"], query)).json()
+    assert beside["extensions"]["cost"] == alone == {"requested": 21, "limit": 25_000}
+
+
+def test_introspection_after_the_data_fields_leaves_their_measure_alone(
+    client: GraphQLClient,
+) -> None:
+    query = cost_query(51).rstrip().removesuffix("}") + " __schema { queryType { name } } }"
+    assert refusal(client.post(query)) == (200, ["QUERY_TOO_COMPLEX"])
+
+
+def test_a_data_field_inside_an_inline_fragment_after_introspection_is_measured(
+    client: GraphQLClient,
+) -> None:
+    query = "{ __schema { queryType { name } } ... on Query " + cost_query(51) + " }"
+    assert refusal(client.post(query)) == (200, ["QUERY_TOO_COMPLEX"])
+
+
+# --- aliases inside introspection ------------------------------------------------------
+
+
+def introspection_alias_query(aliases: int) -> str:
+    fields = " ".join(f"a{index}: types {{ name }}" for index in range(aliases))
+    return f"{{ __schema {{ {fields} }} }}"
+
+
+def test_15_aliases_inside_introspection_are_answered(client: GraphQLClient) -> None:
+    assert answered(client.post(introspection_alias_query(15)))
+
+
+def test_16_aliases_inside_introspection_are_refused(client: GraphQLClient) -> None:
+    response = client.post(introspection_alias_query(16))
+    assert refusal(response) == (200, ["TOO_MANY_ALIASES"])
+    assert message(response) == "16 aliases exceed the limit of 15"
+
+
+def test_aliases_inside_and_outside_introspection_add_up(client: GraphQLClient) -> None:
+    names = " ".join(f"n{index}: name" for index in range(8))
+    query = introspection_alias_query(8).removesuffix("}") + f" viewer {{ {names} }} }}"
+    assert codes(client.post(query)) == ["TOO_MANY_ALIASES"]
+
+
+def test_the_alias_of_an_introspection_field_counts(client: GraphQLClient) -> None:
+    aliased = "s: __schema { " + " ".join(f"a{i}: types {{ name }}" for i in range(15)) + " }"
+    assert codes(client.post("{ " + aliased + " }")) == ["TOO_MANY_ALIASES"]
+
+
+# --- page sizes given through variables --------------------------------------------------
+
+VARIABLE_FLEET = (
+    "query Fleet($n: Int{default}) {{ printers(first: $n) {{ nodes {{ printJobs(first: $n) "
+    "{{ nodes {{ printer {{ name }} }} }} }} }} }}"
+)
+
+
+def fleet_cost(page: int) -> int:
+    """``heavy``: 1 + printers × (2 + 2 × jobs), both pages ``page``."""
+    return 1 + page * (2 + 2 * page)
+
+
+def requested_cost(client: GraphQLClient, query: str, variables: dict[str, Any]) -> int:
+    response = client.post(query, variables)
+    assert answered(response), response.json()
+    cost: int = response.json()["extensions"]["cost"]["requested"]
+    return cost
+
+
+@pytest.mark.parametrize("page", [2, 7, 100])
+def test_a_page_size_variable_is_charged_at_its_value(client: GraphQLClient, page: int) -> None:
+    query = VARIABLE_FLEET.format(default="")
+    assert requested_cost(client, query, {"n": page}) == fleet_cost(page)
+
+
+def test_a_page_size_variable_sent_as_an_integral_float_is_charged_at_its_value(
+    client: GraphQLClient,
+) -> None:
+    query = VARIABLE_FLEET.format(default="")
+    assert requested_cost(client, query, {"n": 2.0}) == fleet_cost(2)
+
+
+def test_a_variable_sent_beats_its_default(client: GraphQLClient) -> None:
+    query = VARIABLE_FLEET.format(default=" = 100")
+    assert requested_cost(client, query, {"n": 2}) == fleet_cost(2)
+
+
+def test_a_variable_not_sent_is_charged_at_its_default(client: GraphQLClient) -> None:
+    query = VARIABLE_FLEET.format(default=" = 3")
+    assert requested_cost(client, query, {}) == fleet_cost(3)
+
+
+def test_a_variable_without_value_or_default_is_charged_the_default_page_size(
+    client: GraphQLClient,
+) -> None:
+    """No value at all: the resolvers page by 20 (DEFAULT_PAGE_SIZE)."""
+    query = VARIABLE_FLEET.format(default="")
+    assert requested_cost(client, query, {}) == requested_cost(client, query, {"n": None})
+    assert requested_cost(client, query, {}) == fleet_cost(20)
+
+
+def test_a_page_size_variable_over_the_budget_is_refused_and_a_small_one_answered(
+    small: GraphQLClient,
+) -> None:
+    query = "query ($n: Int) { printJobs(first: $n) { totalCount } }"  # nodes limit 10
+    outcomes = (codes(small.post(query, {"n": 11})), answered(small.post(query, {"n": 10})))
+    assert outcomes == (["TOO_MANY_NODES"], True)
+
+
+def test_a_last_page_size_variable_is_charged_like_first(client: GraphQLClient) -> None:
+    query = "query ($n: Int) { printJobs(last: $n) { nodes { printer { name } } } }"
+    assert requested_cost(client, query, {"n": 7}) == 1 + 7 * 2
+
+
+@pytest.mark.parametrize("value", ["5", 5.5, True, [5]], ids=["text", "fraction", "bool", "list"])
+def test_a_page_size_variable_that_is_no_int_is_measured_as_the_largest_page(
+    small: GraphQLClient, value: object
+) -> None:
+    """Coercion refuses it later; the measure must not let it through meanwhile."""
+    response = small.post("query ($n: Int) { printJobs(first: $n) { totalCount } }", {"n": value})
+    assert message(response) == "the query may return 100 nodes; the limit is 10"
+
+
+def test_a_null_page_size_variable_is_measured_as_the_default_page(small: GraphQLClient) -> None:
+    response = small.post("query ($n: Int) { printJobs(first: $n) { totalCount } }", {"n": None})
+    assert message(response) == "the query may return 20 nodes; the limit is 10"

@@ -364,3 +364,179 @@ def test_walking_printers_either_way_returns_them_by_name(
     fetch = _printers_fetcher(gql)
     expected = _by_name(printers)
     assert (walk_forward(fetch), walk_backward(fetch)) == (expected, expected)
+
+
+# --- page edges --------------------------------------------------------------------------
+#
+# The Relay Cursor Connections spec (HasPreviousPage / HasNextPage algorithms): paging
+# forward, hasNextPage is whether more than `first` rows follow; hasPreviousPage must be
+# false without `after` and, with `after`, MAY be true when the server can tell cheaply
+# that rows exist before it. Backward is the mirror image. We answer true whenever a
+# cursor was given: the cursor's own row comes before the page (after) or after it
+# (before), so the answer is right as long as that row still exists.
+
+
+def _page(gql: GraphQLClient, **page: Any) -> tuple[list[int], bool, bool]:
+    connection = gql.execute(JOBS_QUERY, page)["printJobs"]
+    info = connection["pageInfo"]
+    return _ids(connection), info["hasPreviousPage"], info["hasNextPage"]
+
+
+def _cursors(gql: GraphQLClient) -> list[str]:
+    """The cursor of every job, in the default order (newest start first)."""
+    edges = gql.execute(JOBS_QUERY, {"first": 100})["printJobs"]["edges"]
+    return [edge["cursor"] for edge in edges]
+
+
+@pytest.fixture
+def six_jobs(database: Database) -> list[int]:
+    """Six jobs with distinct start times, ids in the default order."""
+    return expected_order(seed_jobs(database, count=6, printers=1), "START_TIME", "DESC")
+
+
+def test_a_first_page_with_rows_after_it_has_a_next_page_and_no_previous_one(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    assert _page(gql, first=3) == (six_jobs[:3], False, True)
+
+
+def test_an_exactly_full_last_page_has_no_next_page(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    after = _cursors(gql)[2]
+    assert _page(gql, first=3, after=after) == (six_jobs[3:], True, False)
+
+
+def test_a_page_of_every_row_has_no_next_page(gql: GraphQLClient, six_jobs: list[int]) -> None:
+    assert _page(gql, first=6) == (six_jobs, False, False)
+
+
+def test_a_page_one_row_short_of_the_rest_has_a_next_page(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    after = _cursors(gql)[0]
+    assert _page(gql, first=4, after=after) == (six_jobs[1:5], True, True)
+
+
+def test_the_page_after_the_last_row_is_empty_with_a_previous_page(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    connection = gql.execute(JOBS_QUERY, {"first": 3, "after": _cursors(gql)[-1]})["printJobs"]
+    info = connection["pageInfo"]
+    assert (connection["edges"], info["startCursor"], info["endCursor"]) == ([], None, None)
+    assert (info["hasPreviousPage"], info["hasNextPage"]) == (True, False)
+
+
+def test_a_last_page_with_rows_before_it_has_a_previous_page_and_no_next_one(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    assert _page(gql, last=3) == (six_jobs[3:], True, False)
+
+
+def test_an_exactly_full_first_page_read_backwards_has_no_previous_page(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    before = _cursors(gql)[3]
+    assert _page(gql, last=3, before=before) == (six_jobs[:3], False, True)
+
+
+def test_a_backward_page_one_row_short_of_the_rest_has_a_previous_page(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    before = _cursors(gql)[5]
+    assert _page(gql, last=4, before=before) == (six_jobs[1:5], True, True)
+
+
+def test_a_backward_page_of_every_row_has_no_previous_page(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    assert _page(gql, last=6) == (six_jobs, False, False)
+
+
+def test_both_cursors_bound_the_page(gql: GraphQLClient, six_jobs: list[int]) -> None:
+    """Paging forward between two cursors: the rows strictly between them; hasNextPage
+    counts only rows before `before` (the spec's algorithm), here all of them fit."""
+    cursors = _cursors(gql)
+    page = _page(gql, first=10, after=cursors[0], before=cursors[4])
+    assert page == (six_jobs[1:4], True, False)
+
+
+# --- cursors holding null ----------------------------------------------------------------
+
+
+def _forged(cursor: str, values: list[Any]) -> str:
+    """``cursor`` decoded, its sort key values replaced, encoded again."""
+    ordering, _ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    payload = json.dumps([ordering, values]).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def _position(cursor: str) -> list[Any]:
+    _, position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    return list(position)
+
+
+def test_a_cursor_with_null_in_a_key_that_is_never_null_is_invalid(
+    gql: GraphQLClient, six_jobs: list[int]
+) -> None:
+    """Start times and ids are never NULL, so no cursor of ours holds null there: SQL
+    would compare with NULL and silently return an empty page."""
+    cursor = _cursors(gql)[2]
+    start, row_id = _position(cursor)
+    forged = {"nullStart": [None, row_id], "nullId": [start, None], "bothNull": [None, None]}
+    calls = {}
+    for label, values in forged.items():
+        calls[f"{label}After"] = f"first: 3, after: {json.dumps(_forged(cursor, values))}"
+        calls[f"{label}Before"] = f"last: 3, before: {json.dumps(_forged(cursor, values))}"
+    assert _error_codes(gql, "printJobs", calls) == dict.fromkeys(calls, "INVALID_CURSOR")
+
+
+def test_a_printers_cursor_with_a_null_name_is_invalid(
+    gql: GraphQLClient, database: Database
+) -> None:
+    _seed_printers(database)
+    cursor = _printers_fetcher(gql)({"first": 1})["pageInfo"]["endCursor"]
+    name, row_id = _position(cursor)
+    calls = {
+        "nullName": f"first: 3, after: {json.dumps(_forged(cursor, [None, row_id]))}",
+        "nullId": f"first: 3, after: {json.dumps(_forged(cursor, [name, None]))}",
+    }
+    assert _error_codes(gql, "printers", calls) == dict.fromkeys(calls, "INVALID_CURSOR")
+
+
+def test_a_cursor_with_null_in_a_nullable_key_is_the_one_we_issue(
+    gql: GraphQLClient, database: Database
+) -> None:
+    """Jobs without an end time sort last; their cursors hold null and page on."""
+    jobs = seed_jobs(database, count=10, printers=1)
+    order = {"field": "END_TIME", "direction": "ASC"}
+    expected = expected_order(jobs, "END_TIME", "ASC")
+    fetch = _jobs_fetcher(gql, order)
+    first = fetch({"first": len(expected) - 1})
+    assert _position(first["pageInfo"]["endCursor"])[0] is None  # the last page holds NULLs
+    rest = fetch({"first": 5, "after": first["pageInfo"]["endCursor"]})
+    assert _ids(rest) == expected[-1:]
+
+
+def test_a_null_in_a_nullable_key_does_not_waive_the_check_of_the_id(
+    gql: GraphQLClient, database: Database
+) -> None:
+    seed_jobs(database, count=10, printers=1)
+    order = "orderBy: {field: END_TIME, direction: ASC}"
+    cursor = _jobs_fetcher(gql, {"field": "END_TIME", "direction": "ASC"})({"first": 1})
+    issued = cursor["pageInfo"]["endCursor"]
+    calls = {
+        label: f"first: 3, after: {json.dumps(_forged(issued, values))}, {order}"
+        for label, values in {"textId": [None, "abc"], "fractionId": [None, 1.5]}.items()
+    }
+    assert _error_codes(gql, "printJobs", calls) == dict.fromkeys(calls, "INVALID_CURSOR")
+
+
+def test_first_and_last_together_are_refused_naming_last(
+    gql: GraphQLClient, database: Database
+) -> None:
+    (error,) = gql.post("{ printJobs(first: 3, last: 3) { totalCount } }").json()["errors"]
+    assert (error["message"], error["extensions"]) == (
+        "pass first or last, not both",
+        {"code": "BAD_PAGE_SIZE", "field": "last"},
+    )

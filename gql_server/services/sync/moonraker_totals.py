@@ -1,5 +1,6 @@
 """Moonraker's own running totals, kept beside ours so the API can show the difference."""
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,14 @@ def store_moonraker_totals(
 
 
 def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    # A job's NaN (which Moonraker's JSON carries) makes its sums NaN too; MariaDB refuses
+    # NaN and Infinity in a DOUBLE where SQLite stores NULL.
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _int(value: object) -> int | None:
     # Moonraker reports total_jobs as a float (197.0).
-    return round(value) if isinstance(value, int | float) else None
+    number = _float(value)
+    return None if number is None else round(number)
