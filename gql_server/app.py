@@ -3,6 +3,7 @@
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import datetime
 
 import anyio
@@ -36,16 +37,7 @@ from gql_server.web.throttle import FailureThrottle
 
 
 def limits_from(settings: Settings) -> Limits:
-    return Limits(
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_nodes=settings.max_nodes,
-        max_cost=settings.max_cost,
-        max_tokens=settings.max_tokens,
-        introspection=settings.introspection,
-        prepare_timeout=settings.prepare_timeout,
-        fast_path=settings.fast_path,
-    )
+    return Limits(**{field.name: getattr(settings, field.name) for field in fields(Limits)})
 
 
 def create_app(

@@ -52,6 +52,10 @@ class Settings:
     fast_path: bool = True
 
 
+# Each default is declared once, above; load_settings and the GraphQL limits read it here.
+DEFAULTS = Settings()
+
+
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, default).strip()
     if not value:
@@ -193,26 +197,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
         database_url=_database_url(env),
-        host=parse_host(_text(env, "GQL_HOST", "127.0.0.1"), "GQL_HOST"),
-        port=parse_port(env.get("GQL_PORT", "8000"), "GQL_PORT"),
-        sync_interval=_float(env, "GQL_SYNC_INTERVAL", 0.0),
-        sync_concurrency=_int(env, "GQL_SYNC_CONCURRENCY", 4, minimum=1),
-        introspection=_bool(env, "GQL_INTROSPECTION", True),
-        graphiql=_bool(env, "GQL_GRAPHIQL", True),
-        log_format=_choice(env, "GQL_LOG_FORMAT", "text", ("text", "json")),
-        max_depth=_int(env, "GQL_MAX_DEPTH", 8, minimum=1),
-        max_aliases=_int(env, "GQL_MAX_ALIASES", 15, minimum=1),
-        max_tokens=_int(env, "GQL_MAX_TOKENS", 1000, minimum=1),
-        max_nodes=_int(env, "GQL_MAX_NODES", 50_000, minimum=1),
-        max_cost=_int(env, "GQL_MAX_COST", 25_000, minimum=1),
-        max_body_bytes=_int(env, "GQL_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
-        prepare_timeout=_positive(env, "GQL_PREPARE_TIMEOUT", 2.0),
+        host=parse_host(_text(env, "GQL_HOST", DEFAULTS.host), "GQL_HOST"),
+        port=parse_port(env.get("GQL_PORT", str(DEFAULTS.port)), "GQL_PORT"),
+        sync_interval=_float(env, "GQL_SYNC_INTERVAL", DEFAULTS.sync_interval),
+        sync_concurrency=_int(env, "GQL_SYNC_CONCURRENCY", DEFAULTS.sync_concurrency, minimum=1),
+        introspection=_bool(env, "GQL_INTROSPECTION", DEFAULTS.introspection),
+        graphiql=_bool(env, "GQL_GRAPHIQL", DEFAULTS.graphiql),
+        log_format=_choice(env, "GQL_LOG_FORMAT", DEFAULTS.log_format, ("text", "json")),
+        max_depth=_int(env, "GQL_MAX_DEPTH", DEFAULTS.max_depth, minimum=1),
+        max_aliases=_int(env, "GQL_MAX_ALIASES", DEFAULTS.max_aliases, minimum=1),
+        max_tokens=_int(env, "GQL_MAX_TOKENS", DEFAULTS.max_tokens, minimum=1),
+        max_nodes=_int(env, "GQL_MAX_NODES", DEFAULTS.max_nodes, minimum=1),
+        max_cost=_int(env, "GQL_MAX_COST", DEFAULTS.max_cost, minimum=1),
+        max_body_bytes=_int(env, "GQL_MAX_BODY_BYTES", DEFAULTS.max_body_bytes, minimum=1024),
+        prepare_timeout=_positive(env, "GQL_PREPARE_TIMEOUT", DEFAULTS.prepare_timeout),
         moonraker_allowed_networks=_networks(env, "GQL_MOONRAKER_ALLOWED_NETWORKS"),
         trusted_proxies=_trusted_proxies(env),
         secret_key=_secret_key(env),
-        body_timeout=_positive(env, "GQL_BODY_TIMEOUT", 10.0),
-        max_connections=_int(env, "GQL_MAX_CONNECTIONS", 200, minimum=1),
-        shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", 30.0),
-        sync_lease=_positive(env, "GQL_SYNC_LEASE", 30.0),
-        fast_path=_bool(env, "GQL_FAST_PATH", True),
+        body_timeout=_positive(env, "GQL_BODY_TIMEOUT", DEFAULTS.body_timeout),
+        max_connections=_int(env, "GQL_MAX_CONNECTIONS", DEFAULTS.max_connections, minimum=1),
+        shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", DEFAULTS.shutdown_grace),
+        sync_lease=_positive(env, "GQL_SYNC_LEASE", DEFAULTS.sync_lease),
+        fast_path=_bool(env, "GQL_FAST_PATH", DEFAULTS.fast_path),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from gql_server.config import DEFAULTS
 from gql_server.graphql.documents import DocumentPreparer, PreparedDocument, refusal
 from gql_server.graphql.errors import masked_error
 from gql_server.graphql.limits import DocumentRefused, Measure, measure_operation
@@ -17,41 +18,36 @@ REFUSED_STAND_IN = parse("{ __typename }")
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_depth: int = 8
-    max_aliases: int = 15
-    max_nodes: int = 50_000
-    max_cost: int = 25_000
-    max_tokens: int = 1000
-    introspection: bool = True
-    prepare_timeout: float = 2.0
+    """The settings the GraphQL layer obeys (config.Settings holds them with the rest)."""
+
+    max_depth: int = DEFAULTS.max_depth
+    max_aliases: int = DEFAULTS.max_aliases
+    max_nodes: int = DEFAULTS.max_nodes
+    max_cost: int = DEFAULTS.max_cost
+    max_tokens: int = DEFAULTS.max_tokens
+    introspection: bool = DEFAULTS.introspection
+    prepare_timeout: float = DEFAULTS.prepare_timeout
     # Plain fields read directly (graphql/runtime/execution.py); off: graphql-core's own way.
-    fast_path: bool = True
+    fast_path: bool = DEFAULTS.fast_path
+
+
+# (Measure attribute, Limits attribute, code, message given the two numbers)
+COUNTED_LIMITS = (
+    ("depth", "max_depth", "QUERY_TOO_DEEP", "query depth {} exceeds the limit of {}"),
+    ("aliases", "max_aliases", "TOO_MANY_ALIASES", "{} aliases exceed the limit of {}"),
+    ("nodes", "max_nodes", "TOO_MANY_NODES", "the query may return {} nodes; the limit is {}"),
+    ("cost", "max_cost", "QUERY_TOO_COMPLEX", "query cost {} exceeds the limit of {}"),
+)
 
 
 def check_limits(measure: Measure, limits: Limits) -> GraphQLError | None:
     """The first limit the operation breaks, as an error with a stable code."""
     if measure.introspection and not limits.introspection:
         return refusal("introspection is disabled on this server", "INTROSPECTION_DISABLED")
-    if measure.depth > limits.max_depth:
-        return refusal(
-            f"query depth {measure.depth} exceeds the limit of {limits.max_depth}",
-            "QUERY_TOO_DEEP",
-        )
-    if measure.aliases > limits.max_aliases:
-        return refusal(
-            f"{measure.aliases} aliases exceed the limit of {limits.max_aliases}",
-            "TOO_MANY_ALIASES",
-        )
-    if measure.nodes > limits.max_nodes:
-        return refusal(
-            f"the query may return {measure.nodes} nodes; the limit is {limits.max_nodes}",
-            "TOO_MANY_NODES",
-        )
-    if measure.cost > limits.max_cost:
-        return refusal(
-            f"query cost {measure.cost} exceeds the limit of {limits.max_cost}",
-            "QUERY_TOO_COMPLEX",
-        )
+    for measured, limit_name, code, message in COUNTED_LIMITS:
+        found, limit = getattr(measure, measured), getattr(limits, limit_name)
+        if found > limit:
+            return refusal(message.format(found, limit), code)
     return None
 
 

@@ -10,11 +10,10 @@ from sqlalchemy import ColumnElement, FromClause, Select, Subquery, func, or_, s
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import TIMESTAMP_COLUMNS, JobDetails, Printer, PrintJob, value_attributes
-from gql_server.services.column_order import column_sort_keys
+from gql_server.services.column_order import ColumnOrder
 from gql_server.services.pagination import (
     Page,
     PageArgs,
-    SortKey,
     build_page,
     order_by,
     position_of,
@@ -95,13 +94,12 @@ class JobOrderField(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class JobOrder:
+class JobOrder(ColumnOrder):
+    """Newest first unless asked otherwise: what a history view shows first."""
+
+    model = PrintJob
     field: JobOrderField = JobOrderField.START_TIME
     descending: bool = True
-
-    def sort_keys(self) -> list[SortKey]:
-        nullable = self.field is not JobOrderField.START_TIME
-        return column_sort_keys(PrintJob, self.field, descending=self.descending, nullable=nullable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobTotals, Printer
-from gql_server.services.column_order import column_sort_keys
+from gql_server.services.column_order import ColumnOrder
 from gql_server.services.pagination import (
     Page,
     PageArgs,
-    SortKey,
     build_page,
     order_by,
     position_of,
@@ -29,13 +28,12 @@ class PrinterOrderField(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class PrinterOrder:
+class PrinterOrder(ColumnOrder):
+    """By name, A to Z, unless asked otherwise: how an operator finds a printer."""
+
+    model = Printer
     field: PrinterOrderField = PrinterOrderField.NAME
     descending: bool = False
-
-    def sort_keys(self) -> list[SortKey]:
-        nullable = self.field is PrinterOrderField.LAST_SEEN
-        return column_sort_keys(Printer, self.field, descending=self.descending, nullable=nullable)
 
 
 @dataclass(frozen=True, slots=True)
