@@ -3,8 +3,9 @@
 graphql-core's validation is not linear: a document of a few hundred tokens that repeats
 one field, or spreads many fragments side by side, keeps OverlappingFieldsCanBeMerged
 busy for most of a second. In a thread of the server that still starves the event loop
-of the GIL: on a loaded two-core machine /healthz went from 15 ms to 100-450 ms while
-two clients sent such documents (tests/graphql/test_hostile_documents.py). In a child
+of the GIL: /healthz slowed by an order of magnitude while two clients sent such
+documents (bench/hostile_documents.py measures it, tests/graphql/test_hostile_documents.py
+holds the bound). In a child
 process it costs the server a pipe, and a deadline can be enforced by killing the child,
 which no thread allows; the next document gets a fresh one.
 
