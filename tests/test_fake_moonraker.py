@@ -578,14 +578,19 @@ def test_delay_fault_triggers_a_read_timeout(fake: FakeMoonraker, client: httpx.
 def test_delay_fault_does_not_block_other_requests(
     fake: FakeMoonraker, server: FakeMoonrakerServer
 ) -> None:
-    fake.fault("delay", path="/server/history/", seconds=0.3)
+    """Ordering, not a stopwatch: the other answer arrives while the delayed one waits."""
+    fake.fault("delay", path="/server/history/", seconds=3)
     slow = threading.Thread(target=_quiet_get, args=(server.url + "/server/history/totals",))
     slow.start()
-    started = time.monotonic()
+    deadline = time.monotonic() + 5
+    while not fake.requests_to("/server/history/totals") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.requests_to("/server/history/totals"), "the delayed request never arrived"
     with httpx.Client(base_url=server.url) as other:
         assert other.get("/server/info").status_code == 200
-    assert time.monotonic() - started < 0.25
+    assert slow.is_alive()
     slow.join(5)
+    assert not slow.is_alive()
 
 
 def test_clear_faults(fake: FakeMoonraker, client: httpx.Client) -> None:
