@@ -1,18 +1,33 @@
 """Seed a database with a synthetic fleet for the benchmarks (not used by tests)."""
 
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import JSON, Column, String, Table, func, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session
+
+from gql_server.db.folding import fold
+from gql_server.db.models import FOLDED_WIDTHS, JobDetails, PrintJob
 from gql_server.db.session import Database
+from gql_server.db.types import utcnow
+from gql_server.moonraker.parse import parse_details, parse_job
+from gql_server.services import jobs
 from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.printers import create_printer
 from gql_server.services.totals import recompute_totals
+from tests.support.fake_moonraker import STATUS_WEIGHTS, UNFINISHED, _aux_data, recorded_jobs
 
 STATUSES = ("completed", "completed", "completed", "cancelled", "error")
 FILAMENTS = ("PLA", "PETG", "ABS", "ASA", "TPU")
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def job_row(printer: int, index: int) -> dict:
+def job_row(printer: int, index: int) -> dict[str, Any]:
     start = EPOCH + timedelta(hours=index * 7 + printer, seconds=index)
     return {
         "job_id": f"{index + 1:06X}",
@@ -44,3 +59,344 @@ def seed_fleet(database: Database, printers: int = 50, jobs: int = 200) -> None:
             ]
             upsert_details(session, details)
         recompute_totals(session, ids)
+
+
+# ------------------------------------------------------------------- farm-scale seeding
+# bench/scale.py's farm. The rows are built from Moonraker-shaped jobs with the
+# importer's own pieces (parse_job, parse_details, to_json, fingerprint, fold) and
+# inserted with the driver's executemany, so that a million jobs seed in minutes. What
+# a job shares with its file (metadata text, folded names, details) is derived once per
+# file. check_like_importer proves on every seeding that the rows equal what the
+# importer's write path stores for the same jobs.
+
+FARM_FILAMENTS = {"PLA": 45, "PETG": 25, "ABS": 10, "ASA": 8, "TPU": 7, "PA-CF": 5}
+FARM_END = datetime(2026, 11, 1, tzinfo=UTC)
+FARM_SPAN = timedelta(days=3 * 365)
+FARM_FILES = 3000
+# In every 1000th file name only: with files drawn uniformly, it matches ~0.1 % of jobs.
+RARE_TERM = "kabelhalter"
+PART_STEMS = (
+    "bracket", "gear_m1.5", "hinge", "Gridfinity bin 2x3x6", "phone stand v2", "cable_clip_x10",
+    "spool holder", "raspberry_pi_4_case_top", "plant pot vase", "gopro_mount", "knob",
+    "Halterung für Kabelkanal", "Lüfterabdeckung", "ケース", "support café Ø20", "z_chain_guide",
+    "enclosure_corner", "filament_guide", "drawer_handle", "tool_holder", "lid", "spacer 5mm",
+)  # fmt: skip
+FOLDERS = ("", "", "", "voron/", "calibration/", "kunde-müller/", "日本語/")
+JOBS_PER_CHUNK = 2000  # rows per executemany; one transaction per printer
+CHECKED_JOBS = 300  # jobs of the first printer written both ways and compared
+
+
+@dataclass(frozen=True, slots=True)
+class FarmFile:
+    """A gcode file of the farm; every job of it carries the same metadata."""
+
+    filename: str
+    metadata: dict[str, Any]
+    estimate: float  # seconds
+    rate: float  # mm of filament per second
+    # What the importer derives from the file for every job of it, derived once here.
+    metadata_json: str
+    filename_folded: str
+    slicer_folded: str | None
+    details: dict[str, Any] | None  # None: empty metadata, no details row
+
+
+def _file_name(n: int, rng: random.Random, filament: str) -> str:
+    stem = rng.choice(PART_STEMS)
+    rare = f"{RARE_TERM}_" if n % 1000 == 500 else ""
+    layer = rng.choice(("0.12", "0.16", "0.2", "0.28"))
+    return f"{rng.choice(FOLDERS)}{rare}{stem}_{n:04d}_{filament}_{layer}mm.gcode"
+
+
+def _file_metadata(template: dict[str, Any], name: str, filament: str, rng: random.Random) -> Any:
+    """The template's metadata with this file's numbers: same keys, same size."""
+    scale = rng.uniform(0.2, 4.0)
+    metadata = dict(template)
+    tall = min(scale, 2.5)
+    numbers = {
+        "size": int(template.get("size", 100_000) * scale),
+        "modified": (FARM_END - FARM_SPAN).timestamp() - rng.uniform(0, 86_400 * 90),
+        "estimated_time": max(300, round(float(template.get("estimated_time") or 3600) * scale)),
+        "object_height": round(float(template.get("object_height") or 20) * tall, 2),
+        "layer_count": round(int(template.get("layer_count") or 100) * tall),
+        "filament_total": round(float(template.get("filament_total") or 5000) * scale, 2),
+        "filament_weight_total": round(
+            float(template.get("filament_weight_total") or 15) * scale, 2
+        ),
+        "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
+        "filament_type": filament,
+        "filament_name": f"Generic {filament}",
+    }
+    metadata.update({key: value for key, value in numbers.items() if key in template})
+    stem = name.rsplit("/", 1)[-1].removesuffix(".gcode")
+    metadata["thumbnails"] = [
+        {**thumb, "relative_path": f".thumbs/{stem}-{thumb['width']}x{thumb['height']}.png"}
+        for thumb in template.get("thumbnails", [])
+    ]
+    return metadata
+
+
+def farm_file(name: str, metadata: dict[str, Any], rng: random.Random) -> FarmFile:
+    estimate = float(metadata.get("estimated_time") or rng.uniform(600, 14_400))
+    rate = float(metadata.get("filament_total") or estimate * 1.2) / estimate
+    details = None
+    if metadata:
+        parsed = parse_details(metadata)
+        details = {name: parsed[name] for name in jobs.DETAIL_COLUMNS if name != "raw_metadata"}
+        details["filament_type_folded"] = fold(
+            details["filament_type"], FOLDED_WIDTHS["filament_type_folded"]
+        )
+    return FarmFile(
+        filename=name,
+        metadata=metadata,
+        estimate=estimate,
+        rate=rate,
+        metadata_json=jobs.to_json(metadata) or "{}",
+        filename_folded=fold(name, FOLDED_WIDTHS["filename_folded"]),
+        slicer_folded=fold(jobs.metadata_slicer(metadata), FOLDED_WIDTHS["slicer_folded"]),
+        details=details,
+    )
+
+
+def farm_files(count: int, rng: random.Random) -> list[FarmFile]:
+    """``count`` distinct files modelled on the recorded jobs' metadata; about 3 % with
+    the empty or thin metadata Moonraker keeps for files it could not parse."""
+    recorded = [job["metadata"] for job in recorded_jobs().values()]
+    templates = [metadata for metadata in recorded if metadata.get("slicer")]
+    thin = [metadata for metadata in recorded if not metadata.get("slicer")]
+    kinds, weights = list(FARM_FILAMENTS), list(FARM_FILAMENTS.values())
+    files = []
+    for n in range(count):
+        filament = rng.choices(kinds, weights)[0]
+        name = _file_name(n, rng, filament)
+        if n % 33 == 0:
+            metadata = dict(thin[n % len(thin)])
+        else:
+            metadata = _file_metadata(templates[n % len(templates)], name, filament, rng)
+        files.append(farm_file(name, metadata, rng))
+    return files
+
+
+def _status(rng: random.Random, last: bool, printer: int) -> str:
+    """Moonraker's statuses in the fake's proportions; the newest job of every third
+    printer is still printing (never more than one per printer)."""
+    if last and printer % 3 == 0:
+        return "in_progress"
+    return rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+
+
+def farm_job(
+    rng: random.Random, printer: int, index: int, count: int, file: FarmFile
+) -> dict[str, Any]:
+    """Job ``index`` of ``count`` of one printer, spread evenly over FARM_SPAN, as
+    Moonraker's /server/history/list returns it."""
+    step = FARM_SPAN.total_seconds() / count
+    start = (FARM_END - FARM_SPAN).timestamp() + index * step + rng.uniform(0, step * 0.3)
+    status = _status(rng, index == count - 1, printer)
+    if status in UNFINISHED:
+        total, printed, filament = rng.uniform(0.05, 5.0), 0.0, 0.0
+    else:
+        share = rng.uniform(0.95, 1.15) if status == "completed" else rng.uniform(0.02, 0.8)
+        total = min(file.estimate * share, step * 0.65)
+        printed = total * rng.uniform(0.75, 0.97)
+        filament = printed * file.rate
+    power = 0 if status in UNFINISHED else round(rng.uniform(120.0, 310.0), 1)
+    return {
+        "job_id": f"{index + 1:06X}",
+        "user": "No User",
+        "filename": file.filename,
+        "status": status,
+        "start_time": round(start, 6),
+        "end_time": None if status in UNFINISHED else round(start + total, 6),
+        "print_duration": round(printed, 6),
+        "total_duration": round(total, 6),
+        "filament_used": round(filament, 6),
+        "metadata": file.metadata,
+        "auxiliary_data": _aux_data(total, power=power, spool_id=rng.randint(1, 15)),
+    }
+
+
+def job_rows(
+    printer_id: int, first_id: int, page: list[tuple[dict[str, Any], FarmFile]], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """print_jobs and job_details rows of a page, with the ids the jobs will have."""
+    job_table, detail_table = [], []
+    for pk, (raw, file) in enumerate(page, start=first_id):
+        row = parse_job(raw)
+        values = {name: row[name] for name in jobs.JOB_COLUMNS}
+        end = values["end_time"]  # parse_job gives naive UTC; the importer makes it aware
+        values["end_time"] = end if end is None else end.replace(tzinfo=UTC)
+        values["job_metadata"] = file.metadata_json
+        values["auxiliary_data"] = jobs.to_json(row["auxiliary_data"])
+        values["content_hash"] = jobs.fingerprint(values)
+        values["metadata"] = values.pop("job_metadata")
+        job_table.append({
+            **values, "id": pk, "printer_id": printer_id, "job_id": row["job_id"],
+            "start_time": jobs.job_key(row)[1], "created_at": now, "updated_at": now,
+            "user_folded": fold(row["user"], FOLDED_WIDTHS["user_folded"]),
+            "filename_folded": file.filename_folded, "slicer_folded": file.slicer_folded,
+        })  # fmt: skip
+        if file.details is not None:
+            detail_table.append({
+                **file.details, "print_job_id": pk, "raw_metadata": file.metadata_json,
+                "created_at": now, "updated_at": now,
+            })  # fmt: skip
+    return job_table, detail_table
+
+
+class EscapedText:
+    """A text PyMySQL sends as the SQL literal it holds, already escaped."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+# PyMySQL escapes every string parameter in Python, and the metadata text (twice per job)
+# is most of a job's bytes: a file's text is escaped once and reused for all its jobs.
+_ESCAPED: dict[str, EscapedText] = {}
+
+
+def _escaped_once(session: Session) -> Callable[[str | None], Any]:
+    driver = session.connection().connection.dbapi_connection
+    assert driver is not None
+    driver.encoders[EscapedText] = lambda value, _mapping=None: value.literal
+
+    def process(text: str | None) -> Any:
+        if text is None:
+            return None
+        if text not in _ESCAPED:
+            _ESCAPED[text] = EscapedText(driver.escape(text))
+        return _ESCAPED[text]
+
+    return process
+
+
+def _processor(session: Session, column: Column[Any], shared: bool) -> Any:
+    """What SQLAlchemy would do to a value on its way to the driver. JSON columns get
+    their text as it is (services/jobs.py serializes it); ``shared`` texts (one per
+    file) are escaped once on MariaDB."""
+    dialect = session.get_bind().dialect
+    if isinstance(column.type, JSON):
+        return _escaped_once(session) if shared and dialect.name in ("mysql", "mariadb") else None
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+SHARED_TEXT = ("metadata", "raw_metadata")
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One prepared INSERT over many rows with the driver's executemany (PyMySQL makes
+    it multi-row INSERTs), each value processed as its column type says."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    processors = [_processor(session, table.c[name], name in SHARED_TEXT) for name in columns]
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    params = [
+        tuple(row[name] if process is None else process(row[name])
+              for name, process in zip(columns, processors, strict=True))
+        for row in rows
+    ]  # fmt: skip
+    session.connection().exec_driver_sql(sql, params)
+
+
+def seed_printer(
+    session: Session, p: int, jobs_per_printer: int, files: list[FarmFile], rng: random.Random
+) -> tuple[int, list[dict[str, Any]]]:
+    """One printer and its jobs; returns its id and the first jobs, as Moonraker sent them."""
+    printer = create_printer(
+        session, name=f"farm-{p:03d}", moonraker_url=f"http://10.1.{p // 250}.{p % 250 + 1}:7125"
+    )
+    next_id = session.execute(select(func.coalesce(func.max(PrintJob.id), 0))).scalar_one() + 1
+    now = utcnow()
+    sample: list[dict[str, Any]] = []
+    for first in range(0, jobs_per_printer, JOBS_PER_CHUNK):
+        page = []
+        for index in range(first, min(first + JOBS_PER_CHUNK, jobs_per_printer)):
+            file = rng.choice(files)
+            page.append((farm_job(rng, p, index, jobs_per_printer, file), file))
+        job_table, detail_table = job_rows(printer.id, next_id + first, page, now)
+        bulk_insert(session, cast(Table, PrintJob.__table__), job_table)
+        bulk_insert(session, cast(Table, JobDetails.__table__), detail_table)
+        sample = sample or [raw for raw, _ in page[:CHECKED_JOBS]]
+    return printer.id, sample
+
+
+def seed_farm(
+    database: Database,
+    printers: int,
+    jobs_per_printer: int,
+    *,
+    seed: int = 12,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """``printers`` × ``jobs_per_printer`` jobs over three years, one transaction per
+    printer, then the totals with the importer's own statement; ``progress`` gets the
+    jobs written so far."""
+    files = farm_files(FARM_FILES, random.Random(seed))
+    ids: list[int] = []
+    sample: list[dict[str, Any]] = []
+    for p in range(printers):
+        with database.scope() as session:
+            printer_id, first_jobs = seed_printer(
+                session, p, jobs_per_printer, files, random.Random(seed * 1_000_003 + p)
+            )
+        ids.append(printer_id)
+        sample = sample or first_jobs
+        if progress is not None:
+            progress((p + 1) * jobs_per_printer)
+    with database.scope() as session:
+        recompute_totals(session, ids)
+    check_like_importer(database, ids[0], sample)
+
+
+# Set by the database or by the write itself, not by the job.
+NOT_COMPARED = frozenset({"id", "printer_id", "print_job_id", "created_at", "updated_at"})
+
+
+def check_like_importer(database: Database, printer_id: int, sample: list[dict[str, Any]]) -> None:
+    """Write ``sample`` (jobs of ``printer_id`` as Moonraker sent them) again through the
+    importer's write path (services/importer.py, _write_page, minus the gcode tails) for
+    a scratch printer, compare every column, and roll it back."""
+    with database.sessions() as session:
+        scratch = create_printer(session, name="farm-check", moonraker_url="http://10.9.9.9:7125")
+        rows = [parse_job(raw) for raw in sample]
+        batch = jobs.plan_jobs(session, scratch.id, rows)
+        result = jobs.write_jobs(session, batch)
+        jobs.upsert_details(session, [
+            {"print_job_id": result.ids[key], **parse_details(row["job_metadata"]),
+             "raw_metadata_json": jobs.metadata_json(batch, key)}
+            for row in rows if row["job_metadata"] and (key := jobs.job_key(row))
+        ])  # fmt: skip
+        bulk, imported = (_stored(session, pid, len(sample)) for pid in (printer_id, scratch.id))
+        session.rollback()
+    if bulk != imported:
+        differing = next(pair for pair in zip(bulk, imported, strict=True) if pair[0] != pair[1])
+        raise RuntimeError(f"seeded rows differ from the importer's: {differing}")
+
+
+def _stored(session: Session, printer_id: int, count: int) -> list[dict[str, Any]]:
+    """A printer's first ``count`` jobs with their details, as comparable dicts."""
+    # As stored (text): a datetime or JSON written in another form would show.
+    compared = [
+        sql_cast(column, String()).label(f"{table.name}.{column.name}")
+        for table in (cast(Table, PrintJob.__table__), cast(Table, JobDetails.__table__))
+        for column in table.columns
+        if column.name not in NOT_COMPARED
+    ]
+    query = (
+        select(*compared)
+        .outerjoin_from(PrintJob, JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .where(PrintJob.printer_id == printer_id)
+        .order_by(PrintJob.start_time)
+        .limit(count)
+    )
+    return [dict(row._mapping) for row in session.execute(query)]
