@@ -40,6 +40,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bench.fleet_query import FLEET_QUERY
 from bench.seed import RARE_TERM, seed_farm
@@ -226,7 +228,8 @@ def seed(database: Database, run: FarmRun, zone: str | None) -> None:
         rate = done / (time.perf_counter() - started)
         say(f"\r  seeding {farm.kind} {done:,}/{farm.jobs:,} jobs, {rate:,.0f}/s", end="")
 
-    seed_farm(database, farm.printers, farm.jobs_per_printer, progress=progress)
+    workers = 1 if farm.kind == "sqlite" else 2  # SQLite has one writer at a time
+    seed_farm(database, farm.printers, farm.jobs_per_printer, workers=workers, progress=progress)
     say("")
     seconds = time.perf_counter() - started
     run.notes.append(f"seeded in {seconds:.1f} s ({farm.jobs / seconds:,.0f} jobs/s)")
@@ -272,31 +275,32 @@ def settings_for(url: str, zone: str | None) -> Settings:
 
 
 def storage(database: Database) -> dict[str, int]:
-    """Bytes per table, indexes included."""
+    """Bytes per table, its indexes included."""
     with database.scope() as session:
         if database.dialect_name == "sqlite":
-            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            try:
-                rows = session.execute(
-                    text(
-                        "SELECT COALESCE(m.tbl_name, s.name), SUM(s.pgsize) FROM dbstat AS s "
-                        "LEFT JOIN sqlite_master AS m ON m.name = s.name GROUP BY 1"
-                    )
-                )
-                return {str(name): int(size) for name, size in rows}
-            except Exception:  # dbstat is a compile-time option of SQLite
-                size = session.execute(text("PRAGMA page_count")).scalar_one()
-                page = session.execute(text("PRAGMA page_size")).scalar_one()
-                return {"(file; no dbstat)": int(size) * int(page)}
+            return sqlite_storage(session)
         tables = session.execute(text("SHOW TABLES")).scalars().all()
+        # InnoDB's sizes in information_schema are statistics: refresh them first.
         session.execute(text("ANALYZE TABLE " + ", ".join(f"`{t}`" for t in tables)))
-        rows = session.execute(
-            text(
-                "SELECT TABLE_NAME, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
-                "WHERE TABLE_SCHEMA = DATABASE()"
-            )
-        )
+        rows = session.execute(text(
+            "SELECT TABLE_NAME, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE()"
+        ))  # fmt: skip
         return {str(name): int(size) for name, size in rows}
+
+
+def sqlite_storage(session: Session) -> dict[str, int]:
+    session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    try:
+        rows = session.execute(text(
+            "SELECT COALESCE(m.tbl_name, s.name), SUM(s.pgsize) FROM dbstat AS s "
+            "LEFT JOIN sqlite_master AS m ON m.name = s.name GROUP BY 1"
+        ))  # fmt: skip
+        return {str(name): int(size) for name, size in rows}
+    except OperationalError:  # dbstat is a compile-time option of SQLite
+        pages = session.execute(text("PRAGMA page_count")).scalar_one()
+        page_size = session.execute(text("PRAGMA page_size")).scalar_one()
+        return {"(whole file: no dbstat)": int(pages) * int(page_size)}
 
 
 def storage_line(sizes: dict[str, int], jobs: int) -> str:

@@ -1,8 +1,12 @@
 """Seed a database with a synthetic fleet for the benchmarks (not used by tests)."""
 
+import functools
+import itertools
+import multiprocessing
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -11,8 +15,9 @@ from sqlalchemy import JSON, Column, String, Table, func, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from gql_server.db.engine import create_db_engine
 from gql_server.db.folding import fold
-from gql_server.db.models import FOLDED_WIDTHS, JobDetails, PrintJob
+from gql_server.db.models import FOLDED_WIDTHS, JobDetails, Printer, PrintJob
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.moonraker.parse import parse_details, parse_job
@@ -67,7 +72,7 @@ def seed_fleet(database: Database, printers: int = 50, jobs: int = 200) -> None:
 # inserted with the driver's executemany, so that a million jobs seed in minutes. What
 # a job shares with its file (metadata text, folded names, details) is derived once per
 # file. check_like_importer proves on every seeding that the rows equal what the
-# importer's write path stores for the same jobs.
+# importer's write path stores for the same jobs. Everything is deterministic per seed.
 
 FARM_FILAMENTS = {"PLA": 45, "PETG": 25, "ABS": 10, "ASA": 8, "TPU": 7, "PA-CF": 5}
 FARM_END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -129,10 +134,11 @@ def _file_metadata(template: dict[str, Any], name: str, filament: str, rng: rand
     }
     metadata.update({key: value for key, value in numbers.items() if key in template})
     stem = name.rsplit("/", 1)[-1].removesuffix(".gcode")
-    metadata["thumbnails"] = [
-        {**thumb, "relative_path": f".thumbs/{stem}-{thumb['width']}x{thumb['height']}.png"}
-        for thumb in template.get("thumbnails", [])
-    ]
+    if "thumbnails" in template:
+        metadata["thumbnails"] = [
+            {**thumb, "relative_path": f".thumbs/{stem}-{thumb['width']}x{thumb['height']}.png"}
+            for thumb in template["thumbnails"]
+        ]
     return metadata
 
 
@@ -308,26 +314,51 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     session.connection().exec_driver_sql(sql, params)
 
 
-def seed_printer(
-    session: Session, p: int, jobs_per_printer: int, files: list[FarmFile], rng: random.Random
-) -> tuple[int, list[dict[str, Any]]]:
-    """One printer and its jobs; returns its id and the first jobs, as Moonraker sent them."""
-    printer = create_printer(
-        session, name=f"farm-{p:03d}", moonraker_url=f"http://10.1.{p // 250}.{p % 250 + 1}:7125"
-    )
-    next_id = session.execute(select(func.coalesce(func.max(PrintJob.id), 0))).scalar_one() + 1
+def printer_jobs(
+    p: int, count: int, files: list[FarmFile], seed: int
+) -> Iterator[tuple[dict[str, Any], FarmFile]]:
+    """Printer ``p``'s jobs, oldest first, each with its file: the same on every call."""
+    rng = random.Random(seed * 1_000_003 + p)
+    for index in range(count):
+        file = rng.choice(files)
+        yield farm_job(rng, p, index, count, file), file
+
+
+def seed_printer(database: Database, p: int, count: int, first_id: int, seed: int) -> None:
+    """Printer ``p`` (farm-NNN) and its ``count`` jobs, numbered from ``first_id``. The
+    rows are built before the writing transaction opens, so that on SQLite another
+    worker can build its own while this one writes."""
+    files = _farm_files(seed)
+    with database.scope() as session:
+        name, url = f"farm-{p:03d}", f"http://10.1.{p // 250}.{p % 250 + 1}:7125"
+        printer_id = create_printer(session, name=name, moonraker_url=url).id
     now = utcnow()
-    sample: list[dict[str, Any]] = []
-    for first in range(0, jobs_per_printer, JOBS_PER_CHUNK):
-        page = []
-        for index in range(first, min(first + JOBS_PER_CHUNK, jobs_per_printer)):
-            file = rng.choice(files)
-            page.append((farm_job(rng, p, index, jobs_per_printer, file), file))
-        job_table, detail_table = job_rows(printer.id, next_id + first, page, now)
-        bulk_insert(session, cast(Table, PrintJob.__table__), job_table)
-        bulk_insert(session, cast(Table, JobDetails.__table__), detail_table)
-        sample = sample or [raw for raw, _ in page[:CHECKED_JOBS]]
-    return printer.id, sample
+    jobs_iter = printer_jobs(p, count, files, seed)
+    pages = [
+        job_rows(
+            printer_id, first_id + first, list(itertools.islice(jobs_iter, JOBS_PER_CHUNK)), now
+        )
+        for first in range(0, count, JOBS_PER_CHUNK)
+    ]
+    with database.scope() as session:
+        for job_table, detail_table in pages:
+            bulk_insert(session, cast(Table, PrintJob.__table__), job_table)
+            bulk_insert(session, cast(Table, JobDetails.__table__), detail_table)
+
+
+@functools.cache
+def _farm_files(seed: int) -> list[FarmFile]:
+    return farm_files(FARM_FILES, random.Random(seed))
+
+
+@functools.cache
+def _worker_database(url: str) -> Database:
+    return Database(create_db_engine(url))
+
+
+def _seed_in_worker(url: str, p: int, count: int, first_id: int, seed: int) -> int:
+    seed_printer(_worker_database(url), p, count, first_id, seed)
+    return count
 
 
 def seed_farm(
@@ -336,26 +367,40 @@ def seed_farm(
     jobs_per_printer: int,
     *,
     seed: int = 12,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """``printers`` × ``jobs_per_printer`` jobs over three years, one transaction per
-    printer, then the totals with the importer's own statement; ``progress`` gets the
-    jobs written so far."""
-    files = farm_files(FARM_FILES, random.Random(seed))
-    ids: list[int] = []
-    sample: list[dict[str, Any]] = []
-    for p in range(printers):
-        with database.scope() as session:
-            printer_id, first_jobs = seed_printer(
-                session, p, jobs_per_printer, files, random.Random(seed * 1_000_003 + p)
-            )
-        ids.append(printer_id)
-        sample = sample or first_jobs
-        if progress is not None:
-            progress((p + 1) * jobs_per_printer)
+    printer, by ``workers`` processes (on MariaDB two keep both cores of a small machine
+    busy: one builds rows while the server writes the other's), then the totals with
+    the importer's own statement. ``progress`` gets the jobs written so far."""
     with database.scope() as session:
+        base = session.execute(select(func.coalesce(func.max(PrintJob.id), 0))).scalar_one()
+    url = database.engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    done = 0
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                _seed_in_worker, url, p, jobs_per_printer, base + p * jobs_per_printer + 1, seed
+            )
+            for p in range(printers)
+        ]
+        for future in as_completed(futures):
+            done += future.result()
+            if progress is not None:
+                progress(done)
+    with database.scope() as session:
+        ids = list(session.scalars(select(Printer.id).where(Printer.name.like("farm-%"))))
         recompute_totals(session, ids)
-    check_like_importer(database, ids[0], sample)
+        first = session.execute(select(Printer.id).where(Printer.name == "farm-000")).scalar_one()
+    sample = [
+        raw
+        for raw, _ in itertools.islice(
+            printer_jobs(0, jobs_per_printer, _farm_files(seed), seed), CHECKED_JOBS
+        )
+    ]
+    check_like_importer(database, first, sample)
 
 
 # Set by the database or by the write itself, not by the job.
