@@ -250,13 +250,8 @@ def cli_env(url: str, zone: str | None) -> dict[str, str]:
 
 def rebuild_rollups(url: str, zone: str | None) -> str:
     """``gql-server rollups rebuild``, the way an operator builds them, when it exists."""
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from gql_server.cli import main; sys.exit(main(sys.argv[1:]))",
-        "rollups",
-        "rebuild",
-    ]
+    cli = "import sys; from gql_server.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", cli, "rollups", "rebuild"]
     env = cli_env(url, zone)
     probe = subprocess.run([*command, "--help"], env=env, capture_output=True, check=False)
     if probe.returncode != 0:
@@ -308,11 +303,20 @@ def sqlite_storage(session: Session) -> dict[str, int]:
         return {"(whole file: no dbstat)": int(pages) * int(page_size)}
 
 
+def server_note(database: Database) -> str:
+    """The database's version, and on MariaDB the buffer pool the scans compete for."""
+    with database.scope() as session:
+        if database.dialect_name == "sqlite":
+            return f"SQLite {session.execute(text('SELECT sqlite_version()')).scalar_one()}"
+        version, pool = session.execute(text("SELECT VERSION(), @@innodb_buffer_pool_size")).one()
+        return f"MariaDB {version}, innodb_buffer_pool_size {int(pool) / MB:,.0f} MB"
+
+
 def storage_line(sizes: dict[str, int], jobs: int) -> str:
     total = sum(sizes.values())
     biggest = sorted(sizes.items(), key=lambda item: -item[1])[:4]
     parts = ", ".join(f"{name} {size / MB:,.1f}" for name, size in biggest)
-    per_million = total / max(jobs, 1) * 1_000_000 / 1000 / MB
+    per_million = total / max(jobs, 1) / 1000  # bytes per job × 10^6 jobs / 10^9 bytes
     verdict = "PASS" if per_million <= STORAGE_GOAL_GB_PER_MILLION else "FAIL"
     return (
         f"storage {total / MB:,.1f} MB for {jobs:,} jobs ({parts} MB): {per_million:.2f} GB "
@@ -325,26 +329,18 @@ def storage_line(sizes: dict[str, int], jobs: int) -> str:
 
 def page_queries(printer_id: str) -> list[Query]:
     """First page of every ordering, farm-wide and for one printer."""
-    queries = []
-    for field_ in PrintJobOrderField:
-        for direction in OrderDirection:
-            order = f"orderBy: {{field: {field_.name}, direction: {direction.name}}}"
-            queries.append(
-                Query(
-                    f"printJobs(first: 50) {field_.name} {direction.name}, farm-wide",
-                    f"{{ printJobs(first: 50, {order}) {{ {JOB_PAGE} {PAGE_INFO} }} }}",
-                    PAGE_GOAL,
-                )
-            )
-            queries.append(
-                Query(
-                    f"printJobs(first: 50) {field_.name} {direction.name}, one printer",
-                    f'{{ printer(id: "{printer_id}") {{ printJobs(first: 50, {order}) '
-                    f"{{ {JOB_PAGE} {PAGE_INFO} }} }} }}",
-                    PAGE_GOAL,
-                )
-            )
-    return queries
+    scopes = {"farm-wide": "{ %s }", "one printer": f'{{ printer(id: "{printer_id}") {{ %s }} }}'}
+    return [
+        Query(
+            f"printJobs(first: 50) {order.name} {direction.name}, {scope}",
+            wrap % f"printJobs(first: 50, orderBy: {{field: {order.name}, direction: "
+            f"{direction.name}}}) {{ {JOB_PAGE} {PAGE_INFO} }}",
+            PAGE_GOAL,
+        )
+        for order in PrintJobOrderField
+        for direction in OrderDirection
+        for scope, wrap in scopes.items()
+    ]
 
 
 def stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
@@ -476,35 +472,27 @@ def run_database(
         farm = Farm(kind, printers, per_printer, args.dir, args.mariadb_server)
         with opened(farm, reuse=args.reuse, keep=args.keep, zone=zone) as (run, database):
             asyncio.run(measure_farm(database, run, zones, zone, args.rounds))
-            jobs = job_count(database)
-            run.notes.append(storage_line(storage(database), jobs))
+            run.notes.append(storage_line(storage(database), job_count(database)))
+            run.notes.append(server_note(database))
         runs.append(run)
     return runs[0], runs[1]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--database", choices=("sqlite", "mariadb", "both"), default="both")
-    parser.add_argument("--printers", type=int, default=100)
-    parser.add_argument("--jobs-per-printer", type=int, default=10_000)
-    parser.add_argument(
-        "--small-jobs",
-        type=int,
-        default=10_000,
-        help="jobs in all of the small reference farm (same printers)",
-    )
-    parser.add_argument("--rounds", type=int, default=5, help="timed requests per query")
-    parser.add_argument("--reuse", action="store_true", help="measure an existing farm")
-    parser.add_argument("--keep", action="store_true", help="do not drop the databases")
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "gql-scale",
-        help="folder of the SQLite files",
-    )
-    parser.add_argument("--mariadb-server", default=MARIADB_SERVER, help="URL without database")
-    parser.add_argument("--farm-timezone", default=os.environ.get("GQL_TIMEZONE", "Europe/Berlin"))
-    parser.add_argument("--other-timezone", default="Asia/Kolkata")
+    add = parser.add_argument
+    add("--database", choices=("sqlite", "mariadb", "both"), default="both")
+    add("--printers", type=int, default=100)
+    add("--jobs-per-printer", type=int, default=10_000)
+    add("--small-jobs", type=int, default=10_000, help="jobs in all of the small farm")
+    add("--rounds", type=int, default=5, help="timed requests per query")
+    add("--reuse", action="store_true", help="measure an existing farm of the same shape")
+    add("--keep", action="store_true", help="do not drop the databases at the end")
+    add("--dir", type=Path, default=Path(tempfile.gettempdir()) / "gql-scale", help="SQLite files")
+    add("--mariadb-server", default=MARIADB_SERVER, help="SQLAlchemy URL without a database")
+    zone = os.environ.get("GQL_TIMEZONE", "Europe/Berlin")
+    add("--farm-timezone", default=zone, help="GQL_TIMEZONE, where the server has it")
+    add("--other-timezone", default="Asia/Kolkata", help="a zone that is not the farm's")
     return parser.parse_args()
 
 
