@@ -69,7 +69,8 @@ def seed_fleet(database: Database, printers: int = 50, jobs: int = 200) -> None:
 # ------------------------------------------------------------------- farm-scale seeding
 # bench/scale.py's farm. The rows are built from Moonraker-shaped jobs with the
 # importer's own pieces (parse_job, parse_details, to_json, fingerprint, fold) and
-# inserted with the driver's executemany, so that a million jobs seed in minutes. What
+# inserted with the driver's executemany: the importer's own path spends its time in
+# Python per job, and a million jobs would keep this machine busy too long. What
 # a job shares with its file (metadata text, folded names, details) is derived once per
 # file. check_like_importer proves on every seeding that the rows equal what the
 # importer's write path stores for the same jobs. Everything is deterministic per seed.
