@@ -105,7 +105,8 @@ def _printers(database: Database, names: list[str] | None) -> dict[int, str]:
     with database.scope() as session:
         if names is None:
             return {p.id: p.name for p in list_printers(session, active_only=True)}
-        return {get_printer_by_name(session, name).id: name for name in names}
+        found = (get_printer_by_name(session, name) for name in names)
+        return {printer.id: printer.name for printer in found}  # "VORON" finds "voron"
 
 
 def run_sync_command(

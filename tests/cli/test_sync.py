@@ -75,3 +75,15 @@ def test_control_characters_reach_the_terminal_escaped(
     assert "\x1b" not in out and "evil\\x1b[2J\\nname" in out
     result = SyncResult(1, "p", utcnow(), error_code="HTTP_ERROR", error_message="\x1b]0;x\x07")
     assert "\\x1b]0;x\\x07" in summary_table([result])
+
+
+def test_a_printer_given_in_another_case_is_shown_by_its_stored_name(
+    cli_database: Database,
+    capsys: pytest.CaptureFixture[str],
+    moonraker_server: FakeMoonrakerServer,
+) -> None:
+    """The progress line said "VORON" and the table "voron" for one printer."""
+    _add_printer(cli_database, "voron", moonraker_server.url)
+    out = run_cli(capsys, "sync", "--printer", "VORON", "--printer", "Voron")
+    assert "VORON" not in out and "Voron" not in out
+    assert [line.split()[0] for line in out.splitlines() if line] == ["voron", "PRINTER", "voron"]
