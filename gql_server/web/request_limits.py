@@ -128,11 +128,17 @@ def _get_queries(scope: Scope) -> list[str]:
     return params.get("query", [])
 
 
+class NotAnOperation(Exception):
+    """The body is JSON but neither an object nor a list (Strawberry failed with 500)."""
+
+
 def _queries(scope: Scope, body: bytes) -> tuple[bool, list[str]]:
     """(is a batch, the query strings found) from a JSON body or the query string."""
     if scope["method"] == "GET":
         return False, _get_queries(scope)
     payload: Any = decode_json(body, "the request body") if body else None
+    if body and not isinstance(payload, dict | list):
+        raise NotAnOperation
     if isinstance(payload, list):
         return True, []
     if isinstance(payload, dict) and isinstance(payload.get("query"), str):
@@ -179,6 +185,11 @@ class RequestLimits:
             batch, queries = _queries(scope, body)
         except MalformedJson as exc:
             return graphql_error(400, exc.message, "INVALID_JSON"), body
+        except NotAnOperation:
+            message = (
+                'the request body must be a JSON object such as {"query": "{ viewer { name } }"}'
+            )
+            return graphql_error(400, message, "BAD_REQUEST"), body
         if batch:
             message = "batched operations are not supported: send one operation per request"
             return graphql_error(400, message, "BATCHING_NOT_SUPPORTED"), body
