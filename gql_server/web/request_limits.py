@@ -129,7 +129,28 @@ def _get_queries(scope: Scope) -> list[str]:
 
 
 class NotAnOperation(Exception):
-    """The body is JSON but neither an object nor a list (Strawberry failed with 500)."""
+    """The body is JSON but not an operation: not an object or a list (Strawberry failed
+    with 500), or a member of the wrong type (Strawberry answered in plain text)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# What each member of an operation may hold besides null.
+MEMBER_TYPES: dict[str, tuple[type, str]] = {
+    "query": (str, "a string"),
+    "operationName": (str, "a string"),
+    "variables": (dict, "an object"),
+    "extensions": (dict, "an object"),
+}
+
+
+def _check_members(payload: dict[str, Any]) -> None:
+    for name, (kind, described) in MEMBER_TYPES.items():
+        value = payload.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise NotAnOperation(f"{name} must be {described} or null")
 
 
 def _queries(scope: Scope, body: bytes) -> tuple[bool, list[str]]:
@@ -138,9 +159,13 @@ def _queries(scope: Scope, body: bytes) -> tuple[bool, list[str]]:
         return False, _get_queries(scope)
     payload: Any = decode_json(body, "the request body") if body else None
     if body and not isinstance(payload, dict | list):
-        raise NotAnOperation
+        raise NotAnOperation(
+            'the request body must be a JSON object such as {"query": "{ viewer { name } }"}'
+        )
     if isinstance(payload, list):
         return True, []
+    if isinstance(payload, dict):
+        _check_members(payload)
     if isinstance(payload, dict) and isinstance(payload.get("query"), str):
         return False, [payload["query"]]
     return False, []
@@ -185,11 +210,8 @@ class RequestLimits:
             batch, queries = _queries(scope, body)
         except MalformedJson as exc:
             return graphql_error(400, exc.message, "INVALID_JSON"), body
-        except NotAnOperation:
-            message = (
-                'the request body must be a JSON object such as {"query": "{ viewer { name } }"}'
-            )
-            return graphql_error(400, message, "BAD_REQUEST"), body
+        except NotAnOperation as exc:
+            return graphql_error(400, exc.message, "BAD_REQUEST"), body
         if batch:
             message = "batched operations are not supported: send one operation per request"
             return graphql_error(400, message, "BATCHING_NOT_SUPPORTED"), body

@@ -367,6 +367,18 @@ def test_a_body_that_is_not_a_json_object_is_a_bad_request(
     assert refusal(post_body(client, body)) == (400, ["BAD_REQUEST"])
 
 
+@pytest.mark.parametrize(
+    "members",
+    [{"variables": [1]}, {"operationName": 5}, {"query": 123}, {"extensions": "x"}],
+)
+def test_a_member_of_the_wrong_type_is_a_bad_request_in_json(
+    client: GraphQLClient, members: dict[str, object]
+) -> None:
+    """Strawberry answered these with a plain-text 400 and no code."""
+    content = json.dumps({"query": "{ viewer { name } }", **members}).encode()
+    assert refusal(post_body(client, content)) == (400, ["BAD_REQUEST"])
+
+
 def test_a_single_operation_object_is_answered(client: GraphQLClient) -> None:
     assert answered(post_body(client, json.dumps({"query": "{ viewer { name } }"}).encode()))
 
