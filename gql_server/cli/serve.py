@@ -21,7 +21,9 @@ def register(commands: Commands) -> None:
     serve = add_command(commands, "serve", "run the HTTP server (migrates SQLite first)")
     serve.add_argument("--host", type=_host_argument, help="default: GQL_HOST or 127.0.0.1")
     serve.add_argument("--port", type=_port_argument, help="default: GQL_PORT or 8000")
-    serve.add_argument("--workers", type=int, default=1, help="processes (use MariaDB for >1)")
+    serve.add_argument(
+        "--workers", type=_workers_argument, default=1, help="processes (use MariaDB for >1)"
+    )
     serve.add_argument(
         "--no-bootstrap-key",
         action="store_true",
@@ -35,6 +37,17 @@ def _port_argument(text: str) -> int:
         return parse_port(text, "--port")
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _workers_argument(text: str) -> int:
+    """At least one: uvicorn ran 0 (or -1) as one process, and the summary said 0."""
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers must be an integer, got {text!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be at least 1, got {workers}")
+    return workers
 
 
 def _host_argument(text: str) -> str:

@@ -20,6 +20,7 @@ from gql_server.db.session import Database
 from gql_server.services.errors import NotFoundError
 from gql_server.services.printers import get_printer_by_name, list_printers
 from gql_server.services.sync import ImportCounts, Syncer, SyncOptions, SyncResult
+from gql_server.text_table import format_table, printable
 
 BAR_WIDTH = 20
 
@@ -43,12 +44,12 @@ class ProgressBoard:
     long a history is, so the bar moves with each page rather than filling up."""
 
     def __init__(self, names: dict[int, str], stream: TextIO) -> None:
-        self.names = names
+        self.names = {printer_id: printable(name) for printer_id, name in names.items()}
         self.stream = stream
-        self.lines = {printer_id: f"{name}: waiting" for printer_id, name in names.items()}
+        self.lines = {printer_id: f"{name}: waiting" for printer_id, name in self.names.items()}
         self.bars = {printer_id: "." * BAR_WIDTH for printer_id in names}
         self.live = stream.isatty()
-        self.width = max((len(name) for name in names.values()), default=0)
+        self.width = max((len(name) for name in self.names.values()), default=0)
         if self.live:
             self._draw(first=True)
 
@@ -84,32 +85,28 @@ class ProgressBoard:
 
 def summary_table(results: list[SyncResult]) -> str:
     header = ("PRINTER", "STATUS", "SEEN", "NEW", "UPDATED", "DETAILS", "SECONDS", "ERROR")
-    rows = [header]
-    for r in results:
-        rows.append(
-            (
-                r.printer_name or str(r.printer_id),
-                "ok" if r.ok else "failed",
-                str(r.counts.jobs_seen),
-                str(r.counts.jobs_created),
-                str(r.counts.jobs_updated),
-                str(r.counts.details_extracted),
-                f"{r.duration_seconds:.1f}",
-                "" if r.ok else f"{r.error_code}: {r.error_message}",
-            )
+    rows = [
+        (
+            r.printer_name or str(r.printer_id),
+            "ok" if r.ok else "failed",
+            str(r.counts.jobs_seen),
+            str(r.counts.jobs_created),
+            str(r.counts.jobs_updated),
+            str(r.counts.details_extracted),
+            f"{r.duration_seconds:.1f}",
+            "" if r.ok else f"{r.error_code}: {r.error_message}",
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+        for r in results
+    ]
+    return format_table(header, rows)
 
 
 def _printers(database: Database, names: list[str] | None) -> dict[int, str]:
     with database.scope() as session:
         if names is None:
             return {p.id: p.name for p in list_printers(session, active_only=True)}
-        return {get_printer_by_name(session, name).id: name for name in names}
+        found = (get_printer_by_name(session, name) for name in names)
+        return {printer.id: printer.name for printer in found}  # "VORON" finds "voron"
 
 
 def run_sync_command(

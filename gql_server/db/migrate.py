@@ -47,12 +47,28 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
             _set_foreign_keys(connection, enforced=False)
         try:
             with connection.begin():
+                if sqlite:
+                    _begin_before_ddl(connection)
                 yield connection
                 if sqlite:
                     _refuse_dangling_references(connection)
         finally:
             if sqlite:
+                _restore_implicit_begin(connection)
                 _set_foreign_keys(connection, enforced=True)
+
+
+def _begin_before_ddl(connection: Connection) -> None:
+    """pysqlite opens a transaction only before INSERT, UPDATE or DELETE, so a
+    migration's first CREATE TABLE (batch mode's ``_alembic_tmp_<table>``) committed on
+    its own and outlived a failed migration, failing every later one. Without its
+    implicit BEGIN, and with ours sent first, every statement is in the transaction."""
+    connection.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+    connection.exec_driver_sql("BEGIN")
+
+
+def _restore_implicit_begin(connection: Connection) -> None:
+    connection.connection.driver_connection.isolation_level = ""  # type: ignore[union-attr]
 
 
 def _set_foreign_keys(connection: Connection, *, enforced: bool) -> None:

@@ -45,5 +45,6 @@ def from_global_id(global_id: str) -> tuple[str, int]:
 def database_id(global_id: str, expected_type: str) -> int:
     type_name, number = from_global_id(global_id)
     if type_name != expected_type:
-        raise ApiError(f"{global_id!r} is not a {expected_type} id", "INVALID_ID")
+        article = "an" if expected_type[:1] in "AEIOU" else "a"  # an ApiKey, a Printer
+        raise ApiError(f"{global_id!r} is not {article} {expected_type} id", "INVALID_ID")
     return number

@@ -128,13 +128,44 @@ def _get_queries(scope: Scope) -> list[str]:
     return params.get("query", [])
 
 
+class NotAnOperation(Exception):
+    """The body is JSON but not an operation: not an object or a list (Strawberry failed
+    with 500), or a member of the wrong type (Strawberry answered in plain text)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# What each member of an operation may hold besides null.
+MEMBER_TYPES: dict[str, tuple[type, str]] = {
+    "query": (str, "a string"),
+    "operationName": (str, "a string"),
+    "variables": (dict, "an object"),
+    "extensions": (dict, "an object"),
+}
+
+
+def _check_members(payload: dict[str, Any]) -> None:
+    for name, (kind, described) in MEMBER_TYPES.items():
+        value = payload.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise NotAnOperation(f"{name} must be {described} or null")
+
+
 def _queries(scope: Scope, body: bytes) -> tuple[bool, list[str]]:
     """(is a batch, the query strings found) from a JSON body or the query string."""
     if scope["method"] == "GET":
         return False, _get_queries(scope)
     payload: Any = decode_json(body, "the request body") if body else None
+    if body and not isinstance(payload, dict | list):
+        raise NotAnOperation(
+            'the request body must be a JSON object such as {"query": "{ viewer { name } }"}'
+        )
     if isinstance(payload, list):
         return True, []
+    if isinstance(payload, dict):
+        _check_members(payload)
     if isinstance(payload, dict) and isinstance(payload.get("query"), str):
         return False, [payload["query"]]
     return False, []
@@ -179,6 +210,8 @@ class RequestLimits:
             batch, queries = _queries(scope, body)
         except MalformedJson as exc:
             return graphql_error(400, exc.message, "INVALID_JSON"), body
+        except NotAnOperation as exc:
+            return graphql_error(400, exc.message, "BAD_REQUEST"), body
         if batch:
             message = "batched operations are not supported: send one operation per request"
             return graphql_error(400, message, "BATCHING_NOT_SUPPORTED"), body

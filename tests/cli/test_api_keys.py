@@ -112,3 +112,11 @@ def test_list_columns_line_up_when_a_key_expires(
     assert len(rows) == 2
     for row in rows:
         assert [(row[i - 1], row[i] != " ") for i in starts] == [(" ", True)] * len(starts)
+
+
+def test_a_name_with_control_characters_stays_on_its_row(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_key(capsys, "api-key", "create", "--name", "two\nlines\x1b[2J", "--scope", "READ")
+    rows = run_cli(capsys, "api-key", "list").splitlines()
+    assert len(rows) == 2 and "two\\nlines\\x1b[2J" in rows[1]

@@ -254,3 +254,14 @@ def test_a_database_from_a_newer_release_is_not_sent_to_migrate(
         f"is at revision 9999, which this gql_server does not know (newest {head_revision()})"
         in error
     )
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_fewer_than_one_worker_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    """``serve --workers 0`` started one process and printed "workers: 0"."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", f"--workers={workers}"])
+    assert exit_info.value.code == 2
+    assert f"--workers must be at least 1, got {workers}" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gql_server.cli import main
-from gql_server.cli.sync import BAR_WIDTH, ProgressBoard
+from gql_server.cli.sync import BAR_WIDTH, ProgressBoard, summary_table
 from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
@@ -62,3 +62,28 @@ def test_a_failed_printer_keeps_a_partial_progress_bar() -> None:
     board.update(1, ImportCounts(pages=3))
     board.finish(SyncResult(1, "voron", utcnow(), error_code="UNREACHABLE"))
     assert out.getvalue() == f"voron [###{'.' * (BAR_WIDTH - 3)}] FAILED (UNREACHABLE)\n"
+
+
+def test_control_characters_reach_the_terminal_escaped(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A printer's name (any WRITE key sets it) and Moonraker's error message (any
+    printer sends it) must not drive the operator's terminal: ESC clears the screen."""
+    _add_printer(cli_database, "evil\x1b[2J\nname", closed_port_url())
+    assert main(["sync"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "evil\\x1b[2J\\nname" in out
+    result = SyncResult(1, "p", utcnow(), error_code="HTTP_ERROR", error_message="\x1b]0;x\x07")
+    assert "\\x1b]0;x\\x07" in summary_table([result])
+
+
+def test_a_printer_given_in_another_case_is_shown_by_its_stored_name(
+    cli_database: Database,
+    capsys: pytest.CaptureFixture[str],
+    moonraker_server: FakeMoonrakerServer,
+) -> None:
+    """The progress line said "VORON" and the table "voron" for one printer."""
+    _add_printer(cli_database, "voron", moonraker_server.url)
+    out = run_cli(capsys, "sync", "--printer", "VORON", "--printer", "Voron")
+    assert "VORON" not in out and "Voron" not in out
+    assert [line.split()[0] for line in out.splitlines() if line] == ["voron", "PRINTER", "voron"]

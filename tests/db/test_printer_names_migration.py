@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import DanglingReferencesError
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.db.test_folded_columns_migration import migrate
 
@@ -152,3 +153,39 @@ def sqlite_at_0004(tmp_path: Path) -> Iterator[Engine]:
     migrate(engine, "upgrade", "0004")
     yield engine
     engine.dispose()
+
+
+def _tables(engine: Engine) -> set[str]:
+    return {row[0] for row in _all(engine, "SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_a_failed_sqlite_migration_leaves_no_table_behind(sqlite_at_0006: Engine) -> None:
+    """SQLite only: MariaDB commits every DDL statement. pysqlite opened its transaction
+    at the first INSERT, so batch mode's CREATE TABLE _alembic_tmp_printers committed on
+    its own; after a failed upgrade that table stayed, and every later `migrate` failed
+    with "table _alembic_tmp_printers already exists"."""
+    engine = sqlite_at_0006
+    add_printer(engine, 1, "voron", "voron")
+    with engine.connect() as connection:  # a job whose printer is gone (enforcement off)
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        connection.execute(
+            text(
+                "INSERT INTO print_jobs (printer_id, job_id, filename, status, start_time, "
+                "created_at, updated_at) VALUES (99, '000002', 'b.gcode', 'completed', :now, "
+                ":now, :now)"
+            ),
+            {"now": NOW},
+        )
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+    tables_before = _tables(engine)
+    with pytest.raises(DanglingReferencesError):
+        migrate(engine, "upgrade", "head")
+    assert _tables(engine) == tables_before
+    assert _all(engine, "SELECT version_num FROM alembic_version") == [("0006",)]
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM print_jobs WHERE printer_id = 99"))
+    migrate(engine, "upgrade", "head")  # the retry works
+    assert _all(engine, "SELECT version_num FROM alembic_version") == [("0007",)]

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from gql_server.db.session import Database
-from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.errors import ApiError
+from gql_server.graphql.ids import database_id, to_global_id
 from tests.factories import make_printer
 from tests.graphql.conftest import GraphQLClient
 
@@ -112,3 +113,13 @@ def test_a_well_formed_id_of_no_row_is_null_or_no_match_in_queries(gql: GraphQLC
         "printer": {"printer": None},
         "printerIds filter": {"printJobs": {"nodes": []}},
     }
+
+
+def test_the_message_names_the_expected_type_in_english() -> None:
+    """It read "'UHJpbnRlcjox' is not a ApiKey id"."""
+    with pytest.raises(ApiError) as refused:
+        database_id(to_global_id("Printer", 1), "ApiKey")
+    assert refused.value.message.endswith("is not an ApiKey id")
+    with pytest.raises(ApiError) as refused:
+        database_id(to_global_id("ApiKey", 1), "Printer")
+    assert refused.value.message.endswith("is not a Printer id")

@@ -359,6 +359,26 @@ def test_a_batch_is_refused(client: GraphQLClient, batch: int) -> None:
     assert refusal(response) == (400, ["BATCHING_NOT_SUPPORTED"])
 
 
+@pytest.mark.parametrize("body", [b"5", b'"{ viewer { name } }"', b"null", b"true"])
+def test_a_body_that_is_not_a_json_object_is_a_bad_request(
+    client: GraphQLClient, body: bytes
+) -> None:
+    """Strawberry called .get on it: 500 Internal Server Error, in plain text."""
+    assert refusal(post_body(client, body)) == (400, ["BAD_REQUEST"])
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{"variables": [1]}, {"operationName": 5}, {"query": 123}, {"extensions": "x"}],
+)
+def test_a_member_of_the_wrong_type_is_a_bad_request_in_json(
+    client: GraphQLClient, members: dict[str, object]
+) -> None:
+    """Strawberry answered these with a plain-text 400 and no code."""
+    content = json.dumps({"query": "{ viewer { name } }", **members}).encode()
+    assert refusal(post_body(client, content)) == (400, ["BAD_REQUEST"])
+
+
 def test_a_single_operation_object_is_answered(client: GraphQLClient) -> None:
     assert answered(post_body(client, json.dumps({"query": "{ viewer { name } }"}).encode()))
 

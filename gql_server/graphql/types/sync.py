@@ -12,7 +12,9 @@ class SyncError:
     code: str = strawberry.field(
         description="UNREACHABLE, TIMEOUT, AUTH_FAILED, HTTP_ERROR, BAD_RESPONSE, TOO_LARGE, "
         "ADDRESS_REFUSED (the printer's address is refused by the server's address rule; "
-        "nothing was sent), SYNC_ALREADY_RUNNING, NOT_FOUND, STORAGE_ERROR (the database "
+        "nothing was sent), INVALID_URL (the stored URL cannot be used), SECRET_KEY_REQUIRED "
+        "(the printer's Moonraker API key is stored encrypted and the server has no secret "
+        "to read it), SYNC_ALREADY_RUNNING, NOT_FOUND, STORAGE_ERROR (the database "
         "is full, read-only or unreachable), SHUTTING_DOWN (the server stopped the sync), "
         "CANCELLED, LEASE_LOST or INTERNAL_ERROR."
     )
