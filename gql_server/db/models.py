@@ -79,8 +79,9 @@ class Printer(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(200))
     # Case-folded copies that filters compare (db/folding.py), kept by the validators below.
-    # Names are unique by their folded form, so both databases refuse the same names.
-    name_folded: Mapped[str | None] = mapped_column(
+    # Names are unique, and sorted, by their folded form: both databases refuse the same
+    # names and list printers in the same order (code point order of the folded name).
+    name_folded: Mapped[str] = mapped_column(
         folded_string(FOLDED_WIDTHS["name_folded"]), unique=True
     )
     location_folded: Mapped[str | None] = mapped_column(

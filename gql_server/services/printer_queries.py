@@ -22,7 +22,7 @@ from gql_server.services.sql_filters import contains, equals_folded
 
 
 class PrinterOrderField(enum.Enum):
-    NAME = "name"
+    NAME = "name_folded"  # the same order on every database
     CREATED_AT = "created_at"
     LAST_SEEN = "last_seen"
 

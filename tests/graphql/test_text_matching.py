@@ -161,3 +161,31 @@ def test_filament_types_differing_in_case_share_one_stats_bucket(
         "PLA": 2,
         "Ästhetik-PLA": 1,
     }
+
+
+# Names whose order differed: SQLite sorted capitals first (bytes), MariaDB by its
+# collation (ﬁ as "fi", ö as o). The one rule on both: code-point order of the folded
+# name, so accented letters come after z.
+ORDER_NAMES = ("ro", "Keyed", "STRASSE-2", "VORON", "vöron", "ﬁlament", "Ender", "éclair")
+PRINTER_PAGE = """query ($after: String, $direction: OrderDirection!) {
+  printers(first: 3, after: $after, orderBy: {field: NAME, direction: $direction}) {
+    nodes { name } pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_printers_sort_by_name_the_same_on_every_database(
+    gql: GraphQLClient, database: Database
+) -> None:
+    with database.scope() as session:
+        for index, name in enumerate(ORDER_NAMES):
+            make_printer(session, name, moonraker_url=f"http://127.0.0.1:{7000 + index}")
+    expected = ["Ender", "ﬁlament", "Keyed", "ro", "STRASSE-2", "VORON", "vöron", "éclair"]
+    for direction, names in (("ASC", expected), ("DESC", expected[::-1])):
+        seen: list[str] = []
+        after = None
+        for _ in range(len(ORDER_NAMES)):  # pages of 3 cross every boundary
+            page = gql.execute(PRINTER_PAGE, {"after": after, "direction": direction})
+            seen += [node["name"] for node in page["printers"]["nodes"]]
+            if not page["printers"]["pageInfo"]["hasNextPage"]:
+                break
+            after = page["printers"]["pageInfo"]["endCursor"]
+        assert seen == names
