@@ -5,7 +5,13 @@ from sqlalchemy import select
 
 from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
-from gql_server.services.jobs import _ids_of, job_key, unfinished_jobs, upsert_jobs
+from gql_server.services.jobs import (
+    _ids_of,
+    job_key,
+    unfinished_jobs,
+    upsert_details,
+    upsert_jobs,
+)
 from tests.factories import make_job_row, make_printer
 from tests.support.sql_counter import count_statements
 
@@ -140,3 +146,12 @@ def test_nan_and_infinity_in_the_json_columns_are_stored_as_null(database: Datab
         "sizes": [None, 1.5],
     }
     assert stored.auxiliary_data == [{"provider": "sensor", "value": None}]
+
+
+def test_an_empty_batch_issues_no_statement(database: Database) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+    with database.scope() as session, count_statements(database.engine) as log:
+        result = upsert_jobs(session, printer_id, [])
+        details = upsert_details(session, [])
+    assert (result.created, result.updated, result.unchanged, details, log.count) == (0, 0, 0, 0, 0)
