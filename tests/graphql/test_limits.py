@@ -807,3 +807,26 @@ def test_a_measurement_past_100000_steps_is_refused() -> None:
         "QUERY_BUDGET_EXCEEDED",
         "measuring the query took more than 100000 steps",
     )
+
+
+def test_a_list_of_objects_without_nested_objects_is_not_charged_as_a_long_list(
+    small: GraphQLClient,
+) -> None:
+    """``userErrors`` hold leaves only: nothing inside them can multiply (nodes limit 10)."""
+    query = 'mutation { revokeApiKey(input: {id: "bogus"}) { userErrors { message } } }'
+    body = small.post(query).json()
+    assert (body.get("errors"), body["data"]["revokeApiKey"]["userErrors"][0]["message"]) == (
+        None,
+        "'bogus' is not a valid id",
+    )
+
+
+@pytest.mark.parametrize("page", [0, -5])
+def test_a_page_size_under_1_is_charged_as_an_empty_page(client: GraphQLClient, page: int) -> None:
+    """The resolver refuses it; meanwhile the measure charges no node for it."""
+    query = f"{{ printJobs(first: {page}) {{ nodes {{ printer {{ name }} }} }} }}"
+    body = client.post(query).json()
+    assert (body["errors"][0]["extensions"]["code"], body["extensions"]["cost"]["requested"]) == (
+        "BAD_PAGE_SIZE",
+        1,
+    )
