@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from gql_server.db.models import PrintJob
 from gql_server.db.session import Database
+from gql_server.services.job_queries import JobFilter, count_jobs
 from gql_server.services.jobs import (
     _ids_of,
     job_key,
@@ -155,3 +156,21 @@ def test_an_empty_batch_issues_no_statement(database: Database) -> None:
         result = upsert_jobs(session, printer_id, [])
         details = upsert_details(session, [])
     assert (result.created, result.updated, result.unchanged, details, log.count) == (0, 0, 0, 0, 0)
+
+
+def test_the_text_filters_find_what_an_upsert_wrote(database: Database) -> None:
+    """User, file name and slicer (from the metadata) of the job, filament type of its
+    details: each filter matches, ignoring case, what the batch wrote."""
+    row = make_job_row(1, user="Ada", filename="Benchy.gcode")
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        job_ids = upsert_jobs(session, printer_id, [row]).ids
+        upsert_details(session, [{"print_job_id": job_ids[job_key(row)], "filament_type": "PETG"}])
+    filters = [
+        JobFilter(user="ada"),
+        JobFilter(filename_contains="benchy"),
+        JobFilter(slicer="prusaslicer"),
+        JobFilter(filament_types=["petg"]),
+    ]
+    with database.scope() as session:
+        assert [count_jobs(session, job_filter) for job_filter in filters] == [1, 1, 1, 1]
