@@ -174,3 +174,21 @@ def test_the_text_filters_find_what_an_upsert_wrote(database: Database) -> None:
     ]
     with database.scope() as session:
         assert [count_jobs(session, job_filter) for job_filter in filters] == [1, 1, 1, 1]
+
+
+def test_texts_that_fold_longer_than_their_column_are_still_found(database: Database) -> None:
+    """ "ß" folds to "ss": 60 of them fold to 120 characters, cut to the 100 the folded
+    columns hold, as the filter value is."""
+    long = "ß" * 60
+    row = make_job_row(1, user=long, job_metadata={"slicer": long})
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        job_ids = upsert_jobs(session, printer_id, [row]).ids
+        upsert_details(session, [{"print_job_id": job_ids[job_key(row)], "filament_type": long}])
+    filters = [
+        JobFilter(user="SS" * 60),
+        JobFilter(slicer="SS" * 60),
+        JobFilter(filament_types=["SS" * 60]),
+    ]
+    with database.scope() as session:
+        assert [count_jobs(session, job_filter) for job_filter in filters] == [1, 1, 1]
