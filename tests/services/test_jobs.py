@@ -1,6 +1,8 @@
 """The batch upsert: new rows inserted, changed rows updated in place, constant SQL; jobs
 of different printers never taken for one another."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from gql_server.db.models import PrintJob
@@ -192,3 +194,13 @@ def test_texts_that_fold_longer_than_their_column_are_still_found(database: Data
     ]
     with database.scope() as session:
         assert [count_jobs(session, job_filter) for job_filter in filters] == [1, 1, 1]
+
+
+def test_a_job_whose_end_time_alone_changed_is_updated(database: Database) -> None:
+    row = make_job_row(1)
+    later = make_job_row(1, end_time=row["end_time"] + timedelta(seconds=30))
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [row])
+        again = upsert_jobs(session, printer_id, [later])
+    assert (again.updated, _jobs(database)["000001"].end_time) == (1, later["end_time"])
