@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gql_server.db.models import PrintJob
+from gql_server.db.models import JobDetails, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter, count_jobs
 from gql_server.services.jobs import (
@@ -204,3 +204,22 @@ def test_a_job_whose_end_time_alone_changed_is_updated(database: Database) -> No
         upsert_jobs(session, printer_id, [row])
         again = upsert_jobs(session, printer_id, [later])
     assert (again.updated, _jobs(database)["000001"].end_time) == (1, later["end_time"])
+
+
+def test_raw_metadata_is_stored_whether_given_as_text_or_as_a_dict(database: Database) -> None:
+    rows = [make_job_row(1), make_job_row(2)]
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        ids = upsert_jobs(session, printer_id, rows).ids
+        first, second = (ids[job_key(row)] for row in rows)
+        upsert_details(
+            session,
+            [
+                {"print_job_id": first, "raw_metadata_json": '{"slicer":"OrcaSlicer"}'},
+                {"print_job_id": second, "raw_metadata": {"slicer": "Cura"}},
+            ],
+        )
+    with database.scope() as session:
+        query = select(JobDetails.print_job_id, JobDetails.raw_metadata)
+        stored = {row.print_job_id: row.raw_metadata for row in session.execute(query)}
+    assert stored == {first: {"slicer": "OrcaSlicer"}, second: {"slicer": "Cura"}}
