@@ -223,3 +223,10 @@ def test_raw_metadata_is_stored_whether_given_as_text_or_as_a_dict(database: Dat
         query = select(JobDetails.print_job_id, JobDetails.raw_metadata)
         stored = {row.print_job_id: row.raw_metadata for row in session.execute(query)}
     assert stored == {first: {"slicer": "OrcaSlicer"}, second: {"slicer": "Cura"}}
+
+
+def test_a_job_without_metadata_is_stored_without_a_slicer(database: Database) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=None)])
+    assert _jobs(database)["000001"].slicer_folded is None
