@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import get_introspection_query
+from graphql import OperationDefinitionNode, get_introspection_query, parse
 from graphql.language import Lexer, Source, TokenKind
 
 from gql_server.app import create_app
@@ -27,6 +27,12 @@ from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.models import Printer
 from gql_server.db.session import Database
+from gql_server.graphql.limits import (
+    DocumentRefused,
+    Measure,
+    check_structure,
+    measure_operation,
+)
 from tests.factories import make_printer
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.support.live_server import LiveServer
@@ -711,3 +717,136 @@ def test_a_page_size_variable_that_is_no_int_is_measured_as_the_largest_page(
 def test_a_null_page_size_variable_is_measured_as_the_default_page(small: GraphQLClient) -> None:
     response = small.post("query ($n: Int) { printJobs(first: $n) { totalCount } }", {"n": None})
     assert message(response) == "the query may return 20 nodes; the limit is 10"
+
+
+# --- structure: nesting guard, fragment cycles, fragments declared before their use -------
+
+
+def wrapped_in_inline_fragments(levels: int) -> str:
+    """``viewer { name }`` inside ``levels - 2`` inline fragments: ``levels`` selection sets
+    (the operation's, viewer's, one per fragment) but a depth of 2 fields."""
+    inner = "name"
+    for _ in range(levels - 2):
+        inner = f"... on ApiKey {{ {inner} }}"
+    return f"{{ viewer {{ {inner} }} }}"
+
+
+def test_selection_sets_nested_64_levels_are_answered(client: GraphQLClient) -> None:
+    assert answered(client.post(wrapped_in_inline_fragments(64)))
+
+
+def test_selection_sets_nested_65_levels_are_refused_naming_the_guard(
+    client: GraphQLClient,
+) -> None:
+    response = client.post(wrapped_in_inline_fragments(65))
+    assert refusal(response) == (200, ["QUERY_TOO_DEEP"])
+    assert message(response) == (
+        "selection sets are nested more than 64 levels deep (fields and fragments)"
+    )
+
+
+def test_a_fragment_nested_65_levels_is_refused(client: GraphQLClient) -> None:
+    """Its own selection set and 64 inline fragments: the count starts again in it."""
+    body = wrapped_in_inline_fragments(66).removeprefix("{ viewer ").removesuffix(" }")
+    query = f"{{ viewer {{ ...deep }} }} fragment deep on ApiKey {body}"
+    assert codes(client.post(query)) == ["QUERY_TOO_DEEP"]
+
+
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        "fragment a on ApiKey { ...a }",
+        "fragment a on ApiKey { name ...b } fragment b on ApiKey { ...a }",
+        "fragment a on ApiKey { ...b } fragment b on ApiKey { ...c } fragment c on ApiKey { ...b }",
+    ],
+    ids=["itself", "through another", "past an acyclic start"],
+)
+def test_a_fragment_cycle_is_refused_naming_the_fragment(
+    client: GraphQLClient, fragments: str
+) -> None:
+    response = client.post("{ viewer { ...a } } " + fragments)
+    assert refusal(response) == (200, ["FRAGMENT_CYCLE"])
+    assert message(response) in {f"fragment {name!r} spreads itself" for name in "abc"}
+
+
+def fleet_cost_of(printers: int, jobs: int) -> int:
+    """``printers { nodes { printJobs { nodes { … printer { name } } } } }``: each job node
+    costs 1 + 1 (printer), each printer node 1 + (1 + jobs × 2)."""
+    return 1 + printers * (2 + 2 * jobs)
+
+
+FLEET_FRAGMENTS = (
+    "fragment fleet on Query { printers(first: 4) { nodes { ...jobs } } } "
+    "fragment jobs on Printer { printJobs(first: 5) { nodes { ...job } } } "
+    "fragment job on PrintJob { jobId printer { name } }"
+)
+
+
+def test_fragments_declared_before_those_they_spread_cost_what_the_inline_query_costs(
+    client: GraphQLClient,
+) -> None:
+    inline = (
+        "{ printers(first: 4) { nodes { printJobs(first: 5) "
+        "{ nodes { jobId printer { name } } } } } }"
+    )
+    spread = "{ ...fleet } " + FLEET_FRAGMENTS
+    assert (
+        requested_cost(client, spread, {})
+        == requested_cost(client, inline, {})
+        == fleet_cost_of(4, 5)
+    )
+
+
+def test_a_fragment_spread_twice_is_charged_twice(client: GraphQLClient) -> None:
+    query = (
+        "{ a: printers(first: 4) { nodes { ...jobs } } "
+        "b: printers(first: 4) { nodes { ...jobs } } } "
+        "fragment jobs on Printer { printJobs(first: 5) { nodes { printer { name } } } }"
+    )
+    assert requested_cost(client, query, {}) == 2 * fleet_cost_of(4, 5)
+
+
+# --- the step budget: only reachable with a token limit raised far above its default ------
+
+
+def _measure_fields(count: int) -> Measure:
+    document = parse("{ " + "name " * count + "}")
+    (operation,) = document.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    return measure_operation(operation, check_structure(document), None, {})
+
+
+def test_a_measurement_of_100000_steps_finishes() -> None:
+    assert _measure_fields(100_000).depth == 1
+
+
+def test_a_measurement_past_100000_steps_is_refused() -> None:
+    with pytest.raises(DocumentRefused) as refused:
+        _measure_fields(100_001)
+    assert (refused.value.code, refused.value.message) == (
+        "QUERY_BUDGET_EXCEEDED",
+        "measuring the query took more than 100000 steps",
+    )
+
+
+def test_a_list_of_objects_without_nested_objects_is_not_charged_as_a_long_list(
+    small: GraphQLClient,
+) -> None:
+    """``userErrors`` hold leaves only: nothing inside them can multiply (nodes limit 10)."""
+    query = 'mutation { revokeApiKey(input: {id: "bogus"}) { userErrors { message } } }'
+    body = small.post(query).json()
+    assert (body.get("errors"), body["data"]["revokeApiKey"]["userErrors"][0]["message"]) == (
+        None,
+        "'bogus' is not a valid id",
+    )
+
+
+@pytest.mark.parametrize("page", [0, -5])
+def test_a_page_size_under_1_is_charged_as_an_empty_page(client: GraphQLClient, page: int) -> None:
+    """The resolver refuses it; meanwhile the measure charges no node for it."""
+    query = f"{{ printJobs(first: {page}) {{ nodes {{ printer {{ name }} }} }} }}"
+    body = client.post(query).json()
+    assert (body["errors"][0]["extensions"]["code"], body["extensions"]["cost"]["requested"]) == (
+        "BAD_PAGE_SIZE",
+        1,
+    )

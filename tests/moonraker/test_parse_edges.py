@@ -106,3 +106,22 @@ def test_joined_filament_types_fill_the_column_to_the_last_character() -> None:
 def test_a_single_filament_type_over_the_column_is_cut_to_it() -> None:
     long_name = "P" * 120
     assert parse_details({"filament_type": long_name})["filament_type"] == "P" * 100
+
+
+def test_a_cura_payload_with_escaped_line_breaks_but_single_backslashes_is_read() -> None:
+    """A writer that escaped only the line breaks of indented JSON: the payload as written is
+    not JSON (``\\n`` between tokens), unescaped it holds raw newlines inside its strings."""
+    document = {
+        "global_quality": cura_section("infill_sparse_density = 30"),
+        "extruder_quality": [],
+    }
+    text = json.dumps(document, indent=1).replace("\n", "\\n")
+    tail = "".join(
+        f";SETTING_3 {text[i : i + CURA_CHUNK]}\n" for i in range(0, len(text), CURA_CHUNK)
+    )
+    assert parse_slicer_settings("Cura", tail)["infill_percentage"] == 30
+
+
+def test_unquoting_removes_quotes_and_keeps_every_letter() -> None:
+    text = '; fill_density = 20%\n; fill_pattern = "XgridX"\n'
+    assert parse_slicer_settings("PrusaSlicer", text)["infill_pattern"] == "XgridX"

@@ -1,11 +1,20 @@
 """The batch upsert: new rows inserted, changed rows updated in place, constant SQL; jobs
 of different printers never taken for one another."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from gql_server.db.models import PrintJob
+from gql_server.db.models import JobDetails, PrintJob
 from gql_server.db.session import Database
-from gql_server.services.jobs import _ids_of, job_key, unfinished_jobs, upsert_jobs
+from gql_server.services.job_queries import JobFilter, count_jobs
+from gql_server.services.jobs import (
+    _ids_of,
+    job_key,
+    unfinished_jobs,
+    upsert_details,
+    upsert_jobs,
+)
 from tests.factories import make_job_row, make_printer
 from tests.support.sql_counter import count_statements
 
@@ -140,3 +149,84 @@ def test_nan_and_infinity_in_the_json_columns_are_stored_as_null(database: Datab
         "sizes": [None, 1.5],
     }
     assert stored.auxiliary_data == [{"provider": "sensor", "value": None}]
+
+
+def test_an_empty_batch_issues_no_statement(database: Database) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+    with database.scope() as session, count_statements(database.engine) as log:
+        result = upsert_jobs(session, printer_id, [])
+        details = upsert_details(session, [])
+    assert (result.created, result.updated, result.unchanged, details, log.count) == (0, 0, 0, 0, 0)
+
+
+def test_the_text_filters_find_what_an_upsert_wrote(database: Database) -> None:
+    """User, file name and slicer (from the metadata) of the job, filament type of its
+    details: each filter matches, ignoring case, what the batch wrote."""
+    row = make_job_row(1, user="Ada", filename="Benchy.gcode")
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        job_ids = upsert_jobs(session, printer_id, [row]).ids
+        upsert_details(session, [{"print_job_id": job_ids[job_key(row)], "filament_type": "PETG"}])
+    filters = [
+        JobFilter(user="ada"),
+        JobFilter(filename_contains="benchy"),
+        JobFilter(slicer="prusaslicer"),
+        JobFilter(filament_types=["petg"]),
+    ]
+    with database.scope() as session:
+        assert [count_jobs(session, job_filter) for job_filter in filters] == [1, 1, 1, 1]
+
+
+def test_texts_that_fold_longer_than_their_column_are_still_found(database: Database) -> None:
+    """ "ß" folds to "ss": 60 of them fold to 120 characters, cut to the 100 the folded
+    columns hold, as the filter value is."""
+    long = "ß" * 60
+    row = make_job_row(1, user=long, job_metadata={"slicer": long})
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        job_ids = upsert_jobs(session, printer_id, [row]).ids
+        upsert_details(session, [{"print_job_id": job_ids[job_key(row)], "filament_type": long}])
+    filters = [
+        JobFilter(user="SS" * 60),
+        JobFilter(slicer="SS" * 60),
+        JobFilter(filament_types=["SS" * 60]),
+    ]
+    with database.scope() as session:
+        assert [count_jobs(session, job_filter) for job_filter in filters] == [1, 1, 1]
+
+
+def test_a_job_whose_end_time_alone_changed_is_updated(database: Database) -> None:
+    row = make_job_row(1)
+    later = make_job_row(1, end_time=row["end_time"] + timedelta(seconds=30))
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [row])
+        again = upsert_jobs(session, printer_id, [later])
+    assert (again.updated, _jobs(database)["000001"].end_time) == (1, later["end_time"])
+
+
+def test_raw_metadata_is_stored_whether_given_as_text_or_as_a_dict(database: Database) -> None:
+    rows = [make_job_row(1), make_job_row(2)]
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        ids = upsert_jobs(session, printer_id, rows).ids
+        first, second = (ids[job_key(row)] for row in rows)
+        upsert_details(
+            session,
+            [
+                {"print_job_id": first, "raw_metadata_json": '{"slicer":"OrcaSlicer"}'},
+                {"print_job_id": second, "raw_metadata": {"slicer": "Cura"}},
+            ],
+        )
+    with database.scope() as session:
+        query = select(JobDetails.print_job_id, JobDetails.raw_metadata)
+        stored = {row.print_job_id: row.raw_metadata for row in session.execute(query)}
+    assert stored == {first: {"slicer": "OrcaSlicer"}, second: {"slicer": "Cura"}}
+
+
+def test_a_job_without_metadata_is_stored_without_a_slicer(database: Database) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=None)])
+    assert _jobs(database)["000001"].slicer_folded is None
