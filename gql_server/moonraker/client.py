@@ -9,7 +9,6 @@ import json
 import logging
 import random
 import ssl
-from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -54,6 +53,24 @@ def parse_base_url(base_url: str) -> httpx.URL:
     return url
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientOptions:
+    """How long to wait, how much to read and how often to retry, and where a printer's
+    address may point; the sync's options extend these (services/sync/runs.py)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_response_bytes: int = 32 * 1024 * 1024
+    retries: int = 3
+    backoff_base: float = 0.2
+    # GQL_MOONRAKER_ALLOWED_NETWORKS: where a Moonraker URL may point beyond the default
+    # address rule (tests on 127.0.0.1 allow loopback here).
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+
+DEFAULT_OPTIONS = ClientOptions()
+
+
 class MoonrakerClient:
     """One printer's Moonraker over one connection pool; use as `async with`.
 
@@ -68,23 +85,14 @@ class MoonrakerClient:
         base_url: str,
         *,
         api_key: str | None = None,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        max_response_bytes: int = 32 * 1024 * 1024,
-        retries: int = 3,
-        backoff_base: float = 0.2,
-        allowed_networks: Iterable[IPNetwork] = (),
+        options: ClientOptions = DEFAULT_OPTIONS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`allowed_networks` widens the address rule (address_rule.py), enforced on
-        every connection; a `transport` given by a test replaces the guarded one."""
+        """`options.allowed_networks` widens the address rule (address_rule.py), enforced
+        on every connection; a `transport` given by a test replaces the guarded one."""
         url = parse_base_url(base_url)
         self._api_key = api_key or None
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._max_bytes = max_response_bytes
-        self._retries = retries
-        self._backoff_base = backoff_base
+        self._options = options
         self._where = _host_port(url)
         self.requests_made: int = 0
         # trust_env=False: printers sit on the LAN, and a proxy or .netrc meant
@@ -92,11 +100,13 @@ class MoonrakerClient:
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"X-Api-Key": self._api_key} if self._api_key else None,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            timeout=httpx.Timeout(
+                options.read_timeout, connect=options.connect_timeout, pool=options.connect_timeout
+            ),
             follow_redirects=False,
             trust_env=False,
             transport=transport
-            or GuardedTransport(allowed=allowed_networks, ssl_context=_tls_context()),
+            or GuardedTransport(allowed=options.allowed_networks, ssl_context=_tls_context()),
         )
 
     async def __aenter__(self) -> Self:
@@ -200,7 +210,7 @@ class MoonrakerClient:
         headers: dict[str, str] | None = None,
     ) -> _Reply:
         """Send, retrying transient failures; the last attempt's outcome is final."""
-        for attempt in range(self._retries):
+        for attempt in range(self._options.retries):
             try:
                 reply = await self._attempt(path, params, headers)
             except MoonrakerError as error:
@@ -211,7 +221,7 @@ class MoonrakerClient:
                 if reply.status not in RETRY_STATUSES:
                     return reply
                 log.info("retrying %s after HTTP %d", path, reply.status)
-            await anyio.sleep(random.uniform(0, self._backoff_base * 2**attempt))
+            await anyio.sleep(random.uniform(0, self._options.backoff_base * 2**attempt))
         return await self._attempt(path, params, headers)
 
     async def _attempt(
@@ -241,7 +251,7 @@ class MoonrakerClient:
             raise MoonrakerError("BAD_RESPONSE", message) from exc
 
     async def _read(self, response: httpx.Response) -> _Reply:
-        limit = self._max_bytes if response.is_success else ERROR_BODY_BYTES
+        limit = self._options.max_response_bytes if response.is_success else ERROR_BODY_BYTES
         body = await _read_capped(response, limit)
         if body is None:
             if response.is_success:
@@ -270,10 +280,10 @@ class MoonrakerClient:
 
     def _timeout_message(self, exc: httpx.TimeoutException) -> str:
         if isinstance(exc, httpx.ConnectTimeout):
-            return f"no connection to {self._where} within {self._connect_timeout:g} s"
+            return f"no connection to {self._where} within {self._options.connect_timeout:g} s"
         if isinstance(exc, httpx.PoolTimeout):
-            return f"no free connection to {self._where} within {self._connect_timeout:g} s"
-        return f"{self._where} did not answer within {self._read_timeout:g} s"
+            return f"no free connection to {self._where} within {self._options.connect_timeout:g} s"
+        return f"{self._where} did not answer within {self._options.read_timeout:g} s"
 
     def _safe(self, text: str) -> str:
         """One short line without the API key (replaced before cutting, so no

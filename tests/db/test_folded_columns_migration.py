@@ -2,19 +2,14 @@
 for rows stored before it, so filters and moonrakerDifference work before any import."""
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
-from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import migrate_to
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.db.conftest import AtRevision, all_rows, migrate
 
 BEFORE = "0005"
-DB_SUFFIX = "_folded_migration"
 NOW = "2026-01-01 00:00:00"
 # (job id, user, filename, status, total duration, metadata)
 JOBS: tuple[tuple[str, str | None, str, str, float | None, Any], ...] = (
@@ -24,10 +19,6 @@ JOBS: tuple[tuple[str, str | None, str, str, float | None, Any], ...] = (
     ("000004", "bob", "c.gcode", "interrupted", 70.0, {}),
     ("000005", "bob", "d.gcode", "server_exit", 20.0, {"slicer": "Cura"}),
 )
-
-
-def migrate(engine: Engine, direction: str, revision: str) -> None:
-    migrate_to(engine, revision, downgrade=direction == "downgrade")
 
 
 def add_rows(engine: Engine) -> None:
@@ -75,35 +66,18 @@ def add_rows(engine: Engine) -> None:
         )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def migrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def migrated(at_revision: AtRevision) -> Engine:
     """A database holding rows written at 0005, then upgraded to 0006."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.db'}"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + DB_SUFFIX
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    try:
-        migrate(engine, "upgrade", BEFORE)
-        add_rows(engine)
-        migrate(engine, "upgrade", "0006")
-        yield engine
-    finally:
-        engine.dispose()
-        if request.param == "mariadb":
-            drop_mysql_database(url)
-
-
-def _all(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql))]
+    engine = at_revision(BEFORE)
+    add_rows(engine)
+    migrate(engine, "upgrade", "0006")
+    return engine
 
 
 def test_upgrade_folds_the_texts_already_stored(migrated: Engine) -> None:
-    jobs = _all(migrated, "SELECT user_folded, filename_folded, slicer_folded FROM print_jobs "
-                          "ORDER BY id")  # fmt: skip
+    query = "SELECT user_folded, filename_folded, slicer_folded FROM print_jobs ORDER BY id"
+    jobs = all_rows(migrated, query)
     assert jobs == [
         ("alice", "strasse.gcode", "orcaslicer"),
         ("élodie", "vase.gcode", None),
@@ -111,15 +85,15 @@ def test_upgrade_folds_the_texts_already_stored(migrated: Engine) -> None:
         ("bob", "c.gcode", None),
         ("bob", "d.gcode", "cura"),
     ]
-    assert _all(migrated, "SELECT name_folded, location_folded FROM printers") == [
+    assert all_rows(migrated, "SELECT name_folded, location_folded FROM printers") == [
         ("lüfter", "küche")
     ]
-    assert _all(migrated, "SELECT filament_type_folded FROM job_details") == [("pla",)]
+    assert all_rows(migrated, "SELECT filament_type_folded FROM job_details") == [("pla",)]
 
 
 def test_upgrade_counts_the_stored_jobs_moonrakers_way(migrated: Engine) -> None:
     # completed, cancelled and server_exit count; in_progress and interrupted do not
-    totals = _all(
+    totals = all_rows(
         migrated,
         "SELECT finished_jobs, finished_time, finished_print_time, finished_filament_used, "
         "longest_finished_job FROM job_totals",

@@ -10,44 +10,22 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from gql_server.config import ConfigError
-from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import migrate_to
 from gql_server.db.secret_box import SecretBox
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.db.conftest import AtRevision, database_at, migrate
 
 SECRET = "the-operators-secret-of-at-least-32-characters"
 KEY = "5f0e0c6b1d2a4e8f9b3c7d6e1a2b3c4d"
 BEFORE = "0004"
 AFTER = "0005"  # not "head": later revisions have downgrades of their own
-DB_SUFFIX = "_key_migration"
 
 
-def engine_for(kind: str, tmp_path: Path) -> Iterator[Engine]:
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.db'}"
-    elif kind == "sqlite-memory":
-        url = "sqlite://"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + DB_SUFFIX
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
-    if kind == "mariadb":
-        drop_mysql_database(url)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def legacy_engine(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
+@pytest.fixture
+def legacy_engine(at_revision: AtRevision, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """A database at 0004 holding a printer with a plaintext key and one without a key."""
     monkeypatch.delenv("GQL_SECRET_KEY", raising=False)
-    for engine in engine_for(request.param, tmp_path):
-        migrate(engine, "upgrade", BEFORE)
-        add_legacy_printers(engine)
-        yield engine
+    engine = at_revision(BEFORE)
+    add_legacy_printers(engine)
+    return engine
 
 
 @pytest.fixture(
@@ -58,14 +36,9 @@ def secretless_engine(
 ) -> Iterator[Engine]:
     """Like ``legacy_engine`` where no secret can be found: no file beside the database."""
     monkeypatch.delenv("GQL_SECRET_KEY", raising=False)
-    for engine in engine_for(request.param, tmp_path):
-        migrate(engine, "upgrade", BEFORE)
+    with database_at(request.param, tmp_path, BEFORE) as engine:
         add_legacy_printers(engine)
         yield engine
-
-
-def migrate(engine: Engine, direction: str, revision: str) -> None:
-    migrate_to(engine, revision, downgrade=direction == "downgrade")
 
 
 def add_legacy_printers(engine: Engine) -> None:
@@ -134,18 +107,17 @@ def test_downgrade_with_another_secret_fails_and_keeps_the_keys(
 
 
 def test_on_sqlite_without_a_secret_the_upgrade_creates_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_at_revision: AtRevision, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite only: MariaDB has no file beside it (see the test after this one)."""
     monkeypatch.delenv("GQL_SECRET_KEY", raising=False)
-    for engine in engine_for("sqlite", tmp_path):
-        migrate(engine, "upgrade", BEFORE)
-        add_legacy_printers(engine)
-        migrate(engine, "upgrade", "head")
-        secret_file = tmp_path / "legacy.db.secret"
-        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
-        box = SecretBox(secret_file.read_text().strip())
-        assert box.decrypt(raw_keys(engine)[0] or "") == KEY
+    engine = sqlite_at_revision(BEFORE)
+    add_legacy_printers(engine)
+    migrate(engine, "upgrade", "head")
+    secret_file = Path(f"{engine.url.database}.secret")
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    box = SecretBox(secret_file.read_text().strip())
+    assert box.decrypt(raw_keys(engine)[0] or "") == KEY
 
 
 def test_without_a_secret_the_upgrade_stops_before_changing_anything(

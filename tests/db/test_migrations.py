@@ -1,37 +1,16 @@
 """Alembic: head equals the models (no drift), downgrade empties, upgrade again works."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, inspect
 
-from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import check_no_drift, downgrade_to_base, upgrade_to_head
 from gql_server.db.models import Base
-from tests.conftest import (
-    MYSQL_URL,
-    drop_mysql_database,
-    recreate_mysql_database,
-    require_mysql,
-)
-
-MIGRATION_DB_SUFFIX = "_migrations"
+from tests.db.conftest import AtRevision
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrations.db'}"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + MIGRATION_DB_SUFFIX
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
-    if request.param == "mariadb":
-        drop_mysql_database(url)
+@pytest.fixture
+def empty_engine(at_revision: AtRevision) -> Engine:
+    return at_revision(None)
 
 
 def _app_tables(engine: Engine) -> set[str]:

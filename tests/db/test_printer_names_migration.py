@@ -2,18 +2,12 @@
 names that fold alike; the upgrade keeps every printer and its jobs and renames the
 younger ones, so that the unique index can be built."""
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import DanglingReferencesError
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
-from tests.db.test_folded_columns_migration import migrate
+from tests.db.conftest import AtRevision, all_rows, migrate
 
 NOW = "2026-01-01 00:00:00"
 
@@ -37,17 +31,9 @@ def add_printer(engine: Engine, printer_id: int, name: str, folded: str) -> None
         )
 
 
-def _all(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql))]
-
-
 @pytest.fixture
-def sqlite_at_0006(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'names.db'}")
-    migrate(engine, "upgrade", "0006")
-    yield engine
-    engine.dispose()
+def sqlite_at_0006(sqlite_at_revision: AtRevision) -> Engine:
+    return sqlite_at_revision("0006")
 
 
 def test_names_that_fold_alike_are_renamed_and_nothing_is_lost(sqlite_at_0006: Engine) -> None:
@@ -55,13 +41,13 @@ def test_names_that_fold_alike_are_renamed_and_nothing_is_lost(sqlite_at_0006: E
     for printer_id, name in ((1, "Voron"), (2, "voron"), (3, "VORON "), (4, "voron #2")):
         add_printer(engine, printer_id, name, name.casefold().strip())
     migrate(engine, "upgrade", "0007")
-    assert _all(engine, "SELECT id, name, name_folded FROM printers ORDER BY id") == [
+    assert all_rows(engine, "SELECT id, name, name_folded FROM printers ORDER BY id") == [
         (1, "Voron", "voron"),
         (2, "voron #2-2", "voron #2-2"),  # "voron #2" is printer 4's own name
         (3, "VORON #3", "voron #3"),
         (4, "voron #2", "voron #2"),
     ]
-    assert _all(engine, "SELECT printer_id FROM print_jobs ORDER BY printer_id") == [
+    assert all_rows(engine, "SELECT printer_id FROM print_jobs ORDER BY printer_id") == [
         (1,),
         (2,),
         (3,),
@@ -69,22 +55,9 @@ def test_names_that_fold_alike_are_renamed_and_nothing_is_lost(sqlite_at_0006: E
     ]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def at_0006(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'names.db'}"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + "_names_migration"
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    try:
-        migrate(engine, "upgrade", "0006")
-        yield engine
-    finally:
-        engine.dispose()
-        if request.param == "mariadb":
-            drop_mysql_database(url)
+@pytest.fixture
+def at_0006(at_revision: AtRevision) -> Engine:
+    return at_revision("0006")
 
 
 def test_after_the_upgrade_both_databases_refuse_the_same_names(at_0006: Engine) -> None:
@@ -93,7 +66,7 @@ def test_after_the_upgrade_both_databases_refuse_the_same_names(at_0006: Engine)
     add_printer(at_0006, 2, "Jose", "jose")  # refused by MariaDB's collation before 0007
     with pytest.raises(IntegrityError):
         add_printer(at_0006, 3, "JOSÉ", "josé")
-    assert _all(at_0006, "SELECT name FROM printers ORDER BY id") == [("José",), ("Jose",)]
+    assert all_rows(at_0006, "SELECT name FROM printers ORDER BY id") == [("José",), ("Jose",)]
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -148,15 +121,12 @@ def test_rebuilding_a_table_on_sqlite_deletes_no_child_rows(sqlite_at_0004: Engi
 
 
 @pytest.fixture
-def sqlite_at_0004(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'children.db'}")
-    migrate(engine, "upgrade", "0004")
-    yield engine
-    engine.dispose()
+def sqlite_at_0004(sqlite_at_revision: AtRevision) -> Engine:
+    return sqlite_at_revision("0004")
 
 
 def _tables(engine: Engine) -> set[str]:
-    return {row[0] for row in _all(engine, "SELECT name FROM sqlite_master WHERE type='table'")}
+    return {row[0] for row in all_rows(engine, "SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def test_a_failed_sqlite_migration_leaves_no_table_behind(sqlite_at_0006: Engine) -> None:
@@ -184,8 +154,8 @@ def test_a_failed_sqlite_migration_leaves_no_table_behind(sqlite_at_0006: Engine
     with pytest.raises(DanglingReferencesError):
         migrate(engine, "upgrade", "head")
     assert _tables(engine) == tables_before
-    assert _all(engine, "SELECT version_num FROM alembic_version") == [("0006",)]
+    assert all_rows(engine, "SELECT version_num FROM alembic_version") == [("0006",)]
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM print_jobs WHERE printer_id = 99"))
     migrate(engine, "upgrade", "head")  # the retry works
-    assert _all(engine, "SELECT version_num FROM alembic_version") == [("0007",)]
+    assert all_rows(engine, "SELECT version_num FROM alembic_version") == [("0007",)]

@@ -850,3 +850,40 @@ def test_a_page_size_under_1_is_charged_as_an_empty_page(client: GraphQLClient, 
         "BAD_PAGE_SIZE",
         1,
     )
+
+
+# --- lists of objects outside a connection ------------------------------------------------
+
+# A connection inside each item of such a list: it runs once per item.
+PER_ITEM_JOBS = "printer { printJobs(first: 10) { totalCount } }"
+LONG_LISTS = {
+    "printStats": f"{{ printStats(groupBy: PRINTER) {{ {PER_ITEM_JOBS} }} }}",
+    "syncPrinters": f"mutation {{ syncPrinters(input: {{}}) {{ results {{ {PER_ITEM_JOBS} }} }} }}",
+}
+
+
+def test_a_list_of_objects_outside_a_connection_is_charged_as_5000_objects(
+    client: GraphQLClient,
+) -> None:
+    """Cost 1 + 5000 × (printer: 1), whatever the number of buckets returned."""
+    query = "{ printStats(groupBy: PRINTER) { printer { name } } }"
+    assert requested_cost(client, query, {}) == 5001
+
+
+@pytest.mark.parametrize("query", LONG_LISTS.values(), ids=LONG_LISTS.keys())
+def test_a_connection_inside_a_long_list_is_charged_once_per_item(
+    client: GraphQLClient, query: str
+) -> None:
+    """5000 items + 5000 × 10 jobs: past the node limit of 50000, while the same
+    connection outside the list costs 10 nodes. A refused sync syncs nothing."""
+    assert message(client.post(query)) == "the query may return 55000 nodes; the limit is 50000"
+
+
+def test_an_introspection_field_under_another_field_marks_the_operation() -> None:
+    """No field of today's schema returns ``Query``, so validation refuses this document
+    before it is measured; the measure must not count on that: a payload field of type
+    ``Query`` (Relay's habit) would make it valid, and introspection must still be seen."""
+    document = parse("{ payload { query { __schema { queryType { name } } } } }")
+    (operation,) = document.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    assert measure_operation(operation, check_structure(document), None, {}).introspection

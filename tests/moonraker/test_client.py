@@ -1,12 +1,13 @@
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
-from gql_server.moonraker.client import MoonrakerClient
+from gql_server.moonraker.client import ClientOptions, MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from tests.factories import LOOPBACK
 from tests.support.fake_moonraker import GCODES, FakeMoonraker
@@ -17,11 +18,11 @@ Sample = Callable[[str], Any]
 
 VALID_KEY = "5f0c3f2a9e8b4d7c8a1b2c3d4e5f6a7b"
 WRONG_KEY = "0123456789abcdef0123456789abcdef"
-FAST: dict[str, Any] = {"backoff_base": 0.001, "retries": 0, "allowed_networks": LOOPBACK}
+FAST = ClientOptions(backoff_base=0.001, retries=0, allowed_networks=LOOPBACK)
 
 
-def client_for(fake: FakeMoonraker, **options: Any) -> MoonrakerClient:
-    return MoonrakerClient(fake.url, **(FAST | options))
+def client_for(fake: FakeMoonraker, api_key: str | None = None, **options: Any) -> MoonrakerClient:
+    return MoonrakerClient(fake.url, api_key=api_key, options=replace(FAST, **options))
 
 
 def body_of(sample: Sample, name: str) -> bytes:
@@ -181,7 +182,7 @@ async def test_gcode_tail_of_an_empty_file_is_empty(fake_moonraker: FakeMoonrake
 
 async def test_closed_port_is_unreachable_after_retries(closed_port: int) -> None:
     url = f"http://127.0.0.1:{closed_port}"
-    async with MoonrakerClient(url, **(FAST | {"retries": 2})) as client:
+    async with MoonrakerClient(url, options=replace(FAST, retries=2)) as client:
         error = await failure(client.server_info())
         assert (error.code, client.requests_made) == ("UNREACHABLE", 3)
     assert error.message.startswith(f"cannot connect to 127.0.0.1:{closed_port}")
@@ -194,8 +195,9 @@ async def test_connect_timeout_is_timeout() -> None:
         raise httpx.ConnectTimeout("timed out", request=request)
 
     transport = httpx.MockTransport(never_connects)
-    options = FAST | {"retries": 1, "connect_timeout": 0.5, "transport": transport}
-    async with MoonrakerClient("http://printer.invalid:7125", **options) as client:
+    options = replace(FAST, retries=1, connect_timeout=0.5)
+    url = "http://printer.invalid:7125"
+    async with MoonrakerClient(url, options=options, transport=transport) as client:
         error = await failure(client.server_info())
         assert client.requests_made == 2
     assert (error.code, error.message) == (

@@ -10,6 +10,7 @@ import json
 import ssl
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 import trustme
 
 from gql_server.moonraker.address_rule import IPAddress, IPNetwork
-from gql_server.moonraker.client import MoonrakerClient
+from gql_server.moonraker.client import ClientOptions, MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.guarded_network import GuardedTransport
 from tests.factories import LOOPBACK
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.anyio
 
 NAME = "printer.farm.example"
 LOOPBACK_V6 = (ipaddress.ip_network("::1/128"),)
-FAST: dict[str, Any] = {"backoff_base": 0.001, "retries": 2}
+FAST = ClientOptions(backoff_base=0.001, retries=2)
 
 
 class ScriptedDns:
@@ -54,11 +55,11 @@ def client(
 ) -> MoonrakerClient:
     """A client whose pool resolves through `dns` (the system resolver when None)."""
     if dns is None:
-        return MoonrakerClient(url, allowed_networks=allowed, **FAST)
+        return MoonrakerClient(url, options=replace(FAST, allowed_networks=allowed))
     transport = GuardedTransport(
         allowed=allowed, ssl_context=httpx.create_ssl_context(), resolve=dns
     )
-    return MoonrakerClient(url, transport=transport, **FAST)
+    return MoonrakerClient(url, options=FAST, transport=transport)
 
 
 async def refusal(url: str, dns: ScriptedDns | None = None) -> tuple[MoonrakerError, int]:
@@ -184,6 +185,6 @@ async def test_tls_checks_the_certificate_and_sends_sni_for_the_name_not_the_add
     url, context, sni = tls_printer
     dns = ScriptedDns(["127.0.0.1"])
     transport = GuardedTransport(allowed=LOOPBACK, ssl_context=context, resolve=dns)
-    async with MoonrakerClient(url, transport=transport, **FAST) as moonraker:
+    async with MoonrakerClient(url, options=FAST, transport=transport) as moonraker:
         info = await moonraker.server_info()
     assert (info, sni) == ({"klippy_state": "ready"}, [NAME])

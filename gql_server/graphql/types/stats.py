@@ -1,5 +1,7 @@
 """Buckets of printStats."""
 
+from dataclasses import fields
+
 import strawberry
 
 from gql_server.graphql.context import Info
@@ -38,17 +40,15 @@ class StatsBucket:
         return None if row is None else printer_from_row(row)
 
 
+# What the service's bucket holds under the same name: all the constructor takes but the key.
+_SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name != "key")
+
+
 def stats_bucket(bucket: ServiceBucket, group_by: StatsGroupBy) -> StatsBucket:
-    return StatsBucket(
-        key=_filter_key(bucket, group_by),
-        job_count=bucket.job_count,
-        completed_count=bucket.completed_count,
-        success_rate=bucket.success_rate,
-        print_time=bucket.print_time,
-        total_time=bucket.total_time,
-        filament_used=bucket.filament_used,
-        printer_id=bucket.printer_id,
-    )
+    """The service's bucket with its key in the form a filter takes back; a field added
+    to both needs no line here."""
+    same = {name: getattr(bucket, name) for name in _SAME_AS_SERVICE}
+    return StatsBucket(key=_filter_key(bucket, group_by), **same)
 
 
 def _filter_key(bucket: ServiceBucket, group_by: StatsGroupBy) -> str | None:

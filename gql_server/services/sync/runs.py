@@ -18,13 +18,12 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gql_server.config import IPNetwork
 from gql_server.db.faults import describe, run_retrying_conflicts
 from gql_server.db.models import Printer
 from gql_server.db.secret_box import SecretBox
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
-from gql_server.moonraker.client import MoonrakerClient
+from gql_server.moonraker.client import ClientOptions, MoonrakerClient
 from gql_server.services.moonraker_keys import open_api_key
 from gql_server.services.sync.importer import (
     HistoryImport,
@@ -52,21 +51,16 @@ CLOSE_TIMEOUT_S = 5.0  # how long shut_down waits for cancelled syncs to close t
 IDLE_POLL_S = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class SyncOptions:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncOptions(ClientOptions):
+    """The Moonraker client's options, and how the sync pages, reads slicer settings,
+    runs printers side by side and holds its lease."""
+
     page_size: int = 200
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_response_bytes: int = 32 * 1024 * 1024
-    retries: int = 3
-    backoff_base: float = 0.2
     slicer_settings: bool = True
     concurrency: int = 4
     # GQL_SYNC_LEASE: how long a holder that died blocks its printer; renewed every third.
     lease_seconds: float = 30.0
-    # GQL_MOONRAKER_ALLOWED_NETWORKS: where a Moonraker URL may point beyond the default
-    # address rule (tests on 127.0.0.1 allow loopback here).
-    allowed_networks: tuple[IPNetwork, ...] = ()
 
 
 ProgressCallback = Callable[[int, ImportCounts], None]
@@ -259,16 +253,10 @@ class Syncer:
         return job_totals
 
     def _client(self, claim: Claim) -> MoonrakerClient:
-        options = self.options
         return MoonrakerClient(
             claim.url,
             api_key=open_api_key(claim.api_key, self.secret_box),
-            connect_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-            max_response_bytes=options.max_response_bytes,
-            retries=options.retries,
-            backoff_base=options.backoff_base,
-            allowed_networks=options.allowed_networks,
+            options=self.options,
             transport=self.transport,
         )
 
