@@ -8,7 +8,6 @@ is played to the fake, set up the same way, and its replies must be the recorded
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
