@@ -259,10 +259,15 @@ class Syncer:
         return job_totals
 
     def _client(self, claim: Claim) -> MoonrakerClient:
+        return self.moonraker_client(claim.url, claim.api_key)
+
+    def moonraker_client(self, url: str, stored_api_key: str | None) -> MoonrakerClient:
+        """An HTTP client for a printer with this sync's options; ``stored_api_key`` as
+        stored (encrypted). Live mode reads through it too."""
         options = self.options
         return MoonrakerClient(
-            claim.url,
-            api_key=open_api_key(claim.api_key, self.secret_box),
+            url,
+            api_key=open_api_key(stored_api_key, self.secret_box),
             connect_timeout=options.connect_timeout,
             read_timeout=options.read_timeout,
             max_response_bytes=options.max_response_bytes,
