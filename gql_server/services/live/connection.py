@@ -87,6 +87,7 @@ class PrinterConnection:
         self.clock = clock
         self.rng = rng or random.Random()
         self.attempts = 0  # connection attempts made, for tests and metrics
+        self.synced = False  # this connection's catch-up sync is done: following live
         self.writer = HistoryWriter(
             syncer.database,
             target.printer_id,
@@ -100,6 +101,7 @@ class PrinterConnection:
         failures = 0
         while True:
             self.attempts += 1
+            self.synced = False
             self._publish(self.record.connecting())
             started = asyncio.get_running_loop().time()
             failure = await self._attempt()
@@ -132,6 +134,7 @@ class PrinterConnection:
             self._publish(self.record.connected(_str(info.get("klippy_state"))))
             await self._subscribe(socket)
             await self._sync()
+            self.synced = True
             async with self.syncer.moonraker_client(self.target.url, self.target.api_key) as http:
                 async for notification in socket.notifications():
                     await self._handle(notification, socket, http)
