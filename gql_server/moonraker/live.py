@@ -19,9 +19,9 @@ import contextlib
 import itertools
 import json
 import re
-from importlib import metadata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from importlib import metadata
 from types import TracebackType
 from typing import Any, Self
 

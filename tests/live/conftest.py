@@ -44,9 +44,7 @@ def syncer(database: Database) -> Syncer:
 
 
 @asynccontextmanager
-async def running(syncer: Syncer, options: LiveServiceOptions = FAST_LIVE) -> AsyncIterator[
-    "Live"
-]:
+async def running(syncer: Syncer, options: LiveServiceOptions = FAST_LIVE) -> AsyncIterator["Live"]:
     """A LiveService following the database's active printers, and a record of every
     job event it published."""
     live = Live(LiveService(syncer, options))
@@ -128,7 +126,9 @@ def comparable_jobs(database: Database, printer_id: int) -> list[dict[str, Any]]
             values.pop("job_details", None)
             if details is not None:
                 values["details"] = {
-                    k: v for k, v in vars(details).items() if not k.startswith("_") and k not in skip
+                    k: v
+                    for k, v in vars(details).items()
+                    if not k.startswith("_") and k not in skip
                 }
             rows.append(values)
         return rows

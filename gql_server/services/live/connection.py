@@ -23,7 +23,7 @@ from gql_server.db.faults import storage_fault
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.live import LiveOptions, MoonrakerSocket, Notification
 from gql_server.services.live.history import HistoryWriter, LeaseBusyError
-from gql_server.services.live.hub import EventHub, JobChanged, JobAction, StatusChanged
+from gql_server.services.live.hub import EventHub, JobAction, JobChanged, StatusChanged
 from gql_server.services.live.state import AUTH_FAILED, OFFLINE, LiveStatus, PrinterLive
 from gql_server.services.moonraker_keys import SecretKeyError, open_api_key
 from gql_server.services.sync.results import ALREADY_RUNNING, INTERNAL

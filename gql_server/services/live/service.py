@@ -142,8 +142,8 @@ async def _wait_cancelled(tasks: list[asyncio.Task[None]]) -> None:
     if not tasks:
         return
     _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
-    for task in pending:
-        log.warning("a live connection did not stop within %s s", STOP_TIMEOUT_S)
+    if pending:
+        log.warning("%d live connection(s) did not stop within %s s", len(pending), STOP_TIMEOUT_S)
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("a live connection ended with an error", exc_info=task.exception())
