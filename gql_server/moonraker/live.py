@@ -29,6 +29,7 @@ import httpcore
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.frames import CloseCode
 
 from gql_server.moonraker.address_rule import IPNetwork
 from gql_server.moonraker.client import parse_base_url, tls_context
@@ -61,8 +62,10 @@ WANTED = frozenset(
         "notify_klippy_disconnected",
     }
 )
-_METHOD = re.compile(r'"method"\s*:\s*"([A-Za-z0-9_.]+)"')
-HEAD_BYTES = 120  # "method" is Moonraker's second key: {"jsonrpc": "2.0", "method": ...}
+# Moonraker writes a notification's keys in this order ({"jsonrpc": "2.0", "method": …});
+# a reply has "result" or "error" second, so its contents can never match.
+_METHOD = re.compile(r'^\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"method"\s*:\s*"([A-Za-z0-9_.]+)"')
+HEAD_BYTES = 120
 AUTH_MESSAGES = ("Unauthorized", "Invalid API Key", "API Key authentication is disabled")
 KLIPPY_NOT_READY = (-32601, 503)  # no Klippy yet (method unknown) / Klippy not connected
 
@@ -258,7 +261,8 @@ class MoonrakerSocket:
         try:
             async for text in ws:
                 self._handle(text)
-            failure = MoonrakerError("UNREACHABLE", "Moonraker closed the websocket")
+            why = f"{ws.close_code} {ws.close_reason or ''}".strip()
+            failure = MoonrakerError("UNREACHABLE", f"Moonraker closed the websocket ({why})")
         except ConnectionClosed as exc:
             failure = _closed(exc)
         except MoonrakerError as exc:
@@ -266,8 +270,11 @@ class MoonrakerSocket:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(failure)
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(failure)
+        if self._queue.full():
+            # The failure must reach the consumer; the connection is over anyway, and the
+            # catch-up sync of the next one covers what the dropped notification said.
+            self._queue.get_nowait()
+        self._queue.put_nowait(failure)
 
     def _handle(self, text: str | bytes) -> None:
         head = text[:HEAD_BYTES] if isinstance(text, str) else text[:HEAD_BYTES].decode("latin-1")
@@ -325,6 +332,8 @@ def _rpc_failure(error: dict[str, Any]) -> Exception:
 
 
 def _closed(exc: ConnectionClosed) -> MoonrakerError:
+    if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+        return MoonrakerError("TOO_LARGE", "Moonraker sent a message over the size limit")
     frame = exc.rcvd
     why = f"{frame.code} {frame.reason}".strip() if frame is not None else "no close frame"
     return MoonrakerError("UNREACHABLE", f"the websocket closed ({why})")
