@@ -8,7 +8,7 @@ from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
 from tests.live.conftest import BASE_DELAY, running
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
-from tests.sync.conftest import API_KEY, add_printer, stored_jobs
+from tests.sync.conftest import API_KEY, add_printer, set_printer, stored_jobs
 
 ATTEMPTS = 4
 
@@ -148,8 +148,6 @@ def test_a_deactivated_printer_is_let_go(
     moonraker_server: FakeMoonrakerServer,
     fake: FakeMoonraker,
 ) -> None:
-    from tests.sync.conftest import set_printer
-
     printer = add_printer(database, "voron-1", moonraker_server.url)
 
     async def scenario() -> None:
@@ -158,5 +156,20 @@ def test_a_deactivated_printer_is_let_go(
             set_printer(database, printer, is_active=False)
             await live.until(lambda: live.status(printer) is None, "the printer let go")
             await live.until(lambda: not fake.websocket.connections, "its socket closed")
+
+    asyncio.run(scenario())
+
+
+def test_a_printer_added_while_running_is_followed(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    async def scenario() -> None:
+        async with running(syncer) as live:
+            await live.until(lambda: live.service.connections == {}, "no printer followed")
+            printer = add_printer(database, "voron-1", moonraker_server.url)
+            await live.connected(printer, fake)
 
     asyncio.run(scenario())
