@@ -3,7 +3,10 @@
 fixtures/moonraker/websocket_*.json were recorded from a real Moonraker with
 ``[authorization]`` and no Klipper (scripts/record_moonraker_websocket.py); each transcript
 is played to the fake, set up the same way, and its replies must be the recorded ones
-(connection ids aside, which are Python object ids).
+(connection ids aside, which are Python object ids). websocket_klippy_session.json is
+what an agent heard from a real Moonraker while a stand-in Klipper printed, restarted and
+shut down (scripts/record_moonraker_klippy_session.py); the fake, driven through the same
+steps, must send the same messages in the same order (times and ids as their types).
 """
 
 import asyncio
@@ -16,7 +19,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.support.fake_moonraker import SAMPLES, FakeMoonraker, FakeMoonrakerServer
 
 KEY = "41a20471159e41ee902c894fba51b70b"
-RECORDED = sorted(p.name for p in SAMPLES.glob("websocket_*.json") if "hears" not in p.name)
+# Transcripts of single requests; the two below are played by their own tests.
+RECORDED = sorted(
+    p.name
+    for p in SAMPLES.glob("websocket_*.json")
+    if p.name not in ("websocket_authenticated_hears.json", "websocket_klippy_session.json")
+)
 HEADERS = {
     "identify_with_header_key": "valid",
     "identify_twice": "valid",
@@ -191,3 +199,77 @@ def test_a_wrong_key_is_silent_not_refused(keyed: FakeMoonraker) -> None:
             return await _silent(ws, keyed)
 
     assert asyncio.run(run()) == []
+
+
+# ------------------------------------------------------------ a print, recorded with Klipper
+
+SESSION = "websocket_klippy_session.json"
+VOLATILE = ("eventtime", "start_time", "end_time", "connection_id")
+SUBSCRIPTION = {"print_stats": None, "extruder": ["temperature", "target"], "webhooks": None}
+
+
+def _normalised(message: Any) -> Any:
+    """As scripts/record_moonraker_klippy_session.py: volatile values become their type."""
+    if isinstance(message, dict):
+        return {
+            key: type(value).__name__
+            if key in VOLATILE and value is not None
+            else _normalised(value)
+            for key, value in message.items()
+        }
+    if isinstance(message, list):
+        return [
+            "float" if isinstance(item, float) and index == 1 else _normalised(item)
+            for index, item in enumerate(message)
+        ]
+    return message
+
+
+async def _drain(ws: ClientConnection, into: list[Any]) -> None:
+    try:
+        async with asyncio.timeout(QUIET_S):
+            while True:
+                into.append(_normalised(json.loads(await ws.recv())))
+    except TimeoutError:
+        return
+
+
+async def _session(fake: FakeMoonraker) -> list[Any]:
+    """The recorded session's Klipper steps, played on the fake."""
+    ws_fake = fake.websocket
+    heard: list[Any] = []
+    async with connect(_url(fake), additional_headers={"X-Api-Key": KEY}) as ws:
+        heard.append(_normalised(await _call(ws, "server.connection.identify", IDENTIFY, 1)))
+        heard.append(_normalised(await _call(ws, "printer.objects.subscribe",
+                                             {"objects": SUBSCRIPTION}, 2)))  # fmt: skip
+        ws_fake.push_status({"extruder": {"temperature": 150.0, "target": 210.0, "power": 1.0}})
+        ws_fake.push_status({"print_stats": {"state": "printing", "filename": "cube.gcode"}})
+        fake.add_job(filename="cube.gcode", status="in_progress", auxiliary_data=[])
+        ws_fake.push_status(
+            {"print_stats": {"print_duration": 12.5, "total_duration": 14.0, "filament_used": 33.0}}
+        )
+        ws_fake.push_status(
+            {"print_stats": {"state": "complete", "print_duration": 20.0, "total_duration": 22.0}}
+        )
+        fake.finish_job("000001", "completed", print_duration=20.0, total_duration=22.0,
+                        filament_used=33.0, auxiliary_data=[])  # fmt: skip
+        ws_fake.push_status({"print_stats": {"state": "printing", "filename": "cube2.gcode",
+                                             "print_duration": 0.0, "total_duration": 0.0}})  # fmt: skip
+        fake.add_job(filename="cube2.gcode", status="in_progress", filament_used=33.0,
+                     auxiliary_data=[])  # fmt: skip
+        ws_fake.klippy_restart()
+        ws_fake.push_status({"extruder": {"temperature": 99.0}})
+        await _drain(ws, heard)
+        heard.append(_normalised(await _call(ws, "printer.objects.subscribe",
+                                             {"objects": SUBSCRIPTION}, 3)))  # fmt: skip
+        ws_fake.klippy_shutdown("Emergency stop")
+        await _drain(ws, heard)
+    return heard
+
+
+def test_a_print_and_a_klippy_restart_notify_as_the_recorded_moonraker_did(
+    keyed: FakeMoonraker,
+) -> None:
+    recorded = json.loads((SAMPLES / SESSION).read_text())
+    expected = [message for step in recorded for message in step["recv"]]
+    assert asyncio.run(_session(keyed)) == expected

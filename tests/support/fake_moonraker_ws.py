@@ -3,8 +3,8 @@ history and Klippy notifications, served by the fake's own uvicorn.
 
 Copied from Moonraker 0.11.0 (components/websockets.py, common.py ``JsonRPC`` and
 ``BaseRemoteConnection``, components/klippy_connection.py, components/history.py) and
-checked against the replies of a real Moonraker recorded in
-fixtures/moonraker/websocket_*.json (tests/test_fake_moonraker_ws.py):
+checked against what a real Moonraker sent, recorded in fixtures/moonraker/websocket_*.json
+(with and without a stand-in Klipper; tests/test_fake_moonraker_ws.py):
 
 - The upgrade is never refused for auth. A missing or wrong ``X-Api-Key`` leaves the socket
   open with ``need_auth``: it receives no notification, and every method but
@@ -328,9 +328,22 @@ class FakeWebsocket:
                 conn.send(message)
 
     def _finish_running_job(self, status: str) -> None:
+        """History.finish_job with Klipper's last print_stats: taken only when they are
+        still this job's (same file, no shorter), else the job keeps its own values."""
         running = [job for job in self.fake.jobs if job["status"] == "in_progress"]
-        if running:
-            self.fake.finish_job(running[-1]["job_id"], status)
+        if not running:
+            return
+        job = running[-1]
+        stats = self.objects.get("print_stats", {})
+        same = stats.get("filename") == job["filename"]
+        values: dict[str, Any] = {"auxiliary_data": job["auxiliary_data"]}
+        if same and stats.get("total_duration", 0.0) >= job["total_duration"]:
+            source = stats
+        else:
+            source = job
+        for name in ("print_duration", "total_duration", "filament_used"):
+            values[name] = source.get(name, job[name])
+        self.fake.finish_job(job["job_id"], status, **values)
 
 
 # ---------------------------------------------------------------------------- methods
