@@ -171,17 +171,51 @@ async def main(base: str, key: str, socket_path: str) -> None:
                 "recv": [await _call(ws, "server.connection.identify", identify, 1)],
             }
         )
-        session.append({"step": "subscribe", "recv": [await _call(ws, "printer.objects.subscribe", {"objects": SUBSCRIPTION}, 2)]})  # fmt: skip
+        session.append(
+            {
+                "step": "subscribe",
+                "recv": [
+                    await _call(ws, "printer.objects.subscribe", {"objects": SUBSCRIPTION}, 2)
+                ],
+            }
+        )
         steps = [
             ("extruder heats", {"extruder": {"temperature": 150.0, "target": 210.0, "power": 1.0}}),
             ("print starts", {"print_stats": {"state": "printing", "filename": "cube.gcode"}}),
-            ("print progresses", {"print_stats": {"print_duration": 12.5, "total_duration": 14.0, "filament_used": 33.0}}),
-            ("print completes", {"print_stats": {"state": "complete", "print_duration": 20.0, "total_duration": 22.0}}),
-        ]  # fmt: skip
+            (
+                "print progresses",
+                {
+                    "print_stats": {
+                        "print_duration": 12.5,
+                        "total_duration": 14.0,
+                        "filament_used": 33.0,
+                    }
+                },
+            ),
+            (
+                "print completes",
+                {
+                    "print_stats": {
+                        "state": "complete",
+                        "print_duration": 20.0,
+                        "total_duration": 22.0,
+                    }
+                },
+            ),
+        ]
         for name, diff in steps:
             klippy.push(diff)
             session.append({"step": name, "recv": await _heard(ws)})
-        klippy.push({"print_stats": {"state": "printing", "filename": "cube2.gcode", "print_duration": 0.0, "total_duration": 0.0}})  # fmt: skip
+        klippy.push(
+            {
+                "print_stats": {
+                    "state": "printing",
+                    "filename": "cube2.gcode",
+                    "print_duration": 0.0,
+                    "total_duration": 0.0,
+                }
+            }
+        )
         session.append({"step": "second print starts", "recv": await _heard(ws)})
         klippy.drop()
         session.append({"step": "klippy restarts", "recv": await _heard(ws)})
@@ -191,7 +225,14 @@ async def main(base: str, key: str, socket_path: str) -> None:
         session.append(
             {"step": "status after the restart, not resubscribed", "recv": await _heard(ws)}
         )
-        session.append({"step": "subscribe again", "recv": [await _call(ws, "printer.objects.subscribe", {"objects": SUBSCRIPTION}, 3)]})  # fmt: skip
+        session.append(
+            {
+                "step": "subscribe again",
+                "recv": [
+                    await _call(ws, "printer.objects.subscribe", {"objects": SUBSCRIPTION}, 3)
+                ],
+            }
+        )
         klippy.push({"webhooks": {"state": "shutdown", "state_message": "Emergency stop"}})
         session.append({"step": "klippy shuts down", "recv": await _heard(ws)})
     server.close()

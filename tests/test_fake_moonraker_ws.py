@@ -240,8 +240,9 @@ async def _session(fake: FakeMoonraker) -> list[Any]:
     heard: list[Any] = []
     async with connect(_url(fake), additional_headers={"X-Api-Key": KEY}) as ws:
         heard.append(_normalised(await _call(ws, "server.connection.identify", IDENTIFY, 1)))
-        heard.append(_normalised(await _call(ws, "printer.objects.subscribe",
-                                             {"objects": SUBSCRIPTION}, 2)))  # fmt: skip
+        heard.append(
+            _normalised(await _call(ws, "printer.objects.subscribe", {"objects": SUBSCRIPTION}, 2))
+        )
         ws_fake.push_status({"extruder": {"temperature": 150.0, "target": 210.0, "power": 1.0}})
         ws_fake.push_status({"print_stats": {"state": "printing", "filename": "cube.gcode"}})
         fake.add_job(filename="cube.gcode", status="in_progress", auxiliary_data=[])
@@ -251,17 +252,33 @@ async def _session(fake: FakeMoonraker) -> list[Any]:
         ws_fake.push_status(
             {"print_stats": {"state": "complete", "print_duration": 20.0, "total_duration": 22.0}}
         )
-        fake.finish_job("000001", "completed", print_duration=20.0, total_duration=22.0,
-                        filament_used=33.0, auxiliary_data=[])  # fmt: skip
-        ws_fake.push_status({"print_stats": {"state": "printing", "filename": "cube2.gcode",
-                                             "print_duration": 0.0, "total_duration": 0.0}})  # fmt: skip
-        fake.add_job(filename="cube2.gcode", status="in_progress", filament_used=33.0,
-                     auxiliary_data=[])  # fmt: skip
+        fake.finish_job(
+            "000001",
+            "completed",
+            print_duration=20.0,
+            total_duration=22.0,
+            filament_used=33.0,
+            auxiliary_data=[],
+        )
+        ws_fake.push_status(
+            {
+                "print_stats": {
+                    "state": "printing",
+                    "filename": "cube2.gcode",
+                    "print_duration": 0.0,
+                    "total_duration": 0.0,
+                }
+            }
+        )
+        fake.add_job(
+            filename="cube2.gcode", status="in_progress", filament_used=33.0, auxiliary_data=[]
+        )
         ws_fake.klippy_restart()
         ws_fake.push_status({"extruder": {"temperature": 99.0}})
         await _drain(ws, heard)
-        heard.append(_normalised(await _call(ws, "printer.objects.subscribe",
-                                             {"objects": SUBSCRIPTION}, 3)))  # fmt: skip
+        heard.append(
+            _normalised(await _call(ws, "printer.objects.subscribe", {"objects": SUBSCRIPTION}, 3))
+        )
         ws_fake.klippy_shutdown("Emergency stop")
         await _drain(ws, heard)
     return heard
