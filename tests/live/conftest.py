@@ -35,7 +35,9 @@ FAST_LIVE = LiveServiceOptions(
     backoff=Backoff(base=BASE_DELAY, cap=MAX_DELAY),
     socket=LiveOptions(open_timeout=2.0, call_timeout=2.0, allowed_networks=LOOPBACK),
 )
-WAIT_S = 10.0
+# A deadline, not a measurement: generous, for a loaded machine (the first GraphQL request
+# of a session also starts the document validation workers).
+WAIT_S = 30.0
 
 
 @pytest.fixture

@@ -108,8 +108,11 @@ class PrinterConnection:
             up_for = asyncio.get_running_loop().time() - started
             failures = 1 if up_for > self.backoff.cap else failures + 1
             connection = AUTH_FAILED if failure.code == "AUTH_FAILED" else OFFLINE
+            # Logged when the reason changes: a printer off for a week is one line.
+            level = logging.INFO if failure.code != self.record.error_code else logging.DEBUG
             self._publish(self.record.failed(connection, failure.code, failure.message))
-            log.info(
+            log.log(
+                level,
                 "live connection to %s ended: %s %s",
                 self.target.name,
                 failure.code,
@@ -135,6 +138,7 @@ class PrinterConnection:
             await self._subscribe(socket)
             await self._sync()
             self.synced = True
+            log.info("live: following %s", self.target.name)
             async with self.syncer.moonraker_client(self.target.url, self.target.api_key) as http:
                 async for notification in socket.notifications():
                     await self._handle(notification, socket, http)
