@@ -67,7 +67,6 @@ WANTED = frozenset(
 _METHOD = re.compile(r'^\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"method"\s*:\s*"([A-Za-z0-9_.]+)"')
 HEAD_BYTES = 120
 AUTH_MESSAGES = ("Unauthorized", "Invalid API Key", "API Key authentication is disabled")
-KLIPPY_NOT_READY = (-32601, 503)  # no Klippy yet (method unknown) / Klippy not connected
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +156,13 @@ class MoonrakerSocket:
         return info
 
     async def subscribe(self) -> dict[str, Any] | None:
-        """Subscribe to SUBSCRIPTION; the objects' current status, or None when Klippy is
-        not there to subscribe to (wait for notify_klippy_ready)."""
+        """Subscribe to SUBSCRIPTION; the objects' current status, or None when Klippy
+        refused or is not there (-32601 before it first connected, 503 while it is away):
+        the history still flows, and notify_klippy_ready brings the next attempt."""
         try:
             result = await self.call("printer.objects.subscribe", {"objects": SUBSCRIPTION})
-        except RpcError as exc:
-            if exc.code in KLIPPY_NOT_READY:
-                return None
-            raise MoonrakerError("BAD_RESPONSE", f"subscribe refused: {exc.message}") from exc
+        except RpcError:
+            return None
         status = result.get("status") if isinstance(result, dict) else None
         if not isinstance(status, dict):
             raise MoonrakerError("BAD_RESPONSE", "subscribe answered no status")

@@ -94,12 +94,12 @@ class Live:
                 status is not None
                 and status.connection == "CONNECTED"
                 and bool(fake.websocket.subscriptions())
-                and self._synced(printer_id)
+                and self.synced(printer_id)
             )
 
         await self.until(ready, f"printer {printer_id} connected")
 
-    def _synced(self, printer_id: int) -> bool:
+    def synced(self, printer_id: int) -> bool:
         connection = self.service.connections.get(printer_id)
         return connection is not None and connection.synced
 

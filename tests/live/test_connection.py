@@ -173,3 +173,27 @@ def test_a_printer_added_while_running_is_followed(
             await live.connected(printer, fake)
 
     asyncio.run(scenario())
+
+
+def test_a_moonraker_without_klippy_yet_is_connected_and_subscribed_once_it_is_ready(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    """Before Klippy first connects Moonraker does not know printer.objects.subscribe."""
+    fake.websocket.klippy_state, fake.websocket.klippy_ever_connected = "disconnected", False
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+
+    async def scenario() -> tuple[str | None, str | None]:
+        async with running(syncer) as live:
+            await live.until(lambda: live.synced(printer), "its sync")
+            before = live.status(printer)
+            assert before is not None and fake.websocket.subscriptions() == []
+            fake.websocket.klippy_ready()
+            await live.connected(printer, fake)
+            after = live.status(printer)
+            assert after is not None
+            return before.klippy_state, after.klippy_state
+
+    assert asyncio.run(scenario()) == ("disconnected", "ready")
