@@ -122,10 +122,10 @@ class Connection:
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message from any thread; the connection's writer sends in order."""
         text = json.dumps(message)
-        if threading.current_thread() is threading.main_thread() or not self._in_loop():
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, text)
-        else:
+        if self._in_loop():
             self.outbox.put_nowait(text)
+        else:
+            self.loop.call_soon_threadsafe(self.outbox.put_nowait, text)
 
     def drop(self) -> None:
         self.loop.call_soon_threadsafe(self.outbox.put_nowait, None)
