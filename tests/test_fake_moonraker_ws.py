@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.fake_moonraker import SAMPLES, FakeMoonraker, FakeMoonrakerServer
 
-KEY = "41a20471159e41ee902c894fba51b70b"
+KEY = "0123456789abcdef0123456789abcdef"  # the recordings say "<valid key>"
 # Transcripts of single requests; the two below are played by their own tests.
 RECORDED = sorted(
     p.name
