@@ -24,6 +24,7 @@ from gql_server.observability.logs import configure_logging
 from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics
 from gql_server.observability.request_id import RequestIdMiddleware
 from gql_server.services import job_queries
+from gql_server.services.live import LiveService, LiveServiceOptions
 from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
 from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
@@ -47,8 +48,9 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     throttle: FailureThrottle | None = None,
     syncer: Syncer | None = None,
+    live_options: LiveServiceOptions | None = None,
 ) -> Starlette:
-    """Build the app; tests pass their own database, clock and throttle."""
+    """Build the app; tests pass their own database, clock, throttle and live timings."""
     settings = settings or load_settings()
     owns_database = database is None
     database = database or Database(create_db_engine(settings.database_url))
@@ -92,6 +94,11 @@ def create_app(
                     periodic = PeriodicSync(syncer, settings.sync_interval)
                     tasks.start_soon(periodic.run)
                 app.state.periodic_sync = periodic
+                live = None
+                if settings.live:
+                    live = LiveService(syncer, live_options, clock=clock)
+                    tasks.start_soon(live.run)
+                app.state.live = live
                 exiting, stopped = anyio.Event(), anyio.Event()
                 undo = on_exit_signal(exiting.set)
                 tasks.start_soon(stop_syncs_on_exit, exiting, stopped, syncer, periodic, settings)
@@ -103,6 +110,8 @@ def create_app(
                     # uvicorn runs this as soon as no request is in flight: a periodic
                     # sync still gets the grace the signal gave it.
                     await stopped.wait()
+                if live is not None:
+                    await live.stop()
                 syncer.cancel_running()  # any left (requests are over by now)
                 if periodic is not None:
                     await periodic.stop()
@@ -130,6 +139,7 @@ def create_app(
     app.state.database = database
     app.state.clock = clock
     app.state.metrics = metrics
+    app.state.live = None  # the LiveService while the lifespan runs with GQL_LIVE on
     app.state.syncer = syncer or Syncer(
         database,
         SyncOptions(

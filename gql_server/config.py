@@ -50,6 +50,14 @@ class Settings:
     sync_lease: float = 30.0
     # Plain fields read directly instead of through graphql-core (graphql/runtime/execution.py).
     fast_path: bool = True
+    # GQL_LIVE: follow every active printer's Moonraker websocket (services/live). Off for
+    # an app built in code (tests, embedding), so that it opens no sockets unless asked;
+    # the environment's default is LIVE_FROM_ENVIRONMENT.
+    live: bool = False
+
+
+# `gql-server serve` is live unless GQL_LIVE=false.
+LIVE_FROM_ENVIRONMENT = True
 
 
 # Each default is declared once, above; load_settings and the GraphQL limits read it here.
@@ -219,4 +227,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", DEFAULTS.shutdown_grace),
         sync_lease=_positive(env, "GQL_SYNC_LEASE", DEFAULTS.sync_lease),
         fast_path=_bool(env, "GQL_FAST_PATH", DEFAULTS.fast_path),
+        live=_bool(env, "GQL_LIVE", LIVE_FROM_ENVIRONMENT),
     )

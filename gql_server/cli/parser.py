@@ -17,6 +17,7 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
         *("GQL_MAX_ALIASES", "GQL_MAX_TOKENS", "GQL_MAX_NODES", "GQL_MAX_COST"),
         *("GQL_MAX_BODY_BYTES", "GQL_PREPARE_TIMEOUT", "GQL_BODY_TIMEOUT"),
         *("GQL_MAX_CONNECTIONS", "GQL_TRUSTED_PROXIES", "GQL_SHUTDOWN_GRACE", "GQL_FAST_PATH"),
+        "GQL_LIVE",
     ),
     "api-key": DATABASE,
     "sync": (*DATABASE, *SECRET, *SYNC),

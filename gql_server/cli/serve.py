@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import os
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -115,9 +116,18 @@ def serve_summary(settings: Settings, host: str, port: int, workers: int) -> str
             if interval > 0
             else "off (GQL_SYNC_INTERVAL=0)",
         ),
+        ("live mode", _live_label(settings, workers)),
         ("workers", str(workers)),
     ]
     return "\n".join(f"{name + ':':<15}{value}" for name, value in rows)
+
+
+def _live_label(settings: Settings, workers: int) -> str:
+    if not settings.live:
+        return "off (GQL_LIVE=false)"
+    if workers > 1:
+        return "off: live mode runs with one worker only (each would open its own sockets)"
+    return "on: one Moonraker websocket per active printer"
 
 
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -133,6 +143,10 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         if not args.no_bootstrap_key:
             bootstrap_key(database)
     print(serve_summary(settings, host, port, args.workers), flush=True)
+    if args.workers > 1:
+        # Every worker reads the environment again: none of them goes live (until one
+        # socket per printer is shared across processes).
+        os.environ["GQL_LIVE"] = "false"
     uvicorn.run(
         "gql_server.app:create_served_app",
         factory=True,

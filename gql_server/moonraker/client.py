@@ -106,7 +106,7 @@ class MoonrakerClient:
             follow_redirects=False,
             trust_env=False,
             transport=transport
-            or GuardedTransport(allowed=options.allowed_networks, ssl_context=_tls_context()),
+            or GuardedTransport(allowed=options.allowed_networks, ssl_context=tls_context()),
         )
 
     async def __aenter__(self) -> Self:
@@ -295,7 +295,7 @@ class MoonrakerClient:
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One context for every client: httpx otherwise loads the CA bundle again for each
     new client, and a sync opens a client per printer."""
     return httpx.create_ssl_context(trust_env=False)

@@ -94,18 +94,30 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def _judged_addresses(
         self, host: str, port: int, timeout: float | None
     ) -> list[IPAddress]:
-        """Every address `host` stands for, once all are judged; one refused address
-        refuses the host, so a DNS answer mixing a LAN address with 127.0.0.1 gets nowhere."""
-        reason = host_refusal(host, self._allowed)
+        return await judged_addresses(host, port, timeout, self._allowed, self._resolve)
+
+
+async def judged_addresses(
+    host: str,
+    port: int,
+    timeout: float | None,
+    allowed: Iterable[IPNetwork] = (),
+    resolve: Resolver | None = None,
+) -> list[IPAddress]:
+    """Every address `host` stands for, once all are judged; one refused address refuses
+    the host, so a DNS answer mixing a LAN address with 127.0.0.1 gets nowhere. The
+    websocket of live mode (moonraker/live.py) connects through it too."""
+    reason = host_refusal(host, allowed)
+    if reason is not None:
+        raise AddressRefusedError(host, reason)
+    literal = parse_address(host)
+    resolve = resolve or resolve_with_system
+    addresses = [literal] if literal is not None else await resolve(host, port, timeout)
+    for address in addresses:
+        reason = address_refusal(address, allowed)
         if reason is not None:
-            raise AddressRefusedError(host, reason)
-        literal = parse_address(host)
-        addresses = [literal] if literal is not None else await self._resolve(host, port, timeout)
-        for address in addresses:
-            reason = address_refusal(address, self._allowed)
-            if reason is not None:
-                raise AddressRefusedError(host, f"resolves to {address}, {reason}")
-        return addresses
+            raise AddressRefusedError(host, f"resolves to {address}, {reason}")
+    return addresses
 
 
 async def resolve_with_system(host: str, port: int, timeout: float | None) -> list[IPAddress]:

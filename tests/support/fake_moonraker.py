@@ -37,9 +37,11 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
+from tests.support.fake_moonraker_ws import FakeWebsocket, websocket_endpoint
 from tests.support.live_server import LiveServer
 
 Job = dict[str, Any]
@@ -475,14 +477,18 @@ class FakeMoonraker:
         self.totals: dict[str, Any] = _zero_totals()
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
+        # /websocket: Klippy's state, subscriptions and notifications (fake_moonraker_ws.py).
+        self.websocket = FakeWebsocket(self)
 
     def reset(self) -> None:
-        """Back to the printer as constructed: no jobs, files, totals, faults or log."""
+        """Back to the printer as constructed: no jobs, files, totals, faults or log, and
+        no websocket (each is closed)."""
         with self._lock:
             self.api_key, self.trusted = self._auth
             self.jobs, self.files, self.faults = [], {}, []
             self.totals = _zero_totals()
         self.clear_requests()
+        self.websocket.reset()
 
     # -- history rows
 
@@ -511,7 +517,9 @@ class FakeMoonraker:
 
         Unset fields get plausible values; end_time stays null for in_progress/interrupted.
         metadata defaults to the file's stored metadata (or {}), and the file's metadata then
-        records this job's print_start_time and job_id.
+        records this job's print_start_time and job_id. An in_progress job is a print
+        starting: websocket clients get ``notify_history_changed`` "added"; a job inserted
+        finished is history from before anyone listened, and notifies nobody.
         """
         unfinished = status in UNFINISHED
         total = _given(total_duration, 0.0 if unfinished else 3600.0)
@@ -537,7 +545,10 @@ class FakeMoonraker:
             self._record_print(job)
             if not unfinished:
                 self._count_in_totals(job)
-            return copy.deepcopy(job)
+            added = copy.deepcopy(job)
+        if status == "in_progress":
+            self.websocket.history_changed("added", added)
+        return copy.deepcopy(added)
 
     def add_jobs(self, n: int, *, seed: int = 0, start_time: float | None = None) -> list[Job]:
         """Append n varied, realistic jobs modelled on the recorded ones, deterministic per seed.
@@ -568,7 +579,8 @@ class FakeMoonraker:
         auxiliary_data: list[AuxItem] | None = None,
     ) -> Job:
         """Rewrite an in_progress job at its end, as Moonraker does: same id, end_time,
-        durations, status, metadata re-read from the file, and the totals counted."""
+        durations, status, metadata re-read from the file, and the totals counted;
+        websocket clients get ``notify_history_changed`` "finished"."""
         with self._lock:
             job = self._row(job_id)
             if job is None or job["status"] != "in_progress":
@@ -587,11 +599,14 @@ class FakeMoonraker:
                 job["metadata"] = self._job_metadata(job["filename"])
             if status != "interrupted":
                 self._count_in_totals(job)
-            return copy.deepcopy(job)
+            finished = copy.deepcopy(job)
+        self.websocket.history_changed("finished", finished)
+        return copy.deepcopy(finished)
 
     def restart(self) -> list[str]:
         """Moonraker restarting: every in_progress job becomes interrupted (end_time stays
-        null, totals untouched). Returns the ids rewritten."""
+        null, totals untouched), and every websocket closed. Returns the ids rewritten."""
+        self.websocket.drop_connections()
         with self._lock:
             running = [job for job in self.jobs if job["status"] == "in_progress"]
             for job in running:
@@ -1121,7 +1136,15 @@ def create_app(fake: FakeMoonraker) -> Starlette:
         denied = auth_failure(fake, request)
         return denied if denied is not None else route(fake, request)
 
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET"])])
+    async def websocket(websocket: WebSocket) -> None:
+        await websocket_endpoint(fake, websocket)
+
+    return Starlette(
+        routes=[
+            WebSocketRoute("/websocket", websocket),
+            Route("/{path:path}", dispatch, methods=["GET"]),
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------- server
@@ -1148,8 +1171,13 @@ class FakeMoonrakerServer(LiveServer):
             startup_timeout=startup_timeout,
             shutdown_timeout=shutdown_timeout,
             name="fake-moonraker",
-            on_stop=self.moonraker.stopping.set,
+            on_stop=self._stopping,
+            config={"ws": "websockets-sansio", "ws_ping_interval": None},
         )
+
+    def _stopping(self) -> None:
+        self.moonraker.stopping.set()
+        self.moonraker.websocket.drop_connections()
 
     def start(self) -> None:
         self.moonraker.stopping.clear()

@@ -70,6 +70,7 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "last_sync_error": NoColumn("last_sync_error_code and last_sync_error_message"),
             "job_totals": NoColumn("resolver: the job_totals row"),
             "print_jobs": NoColumn("resolver: a page of print_jobs rows"),
+            "live_status": NoColumn("resolver: live mode's state, held in memory"),
         },
     ),
     "JobTotals": TypeColumns(

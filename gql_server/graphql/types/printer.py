@@ -14,12 +14,19 @@ from gql_server.graphql.runtime.selection import job_page_request
 from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_totals import JobTotals
+from gql_server.graphql.types.live_status import LiveStatus, live_status_from
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
 
 
 def resolve_job_totals(root: "Printer", info: Info) -> JobTotals | None:
     return totals_now_or_later(info, root.database_id, root.known_totals)
+
+
+def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
+    live = info.context.services.live
+    state = None if live is None else live.status(root.database_id)
+    return None if state is None else live_status_from(state)
 
 
 async def resolve_print_jobs(
@@ -69,6 +76,11 @@ class Printer(Node):
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
         description="This printer's jobs, newest first unless ordered otherwise.",
+    )
+    live_status: LiveStatus | None = strawberry.field(
+        resolver=resolve_live_status,
+        description="What the printer is doing now; null when live mode (GQL_LIVE) is off "
+        "or does not follow the printer (inactive, or just added).",
     )
 
 

@@ -157,6 +157,11 @@ class HistoryImport:
         if fetched:
             await self._import_page(fetched)
 
+    async def import_jobs(self, page: list[dict[str, Any]]) -> None:
+        """Write these raw Moonraker jobs as one page of the list: live mode writes the job
+        of a history notification here, so its rows are exactly what an import writes."""
+        await self._import_page(page)
+
     async def _import_page(self, page: list[dict[str, Any]]) -> None:
         self.counts.pages += 1
         self.counts.jobs_seen += len(page)

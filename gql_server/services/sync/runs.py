@@ -253,9 +253,14 @@ class Syncer:
         return job_totals
 
     def _client(self, claim: Claim) -> MoonrakerClient:
+        return self.moonraker_client(claim.url, claim.api_key)
+
+    def moonraker_client(self, url: str, stored_api_key: str | None) -> MoonrakerClient:
+        """An HTTP client for a printer with this sync's options; ``stored_api_key`` as
+        stored (encrypted). Live mode reads through it too."""
         return MoonrakerClient(
-            claim.url,
-            api_key=open_api_key(claim.api_key, self.secret_box),
+            url,
+            api_key=open_api_key(stored_api_key, self.secret_box),
             options=self.options,
             transport=self.transport,
         )

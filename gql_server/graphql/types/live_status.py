@@ -1,0 +1,93 @@
+"""What a printer is doing now, from live mode (services/live)."""
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from gql_server.services.live import LiveStatus as LiveState
+from gql_server.services.live import Temperature as HeaterState
+
+
+@strawberry.enum(description="The state of the server's websocket to the printer's Moonraker.")
+class LiveConnection(enum.Enum):
+    CONNECTED = "CONNECTED"
+    CONNECTING = "CONNECTING"
+    OFFLINE = "OFFLINE"
+    AUTH_FAILED = "AUTH_FAILED"
+
+
+@strawberry.enum(description="Klipper's state as Moonraker reports it.")
+class KlippyState(enum.Enum):
+    READY = "ready"
+    STARTUP = "startup"
+    SHUTDOWN = "shutdown"
+    ERROR = "error"
+    DISCONNECTED = "disconnected"
+
+
+@strawberry.enum(description="Klipper's print_stats state.")
+class PrintState(enum.Enum):
+    STANDBY = "standby"
+    PRINTING = "printing"
+    PAUSED = "paused"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+@strawberry.type(description="A heater's temperature and target, in °C.")
+class Temperature:
+    temperature: float | None
+    target: float | None
+
+
+@strawberry.type(name="LiveStatusError", description="Why the printer is not connected.")
+class LiveStatusError:
+    code: str
+    message: str
+
+
+@strawberry.type(description="A printer's live state, merged from its Moonraker websocket.")
+class LiveStatus:
+    connection: LiveConnection
+    klippy_state: KlippyState | None
+    print_state: PrintState | None
+    filename: str | None
+    progress: float | None = strawberry.field(description="0 to 1.")
+    print_duration: float | None = strawberry.field(description="Seconds printed so far.")
+    estimated_time_left: float | None = strawberry.field(
+        description="Seconds, extrapolated from the progress made; null until there is some."
+    )
+    extruder: Temperature | None
+    bed: Temperature | None
+    message: str | None
+    updated_at: datetime
+    error: LiveStatusError | None = strawberry.field(
+        description="Why the connection is OFFLINE or AUTH_FAILED; null while connected."
+    )
+
+
+def live_status_from(state: LiveState) -> LiveStatus:
+    return LiveStatus(
+        connection=LiveConnection(state.connection),
+        klippy_state=None if state.klippy_state is None else KlippyState(state.klippy_state),
+        print_state=None if state.print_state is None else PrintState(state.print_state),
+        filename=state.filename,
+        progress=state.progress,
+        print_duration=state.print_duration,
+        estimated_time_left=state.estimated_time_left,
+        extruder=_temperature(state.extruder),
+        bed=_temperature(state.bed),
+        message=state.message,
+        updated_at=state.updated_at,
+        error=None
+        if state.error_code is None
+        else LiveStatusError(code=state.error_code, message=state.error_message or ""),
+    )
+
+
+def _temperature(heater: HeaterState | None) -> Temperature | None:
+    if heater is None:
+        return None
+    return Temperature(temperature=heater.temperature, target=heater.target)

@@ -1,0 +1,23 @@
+"""Live mode: each active printer's Moonraker websocket, followed as it happens.
+
+``service.LiveService`` keeps one ``connection.PrinterConnection`` per active printer;
+``state`` merges Moonraker's partial status updates into a ``LiveStatus``; ``history``
+writes the jobs of history notifications the way the importer does; ``hub.EventHub``
+hands every change to in-process readers (GraphQL subscriptions).
+"""
+
+from gql_server.services.live.connection import Backoff
+from gql_server.services.live.hub import EventHub, JobChanged, StatusChanged
+from gql_server.services.live.service import LiveService, LiveServiceOptions
+from gql_server.services.live.state import LiveStatus, Temperature
+
+__all__ = [
+    "Backoff",
+    "EventHub",
+    "JobChanged",
+    "LiveService",
+    "LiveServiceOptions",
+    "LiveStatus",
+    "StatusChanged",
+    "Temperature",
+]

@@ -1,0 +1,139 @@
+"""History as it happens: a job from Moonraker's notifications is stored exactly as an
+import of the same history stores it, once, whatever the socket does meanwhile."""
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from gql_server.db.session import Database
+from gql_server.services.sync import Syncer
+from tests.live.conftest import comparable_jobs, comparable_totals, running
+from tests.support.fake_moonraker import BASE_TIME, FakeMoonraker, FakeMoonrakerServer
+from tests.sync.conftest import add_printer, run_sync, stored_jobs
+
+FINAL_STATUSES = ["completed", "cancelled", "error", "klippy_shutdown", "klippy_disconnect"]
+
+
+def _end(fake: FakeMoonraker, job_id: str, status: str) -> None:
+    """How each final status comes about in Moonraker: a print ending, or Klippy
+    shutting down or going away under it."""
+    if status == "klippy_shutdown":
+        fake.websocket.klippy_shutdown()
+    elif status == "klippy_disconnect":
+        fake.websocket.klippy_disconnect()
+    else:
+        fake.websocket.end_print(job_id, status)
+
+
+def _imported_twin(database: Database, syncer: Syncer, url: str) -> int:
+    """A second printer on the same Moonraker, filled by a plain full sync."""
+    twin = add_printer(database, "twin", url)
+    assert run_sync(syncer, twin, full=True).ok
+    return twin
+
+
+@pytest.mark.parametrize("final", FINAL_STATUSES)
+def test_a_print_from_start_to_end_is_stored_as_an_import_stores_it(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+    final: str,
+) -> None:
+    fake.add_sample_files()
+    filename = next(iter(fake.files))
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+
+    async def scenario() -> None:
+        async with running(syncer) as live:
+            await live.connected(printer, fake)
+            job = fake.websocket.start_print(filename)
+            await live.job_event("ADDED")
+            assert [j.status for j in stored_jobs(database, printer)] == ["in_progress"]
+            fake.websocket.push_status({"display_status": {"progress": 0.5}})
+            _end(fake, job["job_id"], final)
+            await live.job_event("FINISHED")
+
+    asyncio.run(scenario())
+    (stored,) = stored_jobs(database, printer)
+    assert stored.status == final
+    twin = _imported_twin(database, syncer, moonraker_server.url)
+    assert comparable_jobs(database, printer) == comparable_jobs(database, twin)
+    assert comparable_totals(database, printer) == comparable_totals(database, twin)
+
+
+def test_a_job_that_ends_while_the_socket_is_down_is_there_once_after_reconnecting(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+
+    async def scenario() -> None:
+        async with running(syncer) as live:
+            await live.connected(printer, fake)
+            job = fake.websocket.start_print("benchy.gcode")
+            await live.job_event("ADDED")
+            fake.websocket.refusing = True
+            fake.websocket.drop_connections()
+            await live.until(
+                lambda: live.status(printer).connection == "OFFLINE", "the socket seen down"
+            )
+            fake.finish_job(job["job_id"], "completed")  # nobody hears it
+            fake.websocket.refusing = False
+            await live.until(
+                lambda: [j.status for j in stored_jobs(database, printer)] == ["completed"],
+                "the job stored completed after the reconnect",
+            )
+
+    asyncio.run(scenario())
+    keys = Counter((job.job_id, job.start_time) for job in stored_jobs(database, printer))
+    assert list(keys.values()) == [1]
+
+
+def test_a_job_id_reused_after_a_history_reset_is_a_new_row(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+
+    async def scenario() -> None:
+        async with running(syncer) as live:
+            await live.connected(printer, fake)
+            first = fake.websocket.start_print("a.gcode")
+            fake.websocket.end_print(first["job_id"])
+            await live.job_event("FINISHED")
+            fake.reset_history()
+            second = fake.websocket.start_print("b.gcode", start_time=BASE_TIME + 86_400)
+            fake.websocket.end_print(second["job_id"], "cancelled")
+            await live.job_event("FINISHED", count=2)
+
+    asyncio.run(scenario())
+    stored = [(job.job_id, job.filename, job.status) for job in stored_jobs(database, printer)]
+    assert stored == [("000001", "a.gcode", "completed"), ("000001", "b.gcode", "cancelled")]
+
+
+def test_a_job_event_names_the_stored_row(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+
+    async def scenario() -> list[int]:
+        async with running(syncer) as live:
+            await live.connected(printer, fake)
+            job = fake.websocket.start_print("a.gcode")
+            fake.websocket.end_print(job["job_id"])
+            events = await live.job_event("FINISHED")
+            return [event.print_job_id for event in live.jobs if event.printer_id == printer] + [
+                events[0].print_job_id
+            ]
+
+    ids = asyncio.run(scenario())
+    assert set(ids) == {job.id for job in stored_jobs(database, printer)}
