@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Subquery, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    FromClause,
+    Select,
+    Subquery,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import TIMESTAMP_COLUMNS, JobDetails, Printer, PrintJob, value_attributes
@@ -189,7 +199,22 @@ def _picked_jobs(
                 .subquery()
             )
             selects.append(select(limited.c.job_pk))
-    return union_all(*selects).subquery("picked")
+    return _union_all(selects).subquery("picked")
+
+
+# SQLite's default build refuses a compound SELECT of more than 500 terms (a batch of a
+# hundred printers with three arms each is 300); bigger unions are nested in parts.
+COMPOUND_TERMS = 400
+
+
+def _union_all(selects: Sequence[Select[Any]]) -> CompoundSelect:
+    if len(selects) <= COMPOUND_TERMS:
+        return union_all(*selects)
+    parts = [
+        select(_union_all(selects[start : start + COMPOUND_TERMS]).subquery().c.job_pk)
+        for start in range(0, len(selects), COMPOUND_TERMS)
+    ]
+    return _union_all(parts)
 
 
 def fetch_job_page(
