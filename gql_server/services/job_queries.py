@@ -174,6 +174,11 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     return conditions
 
 
+# The alias of each LIMITed arm, so that a plan shows which accesses are arms
+# (tests/services/test_job_page_plans.py).
+ARM = "arm"
+
+
 def _picked_jobs(
     keys: Sequence[SortKey],
     args: PageArgs,
@@ -196,7 +201,7 @@ def _picked_jobs(
                 .where(*scope, *conditions, *arm.conditions)
                 .order_by(*arm.order)
                 .limit(args.size + 1)
-                .subquery()
+                .subquery(ARM)
             )
             selects.append(select(limited.c.job_pk))
     return _union_all(selects).subquery("picked")

@@ -16,6 +16,7 @@ from gql_server.services.job_queries import (
 )
 from gql_server.services.pagination import Page, PageArgs, Position
 from tests.support.job_history import StoredJob, seed_history
+from tests.support.sql_counter import count_statements
 
 SIZE = 4
 ORDERS = [
@@ -121,3 +122,21 @@ def test_a_filtered_farm_wide_page_is_the_page_of_sorting_the_matching_jobs(
                 if _ids(page) != _sorted_page(mine, order, args):
                     wrong.append((order, args))
     assert wrong == []
+
+
+def test_a_batch_of_more_arms_than_sqlites_compound_limit_is_one_statement(
+    database: Database,
+) -> None:
+    jobs = seed_history(database, printers=2, jobs=30)
+    printer_ids = sorted({job.printer_id for job in jobs})
+    batch = [*printer_ids, *range(max(printer_ids) + 1, max(printer_ids) + 199)]
+    order = JobOrder(field=JobOrderField.END_TIME)
+    cursor = _cursor_cases(jobs, order)[2]  # three arms per printer: 600 in all
+    with database.scope() as session, count_statements(database.engine) as log:
+        pages = fetch_job_pages_per_printer(session, batch, JobFilter(), order, cursor)
+    expected = {
+        pid: _sorted_page([j for j in jobs if j.printer_id == pid], order, cursor)
+        for pid in printer_ids
+    }
+    assert log.count == 1
+    assert {pid: _ids(pages[pid]) for pid in printer_ids} == expected

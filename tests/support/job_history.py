@@ -2,7 +2,7 @@
 nullable key: what keyset pages by each ``JobOrderField`` must get right."""
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,14 +27,16 @@ class StoredJob:
         return getattr(self, column)
 
 
-def _job(index: int) -> dict[str, Any]:
-    """Every fourth job cancelled. Start times are unique per printer and repeat across
-    printers; some end times, durations and lengths are NULL, and lengths repeat (the
-    same file printed again)."""
+def _job(index: int, printer_number: int) -> dict[str, Any]:
+    """Every fourth job cancelled. Start times are unique across the farm; end times
+    repeat across printers; some end times, durations and lengths are NULL, and lengths
+    repeat (the same file printed again)."""
+    row = make_job_row(index)
     return make_job_row(
         index,
         status="cancelled" if index % 4 == 0 else "completed",
-        end_time=None if index % 7 == 3 else make_job_row(index)["end_time"],
+        start_time=row["start_time"] + timedelta(minutes=printer_number),
+        end_time=None if index % 7 == 3 else row["end_time"],
         total_duration=None if index % 5 == 1 else 600.5 + index,
         filament_used=None if index % 9 == 2 else 1000.0 + index % 11,
     )
@@ -45,7 +47,7 @@ def seed_history(database: Database, *, printers: int, jobs: int) -> list[Stored
     with database.scope() as session:
         for number in range(printers):
             printer_id = make_printer(session, f"printer-{number}").id
-            upsert_jobs(session, printer_id, [_job(index) for index in range(jobs)])
+            upsert_jobs(session, printer_id, [_job(index, number) for index in range(jobs)])
     with database.scope() as session:
         columns = [getattr(PrintJob, f.name) for f in fields(StoredJob)]
         return [StoredJob(*row) for row in session.execute(select(*columns))]
