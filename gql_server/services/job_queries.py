@@ -212,7 +212,7 @@ def _picked_jobs(
 COMPOUND_TERMS = 400
 
 
-def _union_all(selects: Sequence[Select[Any]]) -> CompoundSelect:
+def _union_all(selects: Sequence[Select[Any]]) -> CompoundSelect[Any]:
     if len(selects) <= COMPOUND_TERMS:
         return union_all(*selects)
     parts = [
