@@ -13,8 +13,9 @@ whole ordering are among the first size + 1 rows of the arms it is made of.
 The cursor splits the values' range once more: the rows that tie with the cursor's value
 and follow its id come first, then the values beyond it. SQLite does not use the id of
 a row-value or OR-of-ANDs keyset condition to bound an index range, so one range
-"value ties, then beyond" would read every tied row before the cursor's id
-(bench/fleet_query.py and tests/services/test_job_page_plans.py show the plans).
+"value ties, then beyond" would read every tied row before the cursor's id (a farm
+prints the same file again and again: the same filament length thousands of times).
+tests/services/test_job_page_plans.py checks the plans and the rows read.
 """
 
 from collections.abc import Sequence
