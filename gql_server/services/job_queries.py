@@ -229,9 +229,16 @@ def fetch_job_page(
     args: PageArgs,
     columns: JobColumns = ALL_JOB_COLUMNS,
 ) -> Page[Any]:
-    """One page of jobs, each row with its details when ``columns`` asks for them."""
+    """One page of jobs, each row with its details when ``columns`` asks for them.
+
+    Filtered to some printers, each printer's arms read its own (printer_id, sort key)
+    index: one farm-wide range would pass over every other printer's jobs.
+    """
     keys = order.sort_keys()
-    picked = _picked_jobs(keys, args, filter_conditions(job_filter), scopes=[()])
+    scopes: list[tuple[Any, ...]] = [()]
+    if job_filter.printer_ids:
+        scopes = [(PrintJob.printer_id == pid,) for pid in sorted(set(job_filter.printer_ids))]
+    picked = _picked_jobs(keys, args, filter_conditions(job_filter), scopes)
     query = (
         _select_jobs(columns, picked)
         .order_by(*order_by(keys, reverse=args.backwards))

@@ -201,3 +201,20 @@ def test_a_farm_wide_page_reads_at_most_first_plus_one_rows_per_index_range(
             limit = len(index_arms(order.sort_keys(), args)) * (FIRST + 1)
             faults += _reads_beyond(database, statement, index=index, limit=limit)
     assert faults == []
+
+
+def test_a_farm_wide_page_of_some_printers_reads_at_most_first_plus_one_rows_per_printer_and_range(
+    database: Database, history: list[StoredJob]
+) -> None:
+    two = sorted({job.printer_id for job in history})[:2]
+    faults = []
+    for order in ORDERS:
+        index = f"ix_print_jobs_printer_id_{order.field.value}"
+        for args in _cursor_cases(history, order):
+            statement = _statement_of(
+                database,
+                lambda s, o=order, a=args: fetch_job_page(s, JobFilter(printer_ids=two), o, a),
+            )
+            limit = len(two) * len(index_arms(order.sort_keys(), args)) * (FIRST + 1)
+            faults += _reads_beyond(database, statement, index=index, limit=limit)
+    assert faults == []
