@@ -272,9 +272,23 @@ def fetch_job_pages_per_printer(
     keys = order.sort_keys()
     scopes = [(PrintJob.printer_id == printer_id,) for printer_id in printer_ids]
     picked = _picked_jobs(keys, args, filter_conditions(job_filter), scopes)
-    query = _select_jobs(columns, picked).order_by(
-        PrintJob.printer_id, *order_by(keys, reverse=args.backwards)
-    )
+    page_order = order_by(keys, reverse=args.backwards)
+    query = _select_jobs(columns, picked).order_by(PrintJob.printer_id, *page_order)
+    if len(index_arms(keys, args)) > 1:
+        # Several arms pick up to (size + 1) × arms jobs per printer: rank the picked
+        # jobs by page order and send only each printer's first size + 1, with their
+        # columns and details, instead of decoding rows that no page shows.
+        rank = func.row_number().over(partition_by=PrintJob.printer_id, order_by=page_order)
+        ranked = (
+            select(picked.c.job_pk, rank.label("page_rank"))
+            .join_from(picked, PrintJob, picked.c.job_pk == PrintJob.id)
+            .subquery("ranked")
+        )
+        query = (
+            _select_jobs(columns, ranked)
+            .where(ranked.c.page_rank <= args.size + 1)
+            .order_by(PrintJob.printer_id, ranked.c.page_rank)
+        )
     grouped: dict[int, list[Any]] = {printer_id: [] for printer_id in printer_ids}
     # Core rows straight from the connection (no ORM result wrapping), grouped by
     # position: the ORM's wrapping of a fleet page's rows costs more than the grouping

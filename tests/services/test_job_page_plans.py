@@ -75,8 +75,8 @@ def _tables(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def _mariadb_reads(database: Database, statement: Statement) -> tuple[float, float]:
-    """Rows of print_jobs read through index ranges, and by primary key (the picked
-    jobs joined back)."""
+    """Rows of print_jobs read through index ranges, and the most any one join by
+    primary key read (the picked jobs joined back, to be ranked or shown)."""
     sql, parameters = statement
     with database.engine.connect() as connection:
         plan = connection.exec_driver_sql("ANALYZE FORMAT=JSON " + sql, parameters).scalar_one()
@@ -85,7 +85,7 @@ def _mariadb_reads(database: Database, statement: Statement) -> tuple[float, flo
         if table["table_name"] == "print_jobs":
             rows = table["r_loops"] * (table.get("r_rows") or 0)
             if table["access_type"] == "eq_ref":
-                by_key += rows
+                by_key = max(by_key, rows)
             else:
                 ranges += rows
     return ranges, by_key
