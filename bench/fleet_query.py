@@ -35,15 +35,16 @@ FLEET_QUERY = """{ printers(first: 50) { nodes { name jobTotals { totalJobs }
 
 RAW_PRINTERS = "SELECT id, name FROM printers ORDER BY name, id LIMIT 51"
 RAW_TOTALS = "SELECT printer_id, total_jobs FROM job_totals WHERE printer_id IN ({})"
-# The SQL our server sends (the window numbers narrow rows, the page's rows are joined
-# back with their details), so that the ratio measures our stack, not a different query.
+# The SQL our server sends (one LIMITed arm per printer reads its index in order, the
+# picked jobs are joined back with their details), so that the ratio measures our
+# stack, not a different query.
+RAW_ARM = """SELECT job_pk FROM (SELECT id AS job_pk FROM print_jobs WHERE printer_id = ?
+  ORDER BY start_time DESC, id DESC LIMIT 21) AS arm"""
 RAW_JOBS = """SELECT print_jobs.id, print_jobs.printer_id, print_jobs.filename, print_jobs.status,
   job_details.id, job_details.filament_type, job_details.layer_height
-FROM print_jobs JOIN (SELECT id AS job_pk, ROW_NUMBER() OVER (
-    PARTITION BY printer_id ORDER BY start_time DESC, id DESC) AS rn
-  FROM print_jobs WHERE printer_id IN ({})) AS numbered ON numbered.job_pk = print_jobs.id
+FROM print_jobs JOIN ({}) AS picked ON picked.job_pk = print_jobs.id
 LEFT OUTER JOIN job_details ON job_details.print_job_id = print_jobs.id
-WHERE numbered.rn <= 21 ORDER BY print_jobs.printer_id, numbered.rn"""
+ORDER BY print_jobs.printer_id, print_jobs.start_time DESC, print_jobs.id DESC"""
 
 
 def raw_fleet(connection: sqlite3.Connection) -> str:
@@ -54,7 +55,7 @@ def raw_fleet(connection: sqlite3.Connection) -> str:
     names = dict(printers)
     pages: dict[int, list[dict]] = {pid: [] for pid in ids}
     for _, pid, filename, status, details_id, filament, layer in connection.execute(
-        RAW_JOBS.format(marks), ids
+        RAW_JOBS.format(" UNION ALL ".join([RAW_ARM] * len(ids))), ids
     ):
         page = pages[pid]
         if len(page) < 20:

@@ -277,7 +277,7 @@ def settings_for(url: str, zone: str | None) -> Settings:
 def storage(database: Database) -> dict[str, int]:
     """Bytes per table, its indexes included."""
     with database.scope() as session:
-        if database.dialect_name == "sqlite":
+        if database.engine.dialect.name == "sqlite":
             return sqlite_storage(session)
         tables = session.execute(text("SHOW TABLES")).scalars().all()
         # InnoDB's sizes in information_schema are statistics: refresh them first.
@@ -306,7 +306,7 @@ def sqlite_storage(session: Session) -> dict[str, int]:
 def server_note(database: Database) -> str:
     """The database's version, and on MariaDB the buffer pool the scans compete for."""
     with database.scope() as session:
-        if database.dialect_name == "sqlite":
+        if database.engine.dialect.name == "sqlite":
             return f"SQLite {session.execute(text('SELECT sqlite_version()')).scalar_one()}"
         version, pool = session.execute(text("SELECT VERSION(), @@innodb_buffer_pool_size")).one()
         return f"MariaDB {version}, innodb_buffer_pool_size {int(pool) / MB:,.0f} MB"

@@ -132,7 +132,18 @@ class PrintJob(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("printer_id", "job_id", "start_time"),
         Index("ix_print_jobs_printer_id_status", "printer_id", "status"),
+        # Every job ordering (services/job_queries.JobOrderField) has an index per printer
+        # and one for the farm (start_time's is the column's own, index=True). Each also
+        # orders ties by id: SQLite indexes end with the rowid and InnoDB's secondary
+        # indexes with the primary key, so (printer_id, end_time) is read as
+        # (printer_id, end_time, id) and a declared id would only repeat it.
         Index("ix_print_jobs_printer_id_start_time", "printer_id", "start_time"),
+        Index("ix_print_jobs_printer_id_end_time", "printer_id", "end_time"),
+        Index("ix_print_jobs_printer_id_total_duration", "printer_id", "total_duration"),
+        Index("ix_print_jobs_printer_id_filament_used", "printer_id", "filament_used"),
+        Index("ix_print_jobs_end_time", "end_time"),
+        Index("ix_print_jobs_total_duration", "total_duration"),
+        Index("ix_print_jobs_filament_used", "filament_used"),
         Index("ix_print_jobs_user_folded", "user_folded"),
         Index("ix_print_jobs_slicer_folded", "slicer_folded"),
     )

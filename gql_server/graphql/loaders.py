@@ -94,7 +94,7 @@ class Loaders:
 def _pages_by_group(
     session: Session, groups: dict[tuple[Any, ...], list[int]]
 ) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
-    """One window-function query per distinct (filter, order, page, selection); usually
+    """One query per distinct (filter, order, page, selection); usually
     exactly one."""
     return {
         (job_filter, order, args, selection): job_queries.fetch_job_pages_per_printer(

@@ -6,18 +6,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Subquery, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    FromClause,
+    Select,
+    Subquery,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import TIMESTAMP_COLUMNS, JobDetails, Printer, PrintJob, value_attributes
 from gql_server.services.column_order import ColumnOrder
+from gql_server.services.index_ranges import index_arms
 from gql_server.services.pagination import (
     Page,
     PageArgs,
+    SortKey,
     build_page,
     order_by,
     position_of,
-    window,
 )
 from gql_server.services.sql_filters import contains, equals_folded, in_folded
 
@@ -74,13 +86,13 @@ def _joined_detail_columns(columns: JobColumns) -> list[Any]:
     ]
 
 
-def _select_jobs(columns: JobColumns, numbered: Subquery | None = None) -> Select[Any]:
-    """SELECT the wanted job columns (of the jobs ``numbered`` keeps, when given), and
+def _select_jobs(columns: JobColumns, picked: Subquery | None = None) -> Select[Any]:
+    """SELECT the wanted job columns (of the jobs ``picked`` holds, when given), and
     LEFT JOIN the details when they are wanted: one query for a page and its details
     instead of a second one with an IN list of every job id on the page."""
     jobs: FromClause = PrintJob.__table__
-    if numbered is not None:
-        jobs = jobs.join(numbered, numbered.c.job_pk == PrintJob.id)
+    if picked is not None:
+        jobs = jobs.join(picked, picked.c.job_pk == PrintJob.id)
     if columns.details:
         jobs = jobs.outerjoin(JobDetails.__table__, JobDetails.print_job_id == PrintJob.id)
     return select(*job_columns(columns.job), *_joined_detail_columns(columns)).select_from(jobs)
@@ -163,15 +175,58 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     return conditions
 
 
-def _page_query(
-    job_filter: JobFilter, order: JobOrder, args: PageArgs, columns: JobColumns
-) -> Select[Any]:
-    keys = order.sort_keys()
-    return (
-        _select_jobs(columns)
-        .where(*filter_conditions(job_filter), *window(keys, args))
-        .order_by(*order_by(keys, reverse=args.backwards))
-    )
+# The alias of each LIMITed arm, so that a plan shows which accesses are arms
+# (tests/services/test_job_page_plans.py).
+ARM = "arm"
+PICKED_ID = "job_pk"
+
+
+def _picked_jobs(
+    keys: Sequence[SortKey],
+    args: PageArgs,
+    conditions: Sequence[Any],
+    scopes: Sequence[Sequence[Any]],
+) -> Subquery:
+    """The ids of the jobs a page may show: for each scope (a printer, or the whole
+    farm) and each index range of the ordering (services/index_ranges.py), the first
+    size + 1 ids in index order, in one UNION ALL.
+
+    Each arm is a subquery of its own: SQLite refuses ORDER BY and LIMIT on the arms of
+    a compound SELECT, and MariaDB would apply them to the whole union.
+    """
+    arms = [
+        select(PrintJob.id.label(PICKED_ID))
+        .where(*conditions, *arm.conditions)
+        .order_by(*arm.order)
+        .limit(args.size + 1)
+        for arm in index_arms(keys, args)
+    ]
+    # Built once per arm and copied per scope, the outer SELECT naming its column
+    # instead of reading the subquery's column collection: building a construct per
+    # printer and arm cost more than running the statement (bench/fleet_query.py).
+    selects: list[Select[Any]] = [
+        select(literal_column(PICKED_ID)).select_from(arm.where(*scope).subquery(ARM))
+        for scope in scopes
+        for arm in arms
+    ]
+    return _union_all(selects).subquery("picked")
+
+
+# SQLite's default build refuses a compound SELECT of more than 500 terms (a batch of a
+# hundred printers with three arms each is 300); bigger unions are nested in parts.
+COMPOUND_TERMS = 400
+
+
+def _union_all(selects: Sequence[Select[Any]]) -> CompoundSelect[Any]:
+    if len(selects) <= COMPOUND_TERMS:
+        return union_all(*selects)
+    parts: list[Select[Any]] = [
+        select(literal_column(PICKED_ID)).select_from(
+            _union_all(selects[start : start + COMPOUND_TERMS]).subquery()
+        )
+        for start in range(0, len(selects), COMPOUND_TERMS)
+    ]
+    return _union_all(parts)
 
 
 def fetch_job_page(
@@ -181,8 +236,21 @@ def fetch_job_page(
     args: PageArgs,
     columns: JobColumns = ALL_JOB_COLUMNS,
 ) -> Page[Any]:
-    """One page of jobs, each row with its details when ``columns`` asks for them."""
-    query = _page_query(job_filter, order, args, columns).limit(args.size + 1)
+    """One page of jobs, each row with its details when ``columns`` asks for them.
+
+    Filtered to some printers, each printer's arms read its own (printer_id, sort key)
+    index: one farm-wide range would pass over every other printer's jobs.
+    """
+    keys = order.sort_keys()
+    scopes: list[tuple[Any, ...]] = [()]
+    if job_filter.printer_ids:
+        scopes = [(PrintJob.printer_id == pid,) for pid in sorted(set(job_filter.printer_ids))]
+    picked = _picked_jobs(keys, args, filter_conditions(job_filter), scopes)
+    query = (
+        _select_jobs(columns, picked)
+        .order_by(*order_by(keys, reverse=args.backwards))
+        .limit(args.size + 1)
+    )
     return build_page(session.execute(query).all(), args)
 
 
@@ -196,33 +264,31 @@ def fetch_job_pages_per_printer(
 ) -> dict[int, Page[Any]]:
     """The same page of jobs for each of many printers, in ONE query.
 
-    ROW_NUMBER() OVER (PARTITION BY printer_id ORDER BY …) numbers each printer's jobs
-    in page order; keeping rows numbered up to size + 1 gives every printer its page plus
-    the one extra row that tells whether another page exists.
+    Each printer's arms read its (printer_id, sort key) index from the cursor and stop
+    after size + 1 rows, so a page costs the same however long the history is; the
+    rows of every arm, joined with their details, come back sorted by printer and page
+    order, and each printer keeps its first size + 1.
     """
     keys = order.sort_keys()
-    row_number = (
-        func.row_number()
-        .over(partition_by=PrintJob.printer_id, order_by=order_by(keys, reverse=args.backwards))
-        .label("row_number")
-    )
-    # Number narrow rows (id + sort key, index-only where possible), then join back for
-    # the page's full rows: sorting every matching row with its JSON costs several times
-    # more (bench/fleet_query.py measures it).
-    numbered = (
-        select(PrintJob.id.label("job_pk"), row_number)
-        .where(
-            PrintJob.printer_id.in_(list(printer_ids)),
-            *filter_conditions(job_filter),
-            *window(keys, args),
+    scopes = [(PrintJob.printer_id == printer_id,) for printer_id in printer_ids]
+    picked = _picked_jobs(keys, args, filter_conditions(job_filter), scopes)
+    page_order = order_by(keys, reverse=args.backwards)
+    query = _select_jobs(columns, picked).order_by(PrintJob.printer_id, *page_order)
+    if len(index_arms(keys, args)) > 1:
+        # Several arms pick up to (size + 1) × arms jobs per printer: rank the picked
+        # jobs by page order and send only each printer's first size + 1, with their
+        # columns and details, instead of decoding rows that no page shows.
+        rank = func.row_number().over(partition_by=PrintJob.printer_id, order_by=page_order)
+        ranked = (
+            select(picked.c.job_pk, rank.label("page_rank"))
+            .join_from(picked, PrintJob, picked.c.job_pk == PrintJob.id)
+            .subquery("ranked")
         )
-        .subquery("numbered")
-    )
-    query = (
-        _select_jobs(columns, numbered)
-        .where(numbered.c.row_number <= args.size + 1)
-        .order_by(PrintJob.printer_id, numbered.c.row_number)
-    )
+        query = (
+            _select_jobs(columns, ranked)
+            .where(ranked.c.page_rank <= args.size + 1)
+            .order_by(PrintJob.printer_id, ranked.c.page_rank)
+        )
     grouped: dict[int, list[Any]] = {printer_id: [] for printer_id in printer_ids}
     # Core rows straight from the connection (no ORM result wrapping), grouped by
     # position: the ORM's wrapping of a fleet page's rows costs more than the grouping

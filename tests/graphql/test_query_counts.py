@@ -24,7 +24,7 @@ FLEET_QUERY = """
 # Fields the fast path answers: per printer name and totalJobs; per job filename, status,
 # jobDetails, filamentType, layerHeight, printer and its name.
 FAST_FIELDS_PER_PRINTER, FAST_FIELDS_PER_JOB = 2, 7
-# printers page, their totals, one windowed query for every printer's jobs page with
+# printers page, their totals, one query for every printer's jobs page with
 # the jobs' details joined in: 3. Authentication adds its one lookup (last_used is fresh).
 FLEET_STATEMENTS = 3
 AUTH_LOOKUP = 1

@@ -26,9 +26,10 @@ such request:
    once per printer.
 5. **Loaders, one SQL per page** (``job_pages.py``, graphql/loaders.py). Every
    printer's ``printJobs`` asks the ``jobs_page`` loader; keys that differ only by
-   printer share one query: a window function numbers each printer's jobs, the
-   details are LEFT JOINed, and only the selected columns are read
-   (services/job_queries.py). ``totalCount`` is counted only when asked for.
+   printer share one query: a LIMITed arm per printer reads its index in page
+   order (services/index_ranges.py), the details are LEFT JOINed, and only the
+   selected columns are read (services/job_queries.py). ``totalCount`` is counted
+   only when asked for.
 6. **Row shapes** (``row_shapes.py``). Where each field sits in the page's rows is
    worked out once per shape of row; each job and its details are built by position,
    without the dataclass ``__init__``.
