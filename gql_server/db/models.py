@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Double,
     ForeignKey,
@@ -13,13 +12,14 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from gql_server.db.folding import fold, folded_string
 from gql_server.db.secret_box import STORED_MAX
-from gql_server.db.types import UTCDateTime, utcnow
+from gql_server.db.types import CompressedJSON, UTCDateTime, utcnow
 
 # Named constraints so Alembic can drop and alter them on every dialect (SQLite batch
 # mode needs names to find them).
@@ -135,6 +135,8 @@ class PrintJob(TimestampMixin, Base):
         Index("ix_print_jobs_printer_id_start_time", "printer_id", "start_time"),
         Index("ix_print_jobs_user_folded", "user_folded"),
         Index("ix_print_jobs_slicer_folded", "slicer_folded"),
+        # filenameContains finds its files in print_files, then their jobs through this.
+        Index("ix_print_jobs_file_id_start_time", "file_id", "start_time"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,24 +150,63 @@ class PrintJob(TimestampMixin, Base):
     print_duration: Mapped[float | None] = mapped_column(Double)
     total_duration: Mapped[float | None] = mapped_column(Double)
     filament_used: Mapped[float | None] = mapped_column(Double)
-    # "metadata" is reserved on declarative classes: keep the column name only.
-    job_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
-    auxiliary_data: Mapped[list[Any] | None] = mapped_column(JSON)
-    # Digest of the values above as last imported: an import compares digests, not
-    # every column (see services.jobs.fingerprint).
+    # The farm's row of this job's filename (print_files): what filenameContains searches.
+    file_id: Mapped[int] = mapped_column(ForeignKey("print_files.id"))
+    # Digest of the values above and of the job's documents (job_documents) as last
+    # imported: an import compares digests, not every column (services.jobs.fingerprint).
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Case-folded copies that filters compare (db/folding.py), written with the row by
     # services.jobs; slicer_folded is the metadata's "slicer" key.
     user_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["user_folded"]))
-    filename_folded: Mapped[str | None] = mapped_column(
-        folded_string(FOLDED_WIDTHS["filename_folded"])
-    )
     slicer_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["slicer_folded"]))
 
     printer: Mapped[Printer] = relationship(back_populates="print_jobs")
     job_details: Mapped["JobDetails | None"] = relationship(
         back_populates="print_job", cascade="all, delete-orphan", passive_deletes=True
     )
+    document: Mapped["JobDocument | None"] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PrintFile(Base):
+    """A file name the farm has printed, once however many jobs printed it: a farm
+    prints the same few thousand files again and again, so a substring search reads
+    this table, not every job. Rows are never deleted (a job refers to its file)."""
+
+    __tablename__ = "print_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    # SHA-256 of the exact name: the unique key. A unique index on the name itself would
+    # follow the column's collation (MariaDB's ignores case, and trailing spaces).
+    filename_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    filename_folded: Mapped[str] = mapped_column(folded_string(FOLDED_WIDTHS["filename_folded"]))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JobDocument(Base):
+    """A job's JSON documents, apart from the columns that queries scan, compressed.
+
+    ``raw_metadata`` is what the job's details (JobDetails.rawMetadata) were read from
+    when that is not the job's own ``metadata``: the importer reads details from the
+    job's metadata (``details_share_metadata`` true, ``raw_metadata`` null), so it is
+    stored once; another value given to services.jobs.upsert_details, or the metadata a
+    job had before a rewrite that kept its details, is kept here instead.
+    """
+
+    __tablename__ = "job_documents"
+
+    print_job_id: Mapped[int] = mapped_column(
+        ForeignKey("print_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "metadata" is reserved on declarative classes: keep the column name only.
+    job_metadata: Mapped[Any] = mapped_column("metadata", CompressedJSON(), nullable=True)
+    auxiliary_data: Mapped[Any] = mapped_column(CompressedJSON(), nullable=True)
+    details_share_metadata: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    raw_metadata: Mapped[Any] = mapped_column(CompressedJSON(), nullable=True)
 
 
 # Durations, lengths and weights are Double, not Float: MySQL's FLOAT is single precision
@@ -198,7 +239,7 @@ class JobDetails(TimestampMixin, Base):
     estimated_filament: Mapped[float | None] = mapped_column(Double)
     layer_count: Mapped[int | None] = mapped_column(Integer)
     object_height: Mapped[float | None] = mapped_column(Double)
-    raw_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # rawMetadata lives in job_documents (JobDocument), beside the job's metadata.
 
     print_job: Mapped[PrintJob] = relationship(back_populates="job_details")
 

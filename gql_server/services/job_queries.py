@@ -6,10 +6,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Subquery, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    Subquery,
+    case,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import TIMESTAMP_COLUMNS, JobDetails, Printer, PrintJob, value_attributes
+from gql_server.db.models import (
+    TIMESTAMP_COLUMNS,
+    JobDetails,
+    JobDocument,
+    Printer,
+    PrintFile,
+    PrintJob,
+    value_attributes,
+)
+from gql_server.db.types import CompressedJSON
 from gql_server.services.column_order import ColumnOrder
 from gql_server.services.pagination import (
     Page,
@@ -26,17 +45,36 @@ from gql_server.services.sql_filters import contains, equals_folded, in_folded
 # than the SQL itself on a fleet page (bench/fleet_query.py measures it).
 KEY_JOB_COLUMNS = [PrintJob.id, PrintJob.printer_id]
 PRINTER_ID_POSITION = 1
+# The job's documents (metadata, auxiliary data) come from job_documents, joined only
+# when a query wants one: scans of print_jobs do not read them.
+DOCUMENT_JOB_COLUMNS = value_attributes(
+    JobDocument, besides=("print_job_id", "details_share_metadata", "raw_metadata")
+)
 # Each labelled with its attribute name, which differs from the column's for metadata.
 OPTIONAL_JOB_COLUMNS = {
     name: getattr(PrintJob, name).label(name)
-    for name in (*value_attributes(PrintJob, besides=("printer_id",)), *TIMESTAMP_COLUMNS)
-}
+    for name in (
+        *value_attributes(PrintJob, besides=("printer_id", "file_id")),
+        *TIMESTAMP_COLUMNS,
+    )
+} | {name: getattr(JobDocument, name).label(name) for name in DOCUMENT_JOB_COLUMNS}
 JOB_COLUMNS = [*KEY_JOB_COLUMNS, *OPTIONAL_JOB_COLUMNS.values()]
 
 # A job's details come in the same row as the job (LEFT JOIN), each column labelled with
-# this prefix; ``details_id`` is NULL for a job without details.
+# this prefix; ``details_id`` is NULL for a job without details. Their raw_metadata is
+# the job's metadata when they were read from it, else the document kept for them
+# (db/models.py, JobDocument).
 DETAILS_PREFIX = "details_"
-DETAIL_COLUMNS = {name: getattr(JobDetails, name) for name in ("id", *value_attributes(JobDetails))}
+RAW_METADATA = type_coerce(
+    case(
+        (JobDocument.details_share_metadata, JobDocument.job_metadata),
+        else_=JobDocument.raw_metadata,
+    ),
+    CompressedJSON(),
+)
+DETAIL_COLUMNS = {
+    name: getattr(JobDetails, name) for name in ("id", *value_attributes(JobDetails))
+} | {"raw_metadata": RAW_METADATA}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +112,24 @@ def _joined_detail_columns(columns: JobColumns) -> list[Any]:
     ]
 
 
+def _wants_documents(columns: JobColumns) -> bool:
+    if columns.job is None or columns.job & set(DOCUMENT_JOB_COLUMNS):
+        return True
+    return columns.details and (columns.detail is None or "raw_metadata" in columns.detail)
+
+
 def _select_jobs(columns: JobColumns, numbered: Subquery | None = None) -> Select[Any]:
     """SELECT the wanted job columns (of the jobs ``numbered`` keeps, when given), and
     LEFT JOIN the details when they are wanted: one query for a page and its details
-    instead of a second one with an IN list of every job id on the page."""
+    instead of a second one with an IN list of every job id on the page. The documents
+    are joined the same way, only when a column of theirs is wanted."""
     jobs: FromClause = PrintJob.__table__
     if numbered is not None:
         jobs = jobs.join(numbered, numbered.c.job_pk == PrintJob.id)
     if columns.details:
         jobs = jobs.outerjoin(JobDetails.__table__, JobDetails.print_job_id == PrintJob.id)
+    if _wants_documents(columns):
+        jobs = jobs.outerjoin(JobDocument.__table__, JobDocument.print_job_id == PrintJob.id)
     return select(*job_columns(columns.job), *_joined_detail_columns(columns)).select_from(jobs)
 
 
@@ -146,7 +193,10 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     if f.statuses is not None:
         conditions.append(_status_condition(f.statuses))
     if f.filename_contains:
-        conditions.append(contains(PrintJob.filename_folded, f.filename_contains))
+        # The farm's distinct names are searched (a scan of thousands, not of every
+        # job), then their jobs read through ix_print_jobs_file_id_start_time.
+        files = select(PrintFile.id).where(contains(PrintFile.filename_folded, f.filename_contains))
+        conditions.append(PrintJob.file_id.in_(files))
     if f.user is not None:
         conditions.append(equals_folded(PrintJob.user_folded, f.user))
     if f.filament_types is not None:
@@ -261,7 +311,14 @@ def fetch_jobs_by_ids(session: Session, job_ids: Sequence[int]) -> dict[int, Any
 
 
 def fetch_details_by_id(session: Session, details_id: int) -> Any | None:
-    query = select(*DETAIL_COLUMNS.values()).where(JobDetails.id == details_id)
+    columns = [column.label(name) for name, column in DETAIL_COLUMNS.items()]
+    query = (
+        select(*columns)
+        .outerjoin_from(
+            JobDetails, JobDocument, JobDocument.print_job_id == JobDetails.print_job_id
+        )
+        .where(JobDetails.id == details_id)
+    )
     return session.execute(query).first()
 
 

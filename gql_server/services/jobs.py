@@ -1,25 +1,28 @@
 """Batch writes of print jobs and their details.
 
 A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
-trips. Here a batch costs a constant number of statements: one
-SELECT of the rows already held, one dialect-native upsert of what is new or changed,
-one SELECT of the ids of the new rows.
+trips. Here a batch costs a constant number of statements: one SELECT of the rows
+already held; for what is new or changed, one upsert of the file names (print_files)
+and one SELECT of their ids, one dialect-native upsert of the jobs, one SELECT of the
+ids of the new rows and one upsert of their documents (job_documents).
 """
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, Table, case, null, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
 from gql_server.db.models import (
     FOLDED_WIDTHS,
     JobDetails,
+    JobDocument,
+    PrintFile,
     PrintJob,
     column_names,
     value_attributes,
@@ -32,13 +35,21 @@ from gql_server.db.upsert import upsert_statement
 ROWS_PER_STATEMENT = 500
 
 KEY_COLUMNS = ("printer_id", "job_id", "start_time")
-# What an import writes and compares, from the model. The digest hashes these values in
-# this order: a column added to the model changes every digest, so the next import
-# rewrites each job once, with its new value.
-JOB_COLUMNS = value_attributes(PrintJob, besides=KEY_COLUMNS)
+# A job's JSON documents, stored apart in job_documents (db/models.py, JobDocument).
+DOCUMENT_COLUMNS = value_attributes(
+    JobDocument, besides=("print_job_id", "details_share_metadata", "raw_metadata")
+)
+# What an import writes and compares, from the models: the job's own columns, then its
+# documents. The digest hashes these values in this order: a column added to the model
+# changes every digest, so the next import rewrites each job once, with its new value.
+PRINT_JOB_COLUMNS = value_attributes(PrintJob, besides=(*KEY_COLUMNS, "file_id"))
+JOB_COLUMNS = (*PRINT_JOB_COLUMNS, *DOCUMENT_COLUMNS)
 # Derived from the columns above (db/folding.py): written with them, never compared.
-FOLDED_JOB_COLUMNS = ("user_folded", "filename_folded", "slicer_folded")
-DETAIL_COLUMNS = value_attributes(JobDetails, besides=("print_job_id",))
+FOLDED_JOB_COLUMNS = ("user_folded", "slicer_folded")
+# What a details row carries: job_details' columns, and the document the details were
+# read from, stored in job_documents (upsert_details).
+DETAIL_TABLE_COLUMNS = value_attributes(JobDetails, besides=("print_job_id",))
+DETAIL_COLUMNS = (*DETAIL_TABLE_COLUMNS, "raw_metadata")
 
 JobKey = tuple[str, datetime]
 
@@ -66,10 +77,10 @@ def job_key(row: Mapping[str, Any]) -> JobKey:
 
 
 # The JSON columns are serialized once per job, here, and the text is what the INSERT
-# binds and what the digest hashes; the details reuse the metadata's text for their
-# raw_metadata. Letting SQLAlchemy serialize each dict again cost three json.dumps of
-# every job's ~2 KiB metadata per import (bench/import_history.py).
-JSON_COLUMNS = ("job_metadata", "auxiliary_data")
+# binds (compressed, db/types.py CompressedJSON) and what the digest hashes. Letting
+# SQLAlchemy serialize each dict again cost three json.dumps of every job's ~2 KiB
+# metadata per import (bench/import_history.py).
+JSON_COLUMNS = DOCUMENT_COLUMNS
 
 
 def to_json(value: Any) -> str | None:
@@ -93,7 +104,6 @@ def _normalised(row: Mapping[str, Any]) -> dict[str, Any]:
         values[name] = to_json(values[name])
     values["content_hash"] = fingerprint(values)
     values["user_folded"] = fold(values["user"], FOLDED_WIDTHS["user_folded"])
-    values["filename_folded"] = fold(values["filename"], FOLDED_WIDTHS["filename_folded"])
     values["slicer_folded"] = fold(slicer, FOLDED_WIDTHS["slicer_folded"])
     return values
 
@@ -113,12 +123,6 @@ def fingerprint(values: Mapping[str, Any]) -> str:
         [values[name] for name in JOB_COLUMNS], separators=(",", ":"), default=_json_default
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def metadata_json(batch: "JobBatch", key: JobKey) -> str | None:
-    """The serialized metadata of a planned job, for its details' raw_metadata."""
-    metadata: str | None = batch.incoming[key]["job_metadata"]
-    return metadata
 
 
 def _json_default(value: Any) -> str:
@@ -178,11 +182,15 @@ def plan_jobs(session: Session, printer_id: int, rows: Sequence[Mapping[str, Any
     return JobBatch(printer_id, incoming, _existing(session, printer_id, incoming))
 
 
-def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
+def write_jobs(
+    session: Session, batch: JobBatch, *, details_from_metadata: Collection[JobKey] = ()
+) -> UpsertResult:
     """Insert new jobs and update changed ones in place; unchanged rows are not written.
 
     Skipping unchanged rows keeps ``updated_at`` meaningful (it moves only when the job
-    did) and makes a repeated import a no-op.
+    did) and makes a repeated import a no-op. ``details_from_metadata``: the jobs whose
+    details the caller writes next, read from their metadata (the importer); their
+    details' rawMetadata is then the job's metadata, stored once.
     """
     result = UpsertResult()
     to_write: list[dict[str, Any]] = []
@@ -200,16 +208,21 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
         to_write.append(_insert_values(batch.printer_id, key, values))
     result.created = len(result.created_keys)
     result.updated = len(result.updated_keys)
-    _write_jobs(session, to_write)
+    if not to_write:
+        return result
+    file_ids = _write_file_names(session, [row["filename"] for row in to_write])
+    _write_jobs(session, [_job_row(row, file_ids) for row in to_write])
     if result.created_keys:
         result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
+    shared = frozenset(details_from_metadata)
+    _write_documents(session, [_document_row(row, result.ids, shared) for row in to_write])
     return result
 
 
 def upsert_jobs(
     session: Session, printer_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> UpsertResult:
-    """Plan and write in one go: one SELECT, one upsert, one SELECT of new ids."""
+    """Plan and write in one go (module docstring: the statements of a batch)."""
     return write_jobs(session, plan_jobs(session, printer_id, rows))
 
 
@@ -226,35 +239,117 @@ def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict
     }
 
 
+def filename_digest(filename: str) -> str:
+    """print_files' unique key: the exact name, whatever the database's collation."""
+    return hashlib.sha256(filename.encode()).hexdigest()
+
+
+def _write_file_names(session: Session, filenames: Iterable[str]) -> dict[str, int]:
+    """Add the names print_files lacks; every name's row id. Sorted by digest, so that
+    two imports adding the same names lock their rows in the same order (no deadlock)."""
+    by_digest = {filename_digest(name): name for name in set(filenames)}
+    now = utcnow()
+    rows = [
+        {
+            "filename": name,
+            "filename_digest": digest,
+            "filename_folded": fold(name, FOLDED_WIDTHS["filename_folded"]),
+            "created_at": now,
+        }
+        for digest, name in sorted(by_digest.items())
+    ]
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        cast(Table, PrintFile.__table__),
+        conflict_columns=("filename_digest",),
+        update_columns=("filename_digest",),  # nothing changes: the name is there
+    )
+    for chunk in _chunks(rows):
+        session.execute(statement, chunk)
+    ids: dict[str, int] = {}
+    for chunk in _chunks(rows):
+        digests = [row["filename_digest"] for row in chunk]
+        query = select(PrintFile.filename_digest, PrintFile.id).where(
+            PrintFile.filename_digest.in_(digests)
+        )
+        ids.update({by_digest[digest]: file_id for digest, file_id in session.execute(query)})
+    return ids
+
+
+def _job_row(row: Mapping[str, Any], file_ids: Mapping[str, int]) -> dict[str, Any]:
+    """print_jobs' columns of a written job (its documents go to job_documents)."""
+    values = {name: value for name, value in row.items() if name not in DOCUMENT_COLUMNS}
+    values["file_id"] = file_ids[row["filename"]]
+    return values
+
+
+def _document_row(
+    row: Mapping[str, Any], ids: Mapping[JobKey, int], shared: frozenset[JobKey]
+) -> dict[str, Any]:
+    key = (row["job_id"], row["start_time"])
+    return {
+        "print_job_id": ids[key],
+        **{_DOCUMENT_NAMES[name]: row[name] for name in DOCUMENT_COLUMNS},
+        "details_share_metadata": key in shared,
+        "raw_metadata": None,
+    }
+
+
 def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
     statement = upsert_statement(
         session.get_bind().dialect,
         cast(Table, PrintJob.__table__),  # a mapped class's table, typed FromClause
         conflict_columns=KEY_COLUMNS,
         update_columns=[
-            *(_column_name(name) for name in JOB_COLUMNS),
+            *(_column_name(name) for name in PRINT_JOB_COLUMNS),
+            "file_id",
             *FOLDED_JOB_COLUMNS,
             "content_hash",
             "updated_at",
         ],
-        text_columns=[_column_name(name) for name in JSON_COLUMNS],
     )
     for chunk in _chunks(rows):
-        # Attribute names differ from column names for "metadata": map before Core.
-        session.execute(statement, [_to_columns(row) for row in chunk])
+        session.execute(statement, chunk)
+
+
+def _write_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        cast(Table, JobDocument.__table__),
+        conflict_columns=("print_job_id",),
+        update_columns=[_DOCUMENT_NAMES[name] for name in DOCUMENT_COLUMNS],
+        computed_updates=_keep_details_document,
+    )
+    for chunk in _chunks(rows):
+        session.execute(statement, chunk)
+
+
+def _keep_details_document(new: Any) -> list[tuple[str, ColumnElement[Any]]]:
+    """When a job's metadata changes under details that were read from it, and the
+    caller does not write them again from the new one, the old metadata is kept as
+    their rawMetadata: the details still describe it (as when raw_metadata was a copy)."""
+    stored = JobDocument.__table__.c
+    shared = stored.details_share_metadata
+    replaced = shared & stored["metadata"].is_distinct_from(new["metadata"])
+    return [
+        (
+            "raw_metadata",
+            case(
+                (new.details_share_metadata, null()),
+                (replaced, stored["metadata"]),
+                else_=stored.raw_metadata,
+            ),
+        ),
+        ("details_share_metadata", new.details_share_metadata | (shared & ~replaced)),
+    ]
 
 
 _COLUMN_NAMES = column_names(PrintJob)
+_DOCUMENT_NAMES = column_names(JobDocument)
 
 
 def _column_name(attribute: str) -> str:
     return _COLUMN_NAMES[attribute]
-
-
-def _to_columns(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {_column_name(name): value for name, value in row.items()}
 
 
 def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[JobKey, int]:
@@ -270,7 +365,10 @@ def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[J
 def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Write the details of many jobs (each row has ``print_job_id``) in one statement.
 
-    ``raw_metadata`` may come serialized already as ``raw_metadata_json``.
+    A row's ``raw_metadata`` (or ``raw_metadata_json``, serialized already), when given,
+    is stored as the document its details were read from (job_documents.raw_metadata,
+    one more statement); without it the details' rawMetadata stays what it was: null,
+    or the job's metadata when ``write_jobs`` was told the details come from it.
     """
     if not rows:
         return 0
@@ -278,11 +376,10 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     values = [
         {
             "print_job_id": row["print_job_id"],
-            **{name: row.get(name) for name in DETAIL_COLUMNS},
+            **{name: row.get(name) for name in DETAIL_TABLE_COLUMNS},
             "filament_type_folded": fold(
                 row.get("filament_type"), FOLDED_WIDTHS["filament_type_folded"]
             ),
-            "raw_metadata": row.get("raw_metadata_json") or to_json(row.get("raw_metadata")),
             "created_at": now,
             "updated_at": now,
         }
@@ -292,9 +389,29 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         session.get_bind().dialect,
         cast(Table, JobDetails.__table__),
         conflict_columns=("print_job_id",),
-        update_columns=[*DETAIL_COLUMNS, "filament_type_folded", "updated_at"],
-        text_columns=["raw_metadata"],
+        update_columns=[*DETAIL_TABLE_COLUMNS, "filament_type_folded", "updated_at"],
     )
     for chunk in _chunks(values):
         session.execute(statement, chunk)
+    _write_raw_metadata(session, rows)
     return len(values)
+
+
+def _write_raw_metadata(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    documents = [
+        {
+            "print_job_id": row["print_job_id"],
+            "details_share_metadata": False,
+            "raw_metadata": row.get("raw_metadata_json") or to_json(row.get("raw_metadata")),
+        }
+        for row in rows
+        if "raw_metadata" in row or "raw_metadata_json" in row
+    ]
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        cast(Table, JobDocument.__table__),
+        conflict_columns=("print_job_id",),
+        update_columns=("details_share_metadata", "raw_metadata"),
+    )
+    for chunk in _chunks(documents):
+        session.execute(statement, chunk)

@@ -16,6 +16,7 @@ import anyio
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from gql_server.app import create_app
 from gql_server.config import Settings
@@ -125,7 +126,12 @@ def sync_all(gql: GraphQLClient, *, full: bool = False) -> dict[str, dict[str, A
 
 def stored_jobs(database: Database, printer_id: int) -> list[PrintJob]:
     with database.scope() as session:
-        query = select(PrintJob).where(PrintJob.printer_id == printer_id).order_by(PrintJob.id)
+        query = (
+            select(PrintJob)
+            .where(PrintJob.printer_id == printer_id)
+            .order_by(PrintJob.id)
+            .options(selectinload(PrintJob.document))
+        )
         return list(session.scalars(query))
 
 

@@ -43,6 +43,9 @@ class NoColumn:
 class TypeColumns:
     model: type[models.Base]
     differences: Mapping[str, Column | NoColumn]  # by the field's Python name
+    # Models whose row the type's queries join, one to one, for some of its fields
+    # (services/job_queries.py selects each such field under its attribute's name).
+    joined: tuple[type[models.Base], ...] = ()
 
 
 _NODE: dict[str, Column | NoColumn] = {
@@ -60,8 +63,10 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "printer": NoColumn("the printers row, read with the page or by the loader"),
             "job_details": NoColumn("the job_details row, joined to the page's query"),
         },
+        joined=(models.JobDocument,),  # metadata, auxiliaryData
     ),
-    "JobDetails": TypeColumns(models.JobDetails, _NODE),
+    # rawMetadata: job_documents' metadata or raw_metadata (models.JobDocument).
+    "JobDetails": TypeColumns(models.JobDetails, _NODE, joined=(models.JobDocument,)),
     "Printer": TypeColumns(
         models.Printer,
         {
@@ -99,14 +104,18 @@ def type_name(graphql_type: type) -> str:
     return get_object_definition(graphql_type, strict=True).name
 
 
-def _model_attributes(model: type[models.Base]) -> frozenset[str]:
-    return frozenset(inspect(model).column_attrs.keys())
+def _model_attributes(table: TypeColumns) -> frozenset[str]:
+    return frozenset(
+        attribute.key
+        for model in (table.model, *table.joined)
+        for attribute in inspect(model).column_attrs
+    )
 
 
 def field_columns(graphql_type: type) -> dict[str, str]:
     """Python field name -> model attribute, for every field that reads one column."""
     table = FIELD_COLUMNS_TABLE[type_name(graphql_type)]
-    attributes = _model_attributes(table.model)
+    attributes = _model_attributes(table)
     found = {}
     for python_name, _ in _definition_fields(graphql_type):
         source = table.differences.get(python_name, Column(python_name))
@@ -138,7 +147,7 @@ def unmapped_fields(graphql_type: type) -> list[str]:
     table = FIELD_COLUMNS_TABLE.get(name)
     if table is None:
         return [f"{name}: not in FIELD_COLUMNS_TABLE"]
-    attributes = _model_attributes(table.model)
+    attributes = _model_attributes(table)
     python_names = {python for python, _ in _definition_fields(graphql_type)}
     problems = []
     for python, graphql in _definition_fields(graphql_type):

@@ -179,7 +179,7 @@ class HistoryImport:
         # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another
         # server taking or renewing the lease on the same row.
         printers.mark_seen(session, self.target.printer_id, self.clock())
-        result = jobs.write_jobs(session, batch)
+        result = jobs.write_jobs(session, batch, details_from_metadata=details.keys())
         detail_rows = [
             {"print_job_id": result.ids[key], **values} for key, values in details.items()
         ]
@@ -197,7 +197,8 @@ class HistoryImport:
             if not metadata or not batch.is_pending(key):
                 continue
             values = parse_details(metadata)
-            values["raw_metadata_json"] = jobs.metadata_json(batch, key)
+            # Read from the job's metadata: stored once, with the job (write_jobs).
+            del values["raw_metadata"]
             settings = await self._slicer_settings(raw, row, values.get("slicer"))
             values.update({name: value for name, value in settings.items() if value is not None})
             details[key] = values
