@@ -210,7 +210,7 @@ def write_jobs(
     result.updated = len(result.updated_keys)
     if not to_write:
         return result
-    file_ids = _write_file_names(session, [row["filename"] for row in to_write])
+    file_ids = write_file_names(session, [row["filename"] for row in to_write])
     _write_jobs(session, [_job_row(row, file_ids) for row in to_write])
     if result.created_keys:
         result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
@@ -244,7 +244,7 @@ def filename_digest(filename: str) -> str:
     return hashlib.sha256(filename.encode()).hexdigest()
 
 
-def _write_file_names(session: Session, filenames: Iterable[str]) -> dict[str, int]:
+def write_file_names(session: Session, filenames: Iterable[str]) -> dict[str, int]:
     """Add the names print_files lacks; every name's row id. Sorted by digest, so that
     two imports adding the same names lock their rows in the same order (no deadlock)."""
     by_digest = {filename_digest(name): name for name in set(filenames)}
