@@ -22,6 +22,7 @@ from gql_server.db.models import (
     Base,
     JobDetails,
     JobDocument,
+    MetadataDocument,
     Printer,
     PrintFile,
     PrintJob,
@@ -110,7 +111,6 @@ class FarmFile:
     rate: float  # mm of filament per second
     # What the importer derives from the file for every job of it, derived once here.
     metadata_json: str
-    metadata_stored: bytes  # compressed, as job_documents holds it
     filename_folded: str
     slicer_folded: str | None
     details: dict[str, Any] | None  # None: empty metadata, no details row
@@ -169,7 +169,6 @@ def farm_file(name: str, metadata: dict[str, Any], rng: random.Random) -> FarmFi
         estimate=estimate,
         rate=rate,
         metadata_json=metadata_json,
-        metadata_stored=compress_json(metadata_json),
         filename_folded=fold(name, FOLDED_WIDTHS["filename_folded"]),
         slicer_folded=fold(jobs.metadata_slicer(metadata), FOLDED_WIDTHS["slicer_folded"]),
         details=details,
@@ -235,6 +234,14 @@ def farm_job(
 
 
 @dataclass(frozen=True, slots=True)
+class FarmIds:
+    """Row ids of the farm's file names and metadata documents, by their text."""
+
+    files: dict[str, int]
+    documents: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class PageRows:
     """The rows of a page of jobs, one list per table."""
 
@@ -248,10 +255,10 @@ def job_rows(
     first_id: int,
     page: list[tuple[dict[str, Any], FarmFile]],
     now: datetime,
-    file_ids: dict[str, int],
+    ids: "FarmIds",
 ) -> PageRows:
     """print_jobs, job_documents and job_details rows of a page, with the ids the jobs
-    will have; ``file_ids``: print_files' id of each name."""
+    will have."""
     rows = PageRows([], [], [])
     for pk, (raw, file) in enumerate(page, start=first_id):
         row = parse_job(raw)
@@ -262,68 +269,36 @@ def job_rows(
         auxiliary = jobs.to_json(row["auxiliary_data"])
         values["auxiliary_data"] = auxiliary
         values["content_hash"] = jobs.fingerprint(values)
-        for name in jobs.DOCUMENT_COLUMNS:
+        for name in jobs.JSON_COLUMNS:
             del values[name]
+        metadata_id = ids.documents[file.metadata_json]
         rows.jobs.append({
             **values, "id": pk, "printer_id": printer_id, "job_id": row["job_id"],
             "start_time": jobs.job_key(row)[1], "created_at": now, "updated_at": now,
-            "file_id": file_ids[file.filename],
+            "file_id": ids.files[file.filename], "metadata_id": metadata_id,
             "user_folded": fold(row["user"], FOLDED_WIDTHS["user_folded"]),
             "slicer_folded": file.slicer_folded,
         })  # fmt: skip
-        # The importer reads a job's details from its metadata: shared, stored once.
         rows.documents.append({
-            "print_job_id": pk, "metadata": file.metadata_stored,
+            "print_job_id": pk,
             "auxiliary_data": None if auxiliary is None else compress_json(auxiliary),
-            "details_share_metadata": file.details is not None, "raw_metadata": None,
         })  # fmt: skip
         if file.details is not None:
+            # The importer reads a job's details from its metadata: the same document.
             rows.details.append({
-                **file.details, "print_job_id": pk, "created_at": now, "updated_at": now,
+                **file.details, "print_job_id": pk, "raw_metadata_id": metadata_id,
+                "created_at": now, "updated_at": now,
             })  # fmt: skip
     return rows
 
 
-class EscapedText:
-    """A text PyMySQL sends as the SQL literal it holds, already escaped."""
-
-    __slots__ = ("literal",)
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-
-
-# PyMySQL escapes every parameter in Python, and the metadata is most of a job's bytes:
-# a file's stored metadata is escaped once and reused for all its jobs.
-_ESCAPED: dict[bytes, EscapedText] = {}
-
-
-def _escaped_once(session: Session) -> Callable[[bytes | None], Any]:
-    driver = session.connection().connection.dbapi_connection
-    assert driver is not None
-    driver.encoders[EscapedText] = lambda value, _mapping=None: value.literal
-
-    def process(text: bytes | None) -> Any:
-        if text is None:
-            return None
-        if text not in _ESCAPED:
-            _ESCAPED[text] = EscapedText(driver.escape(text))
-        return _ESCAPED[text]
-
-    return process
-
-
-def _processor(session: Session, column: Column[Any], shared: bool) -> Any:
+def _processor(session: Session, column: Column[Any]) -> Any:
     """What SQLAlchemy would do to a value on its way to the driver. Documents are
-    given compressed already (job_rows); ``shared`` ones (one per file) are escaped once
-    on MariaDB."""
+    given compressed already (job_rows)."""
     dialect = session.get_bind().dialect
     if isinstance(column.type, CompressedJSON):
-        return _escaped_once(session) if shared and dialect.name in ("mysql", "mariadb") else None
+        return None
     return column.type.dialect_impl(dialect).bind_processor(dialect)
-
-
-SHARED_TEXT = ("metadata",)
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -332,7 +307,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     columns = list(rows[0])
-    processors = [_processor(session, table.c[name], name in SHARED_TEXT) for name in columns]
+    processors = [_processor(session, table.c[name]) for name in columns]
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -366,7 +341,10 @@ def seed_printer(database: Database, p: int, count: int, first_id: int, seed: in
     with database.scope() as session:
         name, url = f"farm-{p:03d}", f"http://10.1.{p // 250}.{p % 250 + 1}:7125"
         printer_id = create_printer(session, name=name, moonraker_url=url).id
-        file_ids = dict(session.execute(select(PrintFile.filename, PrintFile.id)).tuples().all())
+        ids = FarmIds(
+            files=dict(session.execute(select(PrintFile.filename, PrintFile.id)).tuples().all()),
+            documents=_document_ids(session, files),
+        )
     now = utcnow()
     jobs_iter = printer_jobs(p, count, files, seed)
     pages = [
@@ -375,7 +353,7 @@ def seed_printer(database: Database, p: int, count: int, first_id: int, seed: in
             first_id + first,
             list(itertools.islice(jobs_iter, JOBS_PER_CHUNK)),
             now,
-            file_ids,
+            ids,
         )
         for first in range(0, count, JOBS_PER_CHUNK)
     ]
@@ -384,6 +362,14 @@ def seed_printer(database: Database, p: int, count: int, first_id: int, seed: in
             bulk_insert(session, cast(Table, PrintJob.__table__), page.jobs)
             bulk_insert(session, cast(Table, JobDocument.__table__), page.documents)
             bulk_insert(session, cast(Table, JobDetails.__table__), page.details)
+
+
+def _document_ids(session: Session, files: list[FarmFile]) -> dict[str, int]:
+    """The id of each file's metadata document (seed_farm wrote them)."""
+    by_digest = dict(
+        session.execute(select(MetadataDocument.digest, MetadataDocument.id)).tuples().all()
+    )
+    return {file.metadata_json: by_digest[jobs.text_digest(file.metadata_json)] for file in files}
 
 
 @functools.cache
@@ -417,8 +403,11 @@ def seed_farm(
     the tables an import writes that the seeding left empty (check_like_importer)."""
     with database.scope() as session:
         base = session.execute(select(func.coalesce(func.max(PrintJob.id), 0))).scalar_one()
-        # Every file of the farm, with the importer's own statement, before the jobs.
-        jobs.write_file_names(session, [file.filename for file in _farm_files(seed)])
+        # Every file of the farm and its metadata, with the importer's own statements,
+        # before the jobs.
+        files = _farm_files(seed)
+        jobs.write_file_names(session, [file.filename for file in files])
+        jobs.write_metadata_documents(session, [file.metadata_json for file in files])
     url = database.engine.url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
     done = 0
@@ -448,9 +437,10 @@ def seed_farm(
 
 # Set by the database or by the write itself, not by the job.
 NOT_COMPARED = frozenset({"id", "printer_id", "print_job_id", "created_at", "updated_at"})
-SEEDED_TABLES = frozenset(
-    {"printers", "print_files", "print_jobs", "job_documents", "job_details", "job_totals"}
-)
+SEEDED_TABLES = frozenset({
+    "printers", "print_files", "metadata_documents", "print_jobs", "job_documents",
+    "job_details", "job_totals",
+})  # fmt: skip
 
 
 def check_like_importer(
@@ -465,11 +455,11 @@ def check_like_importer(
         scratch = create_printer(session, name="farm-check", moonraker_url="http://10.9.9.9:7125")
         rows = [parse_job(raw) for raw in sample]
         batch = jobs.plan_jobs(session, scratch.id, rows)
-        with_details = [jobs.job_key(row) for row in rows if row["job_metadata"]]
-        result = jobs.write_jobs(session, batch, details_from_metadata=with_details)
+        result = jobs.write_jobs(session, batch)
         jobs.upsert_details(session, [
-            {"print_job_id": result.ids[jobs.job_key(row)], **_details(row["job_metadata"])}
-            for row in rows if row["job_metadata"]
+            {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key],
+             **_details(row["job_metadata"])}
+            for row in rows if row["job_metadata"] and (key := jobs.job_key(row))
         ])  # fmt: skip
         grown = [name for name, count in _row_counts(session).items() if count > before[name]]
         bulk, imported = (_stored(session, pid, len(sample)) for pid in (printer_id, scratch.id))
@@ -509,7 +499,7 @@ def _stored(session: Session, printer_id: int, count: int) -> list[dict[str, Any
     """A printer's first ``count`` jobs with their details, as comparable dicts."""
     # As stored (text; documents as their bytes): a datetime or JSON written in another
     # form would show.
-    tables = (PrintJob, JobDocument, JobDetails)
+    tables = (PrintJob, JobDocument, JobDetails)  # metadata_documents: by its id
     compared = [
         _as_stored(column).label(f"{table.name}.{column.name}")
         for table in (cast(Table, model.__table__) for model in tables)

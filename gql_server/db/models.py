@@ -12,7 +12,6 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
-    false,
     inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
@@ -152,8 +151,11 @@ class PrintJob(TimestampMixin, Base):
     filament_used: Mapped[float | None] = mapped_column(Double)
     # The farm's row of this job's filename (print_files): what filenameContains searches.
     file_id: Mapped[int] = mapped_column(ForeignKey("print_files.id"))
-    # Digest of the values above and of the job's documents (job_documents) as last
-    # imported: an import compares digests, not every column (services.jobs.fingerprint).
+    # Moonraker's metadata of the job (metadata_documents); null when it had none.
+    metadata_id: Mapped[int | None] = mapped_column(ForeignKey("metadata_documents.id"), index=True)
+    # Digest of the values above, the metadata and the job's documents (job_documents)
+    # as last imported: an import compares digests, not every column
+    # (services.jobs.fingerprint).
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Case-folded copies that filters compare (db/folding.py), written with the row by
     # services.jobs; slicer_folded is the metadata's "slicer" key.
@@ -167,6 +169,7 @@ class PrintJob(TimestampMixin, Base):
     document: Mapped["JobDocument | None"] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
+    metadata_document: Mapped["MetadataDocument | None"] = relationship()
 
 
 class PrintFile(Base):
@@ -185,28 +188,30 @@ class PrintFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class JobDocument(Base):
-    """A job's JSON documents, apart from the columns that queries scan, compressed.
+class MetadataDocument(Base):
+    """A metadata document (Moonraker's file metadata, as JSON text), stored once however
+    many jobs and details refer to it: every job of a file carries the same document, and
+    a farm prints the same few thousand files again and again. Compressed; never
+    deleted (rows refer to it)."""
 
-    ``raw_metadata`` is what the job's details (JobDetails.rawMetadata) were read from
-    when that is not the job's own ``metadata``: the importer reads details from the
-    job's metadata (``details_share_metadata`` true, ``raw_metadata`` null), so it is
-    stored once; another value given to services.jobs.upsert_details, or the metadata a
-    job had before a rewrite that kept its details, is kept here instead.
-    """
+    __tablename__ = "metadata_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the exact JSON text: the unique key a write looks the document up by.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    document: Mapped[Any] = mapped_column(CompressedJSON())
+
+
+class JobDocument(Base):
+    """A job's own JSON documents (auxiliary data), apart from the columns that queries
+    scan, compressed."""
 
     __tablename__ = "job_documents"
 
     print_job_id: Mapped[int] = mapped_column(
         ForeignKey("print_jobs.id", ondelete="CASCADE"), primary_key=True
     )
-    # "metadata" is reserved on declarative classes: keep the column name only.
-    job_metadata: Mapped[Any] = mapped_column("metadata", CompressedJSON(), nullable=True)
     auxiliary_data: Mapped[Any] = mapped_column(CompressedJSON(), nullable=True)
-    details_share_metadata: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
-    raw_metadata: Mapped[Any] = mapped_column(CompressedJSON(), nullable=True)
 
 
 # Durations, lengths and weights are Double, not Float: MySQL's FLOAT is single precision
@@ -239,7 +244,11 @@ class JobDetails(TimestampMixin, Base):
     estimated_filament: Mapped[float | None] = mapped_column(Double)
     layer_count: Mapped[int | None] = mapped_column(Integer)
     object_height: Mapped[float | None] = mapped_column(Double)
-    # rawMetadata lives in job_documents (JobDocument), beside the job's metadata.
+    # The metadata the details were read from (rawMetadata): the importer's is the job's
+    # own document (print_jobs.metadata_id), stored once.
+    raw_metadata_id: Mapped[int | None] = mapped_column(
+        ForeignKey("metadata_documents.id"), index=True
+    )
 
     print_job: Mapped[PrintJob] = relationship(back_populates="job_details")
 

@@ -7,10 +7,9 @@ SQL text instead makes SQLAlchemy compile every batch anew (bench/import_history
 measures the import), and a statement that is never the same twice defeats its cache.
 """
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Table, Text, bindparam
+from sqlalchemy import Table, Text, bindparam
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
@@ -23,7 +22,6 @@ def upsert_statement(
     conflict_columns: Sequence[str],
     update_columns: Sequence[str],
     text_columns: Sequence[str] = (),
-    computed_updates: "ComputedUpdates | None" = None,
 ) -> Executable:
     """``INSERT … ON CONFLICT DO UPDATE`` (SQLite) or ``… ON DUPLICATE KEY UPDATE`` (MySQL).
 
@@ -31,28 +29,16 @@ def upsert_statement(
     it spelled out. Every updated value comes from the row itself (``excluded.x`` /
     ``VALUES(x)``): PyMySQL batches only when the ON DUPLICATE clause has no parameters.
     ``text_columns`` (JSON columns) are bound as the JSON text the caller serialized.
-
-    ``computed_updates(new)`` gives assignments computed from the stored row (the
-    table's columns) and the new one (``new[name]``), set before ``update_columns``.
-    SQLite evaluates every assignment on the stored row; MySQL left to right, each
-    seeing the ones before it: so none may read a column that another one sets.
     """
     text_binds = {name: bindparam(name, type_=Text()) for name in text_columns}
     if dialect.name == "sqlite":
         sqlite_stmt = sqlite.insert(table).values(text_binds)
-        new = sqlite_stmt.excluded
-    elif dialect.name in ("mysql", "mariadb"):
-        mysql_stmt = mysql.insert(table).values(text_binds)
-        new = mysql_stmt.inserted
-    else:
-        raise NotImplementedError(f"no upsert for dialect {dialect.name}")
-    updates = [*(computed_updates(new) if computed_updates else ())]
-    updates += [(name, new[name]) for name in update_columns]
-    if dialect.name == "sqlite":
+        updates = {name: sqlite_stmt.excluded[name] for name in update_columns}
         return sqlite_stmt.on_conflict_do_update(
-            index_elements=list(conflict_columns), set_=dict(updates)
+            index_elements=list(conflict_columns), set_=updates
         )
-    return mysql_stmt.on_duplicate_key_update(updates)  # a list: kept in this order
-
-
-ComputedUpdates = Callable[[Any], Sequence[tuple[str, ColumnElement[Any]]]]
+    if dialect.name in ("mysql", "mariadb"):
+        mysql_stmt = mysql.insert(table).values(text_binds)
+        updates = {name: mysql_stmt.inserted[name] for name in update_columns}
+        return mysql_stmt.on_duplicate_key_update(updates)
+    raise NotImplementedError(f"no upsert for dialect {dialect.name}")

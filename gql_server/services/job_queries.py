@@ -11,24 +11,22 @@ from sqlalchemy import (
     FromClause,
     Select,
     Subquery,
-    case,
     func,
     or_,
     select,
-    type_coerce,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gql_server.db.models import (
     TIMESTAMP_COLUMNS,
     JobDetails,
     JobDocument,
+    MetadataDocument,
     Printer,
     PrintFile,
     PrintJob,
     value_attributes,
 )
-from gql_server.db.types import CompressedJSON
 from gql_server.services.column_order import ColumnOrder
 from gql_server.services.pagination import (
     Page,
@@ -45,36 +43,39 @@ from gql_server.services.sql_filters import contains, equals_folded, in_folded
 # than the SQL itself on a fleet page (bench/fleet_query.py measures it).
 KEY_JOB_COLUMNS = [PrintJob.id, PrintJob.printer_id]
 PRINTER_ID_POSITION = 1
-# The job's documents (metadata, auxiliary data) come from job_documents, joined only
-# when a query wants one: scans of print_jobs do not read them.
-DOCUMENT_JOB_COLUMNS = value_attributes(
-    JobDocument, besides=("print_job_id", "details_share_metadata", "raw_metadata")
-)
-# Each labelled with its attribute name, which differs from the column's for metadata.
+# A job's JSON documents are stored apart (metadata_documents, job_documents) and
+# joined only when a query wants one: scans of print_jobs do not read them.
+JOB_METADATA = aliased(MetadataDocument, name="job_metadata_document")
+RAW_METADATA = aliased(MetadataDocument, name="raw_metadata_document")
+DOCUMENT_JOB_COLUMNS = {
+    "job_metadata": JOB_METADATA.document,
+    "auxiliary_data": JobDocument.auxiliary_data,
+}
+# Each labelled with its attribute name (types/columns.py), which differs from the
+# column's for metadata.
 OPTIONAL_JOB_COLUMNS = {
-    name: getattr(PrintJob, name).label(name)
-    for name in (
-        *value_attributes(PrintJob, besides=("printer_id", "file_id")),
-        *TIMESTAMP_COLUMNS,
-    )
-} | {name: getattr(JobDocument, name).label(name) for name in DOCUMENT_JOB_COLUMNS}
+    name: column.label(name)
+    for name, column in {
+        **{
+            name: getattr(PrintJob, name)
+            for name in (
+                *value_attributes(PrintJob, besides=("printer_id", "file_id", "metadata_id")),
+                *TIMESTAMP_COLUMNS,
+            )
+        },
+        **DOCUMENT_JOB_COLUMNS,
+    }.items()
+}
 JOB_COLUMNS = [*KEY_JOB_COLUMNS, *OPTIONAL_JOB_COLUMNS.values()]
 
 # A job's details come in the same row as the job (LEFT JOIN), each column labelled with
 # this prefix; ``details_id`` is NULL for a job without details. Their raw_metadata is
-# the job's metadata when they were read from it, else the document kept for them
-# (db/models.py, JobDocument).
+# the document they refer to (the importer's: the job's own metadata document).
 DETAILS_PREFIX = "details_"
-RAW_METADATA = type_coerce(
-    case(
-        (JobDocument.details_share_metadata, JobDocument.job_metadata),
-        else_=JobDocument.raw_metadata,
-    ),
-    CompressedJSON(),
-)
 DETAIL_COLUMNS = {
-    name: getattr(JobDetails, name) for name in ("id", *value_attributes(JobDetails))
-} | {"raw_metadata": RAW_METADATA}
+    name: getattr(JobDetails, name)
+    for name in ("id", *value_attributes(JobDetails, besides=("raw_metadata_id",)))
+} | {"raw_metadata": RAW_METADATA.document}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +113,26 @@ def _joined_detail_columns(columns: JobColumns) -> list[Any]:
     ]
 
 
-def _wants_documents(columns: JobColumns) -> bool:
-    if columns.job is None or columns.job & set(DOCUMENT_JOB_COLUMNS):
-        return True
-    return columns.details and (columns.detail is None or "raw_metadata" in columns.detail)
+def _wants(columns: frozenset[str] | None, name: str) -> bool:
+    return columns is None or name in columns
 
 
 def _select_jobs(columns: JobColumns, numbered: Subquery | None = None) -> Select[Any]:
     """SELECT the wanted job columns (of the jobs ``numbered`` keeps, when given), and
     LEFT JOIN the details when they are wanted: one query for a page and its details
     instead of a second one with an IN list of every job id on the page. The documents
-    are joined the same way, only when a column of theirs is wanted."""
+    are joined the same way, each only when it is wanted."""
     jobs: FromClause = PrintJob.__table__
     if numbered is not None:
         jobs = jobs.join(numbered, numbered.c.job_pk == PrintJob.id)
+    if _wants(columns.job, "job_metadata"):
+        jobs = jobs.outerjoin(JOB_METADATA, JOB_METADATA.id == PrintJob.metadata_id)
+    if _wants(columns.job, "auxiliary_data"):
+        jobs = jobs.outerjoin(JobDocument.__table__, JobDocument.print_job_id == PrintJob.id)
     if columns.details:
         jobs = jobs.outerjoin(JobDetails.__table__, JobDetails.print_job_id == PrintJob.id)
-    if _wants_documents(columns):
-        jobs = jobs.outerjoin(JobDocument.__table__, JobDocument.print_job_id == PrintJob.id)
+        if _wants(columns.detail, "raw_metadata"):
+            jobs = jobs.outerjoin(RAW_METADATA, RAW_METADATA.id == JobDetails.raw_metadata_id)
     return select(*job_columns(columns.job), *_joined_detail_columns(columns)).select_from(jobs)
 
 
@@ -314,9 +317,7 @@ def fetch_details_by_id(session: Session, details_id: int) -> Any | None:
     columns = [column.label(name) for name, column in DETAIL_COLUMNS.items()]
     query = (
         select(*columns)
-        .outerjoin_from(
-            JobDetails, JobDocument, JobDocument.print_job_id == JobDetails.print_job_id
-        )
+        .outerjoin_from(JobDetails, RAW_METADATA, RAW_METADATA.id == JobDetails.raw_metadata_id)
         .where(JobDetails.id == details_id)
     )
     return session.execute(query).first()

@@ -3,18 +3,19 @@
 A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
 trips. Here a batch costs a constant number of statements: one SELECT of the rows
 already held; for what is new or changed, one upsert of the file names (print_files)
-and one SELECT of their ids, one dialect-native upsert of the jobs, one SELECT of the
-ids of the new rows and one upsert of their documents (job_documents).
+and one SELECT of their ids, the same two for the metadata documents
+(metadata_documents), one dialect-native upsert of the jobs, one SELECT of the ids of
+the new rows and one upsert of their auxiliary data (job_documents).
 """
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, case, null, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
@@ -22,6 +23,7 @@ from gql_server.db.models import (
     FOLDED_WIDTHS,
     JobDetails,
     JobDocument,
+    MetadataDocument,
     PrintFile,
     PrintJob,
     column_names,
@@ -35,20 +37,18 @@ from gql_server.db.upsert import upsert_statement
 ROWS_PER_STATEMENT = 500
 
 KEY_COLUMNS = ("printer_id", "job_id", "start_time")
-# A job's JSON documents, stored apart in job_documents (db/models.py, JobDocument).
-DOCUMENT_COLUMNS = value_attributes(
-    JobDocument, besides=("print_job_id", "details_share_metadata", "raw_metadata")
-)
-# What an import writes and compares, from the models: the job's own columns, then its
-# documents. The digest hashes these values in this order: a column added to the model
-# changes every digest, so the next import rewrites each job once, with its new value.
-PRINT_JOB_COLUMNS = value_attributes(PrintJob, besides=(*KEY_COLUMNS, "file_id"))
-JOB_COLUMNS = (*PRINT_JOB_COLUMNS, *DOCUMENT_COLUMNS)
+# What an import writes and compares: print_jobs' own columns from the model, then the
+# job's JSON documents, stored apart (metadata_documents, job_documents). The digest
+# hashes these values in this order: a column added to the model changes every digest,
+# so the next import rewrites each job once, with its new value.
+PRINT_JOB_COLUMNS = value_attributes(PrintJob, besides=(*KEY_COLUMNS, "file_id", "metadata_id"))
+JSON_COLUMNS = ("job_metadata", "auxiliary_data")
+JOB_COLUMNS = (*PRINT_JOB_COLUMNS, *JSON_COLUMNS)
 # Derived from the columns above (db/folding.py): written with them, never compared.
 FOLDED_JOB_COLUMNS = ("user_folded", "slicer_folded")
 # What a details row carries: job_details' columns, and the document the details were
 # read from, stored in job_documents (upsert_details).
-DETAIL_TABLE_COLUMNS = value_attributes(JobDetails, besides=("print_job_id",))
+DETAIL_TABLE_COLUMNS = value_attributes(JobDetails, besides=("print_job_id", "raw_metadata_id"))
 DETAIL_COLUMNS = (*DETAIL_TABLE_COLUMNS, "raw_metadata")
 
 JobKey = tuple[str, datetime]
@@ -62,6 +62,9 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     ids: dict[JobKey, int] = field(default_factory=dict)
+    # The metadata document of each job written (None: no metadata): what the details
+    # read from the metadata refer to as their rawMetadata.
+    metadata_ids: dict[JobKey, int | None] = field(default_factory=dict)
     created_keys: list[JobKey] = field(default_factory=list)
     updated_keys: list[JobKey] = field(default_factory=list)
 
@@ -77,10 +80,9 @@ def job_key(row: Mapping[str, Any]) -> JobKey:
 
 
 # The JSON columns are serialized once per job, here, and the text is what the INSERT
-# binds (compressed, db/types.py CompressedJSON) and what the digest hashes. Letting
-# SQLAlchemy serialize each dict again cost three json.dumps of every job's ~2 KiB
-# metadata per import (bench/import_history.py).
-JSON_COLUMNS = DOCUMENT_COLUMNS
+# binds (compressed, db/types.py CompressedJSON), what the digest hashes and what
+# identifies a metadata document. Letting SQLAlchemy serialize each dict again cost three
+# json.dumps of every job's ~2 KiB metadata per import (bench/import_history.py).
 
 
 def to_json(value: Any) -> str | None:
@@ -182,15 +184,11 @@ def plan_jobs(session: Session, printer_id: int, rows: Sequence[Mapping[str, Any
     return JobBatch(printer_id, incoming, _existing(session, printer_id, incoming))
 
 
-def write_jobs(
-    session: Session, batch: JobBatch, *, details_from_metadata: Collection[JobKey] = ()
-) -> UpsertResult:
+def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
     """Insert new jobs and update changed ones in place; unchanged rows are not written.
 
     Skipping unchanged rows keeps ``updated_at`` meaningful (it moves only when the job
-    did) and makes a repeated import a no-op. ``details_from_metadata``: the jobs whose
-    details the caller writes next, read from their metadata (the importer); their
-    details' rawMetadata is then the job's metadata, stored once.
+    did) and makes a repeated import a no-op.
     """
     result = UpsertResult()
     to_write: list[dict[str, Any]] = []
@@ -211,11 +209,14 @@ def write_jobs(
     if not to_write:
         return result
     file_ids = write_file_names(session, [row["filename"] for row in to_write])
-    _write_jobs(session, [_job_row(row, file_ids) for row in to_write])
+    document_ids = write_metadata_documents(session, [row["job_metadata"] for row in to_write])
+    _write_jobs(session, [_job_row(row, file_ids, document_ids) for row in to_write])
     if result.created_keys:
         result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
-    shared = frozenset(details_from_metadata)
-    _write_documents(session, [_document_row(row, result.ids, shared) for row in to_write])
+    for row in to_write:
+        metadata = row["job_metadata"]
+        result.metadata_ids[_key(row)] = None if metadata is None else document_ids[metadata]
+    _write_job_documents(session, [_document_row(row, result.ids) for row in to_write])
     return result
 
 
@@ -224,6 +225,10 @@ def upsert_jobs(
 ) -> UpsertResult:
     """Plan and write in one go (module docstring: the statements of a batch)."""
     return write_jobs(session, plan_jobs(session, printer_id, rows))
+
+
+def _key(row: Mapping[str, Any]) -> JobKey:
+    return (row["job_id"], row["start_time"])
 
 
 def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict[str, Any]:
@@ -239,60 +244,77 @@ def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict
     }
 
 
-def filename_digest(filename: str) -> str:
-    """print_files' unique key: the exact name, whatever the database's collation."""
-    return hashlib.sha256(filename.encode()).hexdigest()
+def text_digest(text: str) -> str:
+    """The unique key of a file name or a document: its exact text, whatever the
+    database's collation (MariaDB's ignores case and trailing spaces)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def write_file_names(session: Session, filenames: Iterable[str]) -> dict[str, int]:
-    """Add the names print_files lacks; every name's row id. Sorted by digest, so that
-    two imports adding the same names lock their rows in the same order (no deadlock)."""
-    by_digest = {filename_digest(name): name for name in set(filenames)}
+    """Add the names print_files lacks; every name's row id."""
     now = utcnow()
-    rows = [
+    return _write_by_digest(
+        session,
+        PrintFile,
+        "filename_digest",
         {
-            "filename": name,
-            "filename_digest": digest,
-            "filename_folded": fold(name, FOLDED_WIDTHS["filename_folded"]),
-            "created_at": now,
-        }
-        for digest, name in sorted(by_digest.items())
-    ]
+            name: {
+                "filename": name,
+                "filename_folded": fold(name, FOLDED_WIDTHS["filename_folded"]),
+                "created_at": now,
+            }
+            for name in set(filenames)
+        },
+    )
+
+
+def write_metadata_documents(session: Session, texts: Iterable[str | None]) -> dict[str, int]:
+    """Add the metadata documents (JSON texts) that metadata_documents lacks; every
+    text's row id. Nothing for None."""
+    documents = {text: {"document": text} for text in set(texts) if text is not None}
+    return _write_by_digest(session, MetadataDocument, "digest", documents)
+
+
+def _write_by_digest(
+    session: Session, model: type[Any], digest_column: str, rows: Mapping[str, dict[str, Any]]
+) -> dict[str, int]:
+    """One upsert (nothing changes on a conflict: the text is there) and one SELECT of
+    the ids, keyed by each text's digest. Rows go in digest order, so that two imports
+    adding the same texts lock them in the same order (no deadlock on MariaDB)."""
+    if not rows:
+        return {}
+    by_digest = {text_digest(text): text for text in rows}
+    values = [{digest_column: d, **rows[text]} for d, text in sorted(by_digest.items())]
+    table = cast(Table, model.__table__)
     statement = upsert_statement(
         session.get_bind().dialect,
-        cast(Table, PrintFile.__table__),
-        conflict_columns=("filename_digest",),
-        update_columns=("filename_digest",),  # nothing changes: the name is there
+        table,
+        conflict_columns=(digest_column,),
+        update_columns=(digest_column,),
     )
-    for chunk in _chunks(rows):
+    for chunk in _chunks(values):
         session.execute(statement, chunk)
     ids: dict[str, int] = {}
-    for chunk in _chunks(rows):
-        digests = [row["filename_digest"] for row in chunk]
-        query = select(PrintFile.filename_digest, PrintFile.id).where(
-            PrintFile.filename_digest.in_(digests)
-        )
-        ids.update({by_digest[digest]: file_id for digest, file_id in session.execute(query)})
+    digest = table.c[digest_column]
+    for chunk in _chunks(values):
+        query = select(digest, table.c.id).where(digest.in_([row[digest_column] for row in chunk]))
+        ids.update({by_digest[found]: row_id for found, row_id in session.execute(query)})
     return ids
 
 
-def _job_row(row: Mapping[str, Any], file_ids: Mapping[str, int]) -> dict[str, Any]:
-    """print_jobs' columns of a written job (its documents go to job_documents)."""
-    values = {name: value for name, value in row.items() if name not in DOCUMENT_COLUMNS}
+def _job_row(
+    row: Mapping[str, Any], file_ids: Mapping[str, int], document_ids: Mapping[str, int]
+) -> dict[str, Any]:
+    """print_jobs' columns of a written job (its documents are stored apart)."""
+    values = {_column_name(name): value for name, value in row.items() if name not in JSON_COLUMNS}
     values["file_id"] = file_ids[row["filename"]]
+    metadata = row["job_metadata"]
+    values["metadata_id"] = None if metadata is None else document_ids[metadata]
     return values
 
 
-def _document_row(
-    row: Mapping[str, Any], ids: Mapping[JobKey, int], shared: frozenset[JobKey]
-) -> dict[str, Any]:
-    key = (row["job_id"], row["start_time"])
-    return {
-        "print_job_id": ids[key],
-        **{_DOCUMENT_NAMES[name]: row[name] for name in DOCUMENT_COLUMNS},
-        "details_share_metadata": key in shared,
-        "raw_metadata": None,
-    }
+def _document_row(row: Mapping[str, Any], ids: Mapping[JobKey, int]) -> dict[str, Any]:
+    return {"print_job_id": ids[_key(row)], "auxiliary_data": row["auxiliary_data"]}
 
 
 def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -303,6 +325,7 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         update_columns=[
             *(_column_name(name) for name in PRINT_JOB_COLUMNS),
             "file_id",
+            "metadata_id",
             *FOLDED_JOB_COLUMNS,
             "content_hash",
             "updated_at",
@@ -312,40 +335,18 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(statement, chunk)
 
 
-def _write_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def _write_job_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     statement = upsert_statement(
         session.get_bind().dialect,
         cast(Table, JobDocument.__table__),
         conflict_columns=("print_job_id",),
-        update_columns=[_DOCUMENT_NAMES[name] for name in DOCUMENT_COLUMNS],
-        computed_updates=_keep_details_document,
+        update_columns=("auxiliary_data",),
     )
     for chunk in _chunks(rows):
         session.execute(statement, chunk)
 
 
-def _keep_details_document(new: Any) -> list[tuple[str, ColumnElement[Any]]]:
-    """When a job's metadata changes under details that were read from it, and the
-    caller does not write them again from the new one, the old metadata is kept as
-    their rawMetadata: the details still describe it (as when raw_metadata was a copy)."""
-    stored = JobDocument.__table__.c
-    shared = stored.details_share_metadata
-    replaced = shared & stored["metadata"].is_distinct_from(new["metadata"])
-    return [
-        (
-            "raw_metadata",
-            case(
-                (new.details_share_metadata, null()),
-                (replaced, stored["metadata"]),
-                else_=stored.raw_metadata,
-            ),
-        ),
-        ("details_share_metadata", new.details_share_metadata | (shared & ~replaced)),
-    ]
-
-
 _COLUMN_NAMES = column_names(PrintJob)
-_DOCUMENT_NAMES = column_names(JobDocument)
 
 
 def _column_name(attribute: str) -> str:
@@ -365,13 +366,15 @@ def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[J
 def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Write the details of many jobs (each row has ``print_job_id``) in one statement.
 
-    A row's ``raw_metadata`` (or ``raw_metadata_json``, serialized already), when given,
-    is stored as the document its details were read from (job_documents.raw_metadata,
-    one more statement); without it the details' rawMetadata stays what it was: null,
-    or the job's metadata when ``write_jobs`` was told the details come from it.
+    Their rawMetadata: ``raw_metadata_id`` (a metadata_documents row: the importer's is
+    the job's own, ``UpsertResult.metadata_ids``), else ``raw_metadata`` (or
+    ``raw_metadata_json``, serialized already), stored as a document (two more
+    statements), else none.
     """
     if not rows:
         return 0
+    texts = [_raw_metadata_text(row) for row in rows]
+    document_ids = write_metadata_documents(session, texts)
     now = utcnow()
     values = [
         {
@@ -380,38 +383,32 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
             "filament_type_folded": fold(
                 row.get("filament_type"), FOLDED_WIDTHS["filament_type_folded"]
             ),
+            "raw_metadata_id": row["raw_metadata_id"]
+            if "raw_metadata_id" in row
+            else (None if text is None else document_ids[text]),
             "created_at": now,
             "updated_at": now,
         }
-        for row in rows
+        for row, text in zip(rows, texts, strict=True)
     ]
     statement = upsert_statement(
         session.get_bind().dialect,
         cast(Table, JobDetails.__table__),
         conflict_columns=("print_job_id",),
-        update_columns=[*DETAIL_TABLE_COLUMNS, "filament_type_folded", "updated_at"],
+        update_columns=[
+            *DETAIL_TABLE_COLUMNS,
+            "raw_metadata_id",
+            "filament_type_folded",
+            "updated_at",
+        ],
     )
     for chunk in _chunks(values):
         session.execute(statement, chunk)
-    _write_raw_metadata(session, rows)
     return len(values)
 
 
-def _write_raw_metadata(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    documents = [
-        {
-            "print_job_id": row["print_job_id"],
-            "details_share_metadata": False,
-            "raw_metadata": row.get("raw_metadata_json") or to_json(row.get("raw_metadata")),
-        }
-        for row in rows
-        if "raw_metadata" in row or "raw_metadata_json" in row
-    ]
-    statement = upsert_statement(
-        session.get_bind().dialect,
-        cast(Table, JobDocument.__table__),
-        conflict_columns=("print_job_id",),
-        update_columns=("details_share_metadata", "raw_metadata"),
-    )
-    for chunk in _chunks(documents):
-        session.execute(statement, chunk)
+def _raw_metadata_text(row: Mapping[str, Any]) -> str | None:
+    if "raw_metadata_id" in row:
+        return None
+    text: str | None = row.get("raw_metadata_json") or to_json(row.get("raw_metadata"))
+    return text

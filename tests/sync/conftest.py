@@ -130,7 +130,7 @@ def stored_jobs(database: Database, printer_id: int) -> list[PrintJob]:
             select(PrintJob)
             .where(PrintJob.printer_id == printer_id)
             .order_by(PrintJob.id)
-            .options(selectinload(PrintJob.document))
+            .options(selectinload(PrintJob.document), selectinload(PrintJob.metadata_document))
         )
         return list(session.scalars(query))
 

@@ -65,7 +65,7 @@ def stored_row(job: PrintJob) -> tuple[Any, ...]:
         job.print_duration,
         job.total_duration,
         job.filament_used,
-        job.document and job.document.job_metadata,
+        job.metadata_document and job.metadata_document.document,
         job.document and job.document.auxiliary_data,
     )
 

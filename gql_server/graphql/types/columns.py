@@ -40,12 +40,18 @@ class NoColumn:
 
 
 @dataclass(frozen=True, slots=True)
+class Joined:
+    """The field reads a column of a row joined to the type's own, which the type's
+    queries select under ``label`` (services/job_queries.py); ``source`` says which."""
+
+    label: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class TypeColumns:
     model: type[models.Base]
-    differences: Mapping[str, Column | NoColumn]  # by the field's Python name
-    # Models whose row the type's queries join, one to one, for some of its fields
-    # (services/job_queries.py selects each such field under its attribute's name).
-    joined: tuple[type[models.Base], ...] = ()
+    differences: Mapping[str, "Column | NoColumn | Joined"]  # by the field's Python name
 
 
 _NODE: dict[str, Column | NoColumn] = {
@@ -59,14 +65,21 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
         models.PrintJob,
         {
             **_NODE,
-            "metadata": Column("job_metadata"),  # "metadata" is reserved on declarative classes
+            "metadata": Joined("job_metadata", "metadata_documents, by print_jobs.metadata_id"),
+            "auxiliary_data": Joined("auxiliary_data", "job_documents, by print_job_id"),
             "printer": NoColumn("the printers row, read with the page or by the loader"),
             "job_details": NoColumn("the job_details row, joined to the page's query"),
         },
-        joined=(models.JobDocument,),  # metadata, auxiliaryData
     ),
-    # rawMetadata: job_documents' metadata or raw_metadata (models.JobDocument).
-    "JobDetails": TypeColumns(models.JobDetails, _NODE, joined=(models.JobDocument,)),
+    "JobDetails": TypeColumns(
+        models.JobDetails,
+        {
+            **_NODE,
+            "raw_metadata": Joined(
+                "raw_metadata", "metadata_documents, by job_details.raw_metadata_id"
+            ),
+        },
+    ),
     "Printer": TypeColumns(
         models.Printer,
         {
@@ -104,23 +117,21 @@ def type_name(graphql_type: type) -> str:
     return get_object_definition(graphql_type, strict=True).name
 
 
-def _model_attributes(table: TypeColumns) -> frozenset[str]:
-    return frozenset(
-        attribute.key
-        for model in (table.model, *table.joined)
-        for attribute in inspect(model).column_attrs
-    )
+def _model_attributes(model: type[models.Base]) -> frozenset[str]:
+    return frozenset(inspect(model).column_attrs.keys())
 
 
 def field_columns(graphql_type: type) -> dict[str, str]:
     """Python field name -> model attribute, for every field that reads one column."""
     table = FIELD_COLUMNS_TABLE[type_name(graphql_type)]
-    attributes = _model_attributes(table)
+    attributes = _model_attributes(table.model)
     found = {}
     for python_name, _ in _definition_fields(graphql_type):
         source = table.differences.get(python_name, Column(python_name))
         if isinstance(source, Column) and source.attribute in attributes:
             found[python_name] = source.attribute
+        elif isinstance(source, Joined):
+            found[python_name] = source.label
     return found
 
 
@@ -147,7 +158,7 @@ def unmapped_fields(graphql_type: type) -> list[str]:
     table = FIELD_COLUMNS_TABLE.get(name)
     if table is None:
         return [f"{name}: not in FIELD_COLUMNS_TABLE"]
-    attributes = _model_attributes(table)
+    attributes = _model_attributes(table.model)
     python_names = {python for python, _ in _definition_fields(graphql_type)}
     problems = []
     for python, graphql in _definition_fields(graphql_type):

@@ -1,15 +1,15 @@
-"""print_files and job_documents: file names once, JSON documents apart and stored once
+"""print_files, metadata_documents and job_documents: texts a farm repeats stored once
 
 The farm's distinct file names move to ``print_files`` (exact name, its SHA-256 as the
 unique key, its folded copy that filenameContains searches); each job points at its
 file (``print_jobs.file_id``, indexed with start_time) and loses ``filename_folded``.
 It keeps ``filename``.
 
-The jobs' JSON documents move to ``job_documents``, zlib-compressed: ``metadata`` and
-``auxiliary_data`` from print_jobs, and the details' ``raw_metadata`` from job_details,
-which held the same text as the job's metadata when the importer wrote it. Such a copy
-becomes ``details_share_metadata`` true; any other value (null included) is kept in
-``job_documents.raw_metadata``. The downgrade writes every value back where it was.
+Metadata documents (``print_jobs.metadata``, and ``job_details.raw_metadata``, which
+held the same text when the importer wrote it) move to ``metadata_documents``, one row
+per distinct text, zlib-compressed, referred to by ``print_jobs.metadata_id`` and
+``job_details.raw_metadata_id``. ``auxiliary_data``, one per job, moves to
+``job_documents``, compressed. The downgrade writes every text back where it was.
 
 Revision ID: 0009
 Revises: 0007
@@ -19,7 +19,7 @@ Create Date: 2026-11-26
 import hashlib
 import unicodedata
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,13 +57,16 @@ print_files = sa.table(
     sa.column("filename_folded", sa.String),
     sa.column("created_at", sa.DateTime),
 )
+metadata_documents = sa.table(
+    "metadata_documents",
+    sa.column("id", sa.Integer),
+    sa.column("digest", sa.String),
+    sa.column("document", sa.LargeBinary),
+)
 job_documents = sa.table(
     "job_documents",
     sa.column("print_job_id", sa.Integer),
-    sa.column("metadata", sa.LargeBinary),
     sa.column("auxiliary_data", sa.LargeBinary),
-    sa.column("details_share_metadata", sa.Boolean),
-    sa.column("raw_metadata", sa.LargeBinary),
 )
 
 
@@ -89,8 +92,12 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text.casefold()).strip()[:FILENAME_WIDTH]
 
 
-def _digest(filename: str) -> str:
-    return hashlib.sha256(filename.encode()).hexdigest()
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _nullable_digest(text: str | None) -> str | None:
+    return None if text is None else _digest(text)
 
 
 def _compress(text: str | None) -> bytes | None:
@@ -117,25 +124,73 @@ def _batches(query: sa.Select[Any]) -> Iterator[Sequence[Any]]:
         last_id = batch[-1][0]
 
 
+def _sql_digest(column: str) -> str:
+    """SQL for the SHA-256 of a text column, as _digest: MariaDB computes SHA2() itself;
+    SQLite gets the same function from Python on this connection."""
+    connection = op.get_bind()
+    if connection.dialect.name != "sqlite":
+        return f"SHA2({column}, 256)"
+    driver = connection.connection.driver_connection
+    driver.create_function("sha2_256", 1, _nullable_digest, deterministic=True)  # type: ignore[union-attr]
+    return f"sha2_256({column})"
+
+
 def upgrade() -> None:
     _create_print_files()
-    _fill_print_files()
+    _create_metadata_documents()
+    _fill_by_digest(
+        print_files,
+        "filename_digest",
+        [sa.select(print_jobs.c.id, print_jobs.c.filename)],
+        lambda name: {"filename": name, "filename_folded": _fold(name), "created_at": _now()},
+    )
+    _fill_by_digest(
+        metadata_documents,
+        "digest",
+        [
+            sa.select(print_jobs.c.id, print_jobs.c["metadata"]),
+            sa.select(job_details.c.id, job_details.c.raw_metadata),
+        ],
+        lambda text: {"document": _compress(text)},
+    )
     with op.batch_alter_table("print_jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("file_id", sa.Integer(), nullable=True))
-    _point_jobs_at_their_files()
+        batch_op.add_column(sa.Column("metadata_id", sa.Integer(), nullable=True))
+    with op.batch_alter_table("job_details", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("raw_metadata_id", sa.Integer(), nullable=True))
+    _point_at("print_jobs", "file_id", "print_files", "filename_digest", "filename")
+    _point_at("print_jobs", "metadata_id", "metadata_documents", "digest", "metadata")
+    _point_at("job_details", "raw_metadata_id", "metadata_documents", "digest", "raw_metadata")
     _create_job_documents()
-    _fill_job_documents()
     with op.batch_alter_table("print_jobs", schema=None) as batch_op:
         batch_op.alter_column("file_id", existing_type=sa.Integer(), nullable=False)
         batch_op.create_foreign_key(
             "fk_print_jobs_file_id_print_files", "print_files", ["file_id"], ["id"]
         )
+        batch_op.create_foreign_key(
+            "fk_print_jobs_metadata_id_metadata_documents",
+            "metadata_documents",
+            ["metadata_id"],
+            ["id"],
+        )
         batch_op.create_index("ix_print_jobs_file_id_start_time", ["file_id", "start_time"])
+        batch_op.create_index("ix_print_jobs_metadata_id", ["metadata_id"])
         batch_op.drop_column("filename_folded")
         batch_op.drop_column("metadata")
         batch_op.drop_column("auxiliary_data")
     with op.batch_alter_table("job_details", schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            "fk_job_details_raw_metadata_id_metadata_documents",
+            "metadata_documents",
+            ["raw_metadata_id"],
+            ["id"],
+        )
+        batch_op.create_index("ix_job_details_raw_metadata_id", ["raw_metadata_id"])
         batch_op.drop_column("raw_metadata")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as db/types.py stores it
 
 
 def _create_print_files() -> None:
@@ -151,41 +206,40 @@ def _create_print_files() -> None:
     )
 
 
-def _fill_print_files() -> None:
-    """Every distinct name, compared exactly: in Python, because MariaDB's DISTINCT
-    follows the column's collation (case and trailing spaces ignored)."""
+def _create_metadata_documents() -> None:
+    op.create_table(
+        "metadata_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("document", _document_type(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_metadata_documents")),
+        sa.UniqueConstraint("digest", name=op.f("uq_metadata_documents_digest")),
+    )
+
+
+def _fill_by_digest(
+    table: sa.TableClause,
+    digest_column: str,
+    sources: list[sa.Select[Any]],
+    values: Callable[[str], dict[str, Any]],
+) -> None:
+    """One row per distinct text of ``sources`` (id, text), compared exactly: in Python,
+    because MariaDB's DISTINCT follows the column's collation (case ignored)."""
     seen: set[str] = set()
-    now = datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as db/types.py stores it
-    for batch in _batches(sa.select(print_jobs.c.id, print_jobs.c.filename)):
-        new = sorted({filename for _, filename in batch} - seen)
-        seen.update(new)
-        if new:
-            op.get_bind().execute(
-                print_files.insert().values(created_at=now),
-                [
-                    {
-                        "filename": name,
-                        "filename_digest": _digest(name),
-                        "filename_folded": _fold(name),
-                    }
-                    for name in new
-                ],
-            )
+    for source in sources:
+        for batch in _batches(source):
+            new = sorted({text for _, text in batch if text is not None} - seen)
+            seen.update(new)
+            if new:
+                rows = [{digest_column: _digest(text), **values(text)} for text in new]
+                op.get_bind().execute(table.insert(), rows)
 
 
-def _point_jobs_at_their_files() -> None:
-    """One UPDATE through the unique digest: MariaDB computes SHA2() itself; SQLite
-    gets the same function from Python for this connection."""
-    connection = op.get_bind()
-    if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        driver.create_function("sha2_256", 1, _digest, deterministic=True)  # type: ignore[union-attr]
-        digest = "sha2_256(print_jobs.filename)"
-    else:
-        digest = "SHA2(print_jobs.filename, 256)"
+def _point_at(table: str, column: str, target: str, digest_column: str, source: str) -> None:
+    """One UPDATE through the target's unique digest."""
     op.execute(
-        "UPDATE print_jobs SET file_id = (SELECT print_files.id FROM print_files "
-        f"WHERE print_files.filename_digest = {digest})"
+        f"UPDATE {table} SET {column} = (SELECT {target}.id FROM {target} "
+        f"WHERE {target}.{digest_column} = {_sql_digest(f'{table}.{source}')})"
     )
 
 
@@ -193,12 +247,7 @@ def _create_job_documents() -> None:
     op.create_table(
         "job_documents",
         sa.Column("print_job_id", sa.Integer(), nullable=False),
-        sa.Column("metadata", _document_type(), nullable=True),
         sa.Column("auxiliary_data", _document_type(), nullable=True),
-        sa.Column(
-            "details_share_metadata", sa.Boolean(), server_default=sa.false(), nullable=False
-        ),
-        sa.Column("raw_metadata", _document_type(), nullable=True),
         sa.ForeignKeyConstraint(
             ["print_job_id"],
             ["print_jobs.id"],
@@ -207,29 +256,8 @@ def _create_job_documents() -> None:
         ),
         sa.PrimaryKeyConstraint("print_job_id", name=op.f("pk_job_documents")),
     )
-
-
-def _fill_job_documents() -> None:
-    """Texts compared as stored: a details copy equal to the job's metadata text is
-    shared; anything else is kept as the details' own document."""
-    query = sa.select(
-        print_jobs.c.id,
-        print_jobs.c["metadata"],
-        print_jobs.c.auxiliary_data,
-        job_details.c.id.label("details_id"),
-        job_details.c.raw_metadata,
-    ).select_from(print_jobs.outerjoin(job_details, job_details.c.print_job_id == print_jobs.c.id))
-    for batch in _batches(query):
-        rows = []
-        for job_id, metadata, auxiliary, details_id, raw in batch:
-            shared = details_id is not None and raw is not None and raw == metadata
-            rows.append({
-                "print_job_id": job_id,
-                "metadata": _compress(metadata),
-                "auxiliary_data": _compress(auxiliary),
-                "details_share_metadata": shared,
-                "raw_metadata": None if shared else _compress(raw),
-            })  # fmt: skip
+    for batch in _batches(sa.select(print_jobs.c.id, print_jobs.c.auxiliary_data)):
+        rows = [{"print_job_id": job_id, "auxiliary_data": _compress(aux)} for job_id, aux in batch]
         op.get_bind().execute(job_documents.insert(), rows)
 
 
@@ -246,37 +274,65 @@ def downgrade() -> None:
         "FROM print_files WHERE print_files.id = print_jobs.file_id)"
     )
     op.drop_table("job_documents")
+    with op.batch_alter_table("job_details", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            "fk_job_details_raw_metadata_id_metadata_documents", type_="foreignkey"
+        )
+        batch_op.drop_index("ix_job_details_raw_metadata_id")
+        batch_op.drop_column("raw_metadata_id")
     with op.batch_alter_table("print_jobs", schema=None) as batch_op:
         batch_op.drop_constraint("fk_print_jobs_file_id_print_files", type_="foreignkey")
+        batch_op.drop_constraint("fk_print_jobs_metadata_id_metadata_documents", type_="foreignkey")
         batch_op.drop_index("ix_print_jobs_file_id_start_time")
+        batch_op.drop_index("ix_print_jobs_metadata_id")
         batch_op.drop_column("file_id")
+        batch_op.drop_column("metadata_id")
+    op.drop_table("metadata_documents")
     op.drop_table("print_files")
 
 
 def _restore_documents() -> None:
     connection = op.get_bind()
+    jobs = sa.table(
+        "print_jobs",
+        sa.column("id", sa.Integer),
+        sa.column("metadata_id", sa.Integer),
+        sa.column("metadata", sa.Text),
+        sa.column("auxiliary_data", sa.Text),
+    )
+    details = sa.table(
+        "job_details",
+        sa.column("id", sa.Integer),
+        sa.column("raw_metadata_id", sa.Integer),
+        sa.column("raw_metadata", sa.Text),
+    )
+    jobs_query = sa.select(
+        jobs.c.id, metadata_documents.c.document, job_documents.c.auxiliary_data
+    ).select_from(
+        jobs.outerjoin(metadata_documents, metadata_documents.c.id == jobs.c.metadata_id).outerjoin(
+            job_documents, job_documents.c.print_job_id == jobs.c.id
+        )
+    )
     jobs_update = (
-        print_jobs.update()
-        .where(print_jobs.c.id == sa.bindparam("job_id"))
+        jobs.update()
+        .where(jobs.c.id == sa.bindparam("row_id"))
         .values(metadata=sa.bindparam("new_metadata"), auxiliary_data=sa.bindparam("new_aux"))
     )
+    for batch in _batches(jobs_query):
+        connection.execute(jobs_update, [
+            {"row_id": row_id, "new_metadata": _decompress(doc), "new_aux": _decompress(aux)}
+            for row_id, doc, aux in batch
+        ])  # fmt: skip
+    details_query = sa.select(details.c.id, metadata_documents.c.document).select_from(
+        details.join(metadata_documents, metadata_documents.c.id == details.c.raw_metadata_id)
+    )
     details_update = (
-        job_details.update()
-        .where(job_details.c.print_job_id == sa.bindparam("job_id"))
+        details.update()
+        .where(details.c.id == sa.bindparam("row_id"))
         .values(raw_metadata=sa.bindparam("new_raw"))
     )
-    query = sa.select(
-        job_documents.c.print_job_id,
-        job_documents.c["metadata"],
-        job_documents.c.auxiliary_data,
-        job_documents.c.details_share_metadata,
-        job_documents.c.raw_metadata,
-    )
-    for batch in _batches(query):
-        jobs, details = [], []
-        for job_id, metadata, auxiliary, shared, raw in batch:
-            text = _decompress(metadata)
-            jobs.append({"job_id": job_id, "new_metadata": text, "new_aux": _decompress(auxiliary)})
-            details.append({"job_id": job_id, "new_raw": text if shared else _decompress(raw)})
-        connection.execute(jobs_update, jobs)
-        connection.execute(details_update, details)
+    for batch in _batches(details_query):
+        connection.execute(
+            details_update,
+            [{"row_id": row_id, "new_raw": _decompress(doc)} for row_id, doc in batch],
+        )

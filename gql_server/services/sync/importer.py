@@ -179,9 +179,11 @@ class HistoryImport:
         # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another
         # server taking or renewing the lease on the same row.
         printers.mark_seen(session, self.target.printer_id, self.clock())
-        result = jobs.write_jobs(session, batch, details_from_metadata=details.keys())
+        result = jobs.write_jobs(session, batch)
+        # The details were read from the job's metadata: its document is their rawMetadata.
         detail_rows = [
-            {"print_job_id": result.ids[key], **values} for key, values in details.items()
+            {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key], **values}
+            for key, values in details.items()
         ]
         self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
         self.counts.jobs_created += result.created
@@ -197,8 +199,7 @@ class HistoryImport:
             if not metadata or not batch.is_pending(key):
                 continue
             values = parse_details(metadata)
-            # Read from the job's metadata: stored once, with the job (write_jobs).
-            del values["raw_metadata"]
+            del values["raw_metadata"]  # the job's own document (_write_page)
             settings = await self._slicer_settings(raw, row, values.get("slicer"))
             values.update({name: value for name, value in settings.items() if value is not None})
             details[key] = values
