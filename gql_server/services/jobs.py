@@ -47,7 +47,7 @@ JOB_COLUMNS = (*PRINT_JOB_COLUMNS, *JSON_COLUMNS)
 # Derived from the columns above (db/folding.py): written with them, never compared.
 FOLDED_JOB_COLUMNS = ("user_folded", "slicer_folded")
 # What a details row carries: job_details' columns, and the document the details were
-# read from, stored in job_documents (upsert_details).
+# read from, stored in metadata_documents (upsert_details).
 DETAIL_TABLE_COLUMNS = value_attributes(JobDetails, besides=("print_job_id", "raw_metadata_id"))
 DETAIL_COLUMNS = (*DETAIL_TABLE_COLUMNS, "raw_metadata")
 
