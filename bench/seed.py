@@ -11,15 +11,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, String, Table, func, select
+from sqlalchemy import Column, LargeBinary, String, Table, func, select, type_coerce
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from gql_server.db.engine import create_db_engine
 from gql_server.db.folding import fold
-from gql_server.db.models import FOLDED_WIDTHS, Base, JobDetails, Printer, PrintJob
+from gql_server.db.models import (
+    FOLDED_WIDTHS,
+    Base,
+    JobDetails,
+    JobDocument,
+    MetadataDocument,
+    Printer,
+    PrintFile,
+    PrintJob,
+)
 from gql_server.db.session import Database
-from gql_server.db.types import utcnow
+from gql_server.db.types import CompressedJSON, compress_json, utcnow
 from gql_server.moonraker.parse import parse_details, parse_job
 from gql_server.services import jobs
 from gql_server.services.jobs import upsert_details, upsert_jobs
@@ -149,16 +158,17 @@ def farm_file(name: str, metadata: dict[str, Any], rng: random.Random) -> FarmFi
     details = None
     if metadata:
         parsed = parse_details(metadata)
-        details = {name: parsed[name] for name in jobs.DETAIL_COLUMNS if name != "raw_metadata"}
+        details = {name: parsed[name] for name in jobs.DETAIL_TABLE_COLUMNS}
         details["filament_type_folded"] = fold(
             details["filament_type"], FOLDED_WIDTHS["filament_type_folded"]
         )
+    metadata_json = jobs.to_json(metadata) or "{}"
     return FarmFile(
         filename=name,
         metadata=metadata,
         estimate=estimate,
         rate=rate,
-        metadata_json=jobs.to_json(metadata) or "{}",
+        metadata_json=metadata_json,
         filename_folded=fold(name, FOLDED_WIDTHS["filename_folded"]),
         slicer_folded=fold(jobs.metadata_slicer(metadata), FOLDED_WIDTHS["slicer_folded"]),
         details=details,
@@ -223,74 +233,72 @@ def farm_job(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class FarmIds:
+    """Row ids of the farm's file names and metadata documents, by their text."""
+
+    files: dict[str, int]
+    documents: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRows:
+    """The rows of a page of jobs, one list per table."""
+
+    jobs: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    details: list[dict[str, Any]]
+
+
 def job_rows(
-    printer_id: int, first_id: int, page: list[tuple[dict[str, Any], FarmFile]], now: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """print_jobs and job_details rows of a page, with the ids the jobs will have."""
-    job_table, detail_table = [], []
+    printer_id: int,
+    first_id: int,
+    page: list[tuple[dict[str, Any], FarmFile]],
+    now: datetime,
+    ids: "FarmIds",
+) -> PageRows:
+    """print_jobs, job_documents and job_details rows of a page, with the ids the jobs
+    will have."""
+    rows = PageRows([], [], [])
     for pk, (raw, file) in enumerate(page, start=first_id):
         row = parse_job(raw)
         values = {name: row[name] for name in jobs.JOB_COLUMNS}
         end = values["end_time"]  # parse_job gives naive UTC; the importer makes it aware
         values["end_time"] = end if end is None else end.replace(tzinfo=UTC)
         values["job_metadata"] = file.metadata_json
-        values["auxiliary_data"] = jobs.to_json(row["auxiliary_data"])
+        auxiliary = jobs.to_json(row["auxiliary_data"])
+        values["auxiliary_data"] = auxiliary
         values["content_hash"] = jobs.fingerprint(values)
-        values["metadata"] = values.pop("job_metadata")
-        job_table.append({
+        for name in jobs.JSON_COLUMNS:
+            del values[name]
+        metadata_id = ids.documents[file.metadata_json]
+        rows.jobs.append({
             **values, "id": pk, "printer_id": printer_id, "job_id": row["job_id"],
             "start_time": jobs.job_key(row)[1], "created_at": now, "updated_at": now,
+            "file_id": ids.files[file.filename], "metadata_id": metadata_id,
             "user_folded": fold(row["user"], FOLDED_WIDTHS["user_folded"]),
-            "filename_folded": file.filename_folded, "slicer_folded": file.slicer_folded,
+            "slicer_folded": file.slicer_folded,
+        })  # fmt: skip
+        rows.documents.append({
+            "print_job_id": pk,
+            "auxiliary_data": None if auxiliary is None else compress_json(auxiliary),
         })  # fmt: skip
         if file.details is not None:
-            detail_table.append({
-                **file.details, "print_job_id": pk, "raw_metadata": file.metadata_json,
+            # The importer reads a job's details from its metadata: the same document.
+            rows.details.append({
+                **file.details, "print_job_id": pk, "raw_metadata_id": metadata_id,
                 "created_at": now, "updated_at": now,
             })  # fmt: skip
-    return job_table, detail_table
+    return rows
 
 
-class EscapedText:
-    """A text PyMySQL sends as the SQL literal it holds, already escaped."""
-
-    __slots__ = ("literal",)
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-
-
-# PyMySQL escapes every string parameter in Python, and the metadata text (twice per job)
-# is most of a job's bytes: a file's text is escaped once and reused for all its jobs.
-_ESCAPED: dict[str, EscapedText] = {}
-
-
-def _escaped_once(session: Session) -> Callable[[str | None], Any]:
-    driver = session.connection().connection.dbapi_connection
-    assert driver is not None
-    driver.encoders[EscapedText] = lambda value, _mapping=None: value.literal
-
-    def process(text: str | None) -> Any:
-        if text is None:
-            return None
-        if text not in _ESCAPED:
-            _ESCAPED[text] = EscapedText(driver.escape(text))
-        return _ESCAPED[text]
-
-    return process
-
-
-def _processor(session: Session, column: Column[Any], shared: bool) -> Any:
-    """What SQLAlchemy would do to a value on its way to the driver. JSON columns get
-    their text as it is (services/jobs.py serializes it); ``shared`` texts (one per
-    file) are escaped once on MariaDB."""
+def _processor(session: Session, column: Column[Any]) -> Any:
+    """What SQLAlchemy would do to a value on its way to the driver. Documents are
+    given compressed already (job_rows)."""
     dialect = session.get_bind().dialect
-    if isinstance(column.type, JSON):
-        return _escaped_once(session) if shared and dialect.name in ("mysql", "mariadb") else None
+    if isinstance(column.type, CompressedJSON):
+        return None
     return column.type.dialect_impl(dialect).bind_processor(dialect)
-
-
-SHARED_TEXT = ("metadata", "raw_metadata")
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -299,7 +307,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     columns = list(rows[0])
-    processors = [_processor(session, table.c[name], name in SHARED_TEXT) for name in columns]
+    processors = [_processor(session, table.c[name]) for name in columns]
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -333,18 +341,35 @@ def seed_printer(database: Database, p: int, count: int, first_id: int, seed: in
     with database.scope() as session:
         name, url = f"farm-{p:03d}", f"http://10.1.{p // 250}.{p % 250 + 1}:7125"
         printer_id = create_printer(session, name=name, moonraker_url=url).id
+        ids = FarmIds(
+            files=dict(session.execute(select(PrintFile.filename, PrintFile.id)).tuples().all()),
+            documents=_document_ids(session, files),
+        )
     now = utcnow()
     jobs_iter = printer_jobs(p, count, files, seed)
     pages = [
         job_rows(
-            printer_id, first_id + first, list(itertools.islice(jobs_iter, JOBS_PER_CHUNK)), now
+            printer_id,
+            first_id + first,
+            list(itertools.islice(jobs_iter, JOBS_PER_CHUNK)),
+            now,
+            ids,
         )
         for first in range(0, count, JOBS_PER_CHUNK)
     ]
     with database.scope() as session:
-        for job_table, detail_table in pages:
-            bulk_insert(session, cast(Table, PrintJob.__table__), job_table)
-            bulk_insert(session, cast(Table, JobDetails.__table__), detail_table)
+        for page in pages:
+            bulk_insert(session, cast(Table, PrintJob.__table__), page.jobs)
+            bulk_insert(session, cast(Table, JobDocument.__table__), page.documents)
+            bulk_insert(session, cast(Table, JobDetails.__table__), page.details)
+
+
+def _document_ids(session: Session, files: list[FarmFile]) -> dict[str, int]:
+    """The id of each file's metadata document (seed_farm wrote them)."""
+    by_digest = dict(
+        session.execute(select(MetadataDocument.digest, MetadataDocument.id)).tuples().all()
+    )
+    return {file.metadata_json: by_digest[jobs.text_digest(file.metadata_json)] for file in files}
 
 
 @functools.cache
@@ -378,6 +403,11 @@ def seed_farm(
     the tables an import writes that the seeding left empty (check_like_importer)."""
     with database.scope() as session:
         base = session.execute(select(func.coalesce(func.max(PrintJob.id), 0))).scalar_one()
+        # Every file of the farm and its metadata, with the importer's own statements,
+        # before the jobs.
+        files = _farm_files(seed)
+        jobs.write_file_names(session, [file.filename for file in files])
+        jobs.write_metadata_documents(session, [file.metadata_json for file in files])
     url = database.engine.url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
     done = 0
@@ -407,7 +437,10 @@ def seed_farm(
 
 # Set by the database or by the write itself, not by the job.
 NOT_COMPARED = frozenset({"id", "printer_id", "print_job_id", "created_at", "updated_at"})
-SEEDED_TABLES = frozenset({"printers", "print_jobs", "job_details", "job_totals"})
+SEEDED_TABLES = frozenset({
+    "printers", "print_files", "metadata_documents", "print_jobs", "job_documents",
+    "job_details", "job_totals",
+})  # fmt: skip
 
 
 def check_like_importer(
@@ -424,8 +457,8 @@ def check_like_importer(
         batch = jobs.plan_jobs(session, scratch.id, rows)
         result = jobs.write_jobs(session, batch)
         jobs.upsert_details(session, [
-            {"print_job_id": result.ids[key], **parse_details(row["job_metadata"]),
-             "raw_metadata_json": jobs.metadata_json(batch, key)}
+            {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key],
+             **_details(row["job_metadata"])}
             for row in rows if row["job_metadata"] and (key := jobs.job_key(row))
         ])  # fmt: skip
         grown = [name for name, count in _row_counts(session).items() if count > before[name]]
@@ -440,6 +473,13 @@ def check_like_importer(
     return grown
 
 
+def _details(metadata: dict[str, Any]) -> dict[str, Any]:
+    """As the importer writes them: read from the job's metadata (its rawMetadata)."""
+    details = parse_details(metadata)
+    del details["raw_metadata"]
+    return details
+
+
 def _row_counts(session: Session) -> dict[str, int]:
     """Rows per table, but the ones seed_farm writes (the big ones)."""
     tables = [table for table in Base.metadata.sorted_tables if table.name not in SEEDED_TABLES]
@@ -449,18 +489,27 @@ def _row_counts(session: Session) -> dict[str, int]:
     }
 
 
+def _as_stored(column: Column[Any]) -> Any:
+    if isinstance(column.type, CompressedJSON):
+        return type_coerce(column, LargeBinary())
+    return sql_cast(column, String())
+
+
 def _stored(session: Session, printer_id: int, count: int) -> list[dict[str, Any]]:
     """A printer's first ``count`` jobs with their details, as comparable dicts."""
-    # As stored (text): a datetime or JSON written in another form would show.
+    # As stored (text; documents as their bytes): a datetime or JSON written in another
+    # form would show.
+    tables = (PrintJob, JobDocument, JobDetails)  # metadata_documents: by its id
     compared = [
-        sql_cast(column, String()).label(f"{table.name}.{column.name}")
-        for table in (cast(Table, PrintJob.__table__), cast(Table, JobDetails.__table__))
+        _as_stored(column).label(f"{table.name}.{column.name}")
+        for table in (cast(Table, model.__table__) for model in tables)
         for column in table.columns
         if column.name not in NOT_COMPARED
     ]
     query = (
         select(*compared)
-        .outerjoin_from(PrintJob, JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .outerjoin_from(PrintJob, JobDocument, JobDocument.print_job_id == PrintJob.id)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .where(PrintJob.printer_id == printer_id)
         .order_by(PrintJob.start_time)
         .limit(count)

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Double,
     ForeignKey,
@@ -19,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from gql_server.db.folding import fold, folded_string
 from gql_server.db.secret_box import STORED_MAX
-from gql_server.db.types import UTCDateTime, utcnow
+from gql_server.db.types import CompressedJSON, UTCDateTime, utcnow
 
 # Named constraints so Alembic can drop and alter them on every dialect (SQLite batch
 # mode needs names to find them).
@@ -146,6 +145,8 @@ class PrintJob(TimestampMixin, Base):
         Index("ix_print_jobs_filament_used", "filament_used"),
         Index("ix_print_jobs_user_folded", "user_folded"),
         Index("ix_print_jobs_slicer_folded", "slicer_folded"),
+        # filenameContains finds its files in print_files, then their jobs through this.
+        Index("ix_print_jobs_file_id_start_time", "file_id", "start_time"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,24 +160,69 @@ class PrintJob(TimestampMixin, Base):
     print_duration: Mapped[float | None] = mapped_column(Double)
     total_duration: Mapped[float | None] = mapped_column(Double)
     filament_used: Mapped[float | None] = mapped_column(Double)
-    # "metadata" is reserved on declarative classes: keep the column name only.
-    job_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
-    auxiliary_data: Mapped[list[Any] | None] = mapped_column(JSON)
-    # Digest of the values above as last imported: an import compares digests, not
-    # every column (see services.jobs.fingerprint).
+    # The farm's row of this job's filename (print_files): what filenameContains searches.
+    file_id: Mapped[int] = mapped_column(ForeignKey("print_files.id"))
+    # Moonraker's metadata of the job (metadata_documents); null when it had none.
+    metadata_id: Mapped[int | None] = mapped_column(ForeignKey("metadata_documents.id"), index=True)
+    # Digest of the values above, the metadata and the job's documents (job_documents)
+    # as last imported: an import compares digests, not every column
+    # (services.jobs.fingerprint).
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Case-folded copies that filters compare (db/folding.py), written with the row by
     # services.jobs; slicer_folded is the metadata's "slicer" key.
     user_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["user_folded"]))
-    filename_folded: Mapped[str | None] = mapped_column(
-        folded_string(FOLDED_WIDTHS["filename_folded"])
-    )
     slicer_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["slicer_folded"]))
 
     printer: Mapped[Printer] = relationship(back_populates="print_jobs")
     job_details: Mapped["JobDetails | None"] = relationship(
         back_populates="print_job", cascade="all, delete-orphan", passive_deletes=True
     )
+    document: Mapped["JobDocument | None"] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+    metadata_document: Mapped["MetadataDocument | None"] = relationship()
+
+
+class PrintFile(Base):
+    """A file name the farm has printed, once however many jobs printed it: a farm
+    prints the same few thousand files again and again, so a substring search reads
+    this table, not every job. Rows are never deleted (a job refers to its file)."""
+
+    __tablename__ = "print_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    # SHA-256 of the exact name: the unique key. A unique index on the name itself would
+    # follow the column's collation (MariaDB's ignores case, and trailing spaces).
+    filename_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    filename_folded: Mapped[str] = mapped_column(folded_string(FOLDED_WIDTHS["filename_folded"]))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MetadataDocument(Base):
+    """A metadata document (Moonraker's file metadata, as JSON text), stored once however
+    many jobs and details refer to it: every job of a file carries the same document, and
+    a farm prints the same few thousand files again and again. Compressed; never
+    deleted (rows refer to it)."""
+
+    __tablename__ = "metadata_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the exact JSON text: the unique key a write looks the document up by.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    document: Mapped[Any] = mapped_column(CompressedJSON())
+
+
+class JobDocument(Base):
+    """A job's own JSON documents (auxiliary data), apart from the columns that queries
+    scan, compressed."""
+
+    __tablename__ = "job_documents"
+
+    print_job_id: Mapped[int] = mapped_column(
+        ForeignKey("print_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    auxiliary_data: Mapped[Any] = mapped_column(CompressedJSON(), nullable=True)
 
 
 # Durations, lengths and weights are Double, not Float: MySQL's FLOAT is single precision
@@ -209,7 +255,11 @@ class JobDetails(TimestampMixin, Base):
     estimated_filament: Mapped[float | None] = mapped_column(Double)
     layer_count: Mapped[int | None] = mapped_column(Integer)
     object_height: Mapped[float | None] = mapped_column(Double)
-    raw_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The metadata the details were read from (rawMetadata): the importer's is the job's
+    # own document (print_jobs.metadata_id), stored once.
+    raw_metadata_id: Mapped[int | None] = mapped_column(
+        ForeignKey("metadata_documents.id"), index=True
+    )
 
     print_job: Mapped[PrintJob] = relationship(back_populates="job_details")
 

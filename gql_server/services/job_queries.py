@@ -18,9 +18,18 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from gql_server.db.models import TIMESTAMP_COLUMNS, JobDetails, Printer, PrintJob, value_attributes
+from gql_server.db.models import (
+    TIMESTAMP_COLUMNS,
+    JobDetails,
+    JobDocument,
+    MetadataDocument,
+    Printer,
+    PrintFile,
+    PrintJob,
+    value_attributes,
+)
 from gql_server.services.column_order import ColumnOrder
 from gql_server.services.index_ranges import index_arms
 from gql_server.services.pagination import (
@@ -38,17 +47,39 @@ from gql_server.services.sql_filters import contains, equals_folded, in_folded
 # than the SQL itself on a fleet page (bench/fleet_query.py measures it).
 KEY_JOB_COLUMNS = [PrintJob.id, PrintJob.printer_id]
 PRINTER_ID_POSITION = 1
-# Each labelled with its attribute name, which differs from the column's for metadata.
+# A job's JSON documents are stored apart (metadata_documents, job_documents) and
+# joined only when a query wants one: scans of print_jobs do not read them.
+JOB_METADATA = aliased(MetadataDocument, name="job_metadata_document")
+RAW_METADATA = aliased(MetadataDocument, name="raw_metadata_document")
+DOCUMENT_JOB_COLUMNS = {
+    "job_metadata": JOB_METADATA.document,
+    "auxiliary_data": JobDocument.auxiliary_data,
+}
+# Each labelled with its attribute name (types/columns.py), which differs from the
+# column's for metadata.
 OPTIONAL_JOB_COLUMNS = {
-    name: getattr(PrintJob, name).label(name)
-    for name in (*value_attributes(PrintJob, besides=("printer_id",)), *TIMESTAMP_COLUMNS)
+    name: column.label(name)
+    for name, column in {
+        **{
+            name: getattr(PrintJob, name)
+            for name in (
+                *value_attributes(PrintJob, besides=("printer_id", "file_id", "metadata_id")),
+                *TIMESTAMP_COLUMNS,
+            )
+        },
+        **DOCUMENT_JOB_COLUMNS,
+    }.items()
 }
 JOB_COLUMNS = [*KEY_JOB_COLUMNS, *OPTIONAL_JOB_COLUMNS.values()]
 
 # A job's details come in the same row as the job (LEFT JOIN), each column labelled with
-# this prefix; ``details_id`` is NULL for a job without details.
+# this prefix; ``details_id`` is NULL for a job without details. Their raw_metadata is
+# the document they refer to (the importer's: the job's own metadata document).
 DETAILS_PREFIX = "details_"
-DETAIL_COLUMNS = {name: getattr(JobDetails, name) for name in ("id", *value_attributes(JobDetails))}
+DETAIL_COLUMNS = {
+    name: getattr(JobDetails, name)
+    for name in ("id", *value_attributes(JobDetails, besides=("raw_metadata_id",)))
+} | {"raw_metadata": RAW_METADATA.document}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +117,26 @@ def _joined_detail_columns(columns: JobColumns) -> list[Any]:
     ]
 
 
+def _wants(columns: frozenset[str] | None, name: str) -> bool:
+    return columns is None or name in columns
+
+
 def _select_jobs(columns: JobColumns, picked: Subquery | None = None) -> Select[Any]:
     """SELECT the wanted job columns (of the jobs ``picked`` holds, when given), and
     LEFT JOIN the details when they are wanted: one query for a page and its details
-    instead of a second one with an IN list of every job id on the page."""
+    instead of a second one with an IN list of every job id on the page. The documents
+    are joined the same way, each only when it is wanted."""
     jobs: FromClause = PrintJob.__table__
     if picked is not None:
         jobs = jobs.join(picked, picked.c.job_pk == PrintJob.id)
+    if _wants(columns.job, "job_metadata"):
+        jobs = jobs.outerjoin(JOB_METADATA, JOB_METADATA.id == PrintJob.metadata_id)
+    if _wants(columns.job, "auxiliary_data"):
+        jobs = jobs.outerjoin(JobDocument.__table__, JobDocument.print_job_id == PrintJob.id)
     if columns.details:
         jobs = jobs.outerjoin(JobDetails.__table__, JobDetails.print_job_id == PrintJob.id)
+        if _wants(columns.detail, "raw_metadata"):
+            jobs = jobs.outerjoin(RAW_METADATA, RAW_METADATA.id == JobDetails.raw_metadata_id)
     return select(*job_columns(columns.job), *_joined_detail_columns(columns)).select_from(jobs)
 
 
@@ -158,7 +200,10 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     if f.statuses is not None:
         conditions.append(_status_condition(f.statuses))
     if f.filename_contains:
-        conditions.append(contains(PrintJob.filename_folded, f.filename_contains))
+        # The farm's distinct names are searched (a scan of thousands, not of every
+        # job), then their jobs read through ix_print_jobs_file_id_start_time.
+        files = select(PrintFile.id).where(contains(PrintFile.filename_folded, f.filename_contains))
+        conditions.append(PrintJob.file_id.in_(files))
     if f.user is not None:
         conditions.append(equals_folded(PrintJob.user_folded, f.user))
     if f.filament_types is not None:
@@ -327,7 +372,12 @@ def fetch_jobs_by_ids(session: Session, job_ids: Sequence[int]) -> dict[int, Any
 
 
 def fetch_details_by_id(session: Session, details_id: int) -> Any | None:
-    query = select(*DETAIL_COLUMNS.values()).where(JobDetails.id == details_id)
+    columns = [column.label(name) for name, column in DETAIL_COLUMNS.items()]
+    query = (
+        select(*columns)
+        .outerjoin_from(JobDetails, RAW_METADATA, RAW_METADATA.id == JobDetails.raw_metadata_id)
+        .where(JobDetails.id == details_id)
+    )
     return session.execute(query).first()
 
 

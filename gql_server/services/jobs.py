@@ -1,9 +1,11 @@
 """Batch writes of print jobs and their details.
 
 A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
-trips. Here a batch costs a constant number of statements: one
-SELECT of the rows already held, one dialect-native upsert of what is new or changed,
-one SELECT of the ids of the new rows.
+trips. Here a batch costs a constant number of statements: one SELECT of the rows
+already held; for what is new or changed, one upsert of the file names (print_files)
+and one SELECT of their ids, the same two for the metadata documents
+(metadata_documents), one dialect-native upsert of the jobs, one SELECT of the ids of
+the new rows and one upsert of their auxiliary data (job_documents).
 """
 
 import hashlib
@@ -20,6 +22,9 @@ from gql_server.db.folding import fold
 from gql_server.db.models import (
     FOLDED_WIDTHS,
     JobDetails,
+    JobDocument,
+    MetadataDocument,
+    PrintFile,
     PrintJob,
     column_names,
     value_attributes,
@@ -32,13 +37,19 @@ from gql_server.db.upsert import upsert_statement
 ROWS_PER_STATEMENT = 500
 
 KEY_COLUMNS = ("printer_id", "job_id", "start_time")
-# What an import writes and compares, from the model. The digest hashes these values in
-# this order: a column added to the model changes every digest, so the next import
-# rewrites each job once, with its new value.
-JOB_COLUMNS = value_attributes(PrintJob, besides=KEY_COLUMNS)
+# What an import writes and compares: print_jobs' own columns from the model, then the
+# job's JSON documents, stored apart (metadata_documents, job_documents). The digest
+# hashes these values in this order: a column added to the model changes every digest,
+# so the next import rewrites each job once, with its new value.
+PRINT_JOB_COLUMNS = value_attributes(PrintJob, besides=(*KEY_COLUMNS, "file_id", "metadata_id"))
+JSON_COLUMNS = ("job_metadata", "auxiliary_data")
+JOB_COLUMNS = (*PRINT_JOB_COLUMNS, *JSON_COLUMNS)
 # Derived from the columns above (db/folding.py): written with them, never compared.
-FOLDED_JOB_COLUMNS = ("user_folded", "filename_folded", "slicer_folded")
-DETAIL_COLUMNS = value_attributes(JobDetails, besides=("print_job_id",))
+FOLDED_JOB_COLUMNS = ("user_folded", "slicer_folded")
+# What a details row carries: job_details' columns, and the document the details were
+# read from, stored in metadata_documents (upsert_details).
+DETAIL_TABLE_COLUMNS = value_attributes(JobDetails, besides=("print_job_id", "raw_metadata_id"))
+DETAIL_COLUMNS = (*DETAIL_TABLE_COLUMNS, "raw_metadata")
 
 JobKey = tuple[str, datetime]
 
@@ -51,6 +62,9 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     ids: dict[JobKey, int] = field(default_factory=dict)
+    # The metadata document of each job written (None: no metadata): what the details
+    # read from the metadata refer to as their rawMetadata.
+    metadata_ids: dict[JobKey, int | None] = field(default_factory=dict)
     created_keys: list[JobKey] = field(default_factory=list)
     updated_keys: list[JobKey] = field(default_factory=list)
 
@@ -66,10 +80,9 @@ def job_key(row: Mapping[str, Any]) -> JobKey:
 
 
 # The JSON columns are serialized once per job, here, and the text is what the INSERT
-# binds and what the digest hashes; the details reuse the metadata's text for their
-# raw_metadata. Letting SQLAlchemy serialize each dict again cost three json.dumps of
-# every job's ~2 KiB metadata per import (bench/import_history.py).
-JSON_COLUMNS = ("job_metadata", "auxiliary_data")
+# binds (compressed, db/types.py CompressedJSON), what the digest hashes and what
+# identifies a metadata document. Letting SQLAlchemy serialize each dict again cost three
+# json.dumps of every job's ~2 KiB metadata per import (bench/import_history.py).
 
 
 def to_json(value: Any) -> str | None:
@@ -93,7 +106,6 @@ def _normalised(row: Mapping[str, Any]) -> dict[str, Any]:
         values[name] = to_json(values[name])
     values["content_hash"] = fingerprint(values)
     values["user_folded"] = fold(values["user"], FOLDED_WIDTHS["user_folded"])
-    values["filename_folded"] = fold(values["filename"], FOLDED_WIDTHS["filename_folded"])
     values["slicer_folded"] = fold(slicer, FOLDED_WIDTHS["slicer_folded"])
     return values
 
@@ -113,12 +125,6 @@ def fingerprint(values: Mapping[str, Any]) -> str:
         [values[name] for name in JOB_COLUMNS], separators=(",", ":"), default=_json_default
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def metadata_json(batch: "JobBatch", key: JobKey) -> str | None:
-    """The serialized metadata of a planned job, for its details' raw_metadata."""
-    metadata: str | None = batch.incoming[key]["job_metadata"]
-    return metadata
 
 
 def _json_default(value: Any) -> str:
@@ -200,17 +206,29 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
         to_write.append(_insert_values(batch.printer_id, key, values))
     result.created = len(result.created_keys)
     result.updated = len(result.updated_keys)
-    _write_jobs(session, to_write)
+    if not to_write:
+        return result
+    file_ids = write_file_names(session, [row["filename"] for row in to_write])
+    document_ids = write_metadata_documents(session, [row["job_metadata"] for row in to_write])
+    _write_jobs(session, [_job_row(row, file_ids, document_ids) for row in to_write])
     if result.created_keys:
         result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
+    for row in to_write:
+        metadata = row["job_metadata"]
+        result.metadata_ids[_key(row)] = None if metadata is None else document_ids[metadata]
+    _write_job_documents(session, [_document_row(row, result.ids) for row in to_write])
     return result
 
 
 def upsert_jobs(
     session: Session, printer_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> UpsertResult:
-    """Plan and write in one go: one SELECT, one upsert, one SELECT of new ids."""
+    """Plan and write in one go (module docstring: the statements of a batch)."""
     return write_jobs(session, plan_jobs(session, printer_id, rows))
+
+
+def _key(row: Mapping[str, Any]) -> JobKey:
+    return (row["job_id"], row["start_time"])
 
 
 def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict[str, Any]:
@@ -226,24 +244,106 @@ def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict
     }
 
 
-def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def text_digest(text: str) -> str:
+    """The unique key of a file name or a document: its exact text, whatever the
+    database's collation (MariaDB's ignores case and trailing spaces)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_file_names(session: Session, filenames: Iterable[str]) -> dict[str, int]:
+    """Add the names print_files lacks; every name's row id."""
+    now = utcnow()
+    return _write_by_digest(
+        session,
+        PrintFile,
+        "filename_digest",
+        {
+            name: {
+                "filename": name,
+                "filename_folded": fold(name, FOLDED_WIDTHS["filename_folded"]),
+                "created_at": now,
+            }
+            for name in set(filenames)
+        },
+    )
+
+
+def write_metadata_documents(session: Session, texts: Iterable[str | None]) -> dict[str, int]:
+    """Add the metadata documents (JSON texts) that metadata_documents lacks; every
+    text's row id. Nothing for None."""
+    documents = {text: {"document": text} for text in set(texts) if text is not None}
+    return _write_by_digest(session, MetadataDocument, "digest", documents)
+
+
+def _write_by_digest(
+    session: Session, model: type[Any], digest_column: str, rows: Mapping[str, dict[str, Any]]
+) -> dict[str, int]:
+    """One upsert (nothing changes on a conflict: the text is there) and one SELECT of
+    the ids, keyed by each text's digest. Rows go in digest order, so that two imports
+    adding the same texts lock them in the same order (no deadlock on MariaDB)."""
     if not rows:
-        return
+        return {}
+    by_digest = {text_digest(text): text for text in rows}
+    values = [{digest_column: d, **rows[text]} for d, text in sorted(by_digest.items())]
+    table = cast(Table, model.__table__)
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        table,
+        conflict_columns=(digest_column,),
+        update_columns=(digest_column,),
+    )
+    for chunk in _chunks(values):
+        session.execute(statement, chunk)
+    ids: dict[str, int] = {}
+    digest = table.c[digest_column]
+    for chunk in _chunks(values):
+        query = select(digest, table.c.id).where(digest.in_([row[digest_column] for row in chunk]))
+        ids.update({by_digest[found]: row_id for found, row_id in session.execute(query)})
+    return ids
+
+
+def _job_row(
+    row: Mapping[str, Any], file_ids: Mapping[str, int], document_ids: Mapping[str, int]
+) -> dict[str, Any]:
+    """print_jobs' columns of a written job (its documents are stored apart)."""
+    values = {_column_name(name): value for name, value in row.items() if name not in JSON_COLUMNS}
+    values["file_id"] = file_ids[row["filename"]]
+    metadata = row["job_metadata"]
+    values["metadata_id"] = None if metadata is None else document_ids[metadata]
+    return values
+
+
+def _document_row(row: Mapping[str, Any], ids: Mapping[JobKey, int]) -> dict[str, Any]:
+    return {"print_job_id": ids[_key(row)], "auxiliary_data": row["auxiliary_data"]}
+
+
+def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     statement = upsert_statement(
         session.get_bind().dialect,
         cast(Table, PrintJob.__table__),  # a mapped class's table, typed FromClause
         conflict_columns=KEY_COLUMNS,
         update_columns=[
-            *(_column_name(name) for name in JOB_COLUMNS),
+            *(_column_name(name) for name in PRINT_JOB_COLUMNS),
+            "file_id",
+            "metadata_id",
             *FOLDED_JOB_COLUMNS,
             "content_hash",
             "updated_at",
         ],
-        text_columns=[_column_name(name) for name in JSON_COLUMNS],
     )
     for chunk in _chunks(rows):
-        # Attribute names differ from column names for "metadata": map before Core.
-        session.execute(statement, [_to_columns(row) for row in chunk])
+        session.execute(statement, chunk)
+
+
+def _write_job_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    statement = upsert_statement(
+        session.get_bind().dialect,
+        cast(Table, JobDocument.__table__),
+        conflict_columns=("print_job_id",),
+        update_columns=("auxiliary_data",),
+    )
+    for chunk in _chunks(rows):
+        session.execute(statement, chunk)
 
 
 _COLUMN_NAMES = column_names(PrintJob)
@@ -251,10 +351,6 @@ _COLUMN_NAMES = column_names(PrintJob)
 
 def _column_name(attribute: str) -> str:
     return _COLUMN_NAMES[attribute]
-
-
-def _to_columns(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {_column_name(name): value for name, value in row.items()}
 
 
 def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[JobKey, int]:
@@ -270,31 +366,49 @@ def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[J
 def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Write the details of many jobs (each row has ``print_job_id``) in one statement.
 
-    ``raw_metadata`` may come serialized already as ``raw_metadata_json``.
+    Their rawMetadata: ``raw_metadata_id`` (a metadata_documents row: the importer's is
+    the job's own, ``UpsertResult.metadata_ids``), else ``raw_metadata`` (or
+    ``raw_metadata_json``, serialized already), stored as a document (two more
+    statements), else none.
     """
     if not rows:
         return 0
+    texts = [_raw_metadata_text(row) for row in rows]
+    document_ids = write_metadata_documents(session, texts)
     now = utcnow()
     values = [
         {
             "print_job_id": row["print_job_id"],
-            **{name: row.get(name) for name in DETAIL_COLUMNS},
+            **{name: row.get(name) for name in DETAIL_TABLE_COLUMNS},
             "filament_type_folded": fold(
                 row.get("filament_type"), FOLDED_WIDTHS["filament_type_folded"]
             ),
-            "raw_metadata": row.get("raw_metadata_json") or to_json(row.get("raw_metadata")),
+            "raw_metadata_id": row["raw_metadata_id"]
+            if "raw_metadata_id" in row
+            else (None if text is None else document_ids[text]),
             "created_at": now,
             "updated_at": now,
         }
-        for row in rows
+        for row, text in zip(rows, texts, strict=True)
     ]
     statement = upsert_statement(
         session.get_bind().dialect,
         cast(Table, JobDetails.__table__),
         conflict_columns=("print_job_id",),
-        update_columns=[*DETAIL_COLUMNS, "filament_type_folded", "updated_at"],
-        text_columns=["raw_metadata"],
+        update_columns=[
+            *DETAIL_TABLE_COLUMNS,
+            "raw_metadata_id",
+            "filament_type_folded",
+            "updated_at",
+        ],
     )
     for chunk in _chunks(values):
         session.execute(statement, chunk)
     return len(values)
+
+
+def _raw_metadata_text(row: Mapping[str, Any]) -> str | None:
+    if "raw_metadata_id" in row:
+        return None
+    text: str | None = row.get("raw_metadata_json") or to_json(row.get("raw_metadata"))
+    return text

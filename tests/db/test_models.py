@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from gql_server.db.models import JobDetails, JobTotals, Printer, PrintJob
+from gql_server.db.models import JobDetails, JobTotals, MetadataDocument, Printer, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.totals import recompute_totals
@@ -85,7 +85,7 @@ def test_nested_non_ascii_json_round_trips(database: Database) -> None:
         printer_id = make_printer(session).id
         upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=metadata)])
     with database.scope() as session:
-        stored = session.scalar(select(PrintJob.job_metadata))
+        stored = session.scalar(select(MetadataDocument.document))
     assert stored == metadata
 
 

@@ -3,11 +3,11 @@ of different printers never taken for one another."""
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.models import Base, MetadataDocument, PrintFile, PrintJob
 from gql_server.db.session import Database
-from gql_server.services.job_queries import JobFilter, count_jobs
+from gql_server.services.job_queries import JobFilter, count_jobs, fetch_jobs_by_ids
 from gql_server.services.jobs import (
     _ids_of,
     job_key,
@@ -86,9 +86,11 @@ def _statements_for_upsert(database: Database, printer_name: str, size: int) -> 
 def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Database) -> None:
     small = _statements_for_upsert(database, "small", 10)
     large = _statements_for_upsert(database, "large", 500)
-    # One SELECT of the rows held, one INSERT … ON CONFLICT/DUPLICATE KEY, one SELECT of
-    # the new ids: the same three statements for 10 jobs and for 500.
-    assert large == small == 3
+    # One SELECT of the rows held; an upsert and a SELECT of ids for the file names, the
+    # same for the metadata documents; one INSERT … ON CONFLICT/DUPLICATE KEY of the jobs,
+    # one SELECT of the new ids, one upsert of their auxiliary data: the same eight
+    # statements for 10 jobs and for 500.
+    assert large == small == 8
 
 
 # --- identity across printers: a job is (printer, job id, start time) -------------------
@@ -142,7 +144,8 @@ def test_nan_and_infinity_in_the_json_columns_are_stored_as_null(database: Datab
     with database.scope() as session:
         printer_id = make_printer(session).id
         upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=odd, auxiliary_data=aux)])
-    stored = _jobs(database)["000001"]
+    with database.scope() as session:
+        (stored,) = fetch_jobs_by_ids(session, [_jobs(database)["000001"].id]).values()
     assert stored.job_metadata == {
         "slicer": "PrusaSlicer",
         "layer_height": None,
@@ -220,8 +223,8 @@ def test_raw_metadata_is_stored_whether_given_as_text_or_as_a_dict(database: Dat
             ],
         )
     with database.scope() as session:
-        query = select(JobDetails.print_job_id, JobDetails.raw_metadata)
-        stored = {row.print_job_id: row.raw_metadata for row in session.execute(query)}
+        jobs = fetch_jobs_by_ids(session, [first, second])
+        stored = {job_id: row.details_raw_metadata for job_id, row in jobs.items()}
     assert stored == {first: {"slicer": "OrcaSlicer"}, second: {"slicer": "Cura"}}
 
 
@@ -230,3 +233,60 @@ def test_a_job_without_metadata_is_stored_without_a_slicer(database: Database) -
         printer_id = make_printer(session).id
         upsert_jobs(session, printer_id, [make_job_row(1, job_metadata=None)])
     assert _jobs(database)["000001"].slicer_folded is None
+
+
+# --- texts a farm repeats, stored once -----------------------------------------------
+
+
+def _count(database: Database, model: type[Base]) -> int:
+    with database.scope() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_jobs_of_one_file_share_its_name_and_metadata_document(database: Database) -> None:
+    same = {"filename": "Benchy.gcode", "job_metadata": {"slicer": "Cura", "size": 1}}
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(i, **same) for i in range(3)])
+        upsert_jobs(session, printer_id, [make_job_row(9, filename="benchy.gcode")])
+    # "benchy.gcode" is another name (case counts), whose metadata is another text.
+    assert (_count(database, PrintFile), _count(database, MetadataDocument)) == (2, 2)
+
+
+def test_details_read_from_a_jobs_metadata_refer_to_its_document(database: Database) -> None:
+    row = make_job_row(1)
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        result = upsert_jobs(session, printer_id, [row])
+        key = job_key(row)
+        details = {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key]}
+        upsert_details(session, [details])
+        (stored,) = fetch_jobs_by_ids(session, [result.ids[key]]).values()
+    assert stored.details_raw_metadata == stored.job_metadata == row["job_metadata"]
+    assert _count(database, MetadataDocument) == 1
+
+
+def test_details_keep_their_metadata_when_the_job_is_rewritten_without_them(
+    database: Database,
+) -> None:
+    """As the importer leaves the details of a job whose metadata became empty."""
+    row = make_job_row(1)
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        result = upsert_jobs(session, printer_id, [row])
+        key = job_key(row)
+        details = {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key]}
+        upsert_details(session, [details])
+        upsert_jobs(session, printer_id, [{**row, "job_metadata": {}}])
+        (stored,) = fetch_jobs_by_ids(session, [result.ids[key]]).values()
+    assert (stored.job_metadata, stored.details_raw_metadata) == ({}, row["job_metadata"])
+
+
+def test_details_without_raw_metadata_read_as_null(database: Database) -> None:
+    row = make_job_row(1)
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        job_pk = upsert_jobs(session, printer_id, [row]).ids[job_key(row)]
+        upsert_details(session, [{"print_job_id": job_pk, "layer_height": 0.2}])
+        (stored,) = fetch_jobs_by_ids(session, [job_pk]).values()
+    assert (stored.details_id is not None, stored.details_raw_metadata) == (True, None)

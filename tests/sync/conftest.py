@@ -16,6 +16,7 @@ import anyio
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from gql_server.app import create_app
 from gql_server.config import Settings
@@ -125,7 +126,12 @@ def sync_all(gql: GraphQLClient, *, full: bool = False) -> dict[str, dict[str, A
 
 def stored_jobs(database: Database, printer_id: int) -> list[PrintJob]:
     with database.scope() as session:
-        query = select(PrintJob).where(PrintJob.printer_id == printer_id).order_by(PrintJob.id)
+        query = (
+            select(PrintJob)
+            .where(PrintJob.printer_id == printer_id)
+            .order_by(PrintJob.id)
+            .options(selectinload(PrintJob.document), selectinload(PrintJob.metadata_document))
+        )
         return list(session.scalars(query))
 
 
@@ -165,15 +171,19 @@ def gcode_requests(fake: FakeMoonraker) -> list[str]:
 
 ROW_COLUMNS = (
     "id", "job_id", "filename", "status", "user", "start_time", "end_time", "print_duration",
-    "total_duration", "filament_used", "job_metadata", "auxiliary_data", "updated_at",
+    "total_duration", "filament_used", "metadata_id", "updated_at",
 )  # fmt: skip
 
 
 def snapshot(database: Database, printer_id: int) -> list[tuple[Any, ...]]:
-    """Every column of every stored job, ``updated_at`` included: equal snapshots mean
-    no row was touched."""
+    """Every column of every stored job, ``updated_at`` included, and its documents: equal
+    snapshots mean no row was touched."""
     return [
-        tuple(getattr(job, name) for name in ROW_COLUMNS)
+        (
+            *(getattr(job, name) for name in ROW_COLUMNS),
+            job.metadata_document and job.metadata_document.document,
+            job.document and job.document.auxiliary_data,
+        )
         for job in stored_jobs(database, printer_id)
     ]
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from gql_server.db.models import JobDetails, PrintJob
 from gql_server.db.session import Database
+from gql_server.services.job_queries import fetch_details_by_id
 from gql_server.services.sync import Syncer, SyncOptions
 from tests.support.fake_moonraker import GCODES as GCODE_FIXTURES
 from tests.support.fake_moonraker import PRINT_KEYS, FakeMoonraker, sample_file_metadata
@@ -54,17 +55,21 @@ def expected_details(filename: str) -> dict[str, Any]:
     }
 
 
-def details_by_filename(database: Database, printer_id: int) -> dict[str, JobDetails]:
+def details_by_filename(database: Database, printer_id: int) -> dict[str, Any]:
+    """Each job's details as the API reads them (rawMetadata from job_documents)."""
     query = (
-        select(PrintJob.filename, JobDetails)
+        select(PrintJob.filename, JobDetails.id)
         .join(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .where(PrintJob.printer_id == printer_id)
     )
     with database.scope() as session:
-        return {filename: details for filename, details in session.execute(query)}
+        return {
+            filename: fetch_details_by_id(session, details_id)
+            for filename, details_id in session.execute(query).all()
+        }
 
 
-def columns(details: JobDetails, names: Any) -> dict[str, Any]:
+def columns(details: Any, names: Any) -> dict[str, Any]:
     return {name: getattr(details, name) for name in names}
 
 

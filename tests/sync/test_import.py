@@ -65,8 +65,8 @@ def stored_row(job: PrintJob) -> tuple[Any, ...]:
         job.print_duration,
         job.total_duration,
         job.filament_used,
-        job.job_metadata,
-        job.auxiliary_data,
+        job.metadata_document and job.metadata_document.document,
+        job.document and job.document.auxiliary_data,
     )
 
 

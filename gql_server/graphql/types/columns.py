@@ -40,9 +40,18 @@ class NoColumn:
 
 
 @dataclass(frozen=True, slots=True)
+class Joined:
+    """The field reads a column of a row joined to the type's own, which the type's
+    queries select under ``label`` (services/job_queries.py); ``source`` says which."""
+
+    label: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class TypeColumns:
     model: type[models.Base]
-    differences: Mapping[str, Column | NoColumn]  # by the field's Python name
+    differences: Mapping[str, "Column | NoColumn | Joined"]  # by the field's Python name
 
 
 _NODE: dict[str, Column | NoColumn] = {
@@ -56,12 +65,21 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
         models.PrintJob,
         {
             **_NODE,
-            "metadata": Column("job_metadata"),  # "metadata" is reserved on declarative classes
+            "metadata": Joined("job_metadata", "metadata_documents, by print_jobs.metadata_id"),
+            "auxiliary_data": Joined("auxiliary_data", "job_documents, by print_job_id"),
             "printer": NoColumn("the printers row, read with the page or by the loader"),
             "job_details": NoColumn("the job_details row, joined to the page's query"),
         },
     ),
-    "JobDetails": TypeColumns(models.JobDetails, _NODE),
+    "JobDetails": TypeColumns(
+        models.JobDetails,
+        {
+            **_NODE,
+            "raw_metadata": Joined(
+                "raw_metadata", "metadata_documents, by job_details.raw_metadata_id"
+            ),
+        },
+    ),
     "Printer": TypeColumns(
         models.Printer,
         {
@@ -113,6 +131,8 @@ def field_columns(graphql_type: type) -> dict[str, str]:
         source = table.differences.get(python_name, Column(python_name))
         if isinstance(source, Column) and source.attribute in attributes:
             found[python_name] = source.attribute
+        elif isinstance(source, Joined):
+            found[python_name] = source.label
     return found
 
 

@@ -185,8 +185,10 @@ class HistoryImport:
         # server taking or renewing the lease on the same row.
         printers.mark_seen(session, self.target.printer_id, self.clock())
         result = jobs.write_jobs(session, batch)
+        # The details were read from the job's metadata: its document is their rawMetadata.
         detail_rows = [
-            {"print_job_id": result.ids[key], **values} for key, values in details.items()
+            {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key], **values}
+            for key, values in details.items()
         ]
         self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
         self.counts.jobs_created += result.created
@@ -202,7 +204,7 @@ class HistoryImport:
             if not metadata or not batch.is_pending(key):
                 continue
             values = parse_details(metadata)
-            values["raw_metadata_json"] = jobs.metadata_json(batch, key)
+            del values["raw_metadata"]  # the job's own document (_write_page)
             settings = await self._slicer_settings(raw, row, values.get("slicer"))
             values.update({name: value for name, value in settings.items() if value is not None})
             details[key] = values
