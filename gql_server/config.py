@@ -5,6 +5,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,6 +51,8 @@ class Settings:
     sync_lease: float = 30.0
     # Plain fields read directly instead of through graphql-core (graphql/runtime/execution.py).
     fast_path: bool = True
+    # The farm's zone: the days the statistics rollups keep besides UTC's (services/rollups).
+    timezone: str = "UTC"
 
 
 # Each default is declared once, above; load_settings and the GraphQL limits read it here.
@@ -192,6 +195,17 @@ def _database_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def _timezone(env: Mapping[str, str]) -> str:
+    name = _text(env, "GQL_TIMEZONE", DEFAULTS.timezone)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"GQL_TIMEZONE must be an IANA zone such as Europe/Berlin or UTC, got {name!r}"
+        ) from None
+    return name
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting at once so a typo fails at start-up, not at first use."""
     env = os.environ if env is None else env
@@ -219,4 +233,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace=_positive(env, "GQL_SHUTDOWN_GRACE", DEFAULTS.shutdown_grace),
         sync_lease=_positive(env, "GQL_SYNC_LEASE", DEFAULTS.sync_lease),
         fast_path=_bool(env, "GQL_FAST_PATH", DEFAULTS.fast_path),
+        timezone=_timezone(env),
     )

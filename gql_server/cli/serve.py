@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import sys
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -14,6 +15,7 @@ from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
+from gql_server.services.rollups.maintain import stored_zone
 from gql_server.web.header_deadline import protocol_class
 
 
@@ -120,6 +122,20 @@ def serve_summary(settings: Settings, host: str, port: int, workers: int) -> str
     return "\n".join(f"{name + ':':<15}{value}" for name, value in rows)
 
 
+def stale_rollups_warning(database: Database, settings: Settings) -> str | None:
+    """Said once at start-up: rollups built for another zone than GQL_TIMEZONE still
+    answer in UTC and in their own zone, but GQL_TIMEZONE's days need a rebuild."""
+    with database.scope() as session:
+        built = stored_zone(session.connection())
+    if built == settings.timezone:
+        return None
+    return (
+        f"warning: the statistics rollups were built for {built}, GQL_TIMEZONE is "
+        f"{settings.timezone}: run `gql-server rollups rebuild` (until then printStats "
+        f"in {settings.timezone} reads every job)"
+    )
+
+
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -132,7 +148,10 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings_with_secret(settings)  # a first run on SQLite creates the file
         if not args.no_bootstrap_key:
             bootstrap_key(database)
+        stale = stale_rollups_warning(database, settings)
     print(serve_summary(settings, host, port, args.workers), flush=True)
+    if stale is not None:
+        print(stale, file=sys.stderr, flush=True)
     uvicorn.run(
         "gql_server.app:create_served_app",
         factory=True,

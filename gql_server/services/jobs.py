@@ -3,7 +3,7 @@
 A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
 trips. Here a batch costs a constant number of statements: one
 SELECT of the rows already held, one dialect-native upsert of what is new or changed,
-one SELECT of the ids of the new rows.
+one SELECT of the ids of the new rows, and the rollups' delta (services/rollups).
 """
 
 import hashlib
@@ -26,6 +26,7 @@ from gql_server.db.models import (
 )
 from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
+from gql_server.services.rollups import maintain as rollups
 
 # Rows per INSERT statement: 500 jobs stay far below MariaDB's 16 MiB packet even with
 # 10 KiB of metadata per job.
@@ -200,9 +201,12 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
         to_write.append(_insert_values(batch.printer_id, key, values))
     result.created = len(result.created_keys)
     result.updated = len(result.updated_keys)
-    _write_jobs(session, to_write)
-    if result.created_keys:
-        result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
+    with rollups.tracking(session) as change:  # the rollups move with the rows
+        change.existing([batch.stored[key].id for key in result.updated_keys])
+        _write_jobs(session, to_write)
+        if result.created_keys:
+            result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
+        change.created([result.ids[key] for key in result.created_keys])
     return result
 
 
@@ -295,6 +299,8 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         update_columns=[*DETAIL_COLUMNS, "filament_type_folded", "updated_at"],
         text_columns=["raw_metadata"],
     )
-    for chunk in _chunks(values):
-        session.execute(statement, chunk)
+    with rollups.tracking(session) as change:  # a job's filament type is in its details
+        change.existing([row["print_job_id"] for row in values])
+        for chunk in _chunks(values):
+            session.execute(statement, chunk)
     return len(values)

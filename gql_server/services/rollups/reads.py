@@ -1,0 +1,185 @@
+"""Statistics and job counts from the rollups, when they hold the exact answer.
+
+They do when the filter uses only printers, statuses (with "unknown"), filament types
+and start bounds on whole days, and a calendar grouping is asked in UTC or in the zone
+the rollups were built for:
+
+- no day involved: ``job_rollup_totals`` (per printer, whole history);
+- days involved (calendar buckets or start bounds): ``job_rollup_days``, farm-wide
+  only, so neither a printer filter nor the PRINTER grouping;
+- a start bound must be a day's first instant in that zone. ``startedAfter`` is strict:
+  a job starting at exactly that instant is not counted, so the rollups answer only
+  when no job starts there (one indexed look-up).
+
+Otherwise these functions return None and the caller reads the jobs. The answers equal
+the jobs' own: counts exactly; float sums up to their last bits, since the rollups were
+added to and subtracted from in another order.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, Table, case, func, null, select
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import PrintJob
+from gql_server.db.types import as_utc
+from gql_server.services.job_queries import (
+    KNOWN_STATUSES,
+    UNKNOWN_STATUS,
+    JobFilter,
+    status_condition,
+)
+from gql_server.services.rollups.maintain import UTC, stored_zone
+from gql_server.services.rollups.tally import DAYS, TOTALS
+from gql_server.services.sql_filters import in_folded
+from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, period
+from gql_server.services.zones import first_instant_of_day
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    level: Table
+    conditions: list[Any]
+
+
+def _answerable(job_filter: JobFilter) -> bool:
+    f = job_filter
+    return not f.filename_contains and f.user is None and f.slicer is None
+
+
+def _job_conditions(level: Table, job_filter: JobFilter) -> list[Any]:
+    """The status and filament type filters, as job_queries.filter_conditions has them."""
+    conditions: list[Any] = []
+    if job_filter.statuses is not None:
+        conditions.append(status_condition(job_filter.statuses, level.c.status))
+    if job_filter.filament_types is not None:
+        conditions.append(level.c.has_filament_type)
+        conditions.append(in_folded(level.c.filament_type_folded, job_filter.filament_types))
+    return conditions
+
+
+def _day_bounds(job_filter: JobFilter, zone: ZoneInfo) -> list[Any] | None:
+    """Day conditions equal to the filter's start bounds in ``zone``, or None."""
+    conditions: list[Any] = []
+    for bound, operator in ((job_filter.started_after, "ge"), (job_filter.started_before, "lt")):
+        if bound is None:
+            continue
+        day: date | None = first_instant_of_day(as_utc(bound), zone)
+        if day is None:
+            return None
+        conditions.append(DAYS.c.day >= day if operator == "ge" else DAYS.c.day < day)
+    return conditions
+
+
+def _clocks(connection: Connection, calendar_zone: str | None) -> list[tuple[bool, str]]:
+    """(farm_zone flag, zone name) of the day rows that may answer: the UTC days first,
+    whose use needs no look-up of the state row."""
+    if calendar_zone == UTC:
+        return [(False, UTC)]
+    candidates = [] if calendar_zone is not None else [(False, UTC)]
+    farm = stored_zone(connection)
+    if farm != UTC and calendar_zone in (None, farm):
+        candidates.append((True, farm))
+    return candidates
+
+
+def _job_starts_at(connection: Connection, job_filter: JobFilter) -> bool:
+    after = job_filter.started_after
+    if after is None:
+        return False
+    query = select(PrintJob.id).where(PrintJob.start_time == as_utc(after)).limit(1)
+    return connection.execute(query).first() is not None
+
+
+def _source(
+    connection: Connection, job_filter: JobFilter, *, by_printer: bool, calendar_zone: str | None
+) -> Source | None:
+    if not _answerable(job_filter):
+        return None
+    f = job_filter
+    if calendar_zone is None and f.started_after is None and f.started_before is None:
+        conditions = _job_conditions(TOTALS, f)
+        if f.printer_ids is not None:
+            conditions.append(TOTALS.c.printer_id.in_(list(f.printer_ids)))
+        return Source(TOTALS, conditions)
+    if by_printer or f.printer_ids is not None:
+        return None
+    needs_bounds = f.started_after is not None or f.started_before is not None
+    for farm_zone, name in _clocks(connection, calendar_zone):
+        bounds = _day_bounds(f, ZoneInfo(name)) if needs_bounds else []
+        if bounds is None:
+            continue
+        if _job_starts_at(connection, f):
+            return None
+        conditions = [DAYS.c.farm_zone.is_(farm_zone), *bounds, *_job_conditions(DAYS, f)]
+        return Source(DAYS, conditions)
+    return None
+
+
+def _bucket(level: Table, kind: str, dialect: str) -> Any:
+    if kind == "printer":
+        return level.c.printer_id
+    if kind == "status":
+        return case((level.c.status.in_(KNOWN_STATUSES), level.c.status), else_=UNKNOWN_STATUS)
+    if kind == "filament_type":
+        return case((level.c.has_filament_type, level.c.filament_type_folded), else_=null())
+    return period(dialect, kind, level.c.day)
+
+
+def stats_rows(
+    session: Session, job_filter: JobFilter, kind: str, timezone: str
+) -> list[Any] | None:
+    """stats_sql.aggregate's rows for grouping ``kind`` (a StatsGroupBy value), or None."""
+    connection = session.connection()
+    calendar_zone = timezone if kind in CALENDAR_KINDS else None
+    source = _source(
+        connection, job_filter, by_printer=kind == "printer", calendar_zone=calendar_zone
+    )
+    if source is None:
+        return None
+    level, dialect = source.level, connection.dialect.name
+    spelling: ColumnElement[Any] = case((level.c.has_filament_type, level.c.filament_type))
+    rows = (
+        select(
+            _bucket(level, kind, dialect).label("bucket"),
+            spelling.label("filament_type"),
+            level.c.status,
+            level.c.job_count.label("jobs"),
+            level.c.print_time,
+            level.c.total_time,
+            level.c.filament_used,
+        )
+        .where(*source.conditions)
+        .subquery("rows")
+    )
+    return list(connection.execute(aggregate(dialect, rows)))
+
+
+def count_jobs(session: Session, job_filter: JobFilter) -> int | None:
+    """How many jobs match, or None when only the jobs can say."""
+    connection = session.connection()
+    source = _source(connection, job_filter, by_printer=False, calendar_zone=None)
+    if source is None:
+        return None
+    query = select(func.coalesce(func.sum(source.level.c.job_count), 0))
+    return int(connection.execute(query.where(*source.conditions)).scalar_one())
+
+
+def count_jobs_per_printer(
+    session: Session, printer_ids: list[int], job_filter: JobFilter
+) -> dict[int, int] | None:
+    """Matching jobs of each printer (absent: none), or None when only the jobs can say."""
+    connection = session.connection()
+    source = _source(connection, job_filter, by_printer=True, calendar_zone=None)
+    if source is None:
+        return None
+    level = source.level
+    query = (
+        select(level.c.printer_id, func.sum(level.c.job_count))
+        .where(level.c.printer_id.in_(printer_ids), *source.conditions)
+        .group_by(level.c.printer_id)
+    )
+    return {int(printer_id): int(count) for printer_id, count in connection.execute(query)}
