@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 STEP = timedelta(days=1)
 SECOND = timedelta(seconds=1)
-# How far from a day's first instant an offset going back could make an earlier instant
-# fall on that day or a later one before it: more than any backward jump in tzdata.
+# How far from a day's first instant an offset going back could take the local date
+# back across it: more than any backward jump in tzdata.
 MONOTONE_MARGIN = timedelta(days=3)
 
 Transition = tuple[datetime, int]  # (UTC instant, offset in seconds from then on)
@@ -73,15 +73,13 @@ def offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[Transit
 
 def first_instant_of_day(instant: datetime, zone: ZoneInfo) -> date | None:
     """The local day that ``instant`` begins in ``zone``, when "before ``instant``" means
-    exactly "on an earlier local day": it is that day's first instant and the local
-    time runs forward around it (no offset going back nearby). None otherwise."""
+    exactly "on an earlier local day": it is that day's first instant and, nearby, no
+    offset going back takes the local date back (a zone turning its clocks back from
+    00:30 to 23:30 would). None otherwise."""
     day = local_day(instant, zone)
     if local_day(instant - timedelta(microseconds=1), zone) >= day:
         return None
-    nearby = transitions(zone, instant - MONOTONE_MARGIN, instant + MONOTONE_MARGIN)
-    previous = offset_at(zone, instant - MONOTONE_MARGIN)
-    for _, offset in nearby:
-        if offset < previous:
+    for moment, _ in transitions(zone, instant - MONOTONE_MARGIN, instant + MONOTONE_MARGIN):
+        if local_day(moment, zone) < local_day(moment - timedelta(microseconds=1), zone):
             return None
-        previous = offset
     return day

@@ -111,13 +111,15 @@ def _changed(rng: random.Random, history: list[tuple[dict[str, Any], Any]]) -> l
     return changed
 
 
-def _histories(database: Database, zone: str, seed: int) -> tuple[list[int], list[Any]]:
+def _histories(
+    database: Database, zone: str, seed: int, jobs_each: int = JOBS
+) -> tuple[list[int], list[Any]]:
     rng = random.Random(seed)
     with database.scope() as session:
         printer_ids = [make_printer(session, f"p{n}").id for n in range(PRINTERS)]
     histories = []
     for printer_id in printer_ids:
-        history = [_job(rng, i, i + 1, zone) for i in range(JOBS)]
+        history = [_job(rng, i, i + 1, zone) for i in range(jobs_each)]
         _write_all(database, printer_id, history)
         histories.append(history)
     return printer_ids, histories
@@ -172,7 +174,7 @@ def test_stats_over_the_whole_history_read_no_job_in_utc_and_the_farm_zone(
     database: Database,
 ) -> None:
     _set_zone(database, "Europe/Berlin")
-    _histories(database, "Europe/Berlin", 4)
+    _histories(database, "Europe/Berlin", 4, jobs_each=20)
     for group_by in StatsGroupBy:
         for zone in ("UTC", "Europe/Berlin"):
             statements = _stats_statements(database, group_by, zone)
@@ -218,7 +220,7 @@ def test_stats_in_a_zone_other_than_the_rollups_come_from_the_jobs(database: Dat
     """GQL_TIMEZONE changed without a rebuild: the stored zone still answers for itself,
     and the new zone's days are read from the jobs, correctly."""
     _set_zone(database, "America/New_York")
-    printer_ids, _ = _histories(database, "Europe/Berlin", 5)
+    printer_ids, _ = _histories(database, "Europe/Berlin", 5, jobs_each=40)
     with database.scope() as session:
         assert session.scalar(select(JobRollupState.timezone)) == "America/New_York"
         filters = job_filters(
@@ -229,7 +231,7 @@ def test_stats_in_a_zone_other_than_the_rollups_come_from_the_jobs(database: Dat
 
 def test_a_rebuild_equals_what_the_writes_maintained(database: Database) -> None:
     _set_zone(database, "Asia/Kolkata")
-    _histories(database, "Asia/Kolkata", 6)
+    _histories(database, "Asia/Kolkata", 6, jobs_each=40)
     with database.scope() as session:
         maintained = rollup_rows(session)
         assert maintained["job_rollup_days"]  # something to compare

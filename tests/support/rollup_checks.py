@@ -71,10 +71,8 @@ def job_filters(
         filters += [
             JobFilter(started_after=first),
             JobFilter(started_before=second),
-            JobFilter(started_after=first, started_before=second, statuses=["completed"]),
-            JobFilter(started_after=first, filament_types=["pla"]),
+            JobFilter(started_after=first, started_before=second, filament_types=["pla"]),
             JobFilter(started_after=first + timedelta(minutes=30)),  # not a whole day
-            JobFilter(started_before=second, printer_ids=list(printer_ids[:1])),
         ]
     return filters
 

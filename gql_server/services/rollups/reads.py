@@ -16,6 +16,7 @@ the jobs' own: counts exactly; float sums up to their last bits, since the rollu
 added to and subtracted from in another order.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -74,16 +75,16 @@ def _day_bounds(job_filter: JobFilter, zone: ZoneInfo) -> list[Any] | None:
     return conditions
 
 
-def _clocks(connection: Connection, calendar_zone: str | None) -> list[tuple[bool, str]]:
+def _clocks(connection: Connection, calendar_zone: str | None) -> Iterator[tuple[bool, str]]:
     """(farm_zone flag, zone name) of the day rows that may answer: the UTC days first,
-    whose use needs no look-up of the state row."""
+    for which the state row need not be read."""
+    if calendar_zone in (None, UTC):
+        yield False, UTC
     if calendar_zone == UTC:
-        return [(False, UTC)]
-    candidates = [] if calendar_zone is not None else [(False, UTC)]
+        return
     farm = stored_zone(connection)
     if farm != UTC and calendar_zone in (None, farm):
-        candidates.append((True, farm))
-    return candidates
+        yield True, farm
 
 
 def _job_starts_at(connection: Connection, job_filter: JobFilter) -> bool:
