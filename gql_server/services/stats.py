@@ -1,6 +1,8 @@
 """Print statistics grouped by printer, status, filament type or calendar period.
 
-Everything is summed by the database with GROUP BY. Calendar buckets are taken in the
+The rollups answer when they hold the exact answer (services/rollups/reads.py); else
+the jobs are summed by the database with GROUP BY, by the same rule
+(services/stats_sql.py). Calendar buckets are taken in the
 caller's time zone: neither SQLite nor a MariaDB without loaded zone tables can convert
 zones, so the UTC offsets in force over the data's time span (the zone's transitions,
 services/zones.py) are passed in as a CASE expression and added before truncating to the
@@ -27,7 +29,7 @@ from gql_server.services.job_queries import (
     filter_conditions,
 )
 from gql_server.services.rollups import reads as rollup_reads
-from gql_server.services.stats_sql import aggregate, period
+from gql_server.services.stats_sql import aggregate, job_counts, period
 from gql_server.services.zones import offset_spans
 
 
@@ -159,12 +161,14 @@ def _raw_rows(
     key = _bucket_key(session, group_by, conditions, timezone)
     if key is None:
         return []
+    completed, finished = job_counts(PrintJob.status, 1)
     rows = (
         select(
             key.label("bucket"),
             JobDetails.filament_type,
-            PrintJob.status,
             literal(1).label("jobs"),
+            completed.label("completed"),
+            finished.label("finished"),
             PrintJob.print_duration.label("print_time"),
             PrintJob.total_duration.label("total_time"),
             PrintJob.filament_used,

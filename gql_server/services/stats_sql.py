@@ -37,23 +37,28 @@ def shown_filament_type(dialect: str, column: Any) -> Any:
     return func.min(column)
 
 
+def job_counts(status: Any, jobs: Any) -> tuple[Any, Any]:
+    """Of ``jobs`` jobs with status ``status``: (completed, finished) as SQL."""
+    completed = case((status == COMPLETED, jobs), else_=0)
+    finished = case((status != UNFINISHED, jobs), else_=0)
+    return completed, finished
+
+
 def aggregate(dialect: str, rows: Subquery) -> Select[Any]:
-    """One row per bucket of ``rows`` (bucket, filament_type, status, jobs, print_time,
-    total_time, filament_used; ``jobs`` is how many jobs a row stands for), in bucket
-    order: bucket, shown filament type, jobs, completed, finished and the three sums
-    (NULL counts as 0).
+    """One row per bucket of ``rows`` (bucket, filament_type, jobs, completed, finished,
+    print_time, total_time, filament_used: how many jobs a row stands for, how many of
+    them completed and finished, and their sums), in bucket order: bucket, shown
+    filament type, jobs, completed, finished and the three sums (NULL counts as 0).
 
     Grouping by the subquery's plain column keeps MySQL's ONLY_FULL_GROUP_BY from seeing
     two copies of a parameterised bucket expression."""
-    completed = case((rows.c.status == COMPLETED, rows.c.jobs), else_=0)
-    finished = case((rows.c.status != UNFINISHED, rows.c.jobs), else_=0)
     return (
         select(
             rows.c.bucket,
             shown_filament_type(dialect, rows.c.filament_type),
             func.sum(rows.c.jobs),
-            func.sum(completed),
-            func.sum(finished),
+            func.sum(rows.c.completed),
+            func.sum(rows.c.finished),
             func.coalesce(func.sum(rows.c.print_time), 0),
             func.coalesce(func.sum(rows.c.total_time), 0),
             func.coalesce(func.sum(rows.c.filament_used), 0),

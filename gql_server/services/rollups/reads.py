@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Table, case, func, null, select
+from sqlalchemy import Connection, Subquery, Table, case, func, null, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import PrintJob
@@ -36,7 +36,7 @@ from gql_server.services.job_queries import (
 from gql_server.services.rollups.maintain import UTC, stored_zone
 from gql_server.services.rollups.tally import DAYS, TOTALS
 from gql_server.services.sql_filters import in_folded
-from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, period
+from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, job_counts, period
 from gql_server.services.zones import first_instant_of_day
 
 
@@ -115,19 +115,17 @@ def _source(
             continue
         if _job_starts_at(connection, f):
             return None
-        conditions = [DAYS.c.farm_zone.is_(farm_zone), *bounds, *_job_conditions(DAYS, f)]
+        conditions = [DAYS.c.farm_zone == farm_zone, *bounds, *_job_conditions(DAYS, f)]
         return Source(DAYS, conditions)
     return None
 
 
-def _bucket(level: Table, kind: str, dialect: str) -> Any:
+def _bucket(level: Table, kind: str) -> Any:
     if kind == "printer":
         return level.c.printer_id
     if kind == "status":
         return case((level.c.status.in_(KNOWN_STATUSES), level.c.status), else_=UNKNOWN_STATUS)
-    if kind == "filament_type":
-        return case((level.c.has_filament_type, level.c.filament_type_folded), else_=null())
-    return period(dialect, kind, level.c.day)
+    return case((level.c.has_filament_type, level.c.filament_type_folded), else_=null())
 
 
 def stats_rows(
@@ -141,14 +139,21 @@ def stats_rows(
     )
     if source is None:
         return None
-    level, dialect = source.level, connection.dialect.name
-    spelling: ColumnElement[Any] = case((level.c.has_filament_type, level.c.filament_type))
-    rows = (
+    dialect = connection.dialect.name
+    rows = _days(source, kind, dialect) if calendar_zone else _job_rows(source, kind)
+    return list(connection.execute(aggregate(dialect, rows)))
+
+
+def _job_rows(source: Source, kind: str) -> Subquery:
+    level = source.level
+    completed, finished = job_counts(level.c.status, level.c.job_count)
+    return (
         select(
-            _bucket(level, kind, dialect).label("bucket"),
-            spelling.label("filament_type"),
-            level.c.status,
+            _bucket(level, kind).label("bucket"),
+            case((level.c.has_filament_type, level.c.filament_type)).label("filament_type"),
             level.c.job_count.label("jobs"),
+            completed.label("completed"),
+            finished.label("finished"),
             level.c.print_time,
             level.c.total_time,
             level.c.filament_used,
@@ -156,7 +161,32 @@ def stats_rows(
         .where(*source.conditions)
         .subquery("rows")
     )
-    return list(connection.execute(aggregate(dialect, rows)))
+
+
+def _days(source: Source, kind: str, dialect: str) -> Subquery:
+    """Summed per day first, in the primary key's order (no sort of every row), then
+    bucketed by week or month over one row per day."""
+    completed, finished = job_counts(DAYS.c.status, DAYS.c.job_count)
+    days = (
+        select(
+            DAYS.c.day,
+            func.sum(DAYS.c.job_count).label("jobs"),
+            func.sum(completed).label("completed"),
+            func.sum(finished).label("finished"),
+            func.sum(DAYS.c.print_time).label("print_time"),
+            func.sum(DAYS.c.total_time).label("total_time"),
+            func.sum(DAYS.c.filament_used).label("filament_used"),
+        )
+        .where(*source.conditions)
+        .group_by(DAYS.c.day)
+        .subquery("days")
+    )
+    return select(
+        period(dialect, kind, days.c.day).label("bucket"),
+        null().label("filament_type"),
+        *(days.c[name] for name in ("jobs", "completed", "finished")),
+        *(days.c[name] for name in ("print_time", "total_time", "filament_used")),
+    ).subquery("rows")
 
 
 def count_jobs(session: Session, job_filter: JobFilter) -> int | None:
