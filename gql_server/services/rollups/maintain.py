@@ -14,10 +14,13 @@ it reads the jobs, never misses or doubles a batch.
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobRollupState, Printer, PrintJob
 from gql_server.db.upsert import increment_statement
@@ -38,6 +41,10 @@ UTC = "UTC"
 _ACTIVE = "gql_server.rollups.change"
 
 
+READ_STATE = select(JobRollupState.timezone).where(JobRollupState.id == STATE_ID)
+LOCK_STATE = READ_STATE.with_for_update()
+
+
 def zone_of(name: str) -> ZoneInfo | None:
     """The zone farm-zone days are kept in; None for UTC, whose days are kept anyway."""
     return None if name == UTC else ZoneInfo(name)
@@ -46,11 +53,19 @@ def zone_of(name: str) -> ZoneInfo | None:
 def stored_zone(connection: Connection, *, lock: bool = False) -> str:
     """The zone the rollups were built for; a database without the state row (emptied
     tables) holds rollups of no farm zone, which is UTC's case."""
-    query = select(JobRollupState.timezone).where(JobRollupState.id == STATE_ID)
-    name = connection.execute(query.with_for_update() if lock else query).scalar()
+    name = connection.execute(LOCK_STATE if lock else READ_STATE).scalar()
     if name is None and lock:
         connection.execute(insert(JobRollupState).values(id=STATE_ID, timezone=UTC))
     return UTC if name is None else str(name)
+
+
+@cache
+def _statements(dialect: Dialect, level: Table) -> tuple[Executable, Executable]:
+    """(add deltas, delete the rows they emptied) for a level: built once per dialect,
+    since building them cost more than running them on an import's page."""
+    add = increment_statement(dialect, level, conflict_columns=KEYS[level], sum_columns=SUMS)
+    matches = [level.c[name] == bindparam(f"key_{name}") for name in KEYS[level]]
+    return add, delete(level).where(and_(*matches), level.c.job_count == 0)
 
 
 def write_deltas(connection: Connection, tally: Tally) -> None:
@@ -62,14 +77,11 @@ def write_deltas(connection: Connection, tally: Tally) -> None:
                 emptied.append({f"key_{name}": row[name] for name in KEYS[level]})
         if not rows:
             continue
-        statement = increment_statement(
-            connection.dialect, level, conflict_columns=KEYS[level], sum_columns=SUMS
-        )
+        add, delete_emptied = _statements(connection.dialect, level)
         for start in range(0, len(rows), CHUNK):
-            connection.execute(statement, rows[start : start + CHUNK])
+            connection.execute(add, rows[start : start + CHUNK])
         if emptied:
-            matches = [level.c[name] == bindparam(f"key_{name}") for name in KEYS[level]]
-            connection.execute(delete(level).where(and_(*matches), level.c.job_count == 0), emptied)
+            connection.execute(delete_emptied, emptied)
 
 
 def apply(
