@@ -61,7 +61,9 @@ def _transitions_in_year(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
 
 def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Transition]:
     """Every offset change in (``start``, ``end``], oldest first."""
-    years = range(start.astimezone(UTC).year - 1, end.astimezone(UTC).year + 1)
+    # Years whose bounds, and their local times, are datetimes in every zone.
+    first, last = max(start.astimezone(UTC).year - 1, 2), min(end.astimezone(UTC).year, 9998)
+    years = range(first, last + 1)
     return [t for year in years for t in _transitions_in_year(zone, year) if start < t[0] <= end]
 
 
@@ -76,10 +78,14 @@ def first_instant_of_day(instant: datetime, zone: ZoneInfo) -> date | None:
     exactly "on an earlier local day": it is that day's first instant and, nearby, no
     offset going back takes the local date back (a zone turning its clocks back from
     00:30 to 23:30 would). None otherwise."""
-    day = local_day(instant, zone)
-    if local_day(instant - timedelta(microseconds=1), zone) >= day:
+    try:
+        day = local_day(instant, zone)
+        if local_day(instant - timedelta(microseconds=1), zone) >= day:
+            return None
+        nearby = transitions(zone, instant - MONOTONE_MARGIN, instant + MONOTONE_MARGIN)
+    except OverflowError:  # within days of the first or last datetime: no day to speak of
         return None
-    for moment, _ in transitions(zone, instant - MONOTONE_MARGIN, instant + MONOTONE_MARGIN):
+    for moment, _ in nearby:
         if local_day(moment, zone) < local_day(moment - timedelta(microseconds=1), zone):
             return None
     return day

@@ -39,3 +39,10 @@ def test_midnights_next_to_an_offset_going_back_are_day_boundaries_when_the_date
     """Berlin goes back from 03:00 to 02:00: the date never runs backwards."""
     midnight = datetime(2025, 10, 26, tzinfo=BERLIN).astimezone(UTC)
     assert first_instant_of_day(midnight, BERLIN) == date(2025, 10, 26)
+
+
+def test_the_first_and_last_days_of_the_calendar_are_no_boundaries() -> None:
+    """A filter from year 1 or to year 9999 is answered from the jobs, not refused."""
+    utc = ZoneInfo("UTC")
+    assert first_instant_of_day(datetime(1, 1, 1, tzinfo=UTC), utc) is None
+    assert first_instant_of_day(datetime(9999, 12, 31, tzinfo=UTC), BERLIN) is None
