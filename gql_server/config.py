@@ -5,6 +5,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,6 +51,8 @@ class Settings:
     sync_lease: float = 30.0
     # Plain fields read directly instead of through graphql-core (graphql/runtime/execution.py).
     fast_path: bool = True
+    # The farm's zone: the days the statistics rollups keep besides UTC's (services/rollups).
+    timezone: str = "UTC"
     # GQL_LIVE: follow every active printer's Moonraker websocket (services/live). Off for
     # an app built in code (tests, embedding), so that it opens no sockets unless asked;
     # the environment's default is LIVE_FROM_ENVIRONMENT.
@@ -200,6 +203,17 @@ def _database_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def _timezone(env: Mapping[str, str]) -> str:
+    name = _text(env, "GQL_TIMEZONE", DEFAULTS.timezone)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"GQL_TIMEZONE must be an IANA zone such as Europe/Berlin or UTC, got {name!r}"
+        ) from None
+    return name
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting at once so a typo fails at start-up, not at first use."""
     env = os.environ if env is None else env
@@ -228,4 +242,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sync_lease=_positive(env, "GQL_SYNC_LEASE", DEFAULTS.sync_lease),
         fast_path=_bool(env, "GQL_FAST_PATH", DEFAULTS.fast_path),
         live=_bool(env, "GQL_LIVE", LIVE_FROM_ENVIRONMENT),
+        timezone=_timezone(env),
     )

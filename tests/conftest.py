@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.engine import make_url
 
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
-from gql_server.db.models import Base
+from gql_server.db.models import Base, JobRollupState
 from gql_server.db.session import Database
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 
@@ -114,11 +114,14 @@ def mysql_database() -> Iterator[Database]:
 
 
 def _empty_tables(database: Database) -> None:
+    """Back to a freshly migrated database: no rows but the rollups' state (UTC)."""
     table_names = set(inspect(database.engine).get_table_names())
     with database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in table_names:
                 connection.execute(table.delete())
+        if JobRollupState.__tablename__ in table_names:
+            connection.execute(insert(JobRollupState).values(id=1, timezone="UTC"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])

@@ -25,6 +25,8 @@ def test_defaults_use_an_embedded_sqlite_file() -> None:
         ({"GQL_SYNC_INTERVAL": "-1"}, "GQL_SYNC_INTERVAL"),
         ({"GQL_INTROSPECTION": "maybe"}, "GQL_INTROSPECTION"),
         ({"GQL_LOG_FORMAT": "xml"}, "GQL_LOG_FORMAT"),
+        ({"GQL_TIMEZONE": "Mars/Olympus_Mons"}, "GQL_TIMEZONE"),
+        ({"GQL_TIMEZONE": "../etc/passwd"}, "GQL_TIMEZONE"),
         (
             {"GQL_MOONRAKER_ALLOWED_NETWORKS": "10.0.0.0/8,not-a-net"},
             "GQL_MOONRAKER_ALLOWED_NETWORKS",
@@ -95,3 +97,8 @@ def test_the_whole_port_range_is_accepted() -> None:
 def test_the_fast_path_is_on_unless_switched_off() -> None:
     assert load_settings({}).fast_path
     assert not load_settings({"GQL_FAST_PATH": "false"}).fast_path
+
+
+def test_the_farm_zone_is_utc_unless_set() -> None:
+    assert load_settings({}).timezone == "UTC"
+    assert load_settings({"GQL_TIMEZONE": "Europe/Berlin"}).timezone == "Europe/Berlin"

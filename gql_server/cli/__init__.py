@@ -1,4 +1,5 @@
-"""The ``gql-server`` command: serve, migrate, API keys, sync, secret rotation, schema export.
+"""The ``gql-server`` command: serve, migrate, API keys, sync, rollups, secret rotation,
+schema export.
 
 One module per command group, each with a ``register`` that adds its commands (and their
 handlers) to the parser; ``main`` turns what escapes a handler into one line and an exit
@@ -8,7 +9,7 @@ status (``failures``).
 import argparse
 from collections.abc import Sequence
 
-from gql_server.cli import api_keys, migrate, rotate, schema, serve, sync
+from gql_server.cli import api_keys, migrate, rollups, rotate, schema, serve, sync
 from gql_server.cli.failures import INTERRUPTED, fail, report_failure
 from gql_server.config import load_settings
 
@@ -18,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gql-server", description="GraphQL API over a farm of Moonraker printers"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (migrate, serve, api_keys, sync, rotate, schema):  # the order of --help
+    for group in (migrate, serve, api_keys, sync, rollups, rotate, schema):  # the order of --help
         group.register(commands)
     return parser
 

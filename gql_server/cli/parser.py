@@ -9,7 +9,7 @@ SECRET = ("GQL_SECRET_KEY",)
 SYNC = ("GQL_SYNC_CONCURRENCY", "GQL_SYNC_LEASE", "GQL_MOONRAKER_ALLOWED_NETWORKS")
 # What each command reads; tests/cli/test_commands.py checks serve's list against load_settings.
 ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "migrate": (*DATABASE, *SECRET),
+    "migrate": (*DATABASE, *SECRET, "GQL_TIMEZONE"),
     "serve": (
         *DATABASE,
         *("GQL_HOST", "GQL_PORT", "GQL_SYNC_INTERVAL", *SYNC, *SECRET),
@@ -18,11 +18,13 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
         *("GQL_MAX_BODY_BYTES", "GQL_PREPARE_TIMEOUT", "GQL_BODY_TIMEOUT"),
         *("GQL_MAX_CONNECTIONS", "GQL_TRUSTED_PROXIES", "GQL_SHUTDOWN_GRACE", "GQL_FAST_PATH"),
         "GQL_LIVE",
+        "GQL_TIMEZONE",
     ),
     "api-key": DATABASE,
     "sync": (*DATABASE, *SECRET, *SYNC),
     "rotate-secret": (*DATABASE, *SECRET),
     "export-schema": (),
+    "rollups": (*DATABASE, "GQL_TIMEZONE"),
 }
 DATABASE_URL_NOTE = "  (DATABASE_URL defaults to sqlite:///gql_server.db, in the working directory)"
 

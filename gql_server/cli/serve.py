@@ -3,6 +3,7 @@
 import argparse
 import math
 import os
+import sys
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -15,6 +16,7 @@ from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import api_keys
+from gql_server.services.rollups.maintain import stored_zone
 from gql_server.web.header_deadline import protocol_class
 
 
@@ -130,6 +132,20 @@ def _live_label(settings: Settings, workers: int) -> str:
     return "on: one Moonraker websocket per active printer"
 
 
+def stale_rollups_warning(database: Database, settings: Settings) -> str | None:
+    """Said once at start-up: rollups built for another zone than GQL_TIMEZONE still
+    answer in UTC and in their own zone, but GQL_TIMEZONE's days need a rebuild."""
+    with database.scope() as session:
+        built = stored_zone(session.connection())
+    if built == settings.timezone:
+        return None
+    return (
+        f"warning: the statistics rollups were built for {built}, GQL_TIMEZONE is "
+        f"{settings.timezone}: run `gql-server rollups rebuild` (until then printStats "
+        f"in {settings.timezone} reads every job)"
+    )
+
+
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -142,11 +158,14 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings_with_secret(settings)  # a first run on SQLite creates the file
         if not args.no_bootstrap_key:
             bootstrap_key(database)
+        stale = stale_rollups_warning(database, settings)
     print(serve_summary(settings, host, port, args.workers), flush=True)
     if args.workers > 1:
         # Every worker reads the environment again: none of them goes live (until one
         # socket per printer is shared across processes).
         os.environ["GQL_LIVE"] = "false"
+    if stale is not None:
+        print(stale, file=sys.stderr, flush=True)
     uvicorn.run(
         "gql_server.app:create_served_app",
         factory=True,

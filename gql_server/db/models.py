@@ -1,10 +1,11 @@
 """The tables, as SQLAlchemy 2 typed models."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Double,
     ForeignKey,
     Index,
@@ -335,3 +336,54 @@ class SyncRun(Base):
     requests_made: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(50))
     error_message: Mapped[str | None] = mapped_column(String(500))
+
+
+class RollupColumns:
+    """What a rollup row sums, and the job attributes every level is keyed by besides its
+    own: status as the jobs store it, and the filament type of the job's details as
+    folded (the bucket and filter) and as spelled (the spelling a bucket shows). Key
+    columns cannot be NULL (a NULL never conflicts, so an upsert would add a row each
+    time): a job without a filament type has ``has_filament_type`` false and empty texts.
+    """
+
+    status: Mapped[str] = mapped_column(String(50), primary_key=True)
+    has_filament_type: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    filament_type_folded: Mapped[str] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"]), primary_key=True
+    )
+    # Byte for byte, like the folded copy: "PLA" and "pla" are two rows of one bucket.
+    filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
+    job_count: Mapped[int] = mapped_column(Integer)
+    print_time: Mapped[float] = mapped_column(Double)
+    total_time: Mapped[float] = mapped_column(Double)
+    filament_used: Mapped[float] = mapped_column(Double)
+
+
+class JobRollupTotal(RollupColumns, Base):
+    """Each printer's jobs over their whole history (services/rollups)."""
+
+    __tablename__ = "job_rollup_totals"
+
+    printer_id: Mapped[int] = mapped_column(
+        ForeignKey("printers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class JobRollupDay(RollupColumns, Base):
+    """The farm's jobs per day (services/rollups): each job counts on its UTC day
+    (``farm_zone`` false) and, unless the farm's zone is UTC, on its day in that zone."""
+
+    __tablename__ = "job_rollup_days"
+
+    farm_zone: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class JobRollupState(Base):
+    """The zone the rollups' farm-zone days were built in: one row, id 1."""
+
+    __tablename__ = "job_rollup_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

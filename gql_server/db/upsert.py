@@ -42,3 +42,21 @@ def upsert_statement(
         updates = {name: mysql_stmt.inserted[name] for name in update_columns}
         return mysql_stmt.on_duplicate_key_update(updates)
     raise NotImplementedError(f"no upsert for dialect {dialect.name}")
+
+
+def increment_statement(
+    dialect: Dialect, table: Table, *, conflict_columns: Sequence[str], sum_columns: Sequence[str]
+) -> Executable:
+    """Insert a row, or add its ``sum_columns`` to the row already under its key: one
+    statement for a batch of deltas (``table.x + excluded.x`` / ``x + VALUES(x)``, no
+    parameter in the update clause, so PyMySQL still batches the rows)."""
+    if dialect.name == "sqlite":
+        sqlite_stmt = sqlite.insert(table)
+        sums = {name: table.c[name] + sqlite_stmt.excluded[name] for name in sum_columns}
+        return sqlite_stmt.on_conflict_do_update(index_elements=list(conflict_columns), set_=sums)
+    if dialect.name in ("mysql", "mariadb"):
+        mysql_stmt = mysql.insert(table)
+        return mysql_stmt.on_duplicate_key_update(
+            {name: table.c[name] + mysql_stmt.inserted[name] for name in sum_columns}
+        )
+    raise NotImplementedError(f"no upsert for dialect {dialect.name}")

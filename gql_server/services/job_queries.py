@@ -182,11 +182,12 @@ KNOWN_STATUSES = (
 UNKNOWN_STATUS = "unknown"
 
 
-def _status_condition(statuses: Sequence[str]) -> Any:
+def status_condition(statuses: Sequence[str], column: Any = PrintJob.status) -> Any:
+    """``column`` (a status column: the jobs' or a rollup's) is one of ``statuses``."""
     known = [status for status in statuses if status != UNKNOWN_STATUS]
-    condition: ColumnElement[bool] = PrintJob.status.in_(known)
+    condition: ColumnElement[bool] = column.in_(known)
     if UNKNOWN_STATUS in statuses:
-        condition = or_(condition, PrintJob.status.not_in(KNOWN_STATUSES))
+        condition = or_(condition, column.not_in(KNOWN_STATUSES))
     return condition
 
 
@@ -198,7 +199,7 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
     if f.printer_ids is not None:
         conditions.append(PrintJob.printer_id.in_(list(f.printer_ids)))
     if f.statuses is not None:
-        conditions.append(_status_condition(f.statuses))
+        conditions.append(status_condition(f.statuses))
     if f.filename_contains:
         # The farm's distinct names are searched (a scan of thousands, not of every
         # job), then their jobs read through ix_print_jobs_file_id_start_time.
@@ -344,6 +345,9 @@ def fetch_job_pages_per_printer(
 
 
 def count_jobs(session: Session, job_filter: JobFilter) -> int:
+    counted: int | None = _rollup_reads().count_jobs(session, job_filter)
+    if counted is not None:
+        return counted
     query = select(func.count()).select_from(PrintJob).where(*filter_conditions(job_filter))
     return session.scalar(query) or 0
 
@@ -351,14 +355,26 @@ def count_jobs(session: Session, job_filter: JobFilter) -> int:
 def count_jobs_per_printer(
     session: Session, printer_ids: Sequence[int], job_filter: JobFilter
 ) -> dict[int, int]:
+    counts = dict.fromkeys(printer_ids, 0)
+    counted = _rollup_reads().count_jobs_per_printer(session, list(printer_ids), job_filter)
+    if counted is not None:
+        counts.update(counted)
+        return counts
     query = (
         select(PrintJob.printer_id, func.count())
         .where(PrintJob.printer_id.in_(list(printer_ids)), *filter_conditions(job_filter))
         .group_by(PrintJob.printer_id)
     )
-    counts = dict.fromkeys(printer_ids, 0)
     counts.update({printer_id: count for printer_id, count in session.execute(query)})
     return counts
+
+
+def _rollup_reads() -> Any:
+    """services/rollups/reads.py, which builds on this module's filters: imported when
+    first counting, not at import time, to break the cycle."""
+    from gql_server.services.rollups import reads
+
+    return reads
 
 
 def cursor_position(order: JobOrder, row: Any) -> tuple[Any, ...]:

@@ -5,7 +5,8 @@ trips. Here a batch costs a constant number of statements: one SELECT of the row
 already held; for what is new or changed, one upsert of the file names (print_files)
 and one SELECT of their ids, the same two for the metadata documents
 (metadata_documents), one dialect-native upsert of the jobs, one SELECT of the ids of
-the new rows and one upsert of their auxiliary data (job_documents).
+the new rows, one upsert of their auxiliary data (job_documents), and the rollups'
+delta (services/rollups).
 """
 
 import hashlib
@@ -31,6 +32,7 @@ from gql_server.db.models import (
 )
 from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
+from gql_server.services.rollups import maintain as rollups
 
 # Rows per INSERT statement: 500 jobs stay far below MariaDB's 16 MiB packet even with
 # 10 KiB of metadata per job.
@@ -210,9 +212,12 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
         return result
     file_ids = write_file_names(session, [row["filename"] for row in to_write])
     document_ids = write_metadata_documents(session, [row["job_metadata"] for row in to_write])
-    _write_jobs(session, [_job_row(row, file_ids, document_ids) for row in to_write])
-    if result.created_keys:
-        result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
+    with rollups.tracking(session) as change:  # the rollups move with the rows
+        change.existing([batch.stored[key].id for key in result.updated_keys])
+        _write_jobs(session, [_job_row(row, file_ids, document_ids) for row in to_write])
+        if result.created_keys:
+            result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
+        change.created([result.ids[key] for key in result.created_keys])
     for row in to_write:
         metadata = row["job_metadata"]
         result.metadata_ids[_key(row)] = None if metadata is None else document_ids[metadata]
@@ -402,8 +407,10 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
             "updated_at",
         ],
     )
-    for chunk in _chunks(values):
-        session.execute(statement, chunk)
+    with rollups.tracking(session) as change:  # a job's filament type is in its details
+        change.existing([row["print_job_id"] for row in values])
+        for chunk in _chunks(values):
+            session.execute(statement, chunk)
     return len(values)
 
 

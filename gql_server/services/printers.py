@@ -25,6 +25,7 @@ from gql_server.moonraker.client import parse_base_url
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.services.errors import DuplicateError, NotFoundError, ValidationError
 from gql_server.services.moonraker_keys import seal_api_key
+from gql_server.services.rollups import maintain as rollups
 
 NAME_MAX = 100
 LOCATION_MAX = 200
@@ -271,7 +272,9 @@ def update_printer(
 
 
 def delete_printer(session: Session, printer_id: int) -> None:
-    """One DELETE: the database cascades to jobs, details and totals."""
+    """One DELETE: the database cascades to jobs, details and totals; the farm-wide
+    rollups are told first."""
+    rollups.remove_printer_jobs(session, printer_id)
     result = session.execute(delete(Printer).where(Printer.id == printer_id))
     if cast(CursorResult[Any], result).rowcount == 0:
         raise NotFoundError(f"no printer with id {printer_id}", field="id")

@@ -1,22 +1,24 @@
 """Print statistics grouped by printer, status, filament type or calendar period.
 
-Everything is summed by the database with GROUP BY. Calendar buckets are taken in the
+The rollups answer when they hold the exact answer (services/rollups/reads.py); else
+the jobs are summed by the database with GROUP BY, by the same rule
+(services/stats_sql.py). Calendar buckets are taken in the
 caller's time zone: neither SQLite nor a MariaDB without loaded zone tables can convert
-zones, so the UTC offsets in force over the data's time span (DST transitions found with
-``zoneinfo``) are passed in as a CASE expression and added before truncating to the day.
+zones, so the UTC offsets in force over the data's time span (the zone's transitions,
+services/zones.py) are passed in as a CASE expression and added before truncating to the
+day.
 """
 
 import enum
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from gql_server.db.folding import BINARY_COLLATION
 from gql_server.db.models import JobDetails, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
@@ -26,6 +28,9 @@ from gql_server.services.job_queries import (
     JobFilter,
     filter_conditions,
 )
+from gql_server.services.rollups import reads as rollup_reads
+from gql_server.services.stats_sql import aggregate, job_counts, period
+from gql_server.services.zones import offset_spans
 
 
 class StatsGroupBy(enum.Enum):
@@ -38,7 +43,6 @@ class StatsGroupBy(enum.Enum):
 
 
 CALENDAR = (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
-UNFINISHED = "in_progress"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,45 +86,11 @@ def resolve_zone(name: str) -> ZoneInfo:
     )
 
 
-def _offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
-    """(UTC instant, offset in seconds from then on), one entry per offset change.
-
-    Walks the span hour by hour; a zone changes offset at most a few times a year, so the
-    CASE expression stays short even for years of history.
-    """
-    spans: list[tuple[datetime, int]] = []
-    moment = start.replace(minute=0, second=0, microsecond=0)
-    while moment <= end + timedelta(hours=1):
-        # An aware datetime always has an offset; utcoffset() is None only for naive ones.
-        local_offset = cast(timedelta, moment.astimezone(zone).utcoffset())
-        offset = int(local_offset.total_seconds())
-        if not spans or spans[-1][1] != offset:
-            spans.append((moment, offset))
-        moment += timedelta(hours=1)
-    return spans
-
-
 def _local_offset(spans: list[tuple[datetime, int]]) -> ColumnElement[Any]:
     if len(spans) == 1:
         return literal(spans[0][1])
     whens = [(PrintJob.start_time < spans[i + 1][0], spans[i][1]) for i in range(len(spans) - 1)]
     return case(*whens, else_=spans[-1][1])
-
-
-def _period(dialect: str, group_by: StatsGroupBy, offset: ColumnElement[Any]) -> Any:
-    if dialect == "sqlite":
-        local = func.datetime(PrintJob.start_time, func.printf("%+d seconds", offset))
-        if group_by is StatsGroupBy.DAY:
-            return func.date(local)
-        if group_by is StatsGroupBy.WEEK:
-            return func.date(local, "weekday 0", "-6 days")  # the Monday of its ISO week
-        return func.strftime("%Y-%m-01", local)
-    local = func.timestampadd(text("SECOND"), offset, PrintJob.start_time)
-    if group_by is StatsGroupBy.DAY:
-        return func.date(local)
-    if group_by is StatsGroupBy.WEEK:
-        return func.subdate(func.date(local), func.weekday(local))
-    return func.date_format(local, "%Y-%m-01")
 
 
 def _time_span(session: Session, conditions: list[Any]) -> tuple[datetime, datetime] | None:
@@ -154,28 +124,53 @@ def _bucket_key(
     span = _time_span(session, conditions)
     if span is None:
         return None
-    offset = _local_offset(_offset_spans(zone, *span))
-    return _period(session.get_bind().dialect.name, group_by, offset)
+    offset = _local_offset(offset_spans(zone, *span))
+    return period(session.get_bind().dialect.name, group_by.value, _local_time(session, offset))
+
+
+def _local_time(session: Session, offset: ColumnElement[Any]) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return func.datetime(PrintJob.start_time, func.printf("%+d seconds", offset))
+    return func.timestampadd(text("SECOND"), offset, PrintJob.start_time)
 
 
 def print_stats(
-    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, *, timezone: str = "UTC"
+    session: Session,
+    job_filter: JobFilter,
+    group_by: StatsGroupBy,
+    *,
+    timezone: str = "UTC",
+    use_rollups: bool = True,
 ) -> list[StatsBucket]:
-    if group_by not in CALENDAR and timezone != "UTC":
-        resolve_zone(timezone)  # still refuse a bad zone name
+    """Buckets from the rollups when they hold the answer exactly (services/rollups),
+    else from the jobs; ``use_rollups`` False always reads the jobs."""
+    if timezone != "UTC":
+        resolve_zone(timezone)  # refuse a bad zone name whoever answers
+    rows = None
+    if use_rollups:
+        rows = rollup_reads.stats_rows(session, job_filter, group_by.value, timezone)
+    if rows is None:
+        rows = _raw_rows(session, job_filter, group_by, timezone)
+    return [_bucket(group_by, row) for row in rows]
+
+
+def _raw_rows(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
+) -> list[Any]:
     conditions = filter_conditions(job_filter)
     key = _bucket_key(session, group_by, conditions, timezone)
     if key is None:
         return []
-    # Bucket in a subquery, group by its column: MySQL's ONLY_FULL_GROUP_BY then sees
-    # one plain column, not two copies of a parameterised expression.
+    completed, finished = job_counts(PrintJob.status, 1)
     rows = (
         select(
             key.label("bucket"),
             JobDetails.filament_type,
-            PrintJob.status,
-            PrintJob.print_duration,
-            PrintJob.total_duration,
+            literal(1).label("jobs"),
+            completed.label("completed"),
+            finished.label("finished"),
+            PrintJob.print_duration.label("print_time"),
+            PrintJob.total_duration.label("total_time"),
             PrintJob.filament_used,
         )
         .select_from(PrintJob)
@@ -183,32 +178,7 @@ def print_stats(
         .where(*conditions)
         .subquery("rows")
     )
-    completed = case((rows.c.status == "completed", 1), else_=0)
-    finished = case((rows.c.status != UNFINISHED, 1), else_=0)
-    query = (
-        select(
-            rows.c.bucket,
-            _shown_filament_type(session, rows.c.filament_type),
-            func.count(),
-            func.sum(completed),
-            func.sum(finished),
-            func.coalesce(func.sum(rows.c.print_duration), 0),
-            func.coalesce(func.sum(rows.c.total_duration), 0),
-            func.coalesce(func.sum(rows.c.filament_used), 0),
-        )
-        .group_by(rows.c.bucket)
-        .order_by(rows.c.bucket)
-    )
-    return [_bucket(group_by, row) for row in session.execute(query)]
-
-
-def _shown_filament_type(session: Session, column: Any) -> Any:
-    """The spelling a filament bucket shows: the first in binary order ("PLA" before
-    "pla"), the same on both databases (MariaDB's MIN would follow its case-blind
-    collation and pick either)."""
-    if session.get_bind().dialect.name != "sqlite":
-        column = column.collate(BINARY_COLLATION)
-    return func.min(column)
+    return list(session.execute(aggregate(session.get_bind().dialect.name, rows)))
 
 
 def _bucket(group_by: StatsGroupBy, row: Any) -> StatsBucket:

@@ -23,6 +23,7 @@ from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
 from gql_server.services import jobs, printers
 from gql_server.services.jobs import JobKey, job_key
+from gql_server.services.rollups import maintain as rollups
 
 # Incremental syncs re-read a day before the watermark. Moonraker filters by start time
 # but numbers jobs in the order they start, and a printer's clock can jump back (a
@@ -184,13 +185,18 @@ class HistoryImport:
         # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another
         # server taking or renewing the lease on the same row.
         printers.mark_seen(session, self.target.printer_id, self.clock())
-        result = jobs.write_jobs(session, batch)
-        # The details were read from the job's metadata: its document is their rawMetadata.
-        detail_rows = [
-            {"print_job_id": result.ids[key], "raw_metadata_id": result.metadata_ids[key], **values}
-            for key, values in details.items()
-        ]
-        self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
+        with rollups.tracking(session):  # one rollup delta for the jobs and their details
+            result = jobs.write_jobs(session, batch)
+            # The details were read from the job's metadata: its document is their rawMetadata.
+            detail_rows = [
+                {
+                    "print_job_id": result.ids[key],
+                    "raw_metadata_id": result.metadata_ids[key],
+                    **values,
+                }
+                for key, values in details.items()
+            ]
+            self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
         self.counts.jobs_created += result.created
         self.counts.jobs_updated += result.updated
 

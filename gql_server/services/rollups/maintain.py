@@ -1,0 +1,157 @@
+"""Keeping the rollups equal to the jobs, in the transaction that writes the jobs.
+
+A write reads what the jobs it will change contribute before it writes them
+(``RollupChange.existing``), names the rows it creates (``created``), and at the end
+of the outermost ``tracking`` block their contributions are read again and the
+difference is added to every level: a constant number of statements per batch, and a
+job that changes (in progress → completed, other details) moves its contribution
+instead of counting twice. Rows whose job count reaches 0 are deleted.
+
+Every delta first locks the state row: concurrent imports apply their deltas one after
+another (no deadlock between their upserts), and a rebuild, which holds the lock while
+it reads the jobs, never misses or doubles a batch.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+from gql_server.db.models import JobRollupState, Printer, PrintJob
+from gql_server.db.upsert import increment_statement
+from gql_server.services.rollups.tally import (
+    CHUNK,
+    KEYS,
+    LEVELS,
+    SUMS,
+    Contribution,
+    Tally,
+    contributions_of,
+    contributions_query,
+    read_contributions,
+)
+
+STATE_ID = 1
+UTC = "UTC"
+_ACTIVE = "gql_server.rollups.change"
+
+
+READ_STATE = select(JobRollupState.timezone).where(JobRollupState.id == STATE_ID)
+LOCK_STATE = READ_STATE.with_for_update()
+
+
+def zone_of(name: str) -> ZoneInfo | None:
+    """The zone farm-zone days are kept in; None for UTC, whose days are kept anyway."""
+    return None if name == UTC else ZoneInfo(name)
+
+
+def stored_zone(connection: Connection, *, lock: bool = False) -> str:
+    """The zone the rollups were built for; a database without the state row (emptied
+    tables) holds rollups of no farm zone, which is UTC's case."""
+    name = connection.execute(LOCK_STATE if lock else READ_STATE).scalar()
+    if name is None and lock:
+        connection.execute(insert(JobRollupState).values(id=STATE_ID, timezone=UTC))
+    return UTC if name is None else str(name)
+
+
+@cache
+def _statements(dialect: Dialect, level: Table) -> tuple[Executable, Executable]:
+    """(add deltas, delete the rows they emptied) for a level: built once per dialect,
+    since building them cost more than running them on an import's page."""
+    add = increment_statement(dialect, level, conflict_columns=KEYS[level], sum_columns=SUMS)
+    matches = [level.c[name] == bindparam(f"key_{name}") for name in KEYS[level]]
+    return add, delete(level).where(and_(*matches), level.c.job_count == 0)
+
+
+def write_deltas(connection: Connection, tally: Tally) -> None:
+    for level in LEVELS:
+        rows, emptied = [], []
+        for row, lowered in tally.rows(level):
+            rows.append(row)
+            if lowered:
+                emptied.append({f"key_{name}": row[name] for name in KEYS[level]})
+        if not rows:
+            continue
+        add, delete_emptied = _statements(connection.dialect, level)
+        for start in range(0, len(rows), CHUNK):
+            connection.execute(add, rows[start : start + CHUNK])
+        if emptied:
+            connection.execute(delete_emptied, emptied)
+
+
+def apply(
+    connection: Connection, before: Sequence[Contribution], after: Sequence[Contribution]
+) -> None:
+    zone = zone_of(stored_zone(connection, lock=True))
+    tally = Tally(zone)
+    for job in before:
+        tally.add(job, -1)
+    for job in after:
+        tally.add(job)
+    write_deltas(connection, tally)
+
+
+class RollupChange:
+    """The jobs a unit of work writes: what they contributed before, and their ids."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.before: list[Contribution] = []
+        self.job_ids: set[int] = set()
+
+    def existing(self, job_ids: Sequence[int]) -> None:
+        """Jobs (by row id) about to be rewritten: call before writing them."""
+        fresh = [job_id for job_id in job_ids if job_id not in self.job_ids]
+        if fresh:
+            self.before += contributions_of(self.connection, fresh)
+            self.job_ids.update(fresh)
+
+    def created(self, job_ids: Sequence[int]) -> None:
+        """Jobs (by row id) that did not exist before this unit of work."""
+        self.job_ids.update(job_ids)
+
+    def apply(self) -> None:
+        if self.job_ids:
+            apply(
+                self.connection, self.before, contributions_of(self.connection, list(self.job_ids))
+            )
+
+
+@contextmanager
+def tracking(session: Session) -> Iterator[RollupChange]:
+    """The change the block's job writes add to; applied when the outermost block ends
+    (the import wraps a page's jobs and details in one, so the page costs one delta)."""
+    active: RollupChange | None = session.info.get(_ACTIVE)
+    if active is not None:
+        yield active
+        return
+    change = RollupChange(session.connection())
+    session.info[_ACTIVE] = change
+    try:
+        yield change
+        change.apply()
+    finally:
+        del session.info[_ACTIVE]
+
+
+def remove_printer_jobs(session: Session, printer_id: int) -> None:
+    """Take a printer's jobs out of the rollups; the caller deletes the printer next,
+    in the same transaction (the jobs go with it, ON DELETE CASCADE).
+
+    The printer's row is locked first, as an import locks it before writing its jobs:
+    no batch of that printer can commit jobs between this read and the delete.
+    """
+    connection = session.connection()
+    connection.execute(
+        update(Printer).where(Printer.id == printer_id).values(updated_at=Printer.updated_at)
+    )
+    jobs = read_contributions(
+        connection, contributions_query().where(PrintJob.printer_id == printer_id)
+    )
+    if jobs:
+        apply(connection, jobs, [])

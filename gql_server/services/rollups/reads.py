@@ -1,0 +1,216 @@
+"""Statistics and job counts from the rollups, when they hold the exact answer.
+
+They do when the filter uses only printers, statuses (with "unknown"), filament types
+and start bounds on whole days, and a calendar grouping is asked in UTC or in the zone
+the rollups were built for:
+
+- no day involved: ``job_rollup_totals`` (per printer, whole history);
+- days involved (calendar buckets or start bounds): ``job_rollup_days``, farm-wide
+  only, so neither a printer filter nor the PRINTER grouping;
+- a start bound must be a day's first instant in that zone. ``startedAfter`` is strict:
+  a job starting at exactly that instant is not counted, so the rollups answer only
+  when no job starts there (one indexed look-up).
+
+Otherwise these functions return None and the caller reads the jobs. The answers equal
+the jobs' own: counts exactly; float sums up to their last bits, since the rollups were
+added to and subtracted from in another order.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Subquery, Table, case, func, null, select
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import PrintJob
+from gql_server.db.types import as_utc
+from gql_server.services.job_queries import (
+    KNOWN_STATUSES,
+    UNKNOWN_STATUS,
+    JobFilter,
+    status_condition,
+)
+from gql_server.services.rollups.maintain import UTC, stored_zone
+from gql_server.services.rollups.tally import DAYS, TOTALS
+from gql_server.services.sql_filters import in_folded
+from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, job_counts, period
+from gql_server.services.zones import first_instant_of_day
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    level: Table
+    conditions: list[Any]
+
+
+def _answerable(job_filter: JobFilter) -> bool:
+    f = job_filter
+    return not f.filename_contains and f.user is None and f.slicer is None
+
+
+def _job_conditions(level: Table, job_filter: JobFilter) -> list[Any]:
+    """The status and filament type filters, as job_queries.filter_conditions has them."""
+    conditions: list[Any] = []
+    if job_filter.statuses is not None:
+        conditions.append(status_condition(job_filter.statuses, level.c.status))
+    if job_filter.filament_types is not None:
+        conditions.append(level.c.has_filament_type)
+        conditions.append(in_folded(level.c.filament_type_folded, job_filter.filament_types))
+    return conditions
+
+
+def _day_bounds(job_filter: JobFilter, zone: ZoneInfo) -> list[Any] | None:
+    """Day conditions equal to the filter's start bounds in ``zone``, or None."""
+    conditions: list[Any] = []
+    for bound, operator in ((job_filter.started_after, "ge"), (job_filter.started_before, "lt")):
+        if bound is None:
+            continue
+        day: date | None = first_instant_of_day(as_utc(bound), zone)
+        if day is None:
+            return None
+        conditions.append(DAYS.c.day >= day if operator == "ge" else DAYS.c.day < day)
+    return conditions
+
+
+def _clocks(connection: Connection, calendar_zone: str | None) -> Iterator[tuple[bool, str]]:
+    """(farm_zone flag, zone name) of the day rows that may answer: the UTC days first,
+    for which the state row need not be read."""
+    if calendar_zone in (None, UTC):
+        yield False, UTC
+    if calendar_zone == UTC:
+        return
+    farm = stored_zone(connection)
+    if farm != UTC and calendar_zone in (None, farm):
+        yield True, farm
+
+
+def _job_starts_at(connection: Connection, job_filter: JobFilter) -> bool:
+    after = job_filter.started_after
+    if after is None:
+        return False
+    query = select(PrintJob.id).where(PrintJob.start_time == as_utc(after)).limit(1)
+    return connection.execute(query).first() is not None
+
+
+def _source(
+    connection: Connection, job_filter: JobFilter, *, by_printer: bool, calendar_zone: str | None
+) -> Source | None:
+    if not _answerable(job_filter):
+        return None
+    f = job_filter
+    if calendar_zone is None and f.started_after is None and f.started_before is None:
+        conditions = _job_conditions(TOTALS, f)
+        if f.printer_ids is not None:
+            conditions.append(TOTALS.c.printer_id.in_(list(f.printer_ids)))
+        return Source(TOTALS, conditions)
+    if by_printer or f.printer_ids is not None:
+        return None
+    needs_bounds = f.started_after is not None or f.started_before is not None
+    for farm_zone, name in _clocks(connection, calendar_zone):
+        bounds = _day_bounds(f, ZoneInfo(name)) if needs_bounds else []
+        if bounds is None:
+            continue
+        if _job_starts_at(connection, f):
+            return None
+        conditions = [DAYS.c.farm_zone == farm_zone, *bounds, *_job_conditions(DAYS, f)]
+        return Source(DAYS, conditions)
+    return None
+
+
+def _bucket(level: Table, kind: str) -> Any:
+    if kind == "printer":
+        return level.c.printer_id
+    if kind == "status":
+        return case((level.c.status.in_(KNOWN_STATUSES), level.c.status), else_=UNKNOWN_STATUS)
+    return case((level.c.has_filament_type, level.c.filament_type_folded), else_=null())
+
+
+def stats_rows(
+    session: Session, job_filter: JobFilter, kind: str, timezone: str
+) -> list[Any] | None:
+    """stats_sql.aggregate's rows for grouping ``kind`` (a StatsGroupBy value), or None."""
+    connection = session.connection()
+    calendar_zone = timezone if kind in CALENDAR_KINDS else None
+    source = _source(
+        connection, job_filter, by_printer=kind == "printer", calendar_zone=calendar_zone
+    )
+    if source is None:
+        return None
+    dialect = connection.dialect.name
+    rows = _days(source, kind, dialect) if calendar_zone else _job_rows(source, kind)
+    return list(connection.execute(aggregate(dialect, rows)))
+
+
+def _job_rows(source: Source, kind: str) -> Subquery:
+    level = source.level
+    completed, finished = job_counts(level.c.status, level.c.job_count)
+    return (
+        select(
+            _bucket(level, kind).label("bucket"),
+            case((level.c.has_filament_type, level.c.filament_type)).label("filament_type"),
+            level.c.job_count.label("jobs"),
+            completed.label("completed"),
+            finished.label("finished"),
+            level.c.print_time,
+            level.c.total_time,
+            level.c.filament_used,
+        )
+        .where(*source.conditions)
+        .subquery("rows")
+    )
+
+
+def _days(source: Source, kind: str, dialect: str) -> Subquery:
+    """Summed per day first, in the primary key's order (no sort of every row), then
+    bucketed by week or month over one row per day."""
+    completed, finished = job_counts(DAYS.c.status, DAYS.c.job_count)
+    days = (
+        select(
+            DAYS.c.day,
+            func.sum(DAYS.c.job_count).label("jobs"),
+            func.sum(completed).label("completed"),
+            func.sum(finished).label("finished"),
+            func.sum(DAYS.c.print_time).label("print_time"),
+            func.sum(DAYS.c.total_time).label("total_time"),
+            func.sum(DAYS.c.filament_used).label("filament_used"),
+        )
+        .where(*source.conditions)
+        .group_by(DAYS.c.day)
+        .subquery("days")
+    )
+    return select(
+        period(dialect, kind, days.c.day).label("bucket"),
+        null().label("filament_type"),
+        *(days.c[name] for name in ("jobs", "completed", "finished")),
+        *(days.c[name] for name in ("print_time", "total_time", "filament_used")),
+    ).subquery("rows")
+
+
+def count_jobs(session: Session, job_filter: JobFilter) -> int | None:
+    """How many jobs match, or None when only the jobs can say."""
+    connection = session.connection()
+    source = _source(connection, job_filter, by_printer=False, calendar_zone=None)
+    if source is None:
+        return None
+    query = select(func.coalesce(func.sum(source.level.c.job_count), 0))
+    return int(connection.execute(query.where(*source.conditions)).scalar_one())
+
+
+def count_jobs_per_printer(
+    session: Session, printer_ids: list[int], job_filter: JobFilter
+) -> dict[int, int] | None:
+    """Matching jobs of each printer (absent: none), or None when only the jobs can say."""
+    connection = session.connection()
+    source = _source(connection, job_filter, by_printer=True, calendar_zone=None)
+    if source is None:
+        return None
+    level = source.level
+    query = (
+        select(level.c.printer_id, func.sum(level.c.job_count))
+        .where(level.c.printer_id.in_(printer_ids), *source.conditions)
+        .group_by(level.c.printer_id)
+    )
+    return {int(printer_id): int(count) for printer_id, count in connection.execute(query)}

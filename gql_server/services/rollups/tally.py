@@ -1,0 +1,127 @@
+"""What each job contributes to each rollup level, summed in Python.
+
+A level's key is a tuple of its key columns (models.JobRollupTotal / JobRollupDay) and
+its value the four sums. Adding a job with sign -1 takes back exactly what sign +1
+added, so a batch's delta is "after" minus "before" of the jobs it touched. Counts are
+exact; float sums under repeated add/subtract can drift in their last bits.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Select, Table, bindparam, select
+
+from gql_server.db.models import JobDetails, JobRollupDay, JobRollupTotal, PrintJob
+from gql_server.services.zones import local_day
+
+TOTALS = cast(Table, JobRollupTotal.__table__)
+DAYS = cast(Table, JobRollupDay.__table__)
+SUMS = ("job_count", "print_time", "total_time", "filament_used")
+JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
+KEYS: dict[Table, tuple[str, ...]] = {
+    TOTALS: ("printer_id", *JOB_KEYS),
+    DAYS: ("farm_zone", "day", *JOB_KEYS),
+}
+LEVELS = (TOTALS, DAYS)
+# Rows per statement when reading jobs by id or writing rollup rows.
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """The columns of a job (and its details) that the rollups sum or key by."""
+
+    id: int
+    printer_id: int
+    start_time: datetime
+    status: str
+    print_duration: float | None
+    total_duration: float | None
+    filament_used: float | None
+    filament_type: str | None
+    filament_type_folded: str | None
+
+
+# In Contribution's field order.
+CONTRIBUTION_COLUMNS: tuple[Any, ...] = (
+    PrintJob.id,
+    PrintJob.printer_id,
+    PrintJob.start_time,
+    PrintJob.status,
+    PrintJob.print_duration,
+    PrintJob.total_duration,
+    PrintJob.filament_used,
+    JobDetails.filament_type,
+    JobDetails.filament_type_folded,
+)
+
+
+def contributions_query() -> Select[Any]:
+    """Jobs with their details' filament type; the caller adds WHERE."""
+    return (
+        select(*CONTRIBUTION_COLUMNS)
+        .select_from(PrintJob)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+    )
+
+
+def read_contributions(connection: Connection, query: Select[Any]) -> list[Contribution]:
+    return [Contribution(*row) for row in connection.execute(query)]
+
+
+# Built once: a statement object used again skips SQLAlchemy's construction and
+# cache-key work, which cost more than the query itself on an import's page.
+BY_IDS = contributions_query().where(PrintJob.id.in_(bindparam("ids", expanding=True)))
+
+
+def contributions_of(connection: Connection, job_ids: Sequence[int]) -> list[Contribution]:
+    found: list[Contribution] = []
+    ordered = sorted(job_ids)
+    for start in range(0, len(ordered), CHUNK):
+        rows = connection.execute(BY_IDS, {"ids": ordered[start : start + CHUNK]})
+        found += [Contribution(*row) for row in rows]
+    return found
+
+
+class Tally:
+    """Sums per key per level; ``farm_zone`` None when the farm's zone is UTC (its days
+    are then the UTC days, kept once)."""
+
+    def __init__(self, farm_zone: ZoneInfo | None) -> None:
+        self.farm_zone = farm_zone
+        self.levels: dict[Table, dict[tuple[Any, ...], list[float]]] = {t: {} for t in LEVELS}
+
+    def add(self, job: Contribution, sign: int = 1) -> None:
+        has_type = job.filament_type_folded is not None
+        keys = (job.status, has_type, job.filament_type_folded or "", job.filament_type or "")
+        sums = (
+            sign,
+            sign * (job.print_duration or 0.0),
+            sign * (job.total_duration or 0.0),
+            sign * (job.filament_used or 0.0),
+        )
+        self._add(TOTALS, (job.printer_id, *keys), sums)
+        self._add(DAYS, (False, job.start_time.date(), *keys), sums)
+        if self.farm_zone is not None:
+            self._add(DAYS, (True, local_day(job.start_time, self.farm_zone), *keys), sums)
+
+    def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
+        held = self.levels[level].get(key)
+        if held is None:
+            self.levels[level][key] = list(sums)
+        else:
+            for index, value in enumerate(sums):
+                held[index] += value
+
+    def rows(self, level: Table) -> Iterator[tuple[dict[str, Any], bool]]:
+        """(row, emptied) per key that changed, in key order (the order rows are
+        locked in); ``emptied``: its job count went down, so it may have reached 0."""
+        for key, sums in sorted(self.levels[level].items()):
+            if not any(sums):
+                continue
+            row = dict(zip(KEYS[level], key, strict=True))
+            row.update(zip(SUMS, (int(sums[0]), *sums[1:]), strict=True))
+            yield row, sums[0] < 0

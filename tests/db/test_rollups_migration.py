@@ -1,0 +1,125 @@
+"""Migration 0010 builds the rollups for the jobs already stored, in GQL_TIMEZONE, with
+the import's own code; its downgrade drops them and leaves the jobs as they were."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import alembic_config, migrate_to
+from gql_server.db.session import Database
+from gql_server.services.job_queries import JobFilter
+from gql_server.services.rollups.rebuild import rebuild
+from gql_server.services.stats import StatsGroupBy, print_stats
+from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.support.rollup_checks import rollup_rows, same_buckets, same_rollups
+
+REVISION = "0010"
+BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision(REVISION).down_revision
+DB_SUFFIX = "_rollups_migration"
+NOW = "2026-01-01 00:00:00"
+ROLLUP_TABLES = {"job_rollup_totals", "job_rollup_days", "job_rollup_state"}
+# (start time, status, filament type or None for no details); 23:30 UTC is the next
+# day in Berlin.
+JOBS = (
+    ("2025-03-29 23:30:00", "completed", "PLA"),
+    ("2025-03-29 21:30:00", "cancelled", "pla"),
+    ("2025-03-30 12:00:00", "in_progress", None),
+    ("2025-03-30 13:00:00", "mystery", "PETG"),
+)
+
+
+def add_rows(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO printers (id, name, name_folded, moonraker_url, is_active, "
+                "created_at, updated_at) VALUES (1, 'p', 'p', 'http://p', 1, :now, :now)"
+            ),
+            {"now": NOW},
+        )
+        for index, (start, status, filament) in enumerate(JOBS, start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO print_jobs (id, printer_id, job_id, filename, status, "
+                    "start_time, total_duration, print_duration, filament_used, created_at, "
+                    "updated_at) VALUES (:id, 1, :job_id, 'a.gcode', :status, :start, 100.5, "
+                    "90.25, 10.0, :now, :now)"
+                ),
+                {
+                    "id": index,
+                    "job_id": f"{index:06X}",
+                    "status": status,
+                    "start": start,
+                    "now": NOW,
+                },
+            )
+            if filament is not None:
+                connection.execute(
+                    text(
+                        "INSERT INTO job_details (print_job_id, filament_type, "
+                        "filament_type_folded, created_at, updated_at) "
+                        "VALUES (:id, :type, :folded, :now, :now)"
+                    ),
+                    {"id": index, "type": filament, "folded": filament.lower(), "now": NOW},
+                )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """A database holding jobs written before 0010, upgraded with GQL_TIMEZONE set."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    else:
+        require_mysql(MYSQL_URL)
+        url = MYSQL_URL + DB_SUFFIX
+        recreate_mysql_database(url)
+    engine = create_db_engine(url)
+    try:
+        migrate_to(engine, str(BEFORE))
+        add_rows(engine)
+        monkeypatch.setenv("GQL_TIMEZONE", "Europe/Berlin")
+        migrate_to(engine, REVISION)
+        yield engine
+    finally:
+        engine.dispose()
+        if request.param == "mariadb":
+            drop_mysql_database(url)
+
+
+def _stats(database: Database, group_by: StatsGroupBy, *, use_rollups: bool) -> list[Any]:
+    with database.scope() as session:
+        return print_stats(
+            session, JobFilter(), group_by, timezone="Europe/Berlin", use_rollups=use_rollups
+        )
+
+
+def test_upgrade_builds_the_rollups_of_the_stored_jobs_in_gql_timezone(engine: Engine) -> None:
+    database = Database(engine)
+    days = _stats(database, StatsGroupBy.DAY, use_rollups=True)
+    assert [(bucket.key, bucket.job_count) for bucket in days] == [
+        ("2025-03-29", 1),
+        ("2025-03-30", 3),
+    ]
+    for group_by in StatsGroupBy:
+        rolled = _stats(database, group_by, use_rollups=True)
+        assert same_buckets(rolled, _stats(database, group_by, use_rollups=False))
+    with database.scope() as session:
+        built = rollup_rows(session)
+        rebuild(session.connection(), "Europe/Berlin")
+        assert same_rollups(built, rollup_rows(session))
+
+
+def test_downgrade_drops_the_rollups_and_keeps_the_jobs(engine: Engine) -> None:
+    migrate_to(engine, str(BEFORE), downgrade=True)
+    assert ROLLUP_TABLES.isdisjoint(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM print_jobs")).scalar() == len(JOBS)
+    migrate_to(engine, REVISION)
+    assert set(inspect(engine).get_table_names()) >= ROLLUP_TABLES
