@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from gql_server.db.engine import create_db_engine
-from gql_server.db.migrate import alembic_config, migrate_to
+from gql_server.db.migrate import migrate_to
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter
 from gql_server.services.rollups.rebuild import rebuild
@@ -19,7 +18,8 @@ from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_databa
 from tests.support.rollup_checks import rollup_rows, same_buckets, same_rollups
 
 REVISION = "0010"
-BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision(REVISION).down_revision
+# The rows below have the print_jobs columns of 0007; 0008 and 0009 carry them to 0010.
+BEFORE = "0007"
 DB_SUFFIX = "_rollups_migration"
 NOW = "2026-01-01 00:00:00"
 ROLLUP_TABLES = {"job_rollup_totals", "job_rollup_days", "job_rollup_state"}
