@@ -10,7 +10,6 @@ import logging
 import random
 import ssl
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -18,6 +17,7 @@ import anyio
 import httpx
 
 from gql_server.moonraker.address_rule import ALLOW_SETTING, IPNetwork
+from gql_server.moonraker.closing import ClosedOnExit
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.guarded_network import AddressRefusedError, GuardedTransport
 
@@ -71,7 +71,7 @@ class ClientOptions:
 DEFAULT_OPTIONS = ClientOptions()
 
 
-class MoonrakerClient:
+class MoonrakerClient(ClosedOnExit):
     """One printer's Moonraker over one connection pool; use as `async with`.
 
     A request that fails with a transport error or a 502/503/504 is sent again
@@ -111,14 +111,6 @@ class MoonrakerClient:
 
     async def __aenter__(self) -> Self:
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -22,7 +22,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import metadata
-from types import TracebackType
 from typing import Any, Self
 
 import httpcore
@@ -33,6 +32,7 @@ from websockets.frames import CloseCode
 
 from gql_server.moonraker.address_rule import IPNetwork
 from gql_server.moonraker.client import parse_base_url, tls_context
+from gql_server.moonraker.closing import ClosedOnExit
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.guarded_network import AddressRefusedError, Resolver, judged_addresses
 
@@ -96,7 +96,7 @@ def websocket_url(base_url: str) -> str:
     return str(url.copy_with(scheme=scheme, raw_path=f"{path}/websocket".encode()))
 
 
-class MoonrakerSocket:
+class MoonrakerSocket(ClosedOnExit):
     """A connected, identified socket; use as ``async with``. ``notifications()`` yields
     the wanted notifications in order; calls may be made meanwhile."""
 
@@ -131,14 +131,6 @@ class MoonrakerSocket:
             await self.aclose()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         if self._reader is not None:
