@@ -10,6 +10,9 @@ arm with LIMIT size + 1 and sorts the union of the arms' rows by the page's orde
 which gives the same page as sorting every row would: the first size + 1 rows of the
 whole ordering are among the first size + 1 rows of the arms it is made of.
 
+Where the index's own order is the page's (reading down, where the NULLs come last, or
+up over a page read backwards, where they come first) an uncursored page is one range.
+
 The cursor splits the values' range once more: the rows that tie with the cursor's value
 and follow its id come first, then the values beyond it. SQLite does not use the id of
 a row-value or OR-of-ANDs keyset condition to bound an index range, so one range
@@ -76,6 +79,10 @@ def index_arms(keys: Sequence[SortKey], args: PageArgs) -> list[Arm]:
         nulls_first=reverse,
     )
     near, far = (args.before, args.after) if reverse else (args.after, args.before)
+    if scan.nullable and near is None and far is None and scan.descending != scan.nulls_first:
+        # The index itself holds the NULLs where the page wants them (last when reading
+        # down, first when reading up), by id in the same direction: one range.
+        return [Arm((), scan.ordered(scan.value, scan.row_id))]
     segments = [_value_arms(scan, near, far)]
     if scan.nullable:
         nulls = _null_arms(scan, near, far)

@@ -168,6 +168,30 @@ def test_a_page_per_printer_by_start_time_reads_at_most_first_plus_one_rows_per_
     assert faults == []
 
 
+def test_a_first_page_per_printer_newest_first_reads_at_most_first_plus_one_rows_per_printer(
+    database: Database, history: list[StoredJob]
+) -> None:
+    """Reading down, every ordering's NULLs come last in the index too: one range each,
+    so the bound of the acceptance holds for every field (and for the last page, read
+    up, where the NULLs come first in both)."""
+    printer_ids = sorted({job.printer_id for job in history})
+    faults = []
+    cases = [(True, PageArgs(first=FIRST)), (True, PageArgs(last=FIRST))]
+    for field in JobOrderField:
+        for descending, args in cases:
+            order = JobOrder(field=field, descending=descending)
+            assert len(index_arms(order.sort_keys(), args)) == 1
+            statement = _statement_of(
+                database,
+                lambda s, o=order, a=args: fetch_job_pages_per_printer(
+                    s, printer_ids, JobFilter(), o, a
+                ),
+            )
+            index = f"ix_print_jobs_printer_id_{field.value}"
+            faults += _reads_beyond(database, statement, index=index, limit=PRINTERS * (FIRST + 1))
+    assert faults == []
+
+
 def test_a_page_per_printer_reads_at_most_first_plus_one_rows_per_index_range(
     database: Database, history: list[StoredJob]
 ) -> None:
