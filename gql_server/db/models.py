@@ -338,12 +338,21 @@ class SyncRun(Base):
     error_message: Mapped[str | None] = mapped_column(String(500))
 
 
-class RollupColumns:
-    """What a rollup row sums, and the job attributes every level is keyed by besides its
+class RollupSums:
+    """What a rollup row sums. Key columns cannot be NULL (a NULL never conflicts, so an
+    upsert would add a row each time)."""
+
+    job_count: Mapped[int] = mapped_column(Integer)
+    print_time: Mapped[float] = mapped_column(Double)
+    total_time: Mapped[float] = mapped_column(Double)
+    filament_used: Mapped[float] = mapped_column(Double)
+
+
+class RollupColumns(RollupSums):
+    """The job attributes the per-printer and per-day levels are keyed by besides their
     own: status as the jobs store it, and the filament type of the job's details as
-    folded (the bucket and filter) and as spelled (the spelling a bucket shows). Key
-    columns cannot be NULL (a NULL never conflicts, so an upsert would add a row each
-    time): a job without a filament type has ``has_filament_type`` false and empty texts.
+    folded (the bucket and filter) and as spelled (the spelling a bucket shows). A job
+    without a filament type has ``has_filament_type`` false and empty texts.
     """
 
     status: Mapped[str] = mapped_column(String(50), primary_key=True)
@@ -353,10 +362,6 @@ class RollupColumns:
     )
     # Byte for byte, like the folded copy: "PLA" and "pla" are two rows of one bucket.
     filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
-    job_count: Mapped[int] = mapped_column(Integer)
-    print_time: Mapped[float] = mapped_column(Double)
-    total_time: Mapped[float] = mapped_column(Double)
-    filament_used: Mapped[float] = mapped_column(Double)
 
 
 class JobRollupTotal(RollupColumns, Base):
@@ -377,6 +382,17 @@ class JobRollupDay(RollupColumns, Base):
 
     farm_zone: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class JobRollupDayStatus(RollupSums, Base):
+    """``job_rollup_days`` without the filament type: a calendar over the whole history
+    sums one row per day and status instead of one per filament type as well."""
+
+    __tablename__ = "job_rollup_day_statuses"
+
+    farm_zone: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
 class JobRollupState(Base):

@@ -1,5 +1,6 @@
 """Migration 0010 builds the rollups for the jobs already stored, in GQL_TIMEZONE, with
-the import's own code; its downgrade drops them and leaves the jobs as they were."""
+the import's own code, and 0011 adds the days by status from them; the downgrades drop
+them and leave the jobs as they were."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +18,17 @@ from gql_server.services.stats import StatsGroupBy, print_stats
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.support.rollup_checks import rollup_rows, same_buckets, same_rollups
 
-REVISION = "0010"
+REVISION = "0011"
 # The rows below have the print_jobs columns of 0007; 0008 and 0009 carry them to 0010.
 BEFORE = "0007"
 DB_SUFFIX = "_rollups_migration"
 NOW = "2026-01-01 00:00:00"
-ROLLUP_TABLES = {"job_rollup_totals", "job_rollup_days", "job_rollup_state"}
+ROLLUP_TABLES = {
+    "job_rollup_totals",
+    "job_rollup_days",
+    "job_rollup_day_statuses",
+    "job_rollup_state",
+}
 # (start time, status, filament type or None for no details); 23:30 UTC is the next
 # day in Berlin.
 JOBS = (

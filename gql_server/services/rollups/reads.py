@@ -5,8 +5,9 @@ and start bounds on whole days, and a calendar grouping is asked in UTC or in th
 the rollups were built for:
 
 - no day involved: ``job_rollup_totals`` (per printer, whole history);
-- days involved (calendar buckets or start bounds): ``job_rollup_days``, farm-wide
-  only, so neither a printer filter nor the PRINTER grouping;
+- days involved (calendar buckets or start bounds): ``job_rollup_day_statuses``, or
+  ``job_rollup_days`` when filtered by filament type; farm-wide only, so neither a
+  printer filter nor the PRINTER grouping;
 - a start bound must be a day's first instant in that zone. ``startedAfter`` is strict:
   a job starting at exactly that instant is not counted, so the rollups answer only
   when no job starts there (one indexed look-up).
@@ -34,7 +35,7 @@ from gql_server.services.job_queries import (
     status_condition,
 )
 from gql_server.services.rollups.maintain import UTC, stored_zone
-from gql_server.services.rollups.tally import DAYS, TOTALS
+from gql_server.services.rollups.tally import DAY_STATUSES, DAYS, TOTALS
 from gql_server.services.sql_filters import in_folded
 from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, job_counts, period
 from gql_server.services.zones import first_instant_of_day
@@ -62,7 +63,12 @@ def _job_conditions(level: Table, job_filter: JobFilter) -> list[Any]:
     return conditions
 
 
-def _day_bounds(job_filter: JobFilter, zone: ZoneInfo) -> list[Any] | None:
+def _day_level(job_filter: JobFilter, *, by_filament: bool) -> Table:
+    """The day level with the fewest rows that still holds what is asked."""
+    return DAYS if by_filament or job_filter.filament_types is not None else DAY_STATUSES
+
+
+def _day_bounds(job_filter: JobFilter, zone: ZoneInfo, level: Table) -> list[Any] | None:
     """Day conditions equal to the filter's start bounds in ``zone``, or None."""
     conditions: list[Any] = []
     for bound, operator in ((job_filter.started_after, "ge"), (job_filter.started_before, "lt")):
@@ -71,7 +77,7 @@ def _day_bounds(job_filter: JobFilter, zone: ZoneInfo) -> list[Any] | None:
         day: date | None = first_instant_of_day(as_utc(bound), zone)
         if day is None:
             return None
-        conditions.append(DAYS.c.day >= day if operator == "ge" else DAYS.c.day < day)
+        conditions.append(level.c.day >= day if operator == "ge" else level.c.day < day)
     return conditions
 
 
@@ -96,8 +102,13 @@ def _job_starts_at(connection: Connection, job_filter: JobFilter) -> bool:
 
 
 def _source(
-    connection: Connection, job_filter: JobFilter, *, by_printer: bool, calendar_zone: str | None
+    connection: Connection,
+    job_filter: JobFilter,
+    *,
+    kind: str | None,
+    calendar_zone: str | None,
 ) -> Source | None:
+    """Where the rollups answer grouping ``kind`` (None: a count) under the filter."""
     if not _answerable(job_filter):
         return None
     f = job_filter
@@ -106,17 +117,18 @@ def _source(
         if f.printer_ids is not None:
             conditions.append(TOTALS.c.printer_id.in_(list(f.printer_ids)))
         return Source(TOTALS, conditions)
-    if by_printer or f.printer_ids is not None:
+    if kind == "printer" or f.printer_ids is not None:
         return None
+    level = _day_level(f, by_filament=kind == "filament_type")
     needs_bounds = f.started_after is not None or f.started_before is not None
     for farm_zone, name in _clocks(connection, calendar_zone):
-        bounds = _day_bounds(f, ZoneInfo(name)) if needs_bounds else []
+        bounds = _day_bounds(f, ZoneInfo(name), level) if needs_bounds else []
         if bounds is None:
             continue
         if _job_starts_at(connection, f):
             return None
-        conditions = [DAYS.c.farm_zone == farm_zone, *bounds, *_job_conditions(DAYS, f)]
-        return Source(DAYS, conditions)
+        conditions = [level.c.farm_zone == farm_zone, *bounds, *_job_conditions(level, f)]
+        return Source(level, conditions)
     return None
 
 
@@ -134,9 +146,7 @@ def stats_rows(
     """stats_sql.aggregate's rows for grouping ``kind`` (a StatsGroupBy value), or None."""
     connection = session.connection()
     calendar_zone = timezone if kind in CALENDAR_KINDS else None
-    source = _source(
-        connection, job_filter, by_printer=kind == "printer", calendar_zone=calendar_zone
-    )
+    source = _source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
     if source is None:
         return None
     dialect = connection.dialect.name
@@ -150,7 +160,7 @@ def _job_rows(source: Source, kind: str) -> Subquery:
     return (
         select(
             _bucket(level, kind).label("bucket"),
-            case((level.c.has_filament_type, level.c.filament_type)).label("filament_type"),
+            _shown_filament_type(level).label("filament_type"),
             level.c.job_count.label("jobs"),
             completed.label("completed"),
             finished.label("finished"),
@@ -163,22 +173,29 @@ def _job_rows(source: Source, kind: str) -> Subquery:
     )
 
 
+def _shown_filament_type(level: Table) -> Any:
+    if level is DAY_STATUSES:
+        return null()  # never read: that level does not answer the FILAMENT_TYPE grouping
+    return case((level.c.has_filament_type, level.c.filament_type))
+
+
 def _days(source: Source, kind: str, dialect: str) -> Subquery:
     """Summed per day first, in the primary key's order (no sort of every row), then
     bucketed by week or month over one row per day."""
-    completed, finished = job_counts(DAYS.c.status, DAYS.c.job_count)
+    level = source.level
+    completed, finished = job_counts(level.c.status, level.c.job_count)
     days = (
         select(
-            DAYS.c.day,
-            func.sum(DAYS.c.job_count).label("jobs"),
+            level.c.day,
+            func.sum(level.c.job_count).label("jobs"),
             func.sum(completed).label("completed"),
             func.sum(finished).label("finished"),
-            func.sum(DAYS.c.print_time).label("print_time"),
-            func.sum(DAYS.c.total_time).label("total_time"),
-            func.sum(DAYS.c.filament_used).label("filament_used"),
+            func.sum(level.c.print_time).label("print_time"),
+            func.sum(level.c.total_time).label("total_time"),
+            func.sum(level.c.filament_used).label("filament_used"),
         )
         .where(*source.conditions)
-        .group_by(DAYS.c.day)
+        .group_by(level.c.day)
         .subquery("days")
     )
     return select(
@@ -192,7 +209,7 @@ def _days(source: Source, kind: str, dialect: str) -> Subquery:
 def count_jobs(session: Session, job_filter: JobFilter) -> int | None:
     """How many jobs match, or None when only the jobs can say."""
     connection = session.connection()
-    source = _source(connection, job_filter, by_printer=False, calendar_zone=None)
+    source = _source(connection, job_filter, kind=None, calendar_zone=None)
     if source is None:
         return None
     query = select(func.coalesce(func.sum(source.level.c.job_count), 0))
@@ -204,7 +221,7 @@ def count_jobs_per_printer(
 ) -> dict[int, int] | None:
     """Matching jobs of each printer (absent: none), or None when only the jobs can say."""
     connection = session.connection()
-    source = _source(connection, job_filter, by_printer=True, calendar_zone=None)
+    source = _source(connection, job_filter, kind="printer", calendar_zone=None)
     if source is None:
         return None
     level = source.level

@@ -6,9 +6,9 @@ code (rollups.tally), the rows written, and the zone recorded. Readers see the o
 rollups until the commit, then the new ones.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from gql_server.db.models import JobRollupState, PrintJob
 from gql_server.db.types import utcnow
@@ -26,10 +26,16 @@ READ_CHUNK = 20_000
 Progress = Callable[[int, int], None]  # (jobs read, jobs in all)
 
 
-def rebuild(connection: Connection, timezone: str, progress: Progress | None = None) -> int:
-    """Rebuild for farm zone ``timezone`` (an IANA name); returns the jobs counted."""
+def rebuild(
+    connection: Connection,
+    timezone: str,
+    progress: Progress | None = None,
+    levels: Sequence[Table] = LEVELS,
+) -> int:
+    """Rebuild ``levels`` for farm zone ``timezone`` (an IANA name); returns the jobs
+    counted. A migration names the levels that exist at its revision."""
     stored_zone(connection, lock=True)
-    for level in LEVELS:
+    for level in levels:
         connection.execute(delete(level))
     total = connection.execute(select(func.count()).select_from(PrintJob)).scalar_one()
     tally = Tally(zone_of(timezone))
@@ -45,7 +51,7 @@ def rebuild(connection: Connection, timezone: str, progress: Progress | None = N
         if len(jobs) < READ_CHUNK:
             break
         last_id = jobs[-1].id
-    for level in LEVELS:
+    for level in levels:
         rows = [row for row, _ in tally.rows(level)]
         for start in range(0, len(rows), CHUNK):
             connection.execute(insert(level), rows[start : start + CHUNK])

@@ -14,18 +14,26 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
-from gql_server.db.models import JobDetails, JobRollupDay, JobRollupTotal, PrintJob
+from gql_server.db.models import (
+    JobDetails,
+    JobRollupDay,
+    JobRollupDayStatus,
+    JobRollupTotal,
+    PrintJob,
+)
 from gql_server.services.zones import local_day
 
 TOTALS = cast(Table, JobRollupTotal.__table__)
 DAYS = cast(Table, JobRollupDay.__table__)
+DAY_STATUSES = cast(Table, JobRollupDayStatus.__table__)
 SUMS = ("job_count", "print_time", "total_time", "filament_used")
 JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
 KEYS: dict[Table, tuple[str, ...]] = {
     TOTALS: ("printer_id", *JOB_KEYS),
     DAYS: ("farm_zone", "day", *JOB_KEYS),
+    DAY_STATUSES: ("farm_zone", "day", "status"),
 }
-LEVELS = (TOTALS, DAYS)
+LEVELS = (TOTALS, DAYS, DAY_STATUSES)
 # Rows per statement when reading jobs by id or writing rollup rows.
 CHUNK = 500
 
@@ -104,9 +112,12 @@ class Tally:
             sign * (job.filament_used or 0.0),
         )
         self._add(TOTALS, (job.printer_id, *keys), sums)
-        self._add(DAYS, (False, job.start_time.date(), *keys), sums)
+        days = [(False, job.start_time.date())]
         if self.farm_zone is not None:
-            self._add(DAYS, (True, local_day(job.start_time, self.farm_zone), *keys), sums)
+            days.append((True, local_day(job.start_time, self.farm_zone)))
+        for day in days:
+            self._add(DAYS, (*day, *keys), sums)
+            self._add(DAY_STATUSES, (*day, job.status), sums)
 
     def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
         held = self.levels[level].get(key)
