@@ -5,10 +5,12 @@ from contextlib import aclosing
 from typing import Any
 
 import strawberry
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 from strawberry.types.base import get_object_definition
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from gql_server.graphql.documents import DocumentPreparer
 from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
@@ -69,6 +71,10 @@ class Schema(strawberry.Schema):
         refused = invalid_variables_error(variable_values, kw.get("operation_name"))
         if refused is not None:
             return ExecutionResult(data=None, errors=[refused])
+        # Subscriptions run over the websocket only (``stream``): over HTTP, Strawberry
+        # refuses them with a 400 as it refuses a mutation over GET.
+        allowed = kw.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
+        kw["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         result = await super().execute(query, variable_values, **kw)
         if result.errors:
             result.errors = with_codes(result.errors)

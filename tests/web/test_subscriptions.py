@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -131,3 +132,11 @@ def test_the_legacy_graphql_ws_protocol_is_refused_with_4406(url: str) -> None:
     ):
         ws.recv(timeout=WAIT_S)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+def test_a_subscription_over_http_is_refused_with_400(url: str, database: Database) -> None:
+    headers = {"X-API-Key": make_key(database, "READ")}
+    with httpx.Client(base_url=url, headers=headers, timeout=WAIT_S) as http:
+        response = http.post("/graphql", json={"query": SYNC_PROGRESS})
+    assert response.status_code == 400
+    assert response.text == "subscriptions are not allowed when using POST"
