@@ -78,7 +78,9 @@ def create_app(
         clock=clock,
         on_refusal=count_refusal,
     )
-    view.socket_rules = SocketRules(gate.authenticate, keepalive=settings.ws_keepalive)
+    view.socket_rules = SocketRules(
+        gate.authenticate, keepalive=settings.ws_keepalive, on_refusal=count_refusal
+    )
     hub = EventHub()
     endpoint = RequestLimits(
         gate,

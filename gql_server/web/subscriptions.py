@@ -45,6 +45,7 @@ Authenticate = Callable[
 class SocketRules:
     authenticate: Authenticate  # AuthGate.authenticate: the same checks as HTTP
     keepalive: float  # seconds between pings
+    on_refusal: Callable[[str], None] | None = None  # counts refusals by code (metrics)
 
 
 def key_from_payload(payload: Any) -> str | None:
@@ -89,6 +90,8 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_timed_out:
             return False  # closed meanwhile with 4408
         if refusal is not None:
+            if self.rules.on_refusal is not None:
+                self.rules.on_refusal(refusal.code)
             reason = MISSING_KEY if key is None else refusal.message
             await self._close(CLOSE_CODES.get(refusal.code, 4401), reason)
             return False

@@ -21,6 +21,7 @@ class GraphQLSocket:
         self.connection = connection
         self.answer_pings = answer_pings
         self.pings = 0
+        self.close_reason: str | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         self.connection.send(json.dumps(message))
@@ -60,7 +61,10 @@ class GraphQLSocket:
             while True:
                 self.receive(timeout)
         except ConnectionClosed as closed:
-            return None if closed.rcvd is None else closed.rcvd.code
+            if closed.rcvd is None:
+                return None
+            self.close_reason = closed.rcvd.reason
+            return closed.rcvd.code
 
 
 def ws_url(http_url: str) -> str:

@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 from gql_server.app import create_app
 from gql_server.config import Settings
 from gql_server.db.session import Database
+from gql_server.web.subscriptions import MISSING_KEY
 from tests.factories import TEST_SECRET
 from tests.graphql.conftest import make_key
 from tests.support.graphql_ws import WAIT_S, authenticated_socket, graphql_socket, ws_url
@@ -41,12 +42,14 @@ def test_a_socket_without_a_key_is_closed_with_4401(url: str) -> None:
     with graphql_socket(url) as socket:
         socket.send({"type": "connection_init", "payload": {}})
         assert socket.close_code() == 4401
+        assert socket.close_reason == MISSING_KEY
 
 
 def test_a_socket_with_a_bad_key_is_closed_with_4401(url: str) -> None:
     with graphql_socket(url) as socket:
         socket.send({"type": "connection_init", "payload": {"X-API-Key": "gql_nonsense"}})
         assert socket.close_code() == 4401
+        assert socket.close_reason == "invalid, revoked or expired API key"
 
 
 def test_a_subscription_without_its_scope_is_forbidden_and_the_socket_stays_open(
