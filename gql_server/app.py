@@ -4,12 +4,13 @@ import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
@@ -24,7 +25,8 @@ from gql_server.observability.logs import configure_logging
 from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics
 from gql_server.observability.request_id import RequestIdMiddleware
 from gql_server.services import job_queries
-from gql_server.services.live import LiveService, LiveServiceOptions
+from gql_server.services.live import EventHub, LiveService, LiveServiceOptions
+from gql_server.services.live.sync_events import publish_syncs
 from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
 from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
@@ -34,6 +36,7 @@ from gql_server.web.graphql_view import GraphQLView
 from gql_server.web.health import healthz, readyz
 from gql_server.web.request_limits import RequestLimits
 from gql_server.web.security_headers import SecurityHeadersMiddleware
+from gql_server.web.subscriptions import SocketRules
 from gql_server.web.throttle import FailureThrottle
 
 
@@ -63,7 +66,10 @@ def create_app(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
-        subscription_protocols=(),
+        # Only graphql-transport-ws: the legacy graphql-ws protocol would skip our rules.
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
     )
     gate = AuthGate(
         view,
@@ -72,6 +78,10 @@ def create_app(
         clock=clock,
         on_refusal=count_refusal,
     )
+    view.socket_rules = SocketRules(
+        gate.authenticate, keepalive=settings.ws_keepalive, on_refusal=count_refusal
+    )
+    hub = EventHub()
     endpoint = RequestLimits(
         gate,
         max_body_bytes=settings.max_body_bytes,
@@ -96,7 +106,7 @@ def create_app(
                 app.state.periodic_sync = periodic
                 live = None
                 if settings.live:
-                    live = LiveService(syncer, live_options, clock=clock)
+                    live = LiveService(syncer, live_options, hub=hub, clock=clock)
                     tasks.start_soon(live.run)
                 app.state.live = live
                 exiting, stopped = anyio.Event(), anyio.Event()
@@ -123,6 +133,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),  # web/subscriptions.py authenticates
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -140,6 +151,7 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.live = None  # the LiveService while the lifespan runs with GQL_LIVE on
+    app.state.hub = hub  # live mode's events and sync progress, for subscriptions
     app.state.syncer = syncer or Syncer(
         database,
         SyncOptions(
@@ -150,7 +162,7 @@ def create_app(
         clock=clock,
         secret_box=secret_box_for(settings.secret_key),
     )
-    app.state.syncer.observer = metrics.observe_sync_result
+    publish_syncs(app.state.syncer, hub, metrics.observe_sync_result)
     return app
 
 

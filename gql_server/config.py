@@ -57,6 +57,12 @@ class Settings:
     # an app built in code (tests, embedding), so that it opens no sockets unless asked;
     # the environment's default is LIVE_FROM_ENVIRONMENT.
     live: bool = False
+    # GraphQL subscriptions (web/subscriptions.py): operations one websocket may run at
+    # once, seconds a client has to send connection_init, and seconds between the
+    # server's pings (a socket that answers none by the next ping is closed).
+    max_subscriptions_per_socket: int = 16
+    ws_init_timeout: float = 10.0
+    ws_keepalive: float = 15.0
 
 
 # `gql-server serve` is live unless GQL_LIVE=false.
@@ -243,4 +249,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fast_path=_bool(env, "GQL_FAST_PATH", DEFAULTS.fast_path),
         live=_bool(env, "GQL_LIVE", LIVE_FROM_ENVIRONMENT),
         timezone=_timezone(env),
+        max_subscriptions_per_socket=_int(
+            env,
+            "GQL_MAX_SUBSCRIPTIONS_PER_SOCKET",
+            DEFAULTS.max_subscriptions_per_socket,
+            minimum=1,
+        ),
+        ws_init_timeout=_positive(env, "GQL_WS_INIT_TIMEOUT", DEFAULTS.ws_init_timeout),
+        ws_keepalive=_positive(env, "GQL_WS_KEEPALIVE", DEFAULTS.ws_keepalive),
     )

@@ -19,6 +19,7 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
         *("GQL_MAX_CONNECTIONS", "GQL_TRUSTED_PROXIES", "GQL_SHUTDOWN_GRACE", "GQL_FAST_PATH"),
         "GQL_LIVE",
         "GQL_TIMEZONE",
+        *("GQL_MAX_SUBSCRIPTIONS_PER_SOCKET", "GQL_WS_INIT_TIMEOUT", "GQL_WS_KEEPALIVE"),
     ),
     "api-key": DATABASE,
     "sync": (*DATABASE, *SECRET, *SYNC),

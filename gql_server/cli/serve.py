@@ -97,6 +97,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.max_connections,
         "http": protocol_class(),
         "timeout_keep_alive": settings.body_timeout,
+        # GraphQL subscriptions (web/subscriptions.py): the sans-I/O implementation of the
+        # websockets package we already depend on, and no frame larger than a request body.
+        "ws": "websockets-sansio",
+        "ws_max_size": settings.max_body_bytes,
     }
 
 

@@ -15,7 +15,7 @@ from gql_server.graphql.loaders import Loaders
 from gql_server.graphql.runtime.selection import JobSelection
 from gql_server.services.auth import AuthenticatedKey
 from gql_server.services.job_queries import JobOrder
-from gql_server.services.live import LiveService
+from gql_server.services.live import EventHub, LiveService
 from gql_server.services.sync import Syncer
 
 T = TypeVar("T")
@@ -29,6 +29,9 @@ class AppServices(Protocol):
 
     @property
     def live(self) -> LiveService | None: ...
+
+    @property
+    def hub(self) -> EventHub: ...
 
 
 class MissingKeyError(RuntimeError):

@@ -77,7 +77,7 @@ class PrintJobFilter:
     def _to_service(self) -> JobFilter:
         statuses = check_items(self.statuses, field="statuses")
         return JobFilter(
-            printer_ids=_ids(self.printer_ids, "Printer", field="printerIds"),
+            printer_ids=database_ids(self.printer_ids, "Printer", field="printerIds"),
             statuses=None if statuses is None else tuple(s.value for s in statuses),
             filename_contains=check_text(self.filename_contains, field="filenameContains"),
             user=check_text(self.user, field="user"),
@@ -88,7 +88,7 @@ class PrintJobFilter:
         )
 
 
-def _ids(
+def database_ids(
     global_ids: Sequence[strawberry.ID] | None, type_name: str, *, field: str
 ) -> tuple[int, ...] | None:
     """Counted before any is decoded: a long list is refused without work."""

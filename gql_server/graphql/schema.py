@@ -1,12 +1,16 @@
 """The Strawberry schema: root types, extensions, and the rules every root field obeys."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import strawberry
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 from strawberry.types.base import get_object_definition
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from gql_server.graphql.documents import DocumentPreparer
 from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
@@ -22,6 +26,7 @@ from gql_server.graphql.runtime.execution import (
     fast_path_supported,
     plan_fields,
 )
+from gql_server.graphql.subscriptions import Subscription
 from gql_server.graphql.types.api_key import ApiKey
 from gql_server.graphql.types.columns import assert_every_field_mapped
 from gql_server.graphql.types.job_details import JobDetails
@@ -66,10 +71,36 @@ class Schema(strawberry.Schema):
         refused = invalid_variables_error(variable_values, kw.get("operation_name"))
         if refused is not None:
             return ExecutionResult(data=None, errors=[refused])
+        # Subscriptions run over the websocket only (``stream``): over HTTP, Strawberry
+        # refuses them with a 400 as it refuses a mutation over GET.
+        allowed = kw.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
+        kw["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         result = await super().execute(query, variable_values, **kw)
         if result.errors:
             result.errors = with_codes(result.errors)
         return result
+
+    async def stream(  # type: ignore[override]
+        self, query: str | None, variable_values: dict[str, Any] | None = None, **kw: Any
+    ) -> AsyncGenerator[Any, None]:
+        """``execute``'s rules for the operations of a websocket (subscriptions)."""
+        refused = invalid_variables_error(variable_values, kw.get("operation_name"))
+        if refused is not None:
+            return _results(PreExecutionError(data=None, errors=[refused]))
+        return _with_codes(await super().stream(query, variable_values, **kw))
+
+
+async def _results(*results: ExecutionResult) -> AsyncGenerator[ExecutionResult, None]:
+    for result in results:
+        yield result
+
+
+async def _with_codes(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    async with aclosing(results):
+        async for result in results:
+            if isinstance(result, ExecutionResult) and result.errors:
+                result.errors = with_codes(result.errors)
+            yield result
 
 
 def build_schema(
@@ -77,7 +108,7 @@ def build_schema(
 ) -> Schema:
     """The schema with its limits (from Settings; defaults otherwise) and the app's
     extra per-request extensions (metrics)."""
-    assert_every_root_field_guarded((Query, Mutation))
+    assert_every_root_field_guarded((Query, Mutation, Subscription))
     assert_every_field_mapped(NODE_TYPES)
     limits = limits or Limits()
     # Off when asked (GQL_FAST_PATH=false) or with untested library versions.
@@ -85,6 +116,7 @@ def build_schema(
     schema = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(NODE_TYPES),
         # Extensions unwind in reverse: the ones given first see the masked errors.
         extensions=[*extra_extensions, MaskUnexpectedErrors],

@@ -8,7 +8,6 @@ checked per field by the schema's permission classes.
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -52,7 +51,7 @@ class GraphQLErrorResponse(JSONResponse):
     def __init__(self, status: int, message: str, code: str, headers: dict[str, str]) -> None:
         body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
         super().__init__(body, status_code=status, headers=headers or None)
-        self.code = code
+        self.code, self.message = code, message
         self.errors, self.extra_headers = body["errors"], headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -136,22 +135,25 @@ class AuthGate:
         if _wants_ide(request):
             await self.app(scope, receive, send)
             return
-        response, api_key = await self._authenticate(request)
+        address = request.client.host if request.client else "unknown"
+        response, api_key = await self.authenticate(key_from_headers(request), address)
         if response is not None:
             await send_refusal(response, self.on_refusal, scope, receive, send)
             return
         scope.setdefault("state", {})["api_key"] = api_key
         await self.app(scope, receive, send)
 
-    async def _authenticate(self, request: Request) -> tuple[Any, AuthenticatedKey | None]:
-        address = request.client.host if request.client else "unknown"
+    async def authenticate(
+        self, key: str | None, address: str
+    ) -> tuple[GraphQLErrorResponse | None, AuthenticatedKey | None]:
+        """The key, or the refusal (with its code) to send instead; a websocket's
+        connection_init goes through here too (web/subscriptions.py)."""
         retry_after = self.throttle.retry_after(address)
         if retry_after is not None:
             message = "too many failed authentications from this address; retry later"
             return graphql_error(
                 429, message, "RATE_LIMITED", **{"Retry-After": str(retry_after)}
             ), None
-        key = key_from_headers(request)
         try:
             api_key = None if key is None else await self._lookup(key)
         except DatabaseUnavailable as exc:

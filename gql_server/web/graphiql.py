@@ -6,6 +6,10 @@ references only ``/static/graphiql/...``, served from ``gql_server/static/vendor
 are never committed; a wheel built after the fetch carries them as package data). When they
 are missing the page says so instead of staying blank.
 
+Subscriptions run over the same origin's websocket (graphql-transport-ws, through the
+graphql-ws client bundled in graphiql.min.js), with the Headers tab as connection_init's
+payload: the same ``{"X-API-Key": ...}`` authenticates both.
+
 The header editor is open by default with an ``X-API-Key`` hint, because every operation
 needs a key (see ``auth.py``); queries without one are answered in the browser with a hint
 rather than sent, so loading the page never counts as a failed authentication.
@@ -149,7 +153,11 @@ _BOOTSTRAP = Template("""
     if (remembering()) local.setItem(HEADERS_KEY, value);
   }
   var keyHint = root.getAttribute("data-key-hint");
-  var post = GraphiQL.createFetcher({ url: window.location.pathname });
+  // Subscriptions go over this origin's websocket; GraphiQL's bundled graphql-ws client
+  // sends the Headers tab as connection_init's payload, which is where the key belongs.
+  var socketUrl = (window.location.protocol === "https:" ? "wss://" : "ws://") +
+    window.location.host + window.location.pathname;
+  var post = GraphiQL.createFetcher({ url: window.location.pathname, subscriptionUrl: socketUrl });
   function hasKey(headers) {
     return Object.keys(headers || {}).some(function (name) {
       var lower = name.toLowerCase();

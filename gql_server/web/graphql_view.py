@@ -30,6 +30,7 @@ from gql_server.web.media_types import (
     GRAPHQL_RESPONSE_JSON_CONTENT_TYPE,
     response_media_type,
 )
+from gql_server.web.subscriptions import SocketRules, SubscriptionSocket
 
 # Codes of the refusals Strawberry raises as HTTPException (the routes allow GET and
 # POST only, and GET without a query is the IDE, so in practice 400 and 404).
@@ -64,6 +65,10 @@ def _is_error_status(status: int | None) -> bool:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SubscriptionSocket
+    # Set by the app once its auth gate exists; a websocket needs them.
+    socket_rules: SocketRules | None = None
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own-origin GraphiQL page instead of Strawberry's CDN one: it must work on
         a printer-farm LAN without internet access."""

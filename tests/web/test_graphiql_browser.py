@@ -91,7 +91,8 @@ def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]
 @pytest.fixture
 def server(sqlite_database: Database) -> Iterator[LiveServer]:
     app = create_app(Settings(database_url="sqlite://"), database=sqlite_database)
-    with LiveServer(app, name="graphiql-browser") as live:
+    config = {"ws": "websockets-sansio"}  # as `serve` runs it: subscriptions need websockets
+    with LiveServer(app, name="graphiql-browser", config=config) as live:
         yield live
 
 
@@ -184,31 +185,31 @@ def _reload(driver: Any) -> None:
     _wait_for_graphiql(driver)
 
 
-def _run_query(driver: Any) -> str:
-    """Click run and wait for the key's name in the result pane, which proves the request
-    carried the key."""
+def _run_query(driver: Any, expected: str = KEY_NAME) -> str:
+    """Click run and wait for ``expected`` in the result pane: by default the key's name,
+    which proves the request carried the key."""
     _find(driver, ".graphiql-execute-button").click()
     response_text = "return document.querySelector('.graphiql-response').innerText;"
     result: str = _wait_for(
         lambda: (
-            KEY_NAME in driver.execute_script(response_text)
+            expected in driver.execute_script(response_text)
             and driver.execute_script(response_text)
         ),
-        f"{KEY_NAME!r} in the result pane",
+        f"{expected!r} in the result pane",
         driver,
     )
     return result
 
 
-def _paste_key_and_run(driver: Any, key: str) -> str:
+def _paste_key_and_run(driver: Any, key: str, query: str = QUERY, expected: str = KEY_NAME) -> str:
     """Like a person: the key into the header editor, the query into the query editor, run.
-    Returns the result pane's text."""
+    Returns the result pane's text once it shows ``expected``."""
     header_editor = _open_headers_editor(driver)
     headers = _type_into_editor(driver, header_editor, json.dumps({"X-API-Key": key}))
     assert json.loads(headers) == {"X-API-Key": key}
     query_editor = _find(driver, ".graphiql-query-editor .CodeMirror")
-    assert _type_into_editor(driver, query_editor, QUERY) == QUERY
-    return _run_query(driver)
+    assert _type_into_editor(driver, query_editor, query) == query
+    return _run_query(driver, expected)
 
 
 _STORED = """
@@ -263,6 +264,22 @@ def test_graphiql_runs_a_query_with_a_pasted_key_offline(
     )
     assert resources, "the page loaded no resources at all"
     assert all(url.startswith(f"{server.url}/") for url in resources), resources
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_graphiql_runs_a_subscription_over_the_same_origin_websocket(
+    browser: Any, server: LiveServer, sqlite_database: Database
+) -> None:
+    """The key from the Headers tab authenticates the socket (a refused one would show
+    "Socket closed with event 4401"); without live mode the subscription answers at once
+    with its LIVE_MODE_OFF error, which can only have come over the websocket."""
+    key = make_key(sqlite_database, scopes="READ", name=KEY_NAME)
+    browser.get(f"{server.url}/graphql")
+    _wait_for_graphiql(browser)
+    subscription = "subscription { printJobChanged { action } }"
+    result = _paste_key_and_run(browser, key, subscription, expected="LIVE_MODE_OFF")
+    assert "4401" not in result
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
 

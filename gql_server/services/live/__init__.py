@@ -7,7 +7,7 @@ hands every change to in-process readers (GraphQL subscriptions).
 """
 
 from gql_server.services.live.connection import Backoff
-from gql_server.services.live.hub import EventHub, JobChanged, StatusChanged
+from gql_server.services.live.hub import EventHub, JobChanged, StatusChanged, SyncProgress
 from gql_server.services.live.service import LiveService, LiveServiceOptions
 from gql_server.services.live.state import LiveStatus, Temperature
 
@@ -19,5 +19,6 @@ __all__ = [
     "LiveServiceOptions",
     "LiveStatus",
     "StatusChanged",
+    "SyncProgress",
     "Temperature",
 ]

@@ -37,14 +37,28 @@ class JobChanged:
     start_time: datetime
 
 
-Event = StatusChanged | JobChanged
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """A sync's progress on one printer: after each page, and once when it ends
+    (``finished``, with its error code when it failed). Queued like job events."""
+
+    printer_id: int
+    pages: int
+    jobs_seen: int
+    jobs_created: int
+    jobs_updated: int
+    finished: bool = False
+    error_code: str | None = None
+
+
+Event = StatusChanged | JobChanged | SyncProgress
 
 
 class Subscriber:
     def __init__(self, printer_ids: Collection[int] | None, max_job_events: int) -> None:
         self.printer_ids = None if printer_ids is None else frozenset(printer_ids)
         self._statuses: OrderedDict[int, StatusChanged] = OrderedDict()
-        self._jobs: deque[JobChanged] = deque()
+        self._jobs: deque[JobChanged | SyncProgress] = deque()
         self._max_jobs = max_job_events
         self._ready = asyncio.Event()
         self.lost = 0

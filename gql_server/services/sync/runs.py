@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import anyio
@@ -80,6 +79,9 @@ class Syncer:
     transport: httpx.AsyncBaseTransport | None = None
     # Told about every finished sync (the app counts them for /metrics).
     observer: Callable[[SyncResult], None] | None = None
+    # Told about every page any sync imports, besides the caller's own progress (the app
+    # publishes it to GraphQL subscriptions).
+    progress_observer: ProgressCallback | None = None
     # Opens the stored Moonraker API keys; None when the server has no secret.
     secret_box: SecretBox | None = None
     _running: set[anyio.CancelScope] = field(default_factory=set, init=False, repr=False)
@@ -154,9 +156,20 @@ class Syncer:
             result.finished_at = self.clock()
             return result
         result.printer_name = claim.name
-        on_page = None if progress is None else partial(progress, printer_id)
+        on_page = self._on_page(printer_id, progress)
         await self._run_claimed(claim, result, on_page)
         return result
+
+    def _on_page(self, printer_id: int, progress: ProgressCallback | None) -> Progress | None:
+        callbacks = [c for c in (progress, self.progress_observer) if c is not None]
+        if not callbacks:
+            return None
+
+        def on_page(counts: ImportCounts) -> None:
+            for callback in callbacks:
+                callback(printer_id, counts)
+
+        return on_page
 
     async def _claim_or_fail(self, printer_id: int, full: bool, result: SyncResult) -> Claim | None:
         def claim(session: Session) -> Claim | None:

@@ -1,0 +1,139 @@
+"""The root Subscription: the farm's events from the in-process hub (services/live).
+
+Each resolver reads one hub subscription and turns its events into GraphQL values; the
+socket's lifetime and limits are web/subscriptions.py's business. A websocket keeps one
+Context for all its operations, so every job message is read fresh from the database
+and the loaders are renewed: a cached row would show a job as it was at the first event.
+"""
+
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import Annotated, cast
+
+import strawberry
+from sqlalchemy.orm import Session
+
+from gql_server.graphql.context import Info
+from gql_server.graphql.errors import ApiError, api_error
+from gql_server.graphql.inputs import database_ids
+from gql_server.graphql.loaders import Loaders
+from gql_server.graphql.permissions import CanRead
+from gql_server.graphql.runtime.row_shapes import print_jobs_from_rows
+from gql_server.graphql.types.live_events import (
+    JobChangeAction,
+    PrintJobChange,
+    SyncProgress,
+    sync_progress_from,
+)
+from gql_server.graphql.types.live_status import LiveStatus, live_status_from
+from gql_server.graphql.types.print_job import PrintJob
+from gql_server.graphql.types.printer import printer_from_row
+from gql_server.services import job_queries, printer_queries
+from gql_server.services.errors import ServiceError
+from gql_server.services.live import EventHub, JobChanged
+from gql_server.services.live import SyncProgress as SyncProgressEvent
+from gql_server.services.live.hub import Event
+from gql_server.services.live.throttle import STATUS_INTERVAL_S, throttled_statuses
+
+LIVE_MODE_OFF = "LIVE_MODE_OFF"
+PrinterIds = Annotated[
+    list[strawberry.ID] | None,
+    strawberry.argument(description="Only these printers; all when omitted."),
+]
+
+
+def _printer_ids(global_ids: Sequence[strawberry.ID] | None) -> frozenset[int] | None:
+    try:
+        ids = database_ids(global_ids, "Printer", field="printerIds")
+    except ServiceError as exc:
+        raise api_error(exc) from None
+    return None if ids is None else frozenset(ids)
+
+
+def _events(hub: EventHub, printer_ids: frozenset[int] | None) -> AsyncGenerator[list[Event], None]:
+    """The hub's subscription, typed as the generator it is, so that it can be closed
+    as soon as the client completes (its reader then leaves the hub)."""
+    return cast(AsyncGenerator[list[Event], None], hub.subscribe(printer_ids))
+
+
+def _live_hub(info: Info) -> EventHub:
+    """The hub live mode publishes to; refused at once (never a silent stream) without it."""
+    live = info.context.services.live
+    if live is None:
+        raise ApiError(
+            "live mode is off on this server (GQL_LIVE=false): there are no live events",
+            LIVE_MODE_OFF,
+        )
+    return live.hub
+
+
+async def _job(info: Info, event: JobChanged) -> PrintJob | None:
+    def read(session: Session) -> tuple[object | None, object | None]:
+        job = job_queries.fetch_jobs_by_ids(session, [event.print_job_id])
+        printer = printer_queries.fetch_printers_by_ids(session, [event.printer_id])
+        return job.get(event.print_job_id), printer.get(event.printer_id)
+
+    info.context.loaders = Loaders(info.context.read)
+    row, printer = await info.context.read(read)
+    if row is None or printer is None:
+        return None  # deleted since: nothing to show
+    return print_jobs_from_rows([row], {event.printer_id: printer_from_row(printer)})[0]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
+        description=f"A printer's live state when it changes: at most one message per "
+        f"printer every {int(STATUS_INTERVAL_S * 1000)} ms, and always its newest state.",
+        permission_classes=[CanRead],
+    )
+    async def printer_status_changed(
+        self,
+        info: Info,
+        printer_ids: PrinterIds = None,
+    ) -> AsyncIterator[LiveStatus]:
+        wanted = _printer_ids(printer_ids)
+        hub = _live_hub(info)
+        async with (
+            aclosing(_events(hub, wanted)) as batches,
+            aclosing(throttled_statuses(batches)) as statuses,
+        ):
+            async for event in statuses:
+                yield live_status_from(event.status)
+
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
+        description="Jobs as live mode writes them from Moonraker's history notifications.",
+        permission_classes=[CanRead],
+    )
+    async def print_job_changed(
+        self,
+        info: Info,
+        printer_ids: PrinterIds = None,
+    ) -> AsyncIterator[PrintJobChange]:
+        wanted = _printer_ids(printer_ids)
+        hub = _live_hub(info)
+        async with aclosing(_events(hub, wanted)) as batches:
+            async for events in batches:
+                for event in events:
+                    if not isinstance(event, JobChanged):
+                        continue
+                    job = await _job(info, event)
+                    if job is not None:
+                        yield PrintJobChange(action=JobChangeAction(event.action), job=job)
+
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
+        description="Each printer's sync progress while a sync runs (with or without "
+        "live mode): a message per page read, and one when it finishes.",
+        permission_classes=[CanRead],
+    )
+    async def sync_progress(
+        self,
+        info: Info,
+        printer_ids: PrinterIds = None,
+    ) -> AsyncIterator[SyncProgress]:
+        wanted = _printer_ids(printer_ids)
+        async with aclosing(_events(info.context.services.hub, wanted)) as batches:
+            async for events in batches:
+                for event in events:
+                    if isinstance(event, SyncProgressEvent):
+                        yield sync_progress_from(event)
