@@ -4,7 +4,7 @@ import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 from starlette.applications import Starlette
@@ -21,10 +21,16 @@ from gql_server.graphql.extensions import Limits
 from gql_server.graphql.runtime.execution import warn_if_fast_path_unsupported
 from gql_server.graphql.schema import build_schema
 from gql_server.observability.logs import configure_logging
-from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics
+from gql_server.observability.metrics import (
+    LiveFigures,
+    Metrics,
+    metrics_endpoint,
+    operation_metrics,
+)
 from gql_server.observability.request_id import RequestIdMiddleware
 from gql_server.services import job_queries
-from gql_server.services.live import LiveService, LiveServiceOptions
+from gql_server.services.live import EventHub, LiveService, LiveServiceOptions
+from gql_server.services.live.broker import BrokeredHub
 from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
 from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
@@ -80,6 +86,9 @@ def create_app(
         on_refusal=count_refusal,
     )
     metrics.add_fleet_collector(lambda: database.scope_run(job_queries.count_by_printer_and_status))
+    # With GQL_BROKER_URL every event also crosses to the other workers (services/live/broker.py).
+    hub = BrokeredHub(settings.broker_url) if settings.broker_url else EventHub()
+    live_options = live_options or LiveServiceOptions(lease=timedelta(seconds=settings.sync_lease))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -89,6 +98,8 @@ def create_app(
                 if schema.document_preparer is not None:
                     pool = schema.document_preparer.pool
                     tasks.start_soon(anyio.to_thread.run_sync, pool.start)
+                if isinstance(hub, BrokeredHub):
+                    tasks.start_soon(hub.run)
                 periodic = None
                 if settings.sync_interval > 0:
                     periodic = PeriodicSync(syncer, settings.sync_interval)
@@ -96,7 +107,7 @@ def create_app(
                 app.state.periodic_sync = periodic
                 live = None
                 if settings.live:
-                    live = LiveService(syncer, live_options, clock=clock)
+                    live = LiveService(syncer, live_options, hub=hub, clock=clock)
                     tasks.start_soon(live.run)
                 app.state.live = live
                 exiting, stopped = anyio.Event(), anyio.Event()
@@ -140,6 +151,8 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.live = None  # the LiveService while the lifespan runs with GQL_LIVE on
+    app.state.hub = hub  # live events, of every worker when a broker is set
+    metrics.add_live_collector(lambda: live_figures(app))
     app.state.syncer = syncer or Syncer(
         database,
         SyncOptions(
@@ -152,6 +165,20 @@ def create_app(
     )
     app.state.syncer.observer = metrics.observe_sync_result
     return app
+
+
+def live_figures(app: Starlette) -> LiveFigures:
+    hub: EventHub = app.state.hub
+    live: LiveService | None = app.state.live
+    brokered = hub if isinstance(hub, BrokeredHub) else None
+    relayed = 0 if brokered is None else brokered.relayed
+    return LiveFigures(
+        connections={} if live is None else live.connection_counts(),
+        reconnects=0 if live is None else live.reconnects,
+        events={"this_worker": hub.published - relayed, "broker": relayed},
+        subscriptions=hub.subscriber_count,
+        broker_state=None if brokered is None else brokered.state,
+    )
 
 
 def create_served_app() -> Starlette:

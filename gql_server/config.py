@@ -57,6 +57,9 @@ class Settings:
     # an app built in code (tests, embedding), so that it opens no sockets unless asked;
     # the environment's default is LIVE_FROM_ENVIRONMENT.
     live: bool = False
+    # GQL_BROKER_URL: Redis (redis://, rediss://, unix://) carrying live events between the
+    # processes of `serve --workers N`; None: each process's events stay in it.
+    broker_url: str | None = None
 
 
 # `gql-server serve` is live unless GQL_LIVE=false.
@@ -136,6 +139,21 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if value == 0:
         raise ConfigError(f"{name} must be more than 0 seconds")
+    return value
+
+
+BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _broker_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("GQL_BROKER_URL", "").strip()
+    if not value:
+        return None
+    if not value.startswith(BROKER_SCHEMES):
+        raise ConfigError(
+            f"GQL_BROKER_URL must start with one of {', '.join(BROKER_SCHEMES)}, "
+            f"got {value.split('://')[0]!r}"
+        )
     return value
 
 
@@ -243,4 +261,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fast_path=_bool(env, "GQL_FAST_PATH", DEFAULTS.fast_path),
         live=_bool(env, "GQL_LIVE", LIVE_FROM_ENVIRONMENT),
         timezone=_timezone(env),
+        broker_url=_broker_url(env),
     )
