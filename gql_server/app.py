@@ -20,6 +20,7 @@ from gql_server.db.types import utcnow
 from gql_server.graphql.extensions import Limits
 from gql_server.graphql.runtime.execution import warn_if_fast_path_unsupported
 from gql_server.graphql.schema import build_schema
+from gql_server.moonraker.live import LiveOptions
 from gql_server.observability.logs import configure_logging
 from gql_server.observability.metrics import (
     LiveFigures,
@@ -88,7 +89,11 @@ def create_app(
     metrics.add_fleet_collector(lambda: database.scope_run(job_queries.count_by_printer_and_status))
     # With GQL_BROKER_URL every event also crosses to the other workers (services/live/broker.py).
     hub = BrokeredHub(settings.broker_url) if settings.broker_url else EventHub()
-    live_options = live_options or LiveServiceOptions(lease=timedelta(seconds=settings.sync_lease))
+    live_options = live_options or LiveServiceOptions(
+        # The live sockets obey GQL_MOONRAKER_ALLOWED_NETWORKS as the syncs' requests do.
+        socket=LiveOptions(allowed_networks=settings.moonraker_allowed_networks),
+        lease=timedelta(seconds=settings.sync_lease),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ registry (tests build many apps). With ``--workers N`` every process reports its
 counters; scrape each process, or run one worker per container.
 """
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -42,6 +43,11 @@ class Metrics:
             "gql_sync_runs", "Printer syncs, by outcome", ["printer", "outcome"],
             registry=self.registry,
         )  # fmt: skip
+        # Which process answered: with --workers N each request or scrape reaches one.
+        Gauge(
+            "gql_process", "This server process (1); its pid as a label", ["pid"],
+            registry=self.registry,
+        ).labels(pid=str(os.getpid())).set(1)  # fmt: skip
         self.jobs_imported = Counter(
             "gql_sync_jobs_imported", "Jobs created by syncs", ["printer"], registry=self.registry
         )
