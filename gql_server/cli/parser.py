@@ -18,6 +18,7 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
         *("GQL_MAX_BODY_BYTES", "GQL_PREPARE_TIMEOUT", "GQL_BODY_TIMEOUT"),
         *("GQL_MAX_CONNECTIONS", "GQL_TRUSTED_PROXIES", "GQL_SHUTDOWN_GRACE", "GQL_FAST_PATH"),
         "GQL_LIVE",
+        "GQL_BROKER_URL",
         "GQL_TIMEZONE",
     ),
     "api-key": DATABASE,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services.sync import Syncer
-from gql_server.services.sync.lease import LIVE, SYNC, new_owner, take_lease
+from gql_server.services.sync.lease import LIVE, SYNC, hold_leases, new_owner, take_lease
 from tests.factories import TEST_BOX
 from tests.live.conftest import Live, running
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
@@ -113,3 +113,18 @@ def test_the_live_lease_and_the_sync_lease_are_separate(
         second_live = take_lease(session, printer, new_owner(), now, kind=LIVE)
     assert (live, sync, second_live) == (True, True, False)
     assert lease_of(database, printer)[1] is not None  # the sync lease, taken
+
+
+def test_holding_renews_its_own_takes_free_and_lapsed_and_leaves_the_others(
+    database: Database, moonraker_server: FakeMoonrakerServer
+) -> None:
+    now = utcnow()
+    ours, free, lapsed, theirs = (
+        add_printer(database, f"voron-{n}", moonraker_server.url) for n in range(4)
+    )
+    set_printer(database, ours, live_lease_owner="me", live_lease_until=now)
+    set_printer(database, lapsed, live_lease_owner="dead", live_lease_until=now - timedelta(1))
+    set_printer(database, theirs, live_lease_owner="other", live_lease_until=now + timedelta(1))
+    with database.scope() as session:
+        held = hold_leases(session, {ours, free, lapsed, theirs}, "me", now, kind=LIVE)
+    assert held == {ours, free, lapsed}

@@ -32,14 +32,7 @@ from gql_server.services.live.broker import BrokeredHub
 from gql_server.services.live.connection import Backoff, PrinterConnection, PrinterTarget
 from gql_server.services.live.hub import EventHub, StatusChanged
 from gql_server.services.live.state import LiveStatus, PrinterLive
-from gql_server.services.sync.lease import (
-    LEASE,
-    LIVE,
-    new_owner,
-    release_lease,
-    renew_lease,
-    take_lease,
-)
+from gql_server.services.sync.lease import LEASE, LIVE, hold_leases, new_owner, release_lease
 from gql_server.services.sync.runs import Syncer
 
 log = logging.getLogger(__name__)
@@ -140,16 +133,9 @@ class LiveService:
         self._restate()
 
     def _hold(self, session: Session, printer_ids: set[int]) -> set[int]:
-        """Renew the leases of the printers followed here, take the free ones; what this
-        worker holds afterwards."""
-        now, lease = self.clock(), self.options.lease
-        held = set()
-        for printer_id in sorted(printer_ids):
-            if renew_lease(session, printer_id, self.owner, now, lease, kind=LIVE) or take_lease(
-                session, printer_id, self.owner, now, lease, kind=LIVE
-            ):
-                held.add(printer_id)
-        return held
+        """Renew the leases held here, take the free ones: what this worker holds now."""
+        lease = self.options.lease
+        return hold_leases(session, printer_ids, self.owner, self.clock(), lease, kind=LIVE)
 
     def _restate(self) -> None:
         """Each refresh, the other workers learn the status of the printers held here."""
