@@ -103,8 +103,9 @@ def test_two_workers_share_one_socket_per_printer_and_answer_alike(
         opened = (fake.websocket.opened, other_fake.websocket.opened)
     finally:
         codes = served.stop([server], 15.0)
-    assert len(answers) == 2, f"requests reached one worker only: {list(answers)}"
+    log = server.output()
+    assert len(answers) == 2, f"requests reached one worker only: {list(answers)}\n{log}"
     distinct = {repr(answer) for worker in answers.values() for answer in worker}
-    assert len(distinct) == 1, distinct
-    assert opened == (1, 1)
-    assert codes == [0]
+    assert len(distinct) == 1, f"{distinct}\n{log}"
+    assert opened == (1, 1), log
+    assert codes == [0], log
