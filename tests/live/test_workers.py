@@ -80,7 +80,9 @@ def test_two_workers_share_one_socket_per_printer_and_answer_alike(
         "GQL_MOONRAKER_ALLOWED_NETWORKS": "127.0.0.0/8",
         "GQL_SECRET_KEY": TEST_SECRET,
         "GQL_SYNC_INTERVAL": "0",
-        "GQL_SYNC_LEASE": "6",  # a refresh (and restatement) every 2 s
+        # A refresh (and restatement) every 4 s; long enough that a loaded machine never
+        # lets a holder's lease lapse (which would open a second socket).
+        "GQL_SYNC_LEASE": "12",
     }
     server = served.start_server(tmp_path / "serve.log", env, ["--workers", "2"])
     try:
