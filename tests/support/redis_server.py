@@ -17,7 +17,8 @@ STOP_TIMEOUT_S = 10.0
 
 
 def redis_binary() -> str | None:
-    return shutil.which("redis-server")
+    """redis-server, when it and redis-cli (the readiness probe) are installed."""
+    return shutil.which("redis-server") if shutil.which("redis-cli") else None
 
 
 class RedisServer:
