@@ -21,11 +21,18 @@ from gql_server.db.types import utcnow
 from gql_server.graphql.extensions import Limits
 from gql_server.graphql.runtime.execution import warn_if_fast_path_unsupported
 from gql_server.graphql.schema import build_schema
+from gql_server.moonraker.live import LiveOptions
 from gql_server.observability.logs import configure_logging
-from gql_server.observability.metrics import Metrics, metrics_endpoint, operation_metrics
+from gql_server.observability.metrics import (
+    LiveFigures,
+    Metrics,
+    metrics_endpoint,
+    operation_metrics,
+)
 from gql_server.observability.request_id import RequestIdMiddleware
 from gql_server.services import job_queries
 from gql_server.services.live import EventHub, LiveService, LiveServiceOptions
+from gql_server.services.live.broker import BrokeredHub
 from gql_server.services.live.sync_events import publish_syncs
 from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
@@ -81,7 +88,6 @@ def create_app(
     view.socket_rules = SocketRules(
         gate.authenticate, keepalive=settings.ws_keepalive, on_refusal=count_refusal
     )
-    hub = EventHub()
     endpoint = RequestLimits(
         gate,
         max_body_bytes=settings.max_body_bytes,
@@ -90,6 +96,13 @@ def create_app(
         on_refusal=count_refusal,
     )
     metrics.add_fleet_collector(lambda: database.scope_run(job_queries.count_by_printer_and_status))
+    # With GQL_BROKER_URL every event also crosses to the other workers (services/live/broker.py).
+    hub = BrokeredHub(settings.broker_url) if settings.broker_url else EventHub()
+    live_options = live_options or LiveServiceOptions(
+        # The live sockets obey GQL_MOONRAKER_ALLOWED_NETWORKS as the syncs' requests do.
+        socket=LiveOptions(allowed_networks=settings.moonraker_allowed_networks),
+        lease=timedelta(seconds=settings.sync_lease),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -99,6 +112,8 @@ def create_app(
                 if schema.document_preparer is not None:
                     pool = schema.document_preparer.pool
                     tasks.start_soon(anyio.to_thread.run_sync, pool.start)
+                if isinstance(hub, BrokeredHub):
+                    tasks.start_soon(hub.run)
                 periodic = None
                 if settings.sync_interval > 0:
                     periodic = PeriodicSync(syncer, settings.sync_interval)
@@ -151,7 +166,8 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.live = None  # the LiveService while the lifespan runs with GQL_LIVE on
-    app.state.hub = hub  # live mode's events and sync progress, for subscriptions
+    app.state.hub = hub  # live events (of every worker when a broker is set), sync progress
+    metrics.add_live_collector(lambda: live_figures(app))
     app.state.syncer = syncer or Syncer(
         database,
         SyncOptions(
@@ -164,6 +180,20 @@ def create_app(
     )
     publish_syncs(app.state.syncer, hub, metrics.observe_sync_result)
     return app
+
+
+def live_figures(app: Starlette) -> LiveFigures:
+    hub: EventHub = app.state.hub
+    live: LiveService | None = app.state.live
+    brokered = hub if isinstance(hub, BrokeredHub) else None
+    relayed = 0 if brokered is None else brokered.relayed
+    return LiveFigures(
+        connections={} if live is None else live.connection_counts(),
+        reconnects=0 if live is None else live.reconnects,
+        events={"this_worker": hub.published - relayed, "broker": relayed},
+        subscriptions=hub.subscriber_count,
+        broker_state=None if brokered is None else brokered.state,
+    )
 
 
 def create_served_app() -> Starlette:

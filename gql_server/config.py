@@ -63,6 +63,9 @@ class Settings:
     max_subscriptions_per_socket: int = 16
     ws_init_timeout: float = 10.0
     ws_keepalive: float = 15.0
+    # GQL_BROKER_URL: Redis (redis://, rediss://, unix://) carrying live events between the
+    # processes of `serve --workers N`; None: each process's events stay in it.
+    broker_url: str | None = None
 
 
 # `gql-server serve` is live unless GQL_LIVE=false.
@@ -142,6 +145,21 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if value == 0:
         raise ConfigError(f"{name} must be more than 0 seconds")
+    return value
+
+
+BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _broker_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("GQL_BROKER_URL", "").strip()
+    if not value:
+        return None
+    if not value.startswith(BROKER_SCHEMES):
+        raise ConfigError(
+            f"GQL_BROKER_URL must start with one of {', '.join(BROKER_SCHEMES)}, "
+            f"got {value.split('://')[0]!r}"
+        )
     return value
 
 
@@ -257,4 +275,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         ws_init_timeout=_positive(env, "GQL_WS_INIT_TIMEOUT", DEFAULTS.ws_init_timeout),
         ws_keepalive=_positive(env, "GQL_WS_KEEPALIVE", DEFAULTS.ws_keepalive),
+        broker_url=_broker_url(env),
     )

@@ -102,3 +102,17 @@ def test_the_fast_path_is_on_unless_switched_off() -> None:
 def test_the_farm_zone_is_utc_unless_set() -> None:
     assert load_settings({}).timezone == "UTC"
     assert load_settings({"GQL_TIMEZONE": "Europe/Berlin"}).timezone == "Europe/Berlin"
+
+
+def test_the_broker_is_unset_unless_gql_broker_url_names_redis() -> None:
+    assert load_settings({}).broker_url is None
+    url = "redis://127.0.0.1:6379/0"
+    assert load_settings({"GQL_BROKER_URL": url}).broker_url == url
+
+
+def test_a_broker_url_of_another_scheme_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"GQL_BROKER_URL": "amqp://user:s3cret@mq:5672"})
+    assert str(refused.value) == (
+        "GQL_BROKER_URL must start with one of redis://, rediss://, unix://, got 'amqp'"
+    )

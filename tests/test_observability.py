@@ -4,6 +4,7 @@
 own parser; counters are compared before and after what a test does.
 """
 
+import asyncio
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from starlette.types import Message, Receive, Scope, Send
 
-from gql_server.app import create_app
+from gql_server.app import create_app, live_figures
 from gql_server.config import Settings
 from gql_server.db.models import Printer, PrintJob
 from gql_server.db.session import Database
@@ -27,6 +28,7 @@ from gql_server.observability.request_id import RequestIdMiddleware, request_id
 from gql_server.services import printer_queries, stats
 from gql_server.services.sync import Syncer
 from tests.graphql.conftest import GraphQLClient, make_key
+from tests.live.conftest import FAST_LIVE
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
 from tests.support.live_server import LiveServer
 from tests.sync.conftest import FAST, SYNC_MUTATION, add_printer
@@ -474,3 +476,68 @@ def test_a_json_log_line_of_an_exception_has_its_traceback() -> None:
     except RuntimeError as exc:
         entry = _formatted("boom", (RuntimeError, exc, exc.__traceback__))
     assert entry["traceback"].startswith("Traceback") and SECRET in entry["traceback"]
+
+
+# ---------------------------------------------------------------------------- live mode
+
+
+def _until_scraped(http: httpx.Client, ready: Any, what: str) -> Samples:
+    """Bounded: at most 600 scrapes, 0.05 s apart."""
+    for _ in range(600):
+        samples = scrape(http)
+        if ready(samples):
+            return samples
+        anyio.run(anyio.sleep, 0.05)
+    pytest.fail(f"/metrics never showed {what}")
+
+
+def test_live_printers_are_counted_by_connection_state_with_their_reconnects(
+    database: Database, moonraker_server: FakeMoonrakerServer, fake: FakeMoonraker
+) -> None:
+    add_printer(database, "voron-1", moonraker_server.url)
+    add_printer(database, "voron-down", closed_port_url())
+    settings = Settings(database_url="sqlite://", live=True)
+    app = create_app(settings, database=database, syncer=Syncer(database, FAST),
+                     live_options=FAST_LIVE)  # fmt: skip
+    with LiveServer(app, name="live-metrics") as live, httpx.Client(base_url=live.url) as http:
+        samples = _until_scraped(
+            http,
+            lambda s: (
+                value(s, "gql_live_printers", connection="CONNECTED") == 1
+                and value(s, "gql_live_printers", connection="OFFLINE") == 1
+                and value(s, "gql_live_reconnects_total") >= 1
+            ),
+            "one printer connected, one offline and retried",
+        )
+    assert value(samples, "gql_live_events_total", source="this_worker") > 0
+    assert value(samples, "gql_live_events_total", source="broker") == 0
+
+
+def test_an_unreachable_broker_shows_in_the_broker_state(database: Database) -> None:
+    port = closed_port_url().rsplit(":", 1)[1]
+    settings = Settings(database_url="sqlite://", broker_url=f"redis://127.0.0.1:{port}/0")
+    app = create_app(settings, database=database, syncer=Syncer(database, FAST))
+    with LiveServer(app, name="broker-metrics") as live, httpx.Client(base_url=live.url) as http:
+        _until_scraped(
+            http,
+            lambda s: value(s, "gql_broker_state", state="UNREACHABLE") == 1,
+            "the broker unreachable",
+        )
+
+
+def test_open_subscriptions_are_counted(database: Database) -> None:
+    app = create_app(Settings(database_url="sqlite://"), database=database)
+
+    async def with_one_subscriber() -> int:
+        events = app.state.hub.subscribe()
+        reading = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(0)
+        try:
+            return live_figures(app).subscriptions
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+            await events.aclose()
+
+    assert asyncio.run(with_one_subscriber()) == 1
+    assert live_figures(app).subscriptions == 0

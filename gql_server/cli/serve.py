@@ -2,7 +2,6 @@
 
 import argparse
 import math
-import os
 import sys
 from typing import Any
 
@@ -124,6 +123,7 @@ def serve_summary(settings: Settings, host: str, port: int, workers: int) -> str
         ),
         ("live mode", _live_label(settings, workers)),
         ("workers", str(workers)),
+        ("broker", _broker_label(settings, workers)),
     ]
     return "\n".join(f"{name + ':':<15}{value}" for name, value in rows)
 
@@ -132,8 +132,29 @@ def _live_label(settings: Settings, workers: int) -> str:
     if not settings.live:
         return "off (GQL_LIVE=false)"
     if workers > 1:
-        return "off: live mode runs with one worker only (each would open its own sockets)"
+        return (
+            "on: one Moonraker websocket per active printer, shared by the workers "
+            "(a lease in the database)"
+        )
     return "on: one Moonraker websocket per active printer"
+
+
+def _broker_label(settings: Settings, workers: int) -> str:
+    if settings.broker_url is not None:
+        return f"Redis pub/sub at {_without_password(settings.broker_url)}"
+    if workers > 1 and settings.live:
+        return (
+            "none (GQL_BROKER_URL unset): each worker's events stay in it, so a "
+            "subscriber misses the printers another worker holds"
+        )
+    return "none (one process: not needed)"
+
+
+def _without_password(url: str) -> str:
+    """The summary shows where events go, never the broker's password."""
+    scheme, _, rest = url.partition("://")
+    _, at, host = rest.rpartition("@")
+    return f"{scheme}://{'***@' if at else ''}{host}"
 
 
 def stale_rollups_warning(database: Database, settings: Settings) -> str | None:
@@ -164,10 +185,13 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
             bootstrap_key(database)
         stale = stale_rollups_warning(database, settings)
     print(serve_summary(settings, host, port, args.workers), flush=True)
-    if args.workers > 1:
-        # Every worker reads the environment again: none of them goes live (until one
-        # socket per printer is shared across processes).
-        os.environ["GQL_LIVE"] = "false"
+    if args.workers > 1 and settings.live and settings.broker_url is None:
+        print(
+            "warning: several workers without GQL_BROKER_URL: live events stay in the "
+            "worker that holds each printer's socket (set GQL_BROKER_URL=redis://…)",
+            file=sys.stderr,
+            flush=True,
+        )
     if stale is not None:
         print(stale, file=sys.stderr, flush=True)
     uvicorn.run(

@@ -99,6 +99,9 @@ class Printer(TimestampMixin, Base):
     # any process; it lapses by itself if the process holding it dies.
     sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_lease_owner: Mapped[str | None] = mapped_column(String(36))
+    # Which server process holds the printer's Moonraker websocket (services/live).
+    live_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    live_lease_owner: Mapped[str | None] = mapped_column(String(36))
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_sync_status: Mapped[str | None] = mapped_column(String(20))
     last_sync_error_code: Mapped[str | None] = mapped_column(String(50))

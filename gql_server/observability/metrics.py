@@ -6,14 +6,16 @@ registry (tests build many apps). With ``--workers N`` every process reports its
 counters; scrape each process, or run one worker per container.
 """
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,6 +43,11 @@ class Metrics:
             "gql_sync_runs", "Printer syncs, by outcome", ["printer", "outcome"],
             registry=self.registry,
         )  # fmt: skip
+        # Which process answered: with --workers N each request or scrape reaches one.
+        Gauge(
+            "gql_process", "This server process (1); its pid as a label", ["pid"],
+            registry=self.registry,
+        ).labels(pid=str(os.getpid())).set(1)  # fmt: skip
         self.jobs_imported = Counter(
             "gql_sync_jobs_imported", "Jobs created by syncs", ["printer"], registry=self.registry
         )
@@ -61,6 +68,9 @@ class Metrics:
     ) -> None:
         self.registry.register(FleetJobs(read_counts))
 
+    def add_live_collector(self, read_figures: Callable[[], "LiveFigures"]) -> None:
+        self.registry.register(LiveMetrics(read_figures))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -78,6 +88,64 @@ class FleetJobs(Collector):
         for printer, status, count in self.read_counts():
             family.add_metric([printer, status], count)
         yield family
+
+    def describe(self) -> list[Metric]:
+        return []
+
+
+BROKER_STATES = ("CONNECTING", "CONNECTED", "UNREACHABLE")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    """This worker's live mode at scrape time (plain values: no import of services)."""
+
+    connections: dict[str, int]  # printers whose socket this worker holds, by state
+    reconnects: int
+    events: dict[str, int]  # hub events by source: this_worker, broker
+    subscriptions: int
+    broker_state: str | None  # None without GQL_BROKER_URL
+
+
+class LiveMetrics(Collector):
+    """Read from the live service and the hub at scrape time: they keep the counts."""
+
+    def __init__(self, read_figures: Callable[[], LiveFigures]) -> None:
+        self.read_figures = read_figures
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self.read_figures()
+        printers = GaugeMetricFamily(
+            "gql_live_printers",
+            "Printers whose Moonraker websocket this worker holds, by connection state",
+            labels=["connection"],
+        )
+        for state in ("CONNECTED", "CONNECTING", "OFFLINE", "AUTH_FAILED"):
+            printers.add_metric([state], figures.connections.get(state, 0))
+        yield printers
+        yield CounterMetricFamily(
+            "gql_live_reconnects", "Moonraker websocket attempts after the first, per printer",
+            value=figures.reconnects,
+        )  # fmt: skip
+        events = CounterMetricFamily(
+            "gql_live_events", "Live events handed to this worker's hub, by source",
+            labels=["source"],
+        )  # fmt: skip
+        for source, count in sorted(figures.events.items()):
+            events.add_metric([source], count)
+        yield events
+        yield GaugeMetricFamily(
+            "gql_subscriptions_open", "Event hub subscribers (GraphQL subscriptions) open",
+            value=figures.subscriptions,
+        )  # fmt: skip
+        if figures.broker_state is not None:
+            broker = GaugeMetricFamily(
+                "gql_broker_state", "The broker connection (GQL_BROKER_URL): 1 for its state",
+                labels=["state"],
+            )  # fmt: skip
+            for state in BROKER_STATES:
+                broker.add_metric([state], 1 if figures.broker_state == state else 0)
+            yield broker
 
     def describe(self) -> list[Metric]:
         return []

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gql_server.db.migrate import is_at_head
+from gql_server.services.live.broker import BrokeredHub
 
 
 def _database_answers(request: Request) -> bool:
@@ -24,10 +25,17 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database answers and its schema is at the newest migration."""
+    """Ready when the database answers, its schema is at the newest migration, and the
+    broker (GQL_BROKER_URL) is connected. Without the broker, queries still work, but a
+    subscriber here misses the events of the other workers: a balancer should prefer
+    another worker."""
     ok = await to_thread.run_sync(_database_answers, request)
     migrated = ok and await to_thread.run_sync(_at_head, request)
     status = "ok" if migrated else ("database unreachable" if not ok else "migrations pending")
+    hub = getattr(request.app.state, "hub", None)
+    if migrated and isinstance(hub, BrokeredHub) and not hub.ready:
+        body = {"status": "broker unreachable", "reason": hub.reason or hub.state}
+        return JSONResponse(body, status_code=503)
     return JSONResponse({"status": status}, status_code=200 if migrated else 503)
 
 

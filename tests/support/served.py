@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +36,11 @@ def free_port() -> int:
         return port
 
 
-def start_server(log: Path, env: Mapping[str, str]) -> ServerProcess:
-    """``env`` is added to this process's environment (DATABASE_URL at least)."""
+def start_server(log: Path, env: Mapping[str, str], args: Sequence[str] = ()) -> ServerProcess:
+    """``env`` is added to this process's environment (DATABASE_URL at least); ``args``
+    to serve's (``--workers 2``)."""
     port = free_port()
-    command = [GQL_SERVER, "serve", "--no-bootstrap-key", "--host", "127.0.0.1"]
+    command = [GQL_SERVER, "serve", "--no-bootstrap-key", "--host", "127.0.0.1", *args]
     with log.open("w") as output:
         process = subprocess.Popen(
             [*command, "--port", str(port)],

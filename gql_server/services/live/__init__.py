@@ -3,7 +3,9 @@
 ``service.LiveService`` keeps one ``connection.PrinterConnection`` per active printer;
 ``state`` merges Moonraker's partial status updates into a ``LiveStatus``; ``history``
 writes the jobs of history notifications the way the importer does; ``hub.EventHub``
-hands every change to in-process readers (GraphQL subscriptions).
+hands every change to in-process readers (GraphQL subscriptions); ``broker.BrokeredHub``
+also carries them between the processes of ``serve --workers N`` through Redis, as the
+JSON of ``wire``.
 """
 
 from gql_server.services.live.connection import Backoff

@@ -6,16 +6,22 @@ sync runs, so a holder that dies (kill -9, a lost machine) blocks the printer fo
 most one lease (GQL_SYNC_LEASE): short, because until it lapses every later sync of the
 printer is refused with SYNC_ALREADY_RUNNING.
 
+The same mechanism holds a printer's live websocket (``LIVE``: one socket per printer
+across ``serve --workers N``); each kind has its own pair of columns, so a live holder
+and a sync never exclude each other.
+
 Taking a lease over marks the previous holder's run ``abandoned``: only the lease holder
 has a ``running`` run, so any other one left on the printer belongs to a dead holder.
 """
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gql_server.db.models import Printer, SyncRun
 
@@ -27,20 +33,35 @@ ABANDONED_MESSAGE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseColumns:
+    """The printer columns of one kind of lease."""
+
+    until: InstrumentedAttribute[datetime | None]
+    owner: InstrumentedAttribute[str | None]
+
+
+SYNC = LeaseColumns(Printer.sync_lease_until, Printer.sync_lease_owner)
+LIVE = LeaseColumns(Printer.live_lease_until, Printer.live_lease_owner)
+
+
 def new_owner() -> str:
     return str(uuid.uuid4())
 
 
 def take_lease(
-    session: Session, printer_id: int, owner: str, now: datetime, lease: timedelta = LEASE
+    session: Session,
+    printer_id: int,
+    owner: str,
+    now: datetime,
+    lease: timedelta = LEASE,
+    *,
+    kind: LeaseColumns = SYNC,
 ) -> bool:
     result = session.execute(
         update(Printer)
-        .where(
-            Printer.id == printer_id,
-            or_(Printer.sync_lease_until.is_(None), Printer.sync_lease_until < now),
-        )
-        .values(sync_lease_until=now + lease, sync_lease_owner=owner)
+        .where(Printer.id == printer_id, or_(kind.until.is_(None), kind.until < now))
+        .values({kind.until: now + lease, kind.owner: owner})
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1
@@ -63,22 +84,57 @@ def abandon_runs(session: Session, printer_id: int, now: datetime) -> int:
 
 
 def renew_lease(
-    session: Session, printer_id: int, owner: str, now: datetime, lease: timedelta = LEASE
+    session: Session,
+    printer_id: int,
+    owner: str,
+    now: datetime,
+    lease: timedelta = LEASE,
+    *,
+    kind: LeaseColumns = SYNC,
 ) -> bool:
-    """False when the lease is no longer ours: it lapsed and another sync took it."""
+    """False when the lease is no longer ours: it lapsed and another holder took it."""
     result = session.execute(
         update(Printer)
-        .where(Printer.id == printer_id, Printer.sync_lease_owner == owner)
-        .values(sync_lease_until=now + lease)
+        .where(Printer.id == printer_id, kind.owner == owner)
+        .values({kind.until: now + lease})
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1
 
 
-def release_lease(session: Session, printer_id: int, owner: str) -> None:
+def hold_leases(
+    session: Session,
+    printer_ids: Collection[int],
+    owner: str,
+    now: datetime,
+    lease: timedelta = LEASE,
+    *,
+    kind: LeaseColumns = SYNC,
+) -> set[int]:
+    """Renew ``owner``'s leases among these printers and take the free or lapsed ones;
+    the printers held afterwards. Two statements for any number of printers: each worker
+    of a farm of hundreds does this every few seconds."""
+    if not printer_ids:
+        return set()
+    ids = sorted(printer_ids)
     session.execute(
         update(Printer)
-        .where(Printer.id == printer_id, Printer.sync_lease_owner == owner)
-        .values(sync_lease_until=None, sync_lease_owner=None)
+        .where(
+            Printer.id.in_(ids),
+            or_(kind.owner == owner, kind.until.is_(None), kind.until < now),
+        )
+        .values({kind.until: now + lease, kind.owner: owner})
+        .execution_options(synchronize_session=False)
+    )
+    return set(session.scalars(select(Printer.id).where(Printer.id.in_(ids), kind.owner == owner)))
+
+
+def release_lease(
+    session: Session, printer_id: int, owner: str, *, kind: LeaseColumns = SYNC
+) -> None:
+    session.execute(
+        update(Printer)
+        .where(Printer.id == printer_id, kind.owner == owner)
+        .values({kind.until: None, kind.owner: None})
         .execution_options(synchronize_session=False)
     )
