@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from gql_server.services.live.state import Connection
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -120,7 +122,7 @@ class LiveMetrics(Collector):
             "Printers whose Moonraker websocket this worker holds, by connection state",
             labels=["connection"],
         )
-        for state in ("CONNECTED", "CONNECTING", "OFFLINE", "AUTH_FAILED"):
+        for state in Connection:
             printers.add_metric([state], figures.connections.get(state, 0))
         yield printers
         yield CounterMetricFamily(
@@ -143,8 +145,8 @@ class LiveMetrics(Collector):
                 "gql_broker_state", "The broker connection (GQL_BROKER_URL): 1 for its state",
                 labels=["state"],
             )  # fmt: skip
-            for state in BROKER_STATES:
-                broker.add_metric([state], 1 if figures.broker_state == state else 0)
+            for broker_state in BROKER_STATES:
+                broker.add_metric([broker_state], int(figures.broker_state == broker_state))
             yield broker
 
     def describe(self) -> list[Metric]:

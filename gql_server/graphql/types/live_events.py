@@ -1,6 +1,7 @@
 """What the subscriptions deliver: a job's change and a sync's progress."""
 
 import enum
+from dataclasses import fields
 
 import strawberry
 
@@ -35,13 +36,11 @@ class SyncProgress:
     )
 
 
+# What the event holds under the same name: every field but the printer's global id.
+_SAME_AS_EVENT = tuple(f.name for f in fields(SyncProgress) if f.name != "printer_id")
+
+
 def sync_progress_from(event: SyncProgressEvent) -> SyncProgress:
-    return SyncProgress(
-        printer_id=strawberry.ID(to_global_id("Printer", event.printer_id)),
-        pages=event.pages,
-        jobs_seen=event.jobs_seen,
-        jobs_created=event.jobs_created,
-        jobs_updated=event.jobs_updated,
-        finished=event.finished,
-        error_code=event.error_code,
-    )
+    """A field added to both the event and the type needs no line here."""
+    same = {name: getattr(event, name) for name in _SAME_AS_EVENT}
+    return SyncProgress(printer_id=strawberry.ID(to_global_id("Printer", event.printer_id)), **same)

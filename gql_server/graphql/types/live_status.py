@@ -1,39 +1,22 @@
 """What a printer is doing now, from live mode (services/live)."""
 
-import enum
 from datetime import datetime
 
 import strawberry
 
+from gql_server.services.live import Connection, KlippyState, PrintState
 from gql_server.services.live import LiveStatus as LiveState
 from gql_server.services.live import Temperature as HeaterState
 
-
-@strawberry.enum(description="The state of the server's websocket to the printer's Moonraker.")
-class LiveConnection(enum.Enum):
-    CONNECTED = "CONNECTED"
-    CONNECTING = "CONNECTING"
-    OFFLINE = "OFFLINE"
-    AUTH_FAILED = "AUTH_FAILED"
-
-
-@strawberry.enum(description="Klipper's state as Moonraker reports it.")
-class KlippyState(enum.Enum):
-    READY = "ready"
-    STARTUP = "startup"
-    SHUTDOWN = "shutdown"
-    ERROR = "error"
-    DISCONNECTED = "disconnected"
-
-
-@strawberry.enum(description="Klipper's print_stats state.")
-class PrintState(enum.Enum):
-    STANDBY = "standby"
-    PRINTING = "printing"
-    PAUSED = "paused"
-    COMPLETE = "complete"
-    CANCELLED = "cancelled"
-    ERROR = "error"
+# The states are declared once, in services/live/state.py; these give them their GraphQL
+# names and descriptions (member names: CONNECTED, READY, PRINTING, ...).
+strawberry.enum(
+    Connection,
+    name="LiveConnection",
+    description="The state of the server's websocket to the printer's Moonraker.",
+)
+strawberry.enum(KlippyState, description="Klipper's state as Moonraker reports it.")
+strawberry.enum(PrintState, description="Klipper's print_stats state.")
 
 
 @strawberry.type(description="A heater's temperature and target, in °C.")
@@ -50,7 +33,7 @@ class LiveStatusError:
 
 @strawberry.type(description="A printer's live state, merged from its Moonraker websocket.")
 class LiveStatus:
-    connection: LiveConnection
+    connection: Connection
     klippy_state: KlippyState | None
     print_state: PrintState | None
     filename: str | None
@@ -70,7 +53,7 @@ class LiveStatus:
 
 def live_status_from(state: LiveState) -> LiveStatus:
     return LiveStatus(
-        connection=LiveConnection(state.connection),
+        connection=Connection(state.connection),
         klippy_state=None if state.klippy_state is None else KlippyState(state.klippy_state),
         print_state=None if state.print_state is None else PrintState(state.print_state),
         filename=state.filename,

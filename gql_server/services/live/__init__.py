@@ -11,15 +11,24 @@ JSON of ``wire``.
 from gql_server.services.live.connection import Backoff
 from gql_server.services.live.hub import EventHub, JobChanged, StatusChanged, SyncProgress
 from gql_server.services.live.service import LiveService, LiveServiceOptions
-from gql_server.services.live.state import LiveStatus, Temperature
+from gql_server.services.live.state import (
+    Connection,
+    KlippyState,
+    LiveStatus,
+    PrintState,
+    Temperature,
+)
 
 __all__ = [
     "Backoff",
+    "Connection",
     "EventHub",
     "JobChanged",
+    "KlippyState",
     "LiveService",
     "LiveServiceOptions",
     "LiveStatus",
+    "PrintState",
     "StatusChanged",
     "SyncProgress",
     "Temperature",

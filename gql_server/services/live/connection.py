@@ -24,7 +24,7 @@ from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.live import LiveOptions, MoonrakerSocket, Notification
 from gql_server.services.live.history import HistoryWriter, LeaseBusyError
 from gql_server.services.live.hub import EventHub, JobAction, JobChanged, StatusChanged
-from gql_server.services.live.state import AUTH_FAILED, OFFLINE, LiveStatus, PrinterLive
+from gql_server.services.live.state import Connection, LiveStatus, PrinterLive
 from gql_server.services.moonraker_keys import SecretKeyError, open_api_key
 from gql_server.services.sync.results import ALREADY_RUNNING, INTERNAL
 from gql_server.services.sync.runs import Syncer
@@ -107,7 +107,9 @@ class PrinterConnection:
             failure = await self._attempt()
             up_for = asyncio.get_running_loop().time() - started
             failures = 1 if up_for > self.backoff.cap else failures + 1
-            connection = AUTH_FAILED if failure.code == "AUTH_FAILED" else OFFLINE
+            connection = (
+                Connection.AUTH_FAILED if failure.code == "AUTH_FAILED" else Connection.OFFLINE
+            )
             # Logged when the reason changes: a printer off for a week is one line.
             level = logging.INFO if failure.code != self.record.error_code else logging.DEBUG
             self._publish(self.record.failed(connection, failure.code, failure.message))

@@ -6,20 +6,46 @@ every change. Values are kept as Moonraker's names (``printing``, ``ready``); th
 layer maps them to its enums.
 """
 
+import enum
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-CONNECTED = "CONNECTED"
-CONNECTING = "CONNECTING"
-OFFLINE = "OFFLINE"
-AUTH_FAILED = "AUTH_FAILED"
 
-KLIPPY_STATES = ("ready", "startup", "shutdown", "error", "disconnected")
-PRINT_STATES = ("standby", "printing", "paused", "complete", "cancelled", "error")
-ACTIVE_PRINT_STATES = ("printing", "paused")
+class Connection(enum.StrEnum):
+    """The state of the server's websocket to the printer's Moonraker."""
+
+    CONNECTED = "CONNECTED"
+    CONNECTING = "CONNECTING"
+    OFFLINE = "OFFLINE"
+    AUTH_FAILED = "AUTH_FAILED"
+
+
+class KlippyState(enum.StrEnum):
+    """Klipper's state as Moonraker reports it (``webhooks.state``)."""
+
+    READY = "ready"
+    STARTUP = "startup"
+    SHUTDOWN = "shutdown"
+    ERROR = "error"
+    DISCONNECTED = "disconnected"
+
+
+class PrintState(enum.StrEnum):
+    """Klipper's ``print_stats.state``."""
+
+    STANDBY = "standby"
+    PRINTING = "printing"
+    PAUSED = "paused"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+# Members are strings: they equal Moonraker's names and cross the broker as them.
+ACTIVE_PRINT_STATES = (PrintState.PRINTING, PrintState.PAUSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +79,7 @@ class PrinterLive:
 
     printer_id: int
     clock: Callable[[], datetime]
-    connection: str = CONNECTING
+    connection: str = Connection.CONNECTING
     klippy_state: str | None = None
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     error_code: str | None = None
@@ -61,11 +87,11 @@ class PrinterLive:
     updated_at: datetime | None = None
 
     def connecting(self) -> LiveStatus:
-        self.connection = CONNECTING
+        self.connection = Connection.CONNECTING
         return self._changed()
 
     def connected(self, klippy_state: str | None) -> LiveStatus:
-        self.connection, self.error_code, self.error_message = CONNECTED, None, None
+        self.connection, self.error_code, self.error_message = Connection.CONNECTED, None, None
         self.klippy_state = _klippy(klippy_state)
         return self._changed()
 
@@ -93,7 +119,7 @@ class PrinterLive:
 
     def snapshot(self) -> LiveStatus:
         stats = self.objects.get("print_stats", {})
-        print_state = _choice(stats.get("state"), PRINT_STATES)
+        print_state = _choice(stats.get("state"), PrintState)
         progress = self._progress()
         duration = _number(stats.get("print_duration"))
         return LiveStatus(
@@ -152,11 +178,13 @@ def _time_left(state: str | None, progress: float | None, duration: float | None
 
 
 def _klippy(state: str | None) -> str | None:
-    return _choice(state, KLIPPY_STATES)
+    return _choice(state, KlippyState)
 
 
-def _choice(value: Any, choices: tuple[str, ...]) -> str | None:
-    return value if isinstance(value, str) and value in choices else None
+def _choice(value: Any, choices: type[enum.StrEnum]) -> str | None:
+    """Moonraker's name when ``choices`` has it: a name added by a later Klipper reads as
+    unknown (None), not as an error."""
+    return value if isinstance(value, str) and value in set(choices) else None
 
 
 def _number(value: Any) -> float | None:

@@ -83,20 +83,13 @@ def abandon_runs(session: Session, printer_id: int, now: datetime) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def renew_lease(
-    session: Session,
-    printer_id: int,
-    owner: str,
-    now: datetime,
-    lease: timedelta = LEASE,
-    *,
-    kind: LeaseColumns = SYNC,
-) -> bool:
-    """False when the lease is no longer ours: it lapsed and another holder took it."""
+def renew_lease(session: Session, printer_id: int, owner: str, until: datetime) -> bool:
+    """Extend ``owner``'s sync lease to ``until``. False when it is no longer ours: it
+    lapsed and another holder took it."""
     result = session.execute(
         update(Printer)
-        .where(Printer.id == printer_id, kind.owner == owner)
-        .values({kind.until: now + lease})
+        .where(Printer.id == printer_id, SYNC.owner == owner)
+        .values({SYNC.until: until})
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1

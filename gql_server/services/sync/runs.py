@@ -229,7 +229,7 @@ class Syncer:
                 held = await run_retrying_conflicts(
                     self.database,
                     lambda s: renew_lease(
-                        s, claim.printer_id, claim.owner, self.clock(), self.lease
+                        s, claim.printer_id, claim.owner, self.clock() + self.lease
                     ),
                 )
             except Exception as exc:
