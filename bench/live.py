@@ -88,10 +88,17 @@ class Tally:
     subscription_errors: list[str] = field(default_factory=list)
     polls: int = 0
 
+    def added_received(self) -> int:
+        return sum(n for (action, _), n in self.subscribed.items() if action == "ADDED")
+
     def all_arrived(self) -> bool:
         with self.lock:
             wanted = set(self.finished_at)
-            return wanted <= set(self.queried_at) and wanted <= set(self.subscribed_at)
+            return (
+                wanted <= set(self.queried_at)
+                and wanted <= set(self.subscribed_at)
+                and self.added_received() >= self.added_sent
+            )
 
 
 @dataclass
@@ -342,17 +349,25 @@ def report(args: argparse.Namespace, tally: Tally, figures: dict[str, Any]) -> N
         ms = delays_ms(finished, seen)
         p50 = statistics.median(ms) if ms else float("nan")
         p99 = percentile(ms, 0.99) if ms else float("nan")
-        rows.append((f"finished -> {label} p50", f"{p50:.0f} ms", ""))
+        rows.append((f"finished -> {label} p50", f"{p50:.0f} ms", f"of {len(ms)} jobs"))
         rows.append((f"finished -> {label} p99", f"{p99:.0f} ms", f"goal <= {GOAL_P99_MS:g}"))
-        rows.append((f"finished -> {label} max", f"{max(ms, default=float('nan')):.0f} ms", ""))
+        rows.append(
+            (
+                f"finished -> {label} max",
+                f"{max(ms, default=float('nan')):.0f} ms",
+                _slowest(finished, seen, figures["begin"].at),
+            )
+        )
         goals.append((f"{label} p99 <= {GOAL_P99_MS:g} ms", bool(ms) and p99 <= GOAL_P99_MS))
     begin, end = figures["begin"], figures["end"]
     wall = end.at - begin.at
     cpu_share = (end.cpu_seconds - begin.cpu_seconds) / wall
+    bench_begin, bench_end = figures["bench_begin"], figures["bench_end"]
+    bench_share = (bench_end.cpu_seconds - bench_begin.cpu_seconds) / wall
     finished_msgs = {
         job: n for (action, job), n in tally.subscribed.items() if action == "FINISHED"
     }
-    added_msgs = sum(n for (action, _), n in tally.subscribed.items() if action == "ADDED")
+    added_msgs = tally.added_received()
     once_in_subscription = all(finished_msgs.get(job) == 1 for job in finished)
     once_stored = all(completed.get(job) == 1 for job in finished)
     rows += [
@@ -370,6 +385,7 @@ def report(args: argparse.Namespace, tally: Tally, figures: dict[str, Any]) -> N
         ("job rows stored (all statuses)", str(sum(stored.values())), ""),
         ("query polls", f"{tally.polls} (every {args.poll_ms:g} ms)", ""),
         ("server CPU share", f"{100 * cpu_share:.0f} % of one core", ""),
+        ("bench process CPU share (same machine)", f"{100 * bench_share:.0f} % of one core", ""),
         ("server RSS start / end", f"{begin.rss_mib:.0f} / {end.rss_mib:.0f} MiB", ""),
         ("connect time (all printers)", f"{figures['connect_s']:.1f} s", ""),
     ]
@@ -392,6 +408,12 @@ def report(args: argparse.Namespace, tally: Tally, figures: dict[str, Any]) -> N
         print(f"  {verdict(ok)}  {name}")
     for error in tally.subscription_errors[:3]:
         print(f"  subscription error: {error}")
+
+
+def _slowest(finished: dict[JobKey, float], seen: dict[JobKey, float], start: float) -> str:
+    """When in the run the slowest job finished: a warm-up, a stall, or spread out."""
+    late = [(seen[key] - at, at) for key, at in finished.items() if key in seen]
+    return f"finished at +{max(late)[1] - start:.1f} s" if late else ""
 
 
 def _pair(counts: dict[JobKey, int]) -> str:
@@ -459,10 +481,10 @@ def run(args: argparse.Namespace, folder: Path) -> None:
             ]
             for printer in printers:
                 start_job(printer, tally)
-            begin = sample(server.process.pid)
+            begin, bench_begin = sample(server.process.pid), sample(os.getpid())
             print(f"driving for {args.seconds:g} s ...", flush=True)
             drive(printers, args.seconds, tally)
-            end = sample(server.process.pid)
+            end, bench_end = sample(server.process.pid), sample(os.getpid())
             drain_until = time.monotonic() + DRAIN_TIMEOUT_S
             while not tally.all_arrived() and time.monotonic() < drain_until:
                 time.sleep(0.1)
@@ -472,7 +494,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         stored = stored_jobs(database_path)
         if args.server_log is not None:
             Path(args.server_log).write_text(server.output())
-    report(args, tally, {"begin": begin, "end": end, "stored": stored, "connect_s": connect_s})
+    figures = {"begin": begin, "end": end, "bench_begin": bench_begin, "bench_end": bench_end}
+    report(args, tally, {**figures, "stored": stored, "connect_s": connect_s})
 
 
 def main() -> None:
