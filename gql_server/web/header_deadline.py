@@ -8,15 +8,19 @@ stayed open. This protocol closes a connection whose next request has not arrive
 headers included, within uvicorn's ``timeout_keep_alive`` (set from GQL_BODY_TIMEOUT).
 
 It relies on uvicorn's ``H11Protocol``: ``connection_made``, ``on_response_complete``,
-and ``cycle``, which changes when a request's headers have been read. ``protocol_class``
-returns it only for the uvicorn versions it is tested with (TESTED_UVICORN); elsewhere
-serve keeps uvicorn's own protocol and says so once.
+``handle_websocket_upgrade``, and ``cycle``, which changes when a request's headers have
+been read. A websocket upgrade creates no cycle, so the deadline armed when the connection
+opened saw none and closed every GraphQL subscription GQL_BODY_TIMEOUT seconds after it
+began (found by bench/live.py): an upgraded connection is the websocket's, not ours.
+``protocol_class`` returns it only for the uvicorn versions it is tested with
+(TESTED_UVICORN); elsewhere serve keeps uvicorn's own protocol and says so once.
 """
 
 import asyncio
 import logging
 from importlib.metadata import version
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 log = logging.getLogger(__name__)
@@ -31,15 +35,23 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().connection_made(transport)
         self._arm_header_deadline()
 
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self.upgraded = True
+        super().handle_websocket_upgrade(event)
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._arm_header_deadline()
+
+    upgraded = False
 
     def _arm_header_deadline(self) -> None:
         self.loop.call_later(self.timeout_keep_alive, self._header_deadline, self.cycle)
 
     def _header_deadline(self, waiting_after: RequestResponseCycle | None) -> None:
         """No request has begun since the deadline was set: close."""
+        if self.upgraded:
+            return
         if self.cycle is waiting_after and not self.transport.is_closing():
             self.transport.close()
 

@@ -48,6 +48,7 @@ def test_serve_help_names_every_variable_the_settings_read() -> None:
         (["api-key", "list"], "api-key"),
         (["sync"], "sync"),
         (["rotate-secret"], "rotate-secret"),
+        (["watch"], "watch"),
     ],
 )
 def test_help_lists_the_variables_a_command_reads(

@@ -15,7 +15,9 @@ from gql_server.config import Settings
 from gql_server.db.session import Database
 from gql_server.web.header_deadline import HeaderDeadlineProtocol
 from gql_server.web.throttle import FailureThrottle
+from tests.graphql.conftest import make_key
 from tests.raw_http import closed_by_server, connect, read_response
+from tests.support.graphql_ws import authenticated_socket
 from tests.support.live_server import LiveServer
 
 FAILURES_ALLOWED = 2
@@ -124,6 +126,16 @@ def test_a_keep_alive_connection_serves_requests_sent_within_the_deadline(
             assert read_response(kept, timeout=10).status == 200
             time.sleep(0.2)
         assert closed_by_server(kept, timeout=5)  # then idle past the deadline
+
+
+def test_a_websocket_outlives_the_header_deadline(database: Database) -> None:
+    """The upgrade request was the connection's last HTTP request: the socket is the
+    subscription's from then on (it was closed at the deadline, found by bench/live.py)."""
+    key = make_key(database, "READ")
+    with serve(database, QUICK_DEADLINE) as server, authenticated_socket(server.url, key) as ws:
+        time.sleep(1.5)  # three deadlines
+        ws.send({"type": "ping"})
+        assert ws.receive(timeout=10) == {"type": "pong"}
 
 
 def test_serve_uses_the_header_deadline_on_the_tested_uvicorn() -> None:
