@@ -1,6 +1,7 @@
 """Reading print jobs: filters, orderings and keyset pages, all in SQL."""
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy import (
     FromClause,
     Select,
     Subquery,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -168,6 +170,8 @@ class JobFilter:
     started_before: datetime | None = None
 
 
+NO_FILTER = JobFilter()
+
 # Statuses Moonraker writes; "unknown" in a filter means "any status not listed here".
 KNOWN_STATUSES = (
     "completed",
@@ -315,9 +319,45 @@ def fetch_job_pages_per_printer(
     rows of every arm, joined with their details, come back sorted by printer and page
     order, and each printer keeps its first size + 1.
     """
+    if job_filter == NO_FILTER and args.after is None and args.before is None:
+        # A first or last page of every printer, unfiltered (the fleet query): the
+        # statement depends only on how many printers, so it is built once per shape.
+        query = _first_pages_statement(len(printer_ids), order, args, columns)
+        parameters = {f"printer_{i}": printer_id for i, printer_id in enumerate(printer_ids)}
+    else:
+        scopes = [(PrintJob.printer_id == printer_id,) for printer_id in printer_ids]
+        query = _pages_statement(filter_conditions(job_filter), scopes, order, args, columns)
+        parameters = {}
+    grouped: dict[int, list[Any]] = {printer_id: [] for printer_id in printer_ids}
+    # Core rows straight from the connection (no ORM result wrapping), grouped by
+    # position: the ORM's wrapping of a fleet page's rows costs more than the grouping
+    # (bench/fleet_query.py measures it).
+    for row in session.connection().execute(query, parameters).all():
+        grouped[row[PRINTER_ID_POSITION]].append(row)
+    return {printer_id: build_page(rows, args) for printer_id, rows in grouped.items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _first_pages_statement(
+    printers: int, order: JobOrder, args: PageArgs, columns: JobColumns
+) -> Select[Any]:
+    """The pages of ``printers`` printers bound as ``printer_0``, ``printer_1``, ...:
+    building and cache-keying a union of one arm per printer cost more than running it
+    (bench/fleet_query.py). The same statement object is executed from many threads,
+    as SQLAlchemy allows."""
+    scopes = [(PrintJob.printer_id == bindparam(f"printer_{i}"),) for i in range(printers)]
+    return _pages_statement([], scopes, order, args, columns)
+
+
+def _pages_statement(
+    conditions: Sequence[Any],
+    scopes: Sequence[Sequence[Any]],
+    order: JobOrder,
+    args: PageArgs,
+    columns: JobColumns,
+) -> Select[Any]:
     keys = order.sort_keys()
-    scopes = [(PrintJob.printer_id == printer_id,) for printer_id in printer_ids]
-    picked = _picked_jobs(keys, args, filter_conditions(job_filter), scopes)
+    picked = _picked_jobs(keys, args, conditions, scopes)
     page_order = order_by(keys, reverse=args.backwards)
     query = _select_jobs(columns, picked).order_by(PrintJob.printer_id, *page_order)
     if len(index_arms(keys, args)) > 1:
@@ -335,13 +375,7 @@ def fetch_job_pages_per_printer(
             .where(ranked.c.page_rank <= args.size + 1)
             .order_by(PrintJob.printer_id, ranked.c.page_rank)
         )
-    grouped: dict[int, list[Any]] = {printer_id: [] for printer_id in printer_ids}
-    # Core rows straight from the connection (no ORM result wrapping), grouped by
-    # position: the ORM's wrapping of a fleet page's rows costs more than the grouping
-    # (bench/fleet_query.py measures it).
-    for row in session.connection().execute(query).all():
-        grouped[row[PRINTER_ID_POSITION]].append(row)
-    return {printer_id: build_page(rows, args) for printer_id, rows in grouped.items()}
+    return query
 
 
 def count_jobs(session: Session, job_filter: JobFilter) -> int:

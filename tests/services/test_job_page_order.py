@@ -95,6 +95,27 @@ def test_every_printers_page_is_the_page_of_sorting_its_jobs(database: Database)
     assert wrong == []
 
 
+def test_first_pages_of_other_printers_in_the_same_number_are_their_own(
+    database: Database,
+) -> None:
+    """The statement of an unfiltered first page is built once per number of printers
+    and reused with other printers bound: each still gets its own jobs."""
+    jobs = seed_history(database, printers=4, jobs=60)
+    printer_ids = sorted({job.printer_id for job in jobs})
+    batches = [printer_ids[:2], printer_ids[2:], printer_ids[::-1][:2], printer_ids[1:3]]
+    wrong = []
+    with database.scope() as session:
+        for order in ORDERS:
+            for args in (PageArgs(first=SIZE), PageArgs(last=SIZE)):
+                for batch in batches:
+                    pages = fetch_job_pages_per_printer(session, batch, JobFilter(), order, args)
+                    for printer_id in batch:
+                        own = [job for job in jobs if job.printer_id == printer_id]
+                        if _ids(pages[printer_id]) != _sorted_page(own, order, args):
+                            wrong.append((order, args, batch, printer_id))
+    assert wrong == []
+
+
 def test_a_farm_wide_page_is_the_page_of_sorting_every_job(database: Database) -> None:
     jobs = seed_history(database, printers=3, jobs=60)
     wrong = []
