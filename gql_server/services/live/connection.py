@@ -76,6 +76,7 @@ class PrinterConnection:
         sync_slots: asyncio.Semaphore,
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
+        writes: asyncio.Lock | None = None,
     ) -> None:
         self.target = target
         self.syncer = syncer
@@ -94,6 +95,7 @@ class PrinterConnection:
             clock,
             syncer.lease,
             slicer_settings=syncer.options.slicer_settings,
+            writes=writes,
         )
 
     async def run(self) -> None:

@@ -4,13 +4,15 @@ The notification carries the job as Moonraker stores it (``added``: in_progress 
 ``end_time`` null; ``finished``: the same ``job_id`` with its final status), so it goes
 through ``HistoryImport.import_jobs``: the same identity (printer, job id, start time),
 digest, details, slicer settings and ``last_seen``. The totals are then recomputed, and
-Moonraker's own read, as the sync runner does after an import.
+Moonraker's own read, as the sync runner does after an import, once the job has
+finished: a job still printing counts in neither.
 
 The write holds the printer's sync lease, so it never interleaves with a sync's
 plan-then-write of the same jobs; a sync holding it is waited for.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from gql_server.services.totals import recompute_totals
 log = logging.getLogger(__name__)
 
 LEASE_POLL_S = 0.1
+UNFINISHED = "in_progress"
 
 
 class LeaseBusyError(Exception):
@@ -56,26 +59,35 @@ class HistoryWriter:
     clock: Callable[[], datetime]
     lease: timedelta
     slicer_settings: bool = True
+    # Held for a whole write when the database is SQLite: its one writer at a time would
+    # otherwise leave the printers' writes sleeping in SQLite's busy handler, which backs
+    # off up to 100 ms a try whether or not the lock is free by then.
+    writes: asyncio.Lock | None = None
 
     async def write(self, raw: dict[str, Any], client: MoonrakerClient) -> WrittenJob:
         row = parse_job(raw)  # BAD_RESPONSE when the notification lacks a key field
-        owner = await self._take_lease()
-        try:
-            history = HistoryImport(
-                database=self.database,
-                client=client,
-                target=ImportTarget(self.printer_id, None),
-                options=ImportOptions(slicer_settings=self.slicer_settings),
-                clock=self.clock,
+        async with self.writes or contextlib.nullcontext():
+            owner = await self._take_lease()
+            try:
+                history = HistoryImport(
+                    database=self.database,
+                    client=client,
+                    target=ImportTarget(self.printer_id, None),
+                    options=ImportOptions(slicer_settings=self.slicer_settings),
+                    clock=self.clock,
+                )
+                await history.import_jobs([raw])
+                if row["status"] != UNFINISHED:
+                    # A job still printing is in neither our totals nor Moonraker's.
+                    reported = await client.history_totals()
+                    await self.database.run(lambda s: self._record_totals(s, reported))
+            finally:
+                # Shielded: a cancelled write (shutdown) still frees the printer for syncs.
+                await asyncio.shield(self._release_lease(owner))
+            job_id, start_time = job_key(row)
+            row_id = await self.database.run(
+                lambda s: _row_id(s, self.printer_id, job_id, start_time)
             )
-            await history.import_jobs([raw])
-            reported = await client.history_totals()
-            await self.database.run(lambda s: self._record_totals(s, reported))
-        finally:
-            # Shielded: a cancelled write (shutdown) still frees the printer for syncs.
-            await asyncio.shield(self._release_lease(owner))
-        job_id, start_time = job_key(row)
-        row_id = await self.database.run(lambda s: _row_id(s, self.printer_id, job_id, start_time))
         return WrittenJob(row_id, job_id, start_time)
 
     async def _take_lease(self) -> str:

@@ -77,6 +77,9 @@ class LiveService:
         self._stopping = asyncio.Event()
         # Printers syncing after a (re)connect at once: a restart reconnects the whole farm.
         self._sync_slots = asyncio.Semaphore(syncer.options.concurrency)
+        # SQLite writes one transaction at a time: the printers' history writes queue here.
+        sqlite = syncer.database.engine.dialect.name == "sqlite"
+        self._writes = asyncio.Lock() if sqlite else None
 
     def status(self, printer_id: int) -> LiveStatus | None:
         """The printer's live state; None when live mode does not follow it. A printer
@@ -159,6 +162,7 @@ class LiveService:
             sync_slots=self._sync_slots,
             clock=self.clock,
             rng=random.Random(self.rng.random()),
+            writes=self._writes,
         )
         self._records[target.printer_id] = record
         self.connections[target.printer_id] = connection
