@@ -12,12 +12,11 @@ plan-then-write of the same jobs; a sync holding it is waited for.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,12 +36,30 @@ from gql_server.services.totals import recompute_totals
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 LEASE_POLL_S = 0.1
 UNFINISHED = "in_progress"
 
 
 class LeaseBusyError(Exception):
     """A sync held the printer for longer than a history write waits."""
+
+
+class QueuedDatabase(Database):
+    """The database with each unit of work queued on an asyncio lock, for SQLite's one
+    writer at a time: the printers' writes would otherwise race for it and sleep in
+    SQLite's busy handler, which backs off up to 100 ms a try whether or not the lock is
+    free by then. Only the transactions queue; Moonraker's answers are awaited outside."""
+
+    def __init__(self, database: Database, lock: asyncio.Lock) -> None:
+        super().__init__(database.engine)
+        self.sessions = database.sessions
+        self.lock = lock
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        async with self.lock:
+            return await super().run(work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,35 +76,34 @@ class HistoryWriter:
     clock: Callable[[], datetime]
     lease: timedelta
     slicer_settings: bool = True
-    # Held for a whole write when the database is SQLite: its one writer at a time would
-    # otherwise leave the printers' writes sleeping in SQLite's busy handler, which backs
-    # off up to 100 ms a try whether or not the lock is free by then.
+    # On SQLite, every unit of work of a write takes this lock (QueuedDatabase).
     writes: asyncio.Lock | None = None
+
+    def __post_init__(self) -> None:
+        if self.writes is not None:
+            self.database = QueuedDatabase(self.database, self.writes)
 
     async def write(self, raw: dict[str, Any], client: MoonrakerClient) -> WrittenJob:
         row = parse_job(raw)  # BAD_RESPONSE when the notification lacks a key field
-        async with self.writes or contextlib.nullcontext():
-            owner = await self._take_lease()
-            try:
-                history = HistoryImport(
-                    database=self.database,
-                    client=client,
-                    target=ImportTarget(self.printer_id, None),
-                    options=ImportOptions(slicer_settings=self.slicer_settings),
-                    clock=self.clock,
-                )
-                await history.import_jobs([raw])
-                if row["status"] != UNFINISHED:
-                    # A job still printing is in neither our totals nor Moonraker's.
-                    reported = await client.history_totals()
-                    await self.database.run(lambda s: self._record_totals(s, reported))
-            finally:
-                # Shielded: a cancelled write (shutdown) still frees the printer for syncs.
-                await asyncio.shield(self._release_lease(owner))
-            job_id, start_time = job_key(row)
-            row_id = await self.database.run(
-                lambda s: _row_id(s, self.printer_id, job_id, start_time)
+        owner = await self._take_lease()
+        try:
+            history = HistoryImport(
+                database=self.database,
+                client=client,
+                target=ImportTarget(self.printer_id, None),
+                options=ImportOptions(slicer_settings=self.slicer_settings),
+                clock=self.clock,
             )
+            await history.import_jobs([raw])
+            if row["status"] != UNFINISHED:
+                # A job still printing is in neither our totals nor Moonraker's.
+                reported = await client.history_totals()
+                await self.database.run(lambda s: self._record_totals(s, reported))
+        finally:
+            # Shielded: a cancelled write (shutdown) still frees the printer for syncs.
+            await asyncio.shield(self._release_lease(owner))
+        job_id, start_time = job_key(row)
+        row_id = await self.database.run(lambda s: _row_id(s, self.printer_id, job_id, start_time))
         return WrittenJob(row_id, job_id, start_time)
 
     async def _take_lease(self) -> str:
