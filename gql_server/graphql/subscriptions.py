@@ -102,7 +102,9 @@ class Subscription:
                 yield live_status_from(event.status)
 
     @strawberry.subscription(  # type: ignore[untyped-decorator]
-        description="Jobs as live mode writes them from Moonraker's history notifications.",
+        description="Jobs as they are written: from live mode's history notifications, and "
+        "those a sync creates or moves to another status (a bulk import is announced by "
+        "syncProgress instead, not job by job).",
         permission_classes=[CanRead],
     )
     async def print_job_changed(

@@ -139,9 +139,9 @@ def _existing(session: Session, printer_id: int, keys: Iterable[JobKey]) -> dict
     job_ids = sorted({job_id for job_id, _ in keys})
     if not job_ids:
         return {}
-    query = select(PrintJob.id, PrintJob.job_id, PrintJob.start_time, PrintJob.content_hash).where(
-        PrintJob.printer_id == printer_id, PrintJob.job_id.in_(job_ids)
-    )
+    query = select(
+        PrintJob.id, PrintJob.job_id, PrintJob.start_time, PrintJob.content_hash, PrintJob.status
+    ).where(PrintJob.printer_id == printer_id, PrintJob.job_id.in_(job_ids))
     return {(row.job_id, row.start_time): row for row in session.execute(query)}
 
 

@@ -117,7 +117,9 @@ def comparable_jobs(database: Database, printer_id: int) -> list[dict[str, Any]]
     skip = {"id", "printer_id", "created_at", "updated_at", "print_job_id"}
     with database.scope() as session:
         jobs = session.scalars(
-            select(PrintJob).where(PrintJob.printer_id == printer_id).order_by(PrintJob.job_id)
+            select(PrintJob)
+            .where(PrintJob.printer_id == printer_id)
+            .order_by(PrintJob.job_id, PrintJob.start_time)
         ).all()
         rows = []
         for job in jobs:

@@ -33,6 +33,7 @@ from tests.factories import LOOPBACK, TEST_BOX, TEST_SECRET
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.live.conftest import FAST_LIVE, WAIT_S
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer
+from tests.support.graphql_ws import GraphQLSocket, authenticated_socket
 from tests.support.live_server import LiveServer
 from tests.support.redis_server import RedisServer, redis_binary
 from tests.sync.conftest import FAST, add_printer
@@ -242,3 +243,72 @@ def _wait_ready(http: httpx.Client, status_code: int) -> Any:
             return response.json()
         asyncio.run(asyncio.sleep(0.05))
     pytest.fail(f"/readyz never answered {status_code}")
+
+
+SYNC_PROGRESS = "subscription { syncProgress { jobsSeen finished } }"
+SYNC = "mutation { syncPrinters(input: {full: true}) { results { ok } } }"
+
+
+def test_events_between_served_workers_resume_after_the_broker_returns(
+    database: Database,
+    redis_server: RedisServer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    """Two apps on one broker stand for two workers: a sync on one reaches a subscriber
+    of the other before the outage and again after it."""
+    fake.add_jobs(2)
+    add_printer(database, "voron-1", moonraker_server.url)
+    settings = Settings(
+        database_url="sqlite://",
+        secret_key=TEST_SECRET,
+        moonraker_allowed_networks=LOOPBACK,
+        broker_url=redis_server.url,
+        ws_keepalive=WAIT_S,
+    )
+    apps = [create_app(settings, database=database) for _ in range(2)]
+    for app in apps:
+        app.state.hub.options = FAST_BROKER
+    admin = {"X-API-Key": make_key(database, "ADMIN", name="admin")}
+    ws = {"ws": "websockets-sansio"}
+    with (
+        LiveServer(apps[0], name="worker-1") as one,
+        LiveServer(apps[1], name="worker-2", config=ws) as two,
+        httpx.Client(base_url=one.url, headers=admin, timeout=WAIT_S) as http_one,
+        httpx.Client(base_url=two.url, timeout=WAIT_S) as http_two,
+        authenticated_socket(two.url, make_key(database, "READ")) as socket,
+    ):
+        for http in (http_one, http_two):
+            _wait_ready(http, 200)
+        socket.subscribe("sync", SYNC_PROGRESS)
+        _wait_for(lambda: apps[1].state.hub.subscriber_count >= 1, "the subscriber")
+        before = _synced_on(http_one, socket)
+        redis_server.stop()
+        for http in (http_one, http_two):
+            _wait_ready(http, 503)
+        redis_server.start()
+        for http in (http_one, http_two):
+            _wait_ready(http, 200)
+        after = _synced_on(http_one, socket)
+    assert before == after == {"jobsSeen": 2, "finished": True}
+
+
+def _synced_on(http: httpx.Client, socket: GraphQLSocket) -> Any:
+    """A sync asked of one worker; its closing progress as the other worker's
+    subscriber receives it."""
+    http.post("/graphql", json={"query": SYNC}).raise_for_status()
+    while True:
+        message = socket.receive_for("sync")
+        assert message["type"] == "next", message
+        progress = message["payload"]["data"]["syncProgress"]
+        if progress["finished"]:
+            return progress
+
+
+def _wait_for(condition: Callable[[], Any], what: str) -> None:
+    """Bounded: at most WAIT_S / 0.05 checks."""
+    for _ in range(int(WAIT_S / 0.05)):
+        if condition():
+            return
+        asyncio.run(asyncio.sleep(0.05))
+    pytest.fail(f"never reached: {what}")

@@ -6,11 +6,14 @@ import pytest
 
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
-from tests.live.conftest import BASE_DELAY, running
+from tests.live.conftest import BASE_DELAY, MAX_DELAY, running
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
 from tests.sync.conftest import API_KEY, add_printer, set_printer, stored_jobs
 
 ATTEMPTS = 4
+# Attempts after which every wait is at the cap (base * 2**n reaches it by the fourth).
+RAMP = 4
+RETRY_WINDOW_S = 2.0
 
 
 @pytest.mark.parametrize("stored_key", ["wrong-key", None], ids=["wrong key", "no key"])
@@ -45,6 +48,34 @@ def test_a_refused_key_is_auth_failed_and_retried_with_backoff(
     assert elapsed >= shortest_waits
     assert fake.websocket.subscriptions() == []
     assert fake.requests_to("/server/history/list") == []  # no sync behind a refused key
+
+
+def test_a_refused_key_is_no_retry_storm(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    """Once the backoff has reached its cap, a window of RETRY_WINDOW_S seconds holds at
+    most one attempt per shortest capped wait (half the cap), plus the one under way. A
+    loaded machine only makes fewer; a storm would make hundreds."""
+    fake.api_key = API_KEY
+    printer = add_printer(database, "voron-1", moonraker_server.url, api_key="wrong-key")
+
+    async def scenario() -> tuple[int, int, str | None]:
+        async with running(syncer) as live:
+            await live.until(lambda: fake.websocket.opened >= RAMP, f"{RAMP} attempts")
+            before = fake.websocket.opened
+            await asyncio.sleep(RETRY_WINDOW_S)
+            after = fake.websocket.opened
+            status = live.status(printer)
+            assert status is not None
+            return before, after, status.error_code
+
+    before, after, code = asyncio.run(scenario())
+    assert code == "AUTH_FAILED"
+    assert after - before <= RETRY_WINDOW_S / (0.5 * MAX_DELAY) + 1
+    assert fake.requests_to("/server/history/list") == []
 
 
 def test_the_right_key_connects_through_the_header(

@@ -10,7 +10,7 @@ from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
 from tests.live.conftest import comparable_jobs, comparable_totals, running
 from tests.support.fake_moonraker import BASE_TIME, FakeMoonraker, FakeMoonrakerServer
-from tests.sync.conftest import add_printer, run_sync, stored_jobs
+from tests.sync.conftest import add_printer, run_sync, set_printer, stored_jobs
 
 FINAL_STATUSES = ["completed", "cancelled", "error", "klippy_shutdown", "klippy_disconnect"]
 
@@ -57,7 +57,7 @@ def test_a_print_from_start_to_end_is_stored_as_an_import_stores_it(
 
     asyncio.run(scenario())
     (stored,) = stored_jobs(database, printer)
-    assert stored.status == final
+    assert (stored.status, stored.end_time is not None) == (final, True)
     twin = _imported_twin(database, syncer, moonraker_server.url)
     assert comparable_jobs(database, printer) == comparable_jobs(database, twin)
     assert comparable_totals(database, printer) == comparable_totals(database, twin)
@@ -115,6 +115,37 @@ def test_a_job_id_reused_after_a_history_reset_is_a_new_row(
     asyncio.run(scenario())
     stored = [(job.job_id, job.filename, job.status) for job in stored_jobs(database, printer)]
     assert stored == [("000001", "a.gcode", "completed"), ("000001", "b.gcode", "cancelled")]
+
+
+def test_after_a_history_reset_live_rows_are_those_an_import_makes(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    """A twin printer on the same Moonraker, not followed live, imports before and after
+    the reset: both printers end with the same two rows under the reused job id."""
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+    twin = add_printer(database, "twin", moonraker_server.url)
+    set_printer(database, twin, is_active=False)
+
+    async def scenario() -> None:
+        async with running(syncer) as live:
+            await live.connected(printer, fake)
+            first = fake.websocket.start_print("a.gcode")
+            fake.websocket.end_print(first["job_id"])
+            await live.job_event("FINISHED")
+            assert (await syncer.sync_printer(twin)).ok
+            fake.reset_history()
+            second = fake.websocket.start_print("b.gcode", start_time=BASE_TIME + 86_400)
+            fake.websocket.end_print(second["job_id"], "cancelled")
+            await live.job_event("FINISHED", count=2)
+            assert (await syncer.sync_printer(twin)).ok
+
+    asyncio.run(scenario())
+    assert len(stored_jobs(database, printer)) == 2
+    assert comparable_jobs(database, printer) == comparable_jobs(database, twin)
+    assert comparable_totals(database, printer) == comparable_totals(database, twin)
 
 
 def test_a_job_event_names_the_stored_row(

@@ -188,6 +188,8 @@ class PrinterConnection:
         if action is None or not isinstance(job, dict):
             return  # a deletion or reset: jobs deleted from Moonraker stay here
         written = await self.writer.write(job, http)
+        if not written.changed:
+            return  # a sync wrote it first, and announced it
         self.hub.publish(
             JobChanged(
                 self.target.printer_id,

@@ -29,7 +29,12 @@ from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.parse import parse_job
 from gql_server.services.jobs import job_key
-from gql_server.services.sync.importer import HistoryImport, ImportOptions, ImportTarget
+from gql_server.services.sync.importer import (
+    HistoryImport,
+    ImportOptions,
+    ImportTarget,
+    JobWritten,
+)
 from gql_server.services.sync.lease import new_owner, release_lease, take_lease
 from gql_server.services.sync.moonraker_totals import store_moonraker_totals
 from gql_server.services.totals import recompute_totals
@@ -67,6 +72,9 @@ class WrittenJob:
     print_job_id: int
     job_id: str
     start_time: datetime
+    # Created, or moved to another status. False when a sync wrote it first (the catch-up
+    # sync after a reconnect): the sync announced it, so the notification is not news.
+    changed: bool
 
 
 @dataclass
@@ -86,6 +94,7 @@ class HistoryWriter:
     async def write(self, raw: dict[str, Any], client: MoonrakerClient) -> WrittenJob:
         row = parse_job(raw)  # BAD_RESPONSE when the notification lacks a key field
         owner = await self._take_lease()
+        written: list[JobWritten] = []
         try:
             history = HistoryImport(
                 database=self.database,
@@ -93,6 +102,7 @@ class HistoryWriter:
                 target=ImportTarget(self.printer_id, None),
                 options=ImportOptions(slicer_settings=self.slicer_settings),
                 clock=self.clock,
+                on_jobs=written.extend,
             )
             await history.import_jobs([raw])
             if row["status"] != UNFINISHED:
@@ -104,7 +114,7 @@ class HistoryWriter:
             await asyncio.shield(self._release_lease(owner))
         job_id, start_time = job_key(row)
         row_id = await self.database.run(lambda s: _row_id(s, self.printer_id, job_id, start_time))
-        return WrittenJob(row_id, job_id, start_time)
+        return WrittenJob(row_id, job_id, start_time, changed=bool(written))
 
     async def _take_lease(self) -> str:
         owner = new_owner()

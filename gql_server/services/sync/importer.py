@@ -63,6 +63,21 @@ class ImportTarget:
 Progress = Callable[[ImportCounts], None]
 
 
+@dataclass(frozen=True, slots=True)
+class JobWritten:
+    """A job a page created, or whose status it changed (a rewrite that leaves the status
+    alone, such as a new digest column, is not one): what job events announce."""
+
+    print_job_id: int
+    job_id: str
+    start_time: datetime
+    status: str
+    created: bool
+
+
+JobsWritten = Callable[[list[JobWritten]], None]
+
+
 @dataclass
 class HistoryImport:
     """One sync's work for one printer; the caller owns the lease (and renews it) and the
@@ -74,6 +89,8 @@ class HistoryImport:
     options: ImportOptions
     clock: Callable[[], datetime]
     progress: Progress | None = None
+    # Told, once each page is committed, which jobs it created or changed the status of.
+    on_jobs: JobsWritten | None = None
     counts: ImportCounts = field(default_factory=ImportCounts)
     # One gcode tail fetch per file version per sync, however many jobs printed it.
     _settings_cache: dict[tuple[str, Any, Any], dict[str, Any]] = field(default_factory=dict)
@@ -171,7 +188,9 @@ class HistoryImport:
             printer_id = self.target.printer_id
             batch = await self.database.run(lambda s: jobs.plan_jobs(s, printer_id, rows))
             details = await self._details(page, rows, batch)
-            await self.database.run(lambda s: self._write_page(s, batch, details))
+            written = await self.database.run(lambda s: self._write_page(s, batch, details))
+            if written and self.on_jobs is not None:
+                self.on_jobs(written)
             newest = max(job_key(row)[1] for row in rows)
             if self.counts.newest_start is None or newest > self.counts.newest_start:
                 self.counts.newest_start = newest
@@ -180,7 +199,7 @@ class HistoryImport:
 
     def _write_page(
         self, session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict[str, Any]]
-    ) -> None:
+    ) -> list[JobWritten]:
         # The printer row first: the job inserts' foreign-key checks take a shared lock on
         # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another
         # server taking or renewing the lease on the same row.
@@ -199,6 +218,7 @@ class HistoryImport:
             self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
         self.counts.jobs_created += result.created
         self.counts.jobs_updated += result.updated
+        return _written(batch, result)
 
     async def _details(
         self, page: list[dict[str, Any]], rows: list[dict[str, Any]], batch: jobs.JobBatch
@@ -237,6 +257,22 @@ class HistoryImport:
         size, end = metadata.get("size"), metadata.get("gcode_end_byte")
         config_block = size - end if isinstance(size, int) and isinstance(end, int) else 0
         return min(max(config_block, 0) + DEFAULT_TAIL_BYTES, self.options.max_tail_bytes)
+
+
+def _written(batch: jobs.JobBatch, result: jobs.UpsertResult) -> list[JobWritten]:
+    def written(key: JobKey, *, created: bool) -> JobWritten:
+        status = batch.incoming[key]["status"]
+        return JobWritten(result.ids[key], key[0], key[1], status, created)
+
+    restated = [
+        key
+        for key in result.updated_keys
+        if batch.stored[key].status != batch.incoming[key]["status"]
+    ]
+    return [
+        *(written(key, created=True) for key in result.created_keys),
+        *(written(key, created=False) for key in restated),
+    ]
 
 
 def _identity(raw: dict[str, Any]) -> tuple[str, Any]:

@@ -29,6 +29,8 @@ from gql_server.services.sync.importer import (
     ImportCounts,
     ImportOptions,
     ImportTarget,
+    JobsWritten,
+    JobWritten,
     Progress,
 )
 from gql_server.services.sync.lease import release_lease, renew_lease
@@ -63,6 +65,7 @@ class SyncOptions(ClientOptions):
 
 
 ProgressCallback = Callable[[int, ImportCounts], None]
+JobsCallback = Callable[[int, list[JobWritten]], None]
 
 
 @dataclass
@@ -82,6 +85,9 @@ class Syncer:
     # Told about every page any sync imports, besides the caller's own progress (the app
     # publishes it to GraphQL subscriptions).
     progress_observer: ProgressCallback | None = None
+    # Told about the jobs each page of any sync created or changed the status of (the app
+    # publishes them as job events).
+    jobs_observer: JobsCallback | None = None
     # Opens the stored Moonraker API keys; None when the server has no secret.
     secret_box: SecretBox | None = None
     _running: set[anyio.CancelScope] = field(default_factory=set, init=False, repr=False)
@@ -171,6 +177,12 @@ class Syncer:
 
         return on_page
 
+    def _on_jobs(self, printer_id: int) -> JobsWritten | None:
+        observer = self.jobs_observer
+        if observer is None:
+            return None
+        return lambda written: observer(printer_id, written)
+
     async def _claim_or_fail(self, printer_id: int, full: bool, result: SyncResult) -> Claim | None:
         def claim(session: Session) -> Claim | None:
             return claim_printer(
@@ -254,6 +266,7 @@ class Syncer:
             ),
             clock=self.clock,
             progress=on_page,
+            on_jobs=self._on_jobs(claim.printer_id),
         )
         async with client:
             try:
