@@ -194,12 +194,6 @@ def _progress(messages: list[dict[str, Any]], op_id: str) -> list[float]:
     return [d["progress"] for d in data]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="intermittent on a loaded machine (about 1 run in 3): a socket's subscriptions "
-    "never reach its worker's hub although a query on the same socket is answered, or the "
-    "socket drops without a close frame; not yet explained (see the helper's report)",
-)
 def test_subscribers_on_both_workers_receive_every_event(
     tmp_path: Path,
     mariadb: Database,
