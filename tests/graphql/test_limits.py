@@ -902,3 +902,24 @@ def test_introspection_lists_make_no_data_field_of_their_name_a_long_list() -> N
     nest) must not charge a data field called ``fields`` 5000 objects."""
     schema = build_schema("type Query { fields: Box types: Box } type Box { inner: Box }")
     assert sized_field_names(schema) == {}
+
+
+def _depth(query: str) -> int:
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return measure_operation(operation, check_structure(document), None, {}).depth
+
+
+def test_a_fragment_declared_after_one_already_ordered_is_measured() -> None:
+    """``b`` is ordered as ``a``'s dependency before its own turn comes: the fragments
+    after it must still be summarised, or a spread of ``c`` would measure nothing."""
+    query = (
+        "{ ...c } fragment a on Query { ...b } fragment b on Query { x } "
+        "fragment c on Query { deep { deeper { leaf } } }"
+    )
+    assert _depth(query) == 3
+
+
+def test_a_spread_of_an_unknown_fragment_is_left_to_validation() -> None:
+    document = parse("{ ...a } fragment a on Query { ...missing }")
+    assert [fragment.name.value for fragment in check_structure(document)] == ["a"]
