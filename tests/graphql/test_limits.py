@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import OperationDefinitionNode, get_introspection_query, parse
+from graphql import OperationDefinitionNode, build_schema, get_introspection_query, parse
 from graphql.language import Lexer, Source, TokenKind
 
 from gql_server.app import create_app
@@ -32,6 +32,7 @@ from gql_server.graphql.limits import (
     Measure,
     check_structure,
     measure_operation,
+    sized_field_names,
 )
 from tests.factories import make_printer
 from tests.graphql.conftest import GraphQLClient, make_key
@@ -887,3 +888,38 @@ def test_an_introspection_field_under_another_field_marks_the_operation() -> Non
     (operation,) = document.definitions
     assert isinstance(operation, OperationDefinitionNode)
     assert measure_operation(operation, check_structure(document), None, {}).introspection
+
+
+def test_a_refusal_reads_as_its_message() -> None:
+    """What a traceback or a log line shows of a refusal raised outside the guard."""
+    with pytest.raises(DocumentRefused) as refused:
+        check_structure(parse("{ ...a } fragment a on Query { ...a }"))
+    assert str(refused.value) == "fragment 'a' spreads itself"
+
+
+def test_introspection_lists_make_no_data_field_of_their_name_a_long_list() -> None:
+    """Sized fields are known by name alone: ``__Type.fields`` (a list of objects that
+    nest) must not charge a data field called ``fields`` 5000 objects."""
+    schema = build_schema("type Query { fields: Box types: Box } type Box { inner: Box }")
+    assert sized_field_names(schema) == {}
+
+
+def _depth(query: str) -> int:
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return measure_operation(operation, check_structure(document), None, {}).depth
+
+
+def test_a_fragment_declared_after_one_already_ordered_is_measured() -> None:
+    """``b`` is ordered as ``a``'s dependency before its own turn comes: the fragments
+    after it must still be summarised, or a spread of ``c`` would measure nothing."""
+    query = (
+        "{ ...c } fragment a on Query { ...b } fragment b on Query { x } "
+        "fragment c on Query { deep { deeper { leaf } } }"
+    )
+    assert _depth(query) == 3
+
+
+def test_a_spread_of_an_unknown_fragment_is_left_to_validation() -> None:
+    document = parse("{ ...a } fragment a on Query { ...missing }")
+    assert [fragment.name.value for fragment in check_structure(document)] == ["a"]

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from gql_server.db.models import Base, MetadataDocument, PrintFile, PrintJob
+from gql_server.db.models import Base, JobDetails, MetadataDocument, PrintFile, PrintJob
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter, count_jobs, fetch_jobs_by_ids
 from gql_server.services.jobs import (
     _ids_of,
     job_key,
+    to_json,
     unfinished_jobs,
     upsert_details,
     upsert_jobs,
@@ -292,3 +293,71 @@ def test_details_without_raw_metadata_read_as_null(database: Database) -> None:
         upsert_details(session, [{"print_job_id": job_pk, "layer_height": 0.2}])
         (stored,) = fetch_jobs_by_ids(session, [job_pk]).values()
     assert (stored.details_id is not None, stored.details_raw_metadata) == (True, None)
+
+
+def test_details_that_name_their_document_store_no_other(database: Database) -> None:
+    """``raw_metadata_id`` wins over ``raw_metadata``, which is then not stored at all:
+    a document nothing refers to would stay forever (documents are never deleted)."""
+    row = make_job_row(1)
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        result = upsert_jobs(session, printer_id, [row])
+        key = job_key(row)
+        details = {
+            "print_job_id": result.ids[key],
+            "raw_metadata_id": result.metadata_ids[key],
+            "raw_metadata": {"slicer": "Cura"},
+        }
+        upsert_details(session, [details])
+        (stored,) = fetch_jobs_by_ids(session, [result.ids[key]]).values()
+    assert stored.details_raw_metadata == row["job_metadata"]
+    assert _count(database, MetadataDocument) == 1
+
+
+def test_details_written_again_replace_the_jobs_details(database: Database) -> None:
+    row = make_job_row(1)
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        job_pk = upsert_jobs(session, printer_id, [row]).ids[job_key(row)]
+        upsert_details(session, [{"print_job_id": job_pk, "filament_type": "PLA"}])
+        upsert_details(session, [{"print_job_id": job_pk, "filament_type": "PETG"}])
+        (stored,) = fetch_jobs_by_ids(session, [job_pk]).values()
+    assert (_count(database, JobDetails), stored.details_filament_type) == (1, "PETG")
+
+
+def test_a_file_name_that_folds_longer_than_its_column_is_stored_and_found(
+    database: Database,
+) -> None:
+    """500 "ß" (the name column's width) fold to 1,000 characters, cut to the 500 the
+    folded column holds: MariaDB's strict mode refuses a longer value."""
+    row = make_job_row(1, filename="ß" * 500)
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [row])
+    with database.scope() as session:
+        assert count_jobs(session, JobFilter(filename_contains="SS" * 250)) == 1
+
+
+# --- texts and digests that earlier releases stored -----------------------------------
+
+
+def test_json_texts_are_compact_as_stored_documents_are_keyed() -> None:
+    """A metadata document is identified by the digest of this exact text (migration
+    0009 keyed the documents already stored so): another spacing would store every
+    document a second time after an upgrade. NaN takes the same form as null."""
+    assert to_json({"a": [1, 2.5], "b": None}) == '{"a":[1,2.5],"b":null}'
+    assert to_json({"a": float("nan"), "b": [float("inf")]}) == '{"a":null,"b":[null]}'
+
+
+# Pinned: the digest is stored (print_jobs.content_hash), so another formula would make
+# the first import after an upgrade rewrite, and report as updated, every job. A column
+# added to print_jobs changes it on purpose (module comment in services/jobs.py): then
+# pin the new value.
+DIGEST_OF_JOB_1 = "964c6820939990310f3990ee14d8d62037a4466154ffb1ec3379ec00728c99d7"
+
+
+def test_a_jobs_digest_is_the_one_earlier_releases_stored(database: Database) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(1)])
+    assert _jobs(database)["000001"].content_hash == DIGEST_OF_JOB_1
