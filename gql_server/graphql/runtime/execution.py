@@ -26,6 +26,7 @@ in the log. GQL_FAST_PATH=false turns it off as well.
 import functools
 import importlib.metadata
 import logging
+import math
 import re
 import threading
 from collections.abc import Awaitable, Mapping
@@ -34,11 +35,15 @@ from enum import Enum
 from typing import Any, Final
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     ExecutionResult,
     ExperimentalIncrementalExecutionResults,
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLFloat,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -307,6 +312,13 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         names = plan.enum_names
         if names is not None and isinstance(value, Enum) and value in names:
             return names[value]
+        # What graphql-core's Int and Float return unchanged: an int in 32 bits, a
+        # finite float (a statistics calendar is thousands of them).
+        if value.__class__ is float and plan.leaf_type is GraphQLFloat and math.isfinite(value):
+            return value
+        in_32_bits = value.__class__ is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+        if in_32_bits and plan.leaf_type is GraphQLInt:
+            return value
         # A plan without an object type has a leaf type; FieldPlan types both as optional.
         return self.complete_leaf_value(plan.leaf_type, value)  # type: ignore[arg-type]
 

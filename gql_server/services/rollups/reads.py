@@ -23,7 +23,18 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Subquery, Table, case, func, null, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Subquery,
+    Table,
+    case,
+    cast,
+    func,
+    null,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import PrintJob
@@ -149,6 +160,9 @@ def stats_rows(
     source = _source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
     if source is None:
         return None
+    if kind == "day":
+        # The days are the buckets: no second grouping (1,095 of them over three years).
+        return list(connection.execute(_per_day(source).order_by(source.level.c.day)))
     dialect = connection.dialect.name
     rows = _days(source, kind, dialect) if calendar_zone else _job_rows(source, kind)
     return list(connection.execute(aggregate(dialect, rows)))
@@ -179,29 +193,35 @@ def _shown_filament_type(level: Table) -> Any:
     return case((level.c.has_filament_type, level.c.filament_type))
 
 
-def _days(source: Source, kind: str, dialect: str) -> Subquery:
-    """Summed per day first, in the primary key's order (no sort of every row), then
-    bucketed by week or month over one row per day."""
+def _per_day(source: Source) -> Select[Any]:
+    """One row per day in aggregate's column order (bucket, shown filament type, jobs,
+    completed, finished, the three sums), summed in the primary key's order: no sort of
+    every row."""
     level = source.level
     completed, finished = job_counts(level.c.status, level.c.job_count)
-    days = (
+    return (
         select(
-            level.c.day,
-            func.sum(level.c.job_count).label("jobs"),
-            func.sum(completed).label("completed"),
-            func.sum(finished).label("finished"),
+            level.c.day.label("bucket"),
+            null().label("filament_type"),
+            # Counts as integers: MariaDB's SUM of them is a DECIMAL, slower to decode.
+            cast(func.sum(level.c.job_count), Integer).label("jobs"),
+            cast(func.sum(completed), Integer).label("completed"),
+            cast(func.sum(finished), Integer).label("finished"),
             func.sum(level.c.print_time).label("print_time"),
             func.sum(level.c.total_time).label("total_time"),
             func.sum(level.c.filament_used).label("filament_used"),
         )
         .where(*source.conditions)
         .group_by(level.c.day)
-        .subquery("days")
     )
+
+
+def _days(source: Source, kind: str, dialect: str) -> Subquery:
+    """Bucketed by week or month over one row per day."""
+    days = _per_day(source).subquery("days")
     return select(
-        period(dialect, kind, days.c.day).label("bucket"),
-        null().label("filament_type"),
-        *(days.c[name] for name in ("jobs", "completed", "finished")),
+        period(dialect, kind, days.c.bucket).label("bucket"),
+        *(days.c[name] for name in ("filament_type", "jobs", "completed", "finished")),
         *(days.c[name] for name in ("print_time", "total_time", "filament_used")),
     ).subquery("rows")
 
