@@ -218,6 +218,7 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
         if result.created_keys:
             result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
         change.created([result.ids[key] for key in result.created_keys])
+        change.wrote_jobs({result.ids[_key(row)]: row for row in to_write})
     for row in to_write:
         metadata = row["job_metadata"]
         result.metadata_ids[_key(row)] = None if metadata is None else document_ids[metadata]
@@ -409,6 +410,7 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     )
     with rollups.tracking(session) as change:  # a job's filament type is in its details
         change.existing([row["print_job_id"] for row in values])
+        change.wrote_details(values)
         for chunk in _chunks(values):
             session.execute(statement, chunk)
     return len(values)

@@ -90,10 +90,10 @@ def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Dat
     # One SELECT of the rows held; an upsert and a SELECT of ids for the file names, the
     # same for the metadata documents; one INSERT … ON CONFLICT/DUPLICATE KEY of the jobs,
     # one SELECT of the new ids, one upsert of their auxiliary data (eight); for the
-    # rollups, the changed jobs' contributions before and every written job's after, the
-    # state row locked, one upsert and one DELETE of emptied rows per level (nine): the
-    # same seventeen statements for 10 jobs and for 500.
-    assert large == small == 17
+    # rollups, the changed jobs' contributions before (their after is known from the
+    # values written), the state row locked, one upsert and one DELETE of emptied rows per
+    # level (eight): the same sixteen statements for 10 jobs and for 500.
+    assert large == small == 16
 
 
 # --- identity across printers: a job is (printer, job id, start time) -------------------

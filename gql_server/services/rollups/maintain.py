@@ -12,9 +12,11 @@ another (no deadlock between their upserts), and a rebuild, which holds the lock
 it reads the jobs, never misses or doubles a batch.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
@@ -97,29 +99,78 @@ def apply(
 
 
 class RollupChange:
-    """The jobs a unit of work writes: what they contributed before, and their ids."""
+    """The jobs a unit of work writes: what they contributed before, their ids, and the
+    values written, from which their contribution after is known without reading the
+    rows back."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.before: list[Contribution] = []
+        self.before: dict[int, Contribution] = {}
         self.job_ids: set[int] = set()
+        self.jobs: dict[int, Mapping[str, Any]] = {}
+        self.filament_types: dict[int, tuple[str | None, str | None]] = {}
 
     def existing(self, job_ids: Sequence[int]) -> None:
         """Jobs (by row id) about to be rewritten: call before writing them."""
         fresh = [job_id for job_id in job_ids if job_id not in self.job_ids]
         if fresh:
-            self.before += contributions_of(self.connection, fresh)
+            self.before.update((job.id, job) for job in contributions_of(self.connection, fresh))
             self.job_ids.update(fresh)
 
     def created(self, job_ids: Sequence[int]) -> None:
         """Jobs (by row id) that did not exist before this unit of work."""
         self.job_ids.update(job_ids)
 
+    def wrote_jobs(self, rows: Mapping[int, Mapping[str, Any]]) -> None:
+        """The print_jobs values written, by row id (the columns Contribution names)."""
+        self.jobs.update(rows)
+
+    def wrote_details(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The job_details values written (``print_job_id`` and the filament type)."""
+        for row in rows:
+            folded = row["filament_type_folded"]
+            self.filament_types[row["print_job_id"]] = (row["filament_type"], folded)
+
+    def after(self) -> list[Contribution]:
+        """Each job's contribution now: from the values written over what it held
+        before; a job neither written nor held before (none today) is read."""
+        known: list[Contribution] = []
+        unknown: list[int] = []
+        for job_id in self.job_ids:
+            job = self._after(job_id)
+            if job is None:
+                unknown.append(job_id)
+            else:
+                known.append(job)
+        return known + contributions_of(self.connection, unknown) if unknown else known
+
+    def _after(self, job_id: int) -> Contribution | None:
+        held = self.before.get(job_id)
+        written = self.jobs.get(job_id)
+        if written is None:
+            if held is None:
+                return None
+            job = held
+        else:
+            job = Contribution(
+                job_id,
+                written["printer_id"],
+                written["start_time"],
+                written["status"],
+                written["print_duration"],
+                written["total_duration"],
+                written["filament_used"],
+                None if held is None else held.filament_type,
+                None if held is None else held.filament_type_folded,
+            )
+        filament = self.filament_types.get(job_id)
+        if filament is None:
+            return job
+        return replace(job, filament_type=filament[0], filament_type_folded=filament[1])
+
     def apply(self) -> None:
         if self.job_ids:
-            apply(
-                self.connection, self.before, contributions_of(self.connection, list(self.job_ids))
-            )
+            apply(self.connection, list(self.before.values()), self.after())
 
 
 @contextmanager
