@@ -284,14 +284,21 @@ def write_metadata_documents(session: Session, texts: Iterable[str | None]) -> d
 def _write_by_digest(
     session: Session, model: type[Any], digest_column: str, rows: Mapping[str, dict[str, Any]]
 ) -> dict[str, int]:
-    """One upsert (nothing changes on a conflict: the text is there) and one SELECT of
-    the ids, keyed by each text's digest. Rows go in digest order, so that two imports
-    adding the same texts lock them in the same order (no deadlock on MariaDB)."""
+    """Every text's row id, adding the rows the table lacks: one SELECT when it holds
+    them all already (a farm prints the same files again and again), else also one
+    upsert of the missing rows (nothing changes on a conflict: the text is there) and
+    a SELECT of their ids. Rows go in digest order, so that two imports adding the
+    same texts lock them in the same order (no deadlock on MariaDB); READ COMMITTED
+    (db/engine.py) lets the second SELECT see a row another import added meanwhile."""
     if not rows:
         return {}
     by_digest = {text_digest(text): text for text in rows}
-    values = [{digest_column: d, **rows[text]} for d, text in sorted(by_digest.items())]
     table = cast(Table, model.__table__)
+    ids = _ids_by_digest(session, table, digest_column, by_digest)
+    missing = sorted(digest for digest, text in by_digest.items() if text not in ids)
+    if not missing:
+        return ids
+    values = [{digest_column: digest, **rows[by_digest[digest]]} for digest in missing]
     statement = upsert_statement(
         session.get_bind().dialect,
         table,
@@ -300,10 +307,21 @@ def _write_by_digest(
     )
     for chunk in _chunks(values):
         session.execute(statement, chunk)
+    ids.update(_ids_by_digest(session, table, digest_column, {d: by_digest[d] for d in missing}))
+    return ids
+
+
+def _ids_by_digest(
+    session: Session, table: Table, digest_column: str, by_digest: Mapping[str, str]
+) -> dict[str, int]:
+    """The row id of each text the table holds, by the text."""
     ids: dict[str, int] = {}
     digest = table.c[digest_column]
-    for chunk in _chunks(values):
-        query = select(digest, table.c.id).where(digest.in_([row[digest_column] for row in chunk]))
+    wanted = list(by_digest)
+    for start in range(0, len(wanted), ROWS_PER_STATEMENT):
+        query = select(digest, table.c.id).where(
+            digest.in_(wanted[start : start + ROWS_PER_STATEMENT])
+        )
         ids.update({by_digest[found]: row_id for found, row_id in session.execute(query)})
     return ids
 

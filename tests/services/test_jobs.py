@@ -2,6 +2,7 @@
 of different printers never taken for one another."""
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -70,14 +71,24 @@ def test_upsert_returns_the_row_id_of_every_job(database: Database) -> None:
     assert sorted(result.ids.values()) == sorted(job.id for job in stored.values())
 
 
-def _statements_for_upsert(database: Database, printer_name: str, size: int) -> int:
+def _statements_for_upsert(
+    database: Database, printer_name: str, size: int, *, known_files: bool = False
+) -> int:
+    """Statements of a batch of ``size`` jobs, 3 new and 2 changed; with ``known_files``
+    the new jobs print files (and carry metadata) that earlier jobs printed."""
+
+    def row(index: int, **overrides: Any) -> dict[str, Any]:
+        if known_files:
+            overrides |= {"filename": "part.gcode", "job_metadata": {"slicer": "PrusaSlicer"}}
+        return make_job_row(index, **overrides)
+
     with database.scope() as session:
         printer_id = make_printer(session, printer_name).id
     with database.scope() as session:
-        upsert_jobs(session, printer_id, [make_job_row(i) for i in range(size - 3)])
+        upsert_jobs(session, printer_id, [row(i) for i in range(size - 3)])
     # A batch that mixes new, changed and unchanged rows exercises every statement.
-    rows = [make_job_row(i) for i in range(size - 5)]
-    rows += [make_job_row(i, status="cancelled") for i in range(size - 5, size)]
+    rows = [row(i) for i in range(size - 5)]
+    rows += [row(i, status="cancelled") for i in range(size - 5, size)]
     with database.scope() as session, count_statements(database.engine) as log:
         result = upsert_jobs(session, printer_id, rows)
     assert (result.created, result.updated) == (3, 2)
@@ -87,13 +98,23 @@ def _statements_for_upsert(database: Database, printer_name: str, size: int) -> 
 def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Database) -> None:
     small = _statements_for_upsert(database, "small", 10)
     large = _statements_for_upsert(database, "large", 500)
-    # One SELECT of the rows held; an upsert and a SELECT of ids for the file names, the
-    # same for the metadata documents; one INSERT … ON CONFLICT/DUPLICATE KEY of the jobs,
-    # one SELECT of the new ids, one upsert of their auxiliary data (eight); for the
-    # rollups, the changed jobs' contributions before (their after is known from the
-    # values written), the state row locked, one upsert and one DELETE of emptied rows per
-    # level (eight): the same sixteen statements for 10 jobs and for 500.
-    assert large == small == 16
+    # One SELECT of the rows held; for the file names a SELECT of the ids held, an upsert
+    # of the new names and a SELECT of their ids, the same for the metadata documents; one
+    # INSERT … ON CONFLICT/DUPLICATE KEY of the jobs, one SELECT of the new ids, one
+    # upsert of their auxiliary data (ten); for the rollups, the changed jobs'
+    # contributions before (their after is known from the values written), the state row
+    # locked, one upsert and one DELETE of emptied rows per level (eight): the same
+    # eighteen statements for 10 jobs and for 500.
+    assert large == small == 18
+
+
+def test_a_batch_of_files_the_farm_printed_before_looks_their_rows_up_once(
+    database: Database,
+) -> None:
+    small = _statements_for_upsert(database, "small", 10, known_files=True)
+    large = _statements_for_upsert(database, "large", 500, known_files=True)
+    # As above, but one SELECT finds every file name and one every document: 14.
+    assert large == small == 14
 
 
 # --- identity across printers: a job is (printer, job id, start time) -------------------
