@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.models import JobAnnotation, JobDetails, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
 from gql_server.services.job_queries import (
@@ -40,6 +40,7 @@ class StatsGroupBy(enum.Enum):
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+    FAILURE_REASON = "failure_reason"
 
 
 CALENDAR = (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
@@ -120,6 +121,8 @@ def _bucket_key(
     if group_by is StatsGroupBy.FILAMENT_TYPE:
         # The same rule as the filter: "PLA" and "pla" are one bucket on every database.
         return JobDetails.filament_type_folded
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        return JobAnnotation.failure_reason  # NULL: jobs without a failure reason
     zone = resolve_zone(timezone)
     span = _time_span(session, conditions)
     if span is None:
@@ -162,6 +165,9 @@ def _raw_rows(
     if key is None:
         return []
     completed, finished = job_counts(PrintJob.status, 1)
+    jobs = PrintJob.__table__.outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        jobs = jobs.outerjoin(JobAnnotation, JobAnnotation.print_job_id == PrintJob.id)
     rows = (
         select(
             key.label("bucket"),
@@ -173,8 +179,7 @@ def _raw_rows(
             PrintJob.total_duration.label("total_time"),
             PrintJob.filament_used,
         )
-        .select_from(PrintJob)
-        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .select_from(jobs)
         .where(*conditions)
         .subquery("rows")
     )
