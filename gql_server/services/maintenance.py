@@ -26,6 +26,9 @@ from gql_server.services.errors import NotFoundError, ValidationError
 from gql_server.services.pagination import Page, PageArgs, SortKey, build_page
 
 NAME_MAX = 100
+# Tasks one printer may have: Printer.maintenance is a list, and the query limits charge
+# it for this many (graphql/limits.py). A printer needs a handful.
+TASKS_PER_PRINTER_MAX = 50
 NOTE_MAX = 500
 # The longest interval of each kind a task may have: a century of continuous printing,
 # ten million metres of filament, ten years.
@@ -128,6 +131,16 @@ def _check_intervals(intervals: Intervals) -> None:
             )
 
 
+def _check_room(session: Session, printer_id: int) -> None:
+    held = session.scalar(select(func.count()).where(MaintenanceTask.printer_id == printer_id))
+    if (held or 0) >= TASKS_PER_PRINTER_MAX:
+        raise ValidationError(
+            f"the printer has {TASKS_PER_PRINTER_MAX} maintenance tasks, the most it may have",
+            field="printerId",
+            code="TOO_MANY_TASKS",
+        )
+
+
 def create_task(
     session: Session, *, printer_id: int, name: str, intervals: Intervals, now: datetime
 ) -> MaintenanceTask:
@@ -135,6 +148,7 @@ def create_task(
     _check_intervals(intervals)
     if session.get(Printer, printer_id) is None:
         raise NotFoundError(f"no printer with id {printer_id}", field="printerId")
+    _check_room(session, printer_id)
     task = MaintenanceTask(
         printer_id=printer_id,
         name=name,

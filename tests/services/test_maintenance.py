@@ -232,3 +232,12 @@ def test_measuring_the_farm_is_two_statements_however_many_tasks(database: Datab
     with database.scope() as session, count_statements(database.engine) as log:
         maintenance.measure_tasks(session, printer_ids=None, now=NOW)
     assert log.count == 2
+
+
+def test_a_printer_holds_at_most_its_bound_of_tasks(database: Database) -> None:
+    printer_id, _ = _printer_with_jobs(database, "voron-1", 0)
+    for _ in range(maintenance.TASKS_PER_PRINTER_MAX):
+        _task(database, printer_id, created=EPOCH)
+    with pytest.raises(ServiceError) as refused:
+        _task(database, printer_id, created=EPOCH)
+    assert (refused.value.code, refused.value.field) == ("TOO_MANY_TASKS", "printerId")
