@@ -21,6 +21,7 @@ from gql_server.services.jobs import upsert_jobs
 from gql_server.services.printers import delete_printer
 from gql_server.services.stats import StatsGroupBy, print_stats
 from tests.factories import EPOCH, make_job_row, make_printer
+from tests.support.sql_counter import count_statements
 
 NOW = EPOCH + timedelta(days=30)
 
@@ -150,3 +151,11 @@ def test_the_rollups_decline_the_failure_reason_grouping_and_filter(database: Da
     assert [(b.key, b.job_count) for b in from_rollups] == [("error", expected)]
     assert from_rollups == from_jobs
     assert counted == expected
+
+
+def test_stats_by_failure_reason_read_the_jobs(database: Database) -> None:
+    _annotated_farm(database)
+    with database.scope() as session, count_statements(database.engine) as log:
+        print_stats(session, JobFilter(), StatsGroupBy.FAILURE_REASON)
+    assert [s for s in log.statements if "job_rollup" in s] == []
+    assert any("print_jobs" in s for s in log.statements)
