@@ -358,16 +358,12 @@ def page_queries(printer_id: str) -> list[Query]:
     ]
 
 
-# Groupings the rollups cannot answer: they read the raw jobs.
-RAW_GROUPINGS = {StatsGroupBy.FAILURE_REASON}
-
-
 def stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
     return [
         Query(
             f"printStats({group.name}) in {zone}",
             f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {BUCKET} }} }}',
-            NO_GOAL if group in RAW_GROUPINGS else goal,
+            goal,
         )
         for zone, goal in zones
         for group in StatsGroupBy

@@ -121,8 +121,6 @@ def _bucket_key(
     if group_by is StatsGroupBy.FILAMENT_TYPE:
         # The same rule as the filter: "PLA" and "pla" are one bucket on every database.
         return JobDetails.filament_type_folded
-    if group_by is StatsGroupBy.FAILURE_REASON:
-        return JobAnnotation.failure_reason  # NULL: jobs without a failure reason
     zone = resolve_zone(timezone)
     span = _time_span(session, conditions)
     if span is None:
@@ -149,6 +147,8 @@ def print_stats(
     else from the jobs; ``use_rollups`` False always reads the jobs."""
     if timezone != "UTC":
         resolve_zone(timezone)  # refuse a bad zone name whoever answers
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        return _failure_reason_buckets(session, job_filter, use_rollups=use_rollups)
     rows = None
     if use_rollups:
         rows = rollup_reads.stats_rows(session, job_filter, group_by.value, timezone)
@@ -165,9 +165,6 @@ def _raw_rows(
     if key is None:
         return []
     completed, finished = job_counts(PrintJob.status, 1)
-    jobs = PrintJob.__table__.outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
-    if group_by is StatsGroupBy.FAILURE_REASON:
-        jobs = jobs.outerjoin(JobAnnotation, JobAnnotation.print_job_id == PrintJob.id)
     rows = (
         select(
             key.label("bucket"),
@@ -179,11 +176,66 @@ def _raw_rows(
             PrintJob.total_duration.label("total_time"),
             PrintJob.filament_used,
         )
-        .select_from(jobs)
+        .select_from(PrintJob)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .where(*conditions)
         .subquery("rows")
     )
     return list(session.execute(aggregate(session.get_bind().dialect.name, rows)))
+
+
+def _failure_reason_buckets(
+    session: Session, job_filter: JobFilter, *, use_rollups: bool
+) -> list[StatsBucket]:
+    """A bucket per failure reason, read from the annotated jobs only (through
+    job_annotations: a few among many), after the bucket (key None) of the jobs without
+    one: what is left of the filter's totals, which the rollups answer when they can.
+    Its float sums may differ from summing those jobs in their last bits."""
+    completed, finished = job_counts(PrintJob.status, 1)
+    rows = (
+        select(
+            JobAnnotation.failure_reason.label("bucket"),
+            JobDetails.filament_type,
+            literal(1).label("jobs"),
+            completed.label("completed"),
+            finished.label("finished"),
+            PrintJob.print_duration.label("print_time"),
+            PrintJob.total_duration.label("total_time"),
+            PrintJob.filament_used,
+        )
+        .select_from(JobAnnotation)
+        .join(PrintJob, PrintJob.id == JobAnnotation.print_job_id)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .where(JobAnnotation.failure_reason.is_not(None), *filter_conditions(job_filter))
+        .subquery("rows")
+    )
+    dialect = session.get_bind().dialect.name
+    reasons = [
+        _bucket(StatsGroupBy.FAILURE_REASON, row)
+        for row in session.execute(aggregate(dialect, rows))
+    ]
+    every = print_stats(session, job_filter, StatsGroupBy.STATUS, use_rollups=use_rollups)
+    rest = _left_over(every, reasons)
+    return reasons if rest.job_count == 0 else [rest, *reasons]
+
+
+SUMMED = (
+    "job_count",
+    "completed_count",
+    "finished_count",
+    "print_time",
+    "total_time",
+    "filament_used",
+)
+
+
+def _left_over(every: list[StatsBucket], some: list[StatsBucket]) -> StatsBucket:
+    """The buckets ``every`` minus the buckets ``some`` (which they include), keyless."""
+    left = {
+        name: sum(getattr(b, name) for b in every) - sum(getattr(b, name) for b in some)
+        for name in SUMMED
+    }
+    return StatsBucket(key=None, printer_id=None, **left)
 
 
 def _bucket(group_by: StatsGroupBy, row: Any) -> StatsBucket:

@@ -153,9 +153,19 @@ def test_the_rollups_decline_the_failure_reason_grouping_and_filter(database: Da
     assert counted == expected
 
 
-def test_stats_by_failure_reason_read_the_jobs(database: Database) -> None:
+def test_stats_by_failure_reason_read_only_the_annotated_jobs(database: Database) -> None:
     _annotated_farm(database)
     with database.scope() as session, count_statements(database.engine) as log:
         print_stats(session, JobFilter(), StatsGroupBy.FAILURE_REASON)
-    assert [s for s in log.statements if "job_rollup" in s] == []
-    assert any("print_jobs" in s for s in log.statements)
+    reading_jobs = [s for s in log.statements if "print_jobs" in s]
+    assert [s for s in reading_jobs if "FROM job_annotations" not in s] == []
+    assert any("job_rollup_totals" in s for s in log.statements)  # the totals
+
+
+def test_a_failure_reason_filter_leaves_no_bucket_without_a_reason(database: Database) -> None:
+    farm = _annotated_farm(database)
+    clog = JobFilter(failure_reasons=("clog",))
+    with database.scope() as session:
+        buckets = print_stats(session, clog, StatsGroupBy.FAILURE_REASON)
+    expected = sum(1 for reason, _, _ in farm.values() if reason == "clog")
+    assert [(b.key, b.job_count) for b in buckets] == [("clog", expected)]
