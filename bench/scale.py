@@ -35,11 +35,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -49,9 +50,13 @@ from gql_server.app import create_app
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.models import MaintenanceTask, PrintJob
 from gql_server.db.session import Database
+from gql_server.db.types import as_utc, utcnow
 from gql_server.graphql.types.enums import OrderDirection, PrintJobOrderField, StatsGroupBy
+from gql_server.services import maintenance
 from gql_server.services.api_keys import create_api_key
+from gql_server.services.maintenance import Intervals
 from gql_server.services.rollups.maintain import stored_zone
 from tests.support.sql_counter import count_statements
 
@@ -365,6 +370,45 @@ def stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
     ]
 
 
+MAINTENANCE_DUE = Query(
+    "maintenanceDue(first: 50)",
+    "{ maintenanceDue(first: 50) { nodes { name printHours filamentMeters days overdueRatio "
+    f"dueIn {{ printHours filamentMeters days }} }} {PAGE_INFO} totalCount }} }}",
+    STATS_GOAL,
+)
+# Each printer's tasks: (name, intervals, days before its newest job it was last done;
+# None: never done, so counted from its creation).
+MAINTENANCE_TASKS = (
+    ("nozzle", Intervals(every_print_hours=200.0), 30),
+    ("belts", Intervals(every_filament_meters=5000.0, every_days=180.0), 120),
+    ("lubricate rods", Intervals(every_days=90.0), None),
+)
+
+
+def seed_maintenance(database: Database) -> int:
+    """The farm's maintenance tasks, unless it has some (``--reuse``); how many it has."""
+    with database.scope() as session:
+        held = session.scalar(select(func.count()).select_from(MaintenanceTask)) or 0
+        if held:
+            return held
+        newest = session.execute(
+            select(PrintJob.printer_id, func.max(PrintJob.start_time)).group_by(PrintJob.printer_id)
+        ).all()
+        now = utcnow()
+        for printer_id, latest in newest:
+            latest = as_utc(datetime.fromisoformat(latest) if isinstance(latest, str) else latest)
+            for name, intervals, days_before in MAINTENANCE_TASKS:
+                task = maintenance.create_task(
+                    session, printer_id=printer_id, name=name, intervals=intervals, now=now
+                )
+                if days_before is not None:
+                    done_at = latest - timedelta(days=days_before)
+                    maintenance.record_maintenance(
+                        session, task_id=task.id, done_at=done_at, note=None, now=now
+                    )
+        return len(newest) * len(MAINTENANCE_TASKS)
+
+
 SEARCH = Query(
     f'filenameContains: "{RARE_TERM}" + totalCount',
     f'{{ printJobs(first: 50, filter: {{filenameContains: "{RARE_TERM}"}}) '
@@ -379,6 +423,7 @@ def all_queries(printer_id: str, zones: list[tuple[str, Goal]]) -> list[Query]:
         *page_queries(printer_id),
         SEARCH,
         *stats_queries(zones),
+        MAINTENANCE_DUE,
     ]
 
 
@@ -411,6 +456,8 @@ class Client:
 async def measure_farm(
     database: Database, run: FarmRun, zones: list[tuple[str, Goal]], zone: str | None, rounds: int
 ) -> None:
+    tasks = seed_maintenance(database)
+    run.notes.append(f"{tasks:,} maintenance tasks")
     with database.scope() as session:
         key = create_api_key(session, name="bench-scale", scopes="READ").plaintext
     app = create_app(settings_for(run.farm.url, zone), database=database)

@@ -406,3 +406,48 @@ class JobRollupState(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     timezone: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobAnnotation(TimestampMixin, Base):
+    """What a person says about a job after the fact (annotatePrintJob). A table of its
+    own, keyed by the job's row: imports and live updates write print_jobs only, so a
+    resync that rewrites a job never touches what was said about it."""
+
+    __tablename__ = "job_annotations"
+
+    print_job_id: Mapped[int] = mapped_column(
+        ForeignKey("print_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    note: Mapped[str | None] = mapped_column(String(2000))
+    # services.annotations.FailureReason's value; printStats groups and filters by it.
+    failure_reason: Mapped[str | None] = mapped_column(String(32), index=True)
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+
+class MaintenanceTask(TimestampMixin, Base):
+    """Something to do on a printer every so many print hours, filament metres or days
+    (services/maintenance.py). Its odometers are summed from the jobs, never counted."""
+
+    __tablename__ = "maintenance_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(
+        ForeignKey("printers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    every_print_hours: Mapped[float | None] = mapped_column(Double)
+    every_filament_meters: Mapped[float | None] = mapped_column(Double)
+    every_days: Mapped[float | None] = mapped_column(Double)
+
+
+class MaintenanceRecord(Base):
+    """One time a maintenance task was done; the newest ``done_at`` resets its odometers."""
+
+    __tablename__ = "maintenance_records"
+    __table_args__ = (Index("ix_maintenance_records_task_id_done_at", "task_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("maintenance_tasks.id", ondelete="CASCADE"))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

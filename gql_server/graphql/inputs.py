@@ -9,6 +9,7 @@ import strawberry
 from gql_server.graphql.errors import api_error
 from gql_server.graphql.ids import database_id
 from gql_server.graphql.types.enums import (
+    FailureReason,
     JobStatus,
     OrderDirection,
     PrinterOrderFieldName,
@@ -70,6 +71,9 @@ class PrintJobFilter:
     )
     started_after: datetime | None = strawberry.field(default=None, description=TIME_BOUND)
     started_before: datetime | None = strawberry.field(default=None, description=TIME_BOUND)
+    failure_reasons: list[FailureReason] | None = strawberry.field(
+        default=None, description=f"Jobs annotated with one of these reasons. {LIST_BOUND}"
+    )
 
     def to_service(self) -> JobFilter:
         return _bounded(self._to_service)
@@ -85,7 +89,13 @@ class PrintJobFilter:
             slicer=check_text(self.slicer, field="slicer"),
             started_after=to_utc(self.started_after, field="startedAfter"),
             started_before=to_utc(self.started_before, field="startedBefore"),
+            failure_reasons=_failure_reasons(self.failure_reasons),
         )
+
+
+def _failure_reasons(reasons: Sequence[FailureReason] | None) -> tuple[str, ...] | None:
+    checked = check_items(reasons, field="failureReasons")
+    return None if checked is None else tuple(reason.value for reason in checked)
 
 
 def database_ids(

@@ -46,6 +46,7 @@ from graphql import (
 )
 
 from gql_server.graphql.pages import DEFAULT_PAGE_SIZE
+from gql_server.services.maintenance import TASKS_PER_PRINTER_MAX
 from gql_server.services.pagination import MAX_PAGE_SIZE
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
@@ -59,8 +60,11 @@ MAX_WORK = 100_000
 # Objects a list outside a connection is charged for; resolvers that return such a list
 # refuse to return more (printStats: LIST_TOO_LONG).
 MAX_LIST_ITEMS = 5000
+# Lists bounded by what the services store, charged for that many objects instead:
+# Printer.maintenance (createMaintenanceTask refuses more tasks per printer).
+LIST_BOUNDS = {"maintenance": TASKS_PER_PRINTER_MAX}
 # Sized fields: a connection's size comes from its first/last arguments (PAGED), a
-# list's is MAX_LIST_ITEMS.
+# list's is its LIST_BOUNDS entry, else MAX_LIST_ITEMS.
 PAGED = None
 
 
@@ -274,7 +278,7 @@ def sized_field_names(graphql_schema: GraphQLSchema) -> dict[str, int | None]:
             if item.name.endswith("Connection"):
                 sizes[name] = PAGED
             elif _is_list(graphql_field.type) and not in_connection and _nests(item):
-                sizes[name] = MAX_LIST_ITEMS
+                sizes[name] = LIST_BOUNDS.get(name, MAX_LIST_ITEMS)
     return sizes
 
 

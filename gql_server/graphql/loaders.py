@@ -10,13 +10,15 @@ this fits with the rest of a request: graphql/runtime/__init__.py.
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from gql_server.db.types import utcnow
 from gql_server.graphql.runtime.selection import JobSelection
-from gql_server.services import job_queries, printer_queries
+from gql_server.services import annotations, job_queries, maintenance, printer_queries
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs
 
@@ -47,13 +49,32 @@ class JobCountKey:
 
 
 class Loaders:
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Read, clock: Callable[[], datetime] = utcnow) -> None:
         self._read = read
+        self._clock = clock
         self.printer = DataLoader(self._load_printers)
         self.job = DataLoader(self._load_jobs)
         self.totals = DataLoader(self._load_totals)
         self.jobs_page = DataLoader(self._load_job_pages)
         self.job_count = DataLoader(self._load_job_counts)
+        self.annotation = DataLoader(self._load_annotations)
+        self.maintenance = DataLoader(self._load_maintenance)
+
+    async def _load_annotations(self, job_ids: Sequence[int]) -> list[Any]:
+        found = await self._read(lambda s: annotations.fetch_annotations(s, job_ids))
+        return [found.get(job_id) for job_id in job_ids]
+
+    async def _load_maintenance(
+        self, printer_ids: Sequence[int]
+    ) -> list[list[maintenance.TaskStatus]]:
+        now = self._clock()
+        tasks = await self._read(
+            lambda s: maintenance.measure_tasks(s, printer_ids=printer_ids, now=now)
+        )
+        by_printer: dict[int, list[maintenance.TaskStatus]] = defaultdict(list)
+        for task in tasks:
+            by_printer[task.printer_id].append(task)
+        return [by_printer.get(printer_id, []) for printer_id in printer_ids]
 
     async def _load_printers(self, ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: printer_queries.fetch_printers_by_ids(s, ids))

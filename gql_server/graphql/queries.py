@@ -24,6 +24,7 @@ from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection, page_connection
 from gql_server.graphql.types.enums import StatsGroupBy
 from gql_server.graphql.types.job_totals import job_totals_from_row
+from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_maintenance_due
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
@@ -91,6 +92,13 @@ class Query:
         description="Print jobs of every printer, newest first by default.",
         permission_classes=[CanRead],
     )
+    maintenance_due: Connection[MaintenanceTask] = strawberry.field(
+        resolver=resolve_maintenance_due,
+        description="The farm's maintenance tasks, most overdue first (by overdueRatio, "
+        "ties by task). The days odometer grows with the clock: a later page is cut at "
+        "the rank its cursor's task had when the cursor was issued.",
+        permission_classes=[CanRead],
+    )
 
     @strawberry.field(
         description="Job counts, success rate, time and filament per bucket.",
@@ -131,7 +139,7 @@ class Query:
             row = await loaders.printer.load(number)
             return None if row is None else printer_from_row(row)
         if type_name == "PrintJob":
-            return await _print_job(info, number)
+            return await load_print_job(info, number)
         if type_name == "JobDetails":
             row = await info.context.read(lambda s: job_queries.fetch_details_by_id(s, number))
             return None if row is None else job_details_from_row(row)
@@ -152,7 +160,7 @@ class Query:
 
     @strawberry.field(permission_classes=[CanRead])
     async def print_job(self, info: Info, id: strawberry.ID) -> PrintJob | None:
-        return await _print_job(info, database_id(id, "PrintJob"))
+        return await load_print_job(info, database_id(id, "PrintJob"))
 
     @strawberry.field(description="The API key making this request.", permission_classes=[CanRead])
     async def viewer(self, info: Info) -> ApiKey:
@@ -188,9 +196,9 @@ class Query:
 API_KEY_ORDERING = "api_key:created_at:asc"
 
 
-async def _print_job(info: Info, job_id: int) -> PrintJob | None:
+async def load_print_job(info: Info, job_id: int) -> PrintJob | None:
     """One job by id (with its details), and its printer through the loader: several
-    ``node`` fields in one request share each batch."""
+    ``node`` fields in one request share each batch. Also annotatePrintJob's answer."""
     loaders = info.context.loaders
     row = await loaders.job.load(job_id)
     if row is None:

@@ -73,7 +73,7 @@ async def _job(info: Info, event: JobChanged) -> PrintJob | None:
         printer = printer_queries.fetch_printers_by_ids(session, [event.printer_id])
         return job.get(event.print_job_id), printer.get(event.printer_id)
 
-    info.context.loaders = Loaders(info.context.read)
+    info.context.loaders = Loaders(info.context.read, info.context.now)
     row, printer = await info.context.read(read)
     if row is None or printer is None:
         return None  # deleted since: nothing to show

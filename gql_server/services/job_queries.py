@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from gql_server.db.models import (
     TIMESTAMP_COLUMNS,
+    JobAnnotation,
     JobDetails,
     JobDocument,
     MetadataDocument,
@@ -168,6 +169,8 @@ class JobFilter:
     slicer: str | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
+    # Values of services.annotations.FailureReason: jobs annotated with one of them.
+    failure_reasons: Sequence[str] | None = None
 
 
 NO_FILTER = JobFilter()
@@ -222,6 +225,11 @@ def filter_conditions(job_filter: JobFilter) -> list[Any]:
         conditions.append(PrintJob.start_time > f.started_after)
     if f.started_before is not None:
         conditions.append(PrintJob.start_time < f.started_before)
+    if f.failure_reasons is not None:
+        annotated = select(JobAnnotation.print_job_id).where(
+            JobAnnotation.failure_reason.in_(list(f.failure_reasons))
+        )
+        conditions.append(PrintJob.id.in_(annotated))
     return conditions
 
 

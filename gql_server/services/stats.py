@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.models import JobAnnotation, JobDetails, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
 from gql_server.services.job_queries import (
@@ -40,6 +40,7 @@ class StatsGroupBy(enum.Enum):
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+    FAILURE_REASON = "failure_reason"
 
 
 CALENDAR = (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
@@ -146,6 +147,8 @@ def print_stats(
     else from the jobs; ``use_rollups`` False always reads the jobs."""
     if timezone != "UTC":
         resolve_zone(timezone)  # refuse a bad zone name whoever answers
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        return _failure_reason_buckets(session, job_filter, use_rollups=use_rollups)
     rows = None
     if use_rollups:
         rows = rollup_reads.stats_rows(session, job_filter, group_by.value, timezone)
@@ -179,6 +182,60 @@ def _raw_rows(
         .subquery("rows")
     )
     return list(session.execute(aggregate(session.get_bind().dialect.name, rows)))
+
+
+def _failure_reason_buckets(
+    session: Session, job_filter: JobFilter, *, use_rollups: bool
+) -> list[StatsBucket]:
+    """A bucket per failure reason, read from the annotated jobs only (through
+    job_annotations: a few among many), after the bucket (key None) of the jobs without
+    one: what is left of the filter's totals, which the rollups answer when they can.
+    Its float sums may differ from summing those jobs in their last bits."""
+    completed, finished = job_counts(PrintJob.status, 1)
+    rows = (
+        select(
+            JobAnnotation.failure_reason.label("bucket"),
+            JobDetails.filament_type,
+            literal(1).label("jobs"),
+            completed.label("completed"),
+            finished.label("finished"),
+            PrintJob.print_duration.label("print_time"),
+            PrintJob.total_duration.label("total_time"),
+            PrintJob.filament_used,
+        )
+        .select_from(JobAnnotation)
+        .join(PrintJob, PrintJob.id == JobAnnotation.print_job_id)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .where(JobAnnotation.failure_reason.is_not(None), *filter_conditions(job_filter))
+        .subquery("rows")
+    )
+    dialect = session.get_bind().dialect.name
+    reasons = [
+        _bucket(StatsGroupBy.FAILURE_REASON, row)
+        for row in session.execute(aggregate(dialect, rows))
+    ]
+    every = print_stats(session, job_filter, StatsGroupBy.STATUS, use_rollups=use_rollups)
+    rest = _left_over(every, reasons)
+    return reasons if rest.job_count == 0 else [rest, *reasons]
+
+
+SUMMED = (
+    "job_count",
+    "completed_count",
+    "finished_count",
+    "print_time",
+    "total_time",
+    "filament_used",
+)
+
+
+def _left_over(every: list[StatsBucket], some: list[StatsBucket]) -> StatsBucket:
+    """The buckets ``every`` minus the buckets ``some`` (which they include), keyless."""
+    left = {
+        name: sum(getattr(b, name) for b in every) - sum(getattr(b, name) for b in some)
+        for name in SUMMED
+    }
+    return StatsBucket(key=None, printer_id=None, **left)
 
 
 def _bucket(group_by: StatsGroupBy, row: Any) -> StatsBucket:

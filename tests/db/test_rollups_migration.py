@@ -13,6 +13,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import migrate_to
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter
+from gql_server.services.rollups.reads import ROLLED_UP_KINDS
 from gql_server.services.rollups.rebuild import rebuild
 from gql_server.services.stats import StatsGroupBy, print_stats
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
@@ -113,7 +114,8 @@ def test_upgrade_builds_the_rollups_of_the_stored_jobs_in_gql_timezone(engine: E
         ("2025-03-29", 1),
         ("2025-03-30", 3),
     ]
-    for group_by in StatsGroupBy:
+    # The groupings the rollups answer (the others need tables of later revisions).
+    for group_by in (g for g in StatsGroupBy if g.value in ROLLED_UP_KINDS):
         rolled = _stats(database, group_by, use_rollups=True)
         assert same_buckets(rolled, _stats(database, group_by, use_rollups=False))
     with database.scope() as session:

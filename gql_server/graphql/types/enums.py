@@ -4,12 +4,14 @@ import enum
 
 import strawberry
 
+from gql_server.services.annotations import FailureReason
 from gql_server.services.job_queries import JobOrderField as PrintJobOrderField
 from gql_server.services.printer_queries import PrinterOrderField as PrinterOrderFieldName
 from gql_server.services.stats import StatsGroupBy
 
 __all__ = [
     "ApiKeyScope",
+    "FailureReason",
     "JobStatus",
     "OrderDirection",
     "PrintJobOrderField",
@@ -59,6 +61,9 @@ strawberry.enum(
 )
 strawberry.enum(
     StatsGroupBy, name="StatsGroupBy", description="How printStats groups jobs into buckets."
+)
+strawberry.enum(
+    FailureReason, name="FailureReason", description="Why a print failed (annotatePrintJob)."
 )
 
 

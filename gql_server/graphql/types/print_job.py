@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from gql_server.graphql.types.annotation import PrintJobAnnotation, resolve_annotation
 from gql_server.graphql.types.enums import JobStatus
 from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.node import Node
@@ -31,6 +32,11 @@ class PrintJob(Node):
     updated_at: datetime
     printer: Annotated["Printer", strawberry.lazy("gql_server.graphql.types.printer")]
     job_details: JobDetails | None
+    annotation: PrintJobAnnotation | None = strawberry.field(
+        resolver=resolve_annotation,
+        description="What was said about the job (annotatePrintJob); null when nothing. "
+        "Imports and live updates never change it.",
+    )
     # Plain attributes, not resolvers: whoever builds a job hands over its printer and
     # details, fetched a whole page at a time, so a job costs no awaitable of its own
     # (graphql/runtime/, bench/fleet_query.py).

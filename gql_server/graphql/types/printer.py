@@ -15,6 +15,7 @@ from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_totals import JobTotals
 from gql_server.graphql.types.live_status import LiveStatus, live_status_from
+from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_maintenance
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
 
@@ -81,6 +82,10 @@ class Printer(Node):
         resolver=resolve_live_status,
         description="What the printer is doing now; null when live mode (GQL_LIVE) is off "
         "or does not follow the printer (inactive, or just added).",
+    )
+    maintenance: list[MaintenanceTask] = strawberry.field(
+        resolver=resolve_maintenance,
+        description="Its maintenance tasks with their odometers, oldest task first.",
     )
 
 

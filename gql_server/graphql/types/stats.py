@@ -6,7 +6,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.ids import to_global_id
-from gql_server.graphql.types.enums import job_status
+from gql_server.graphql.types.enums import FailureReason, job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.services.stats import StatsBucket as ServiceBucket
 from gql_server.services.stats import StatsGroupBy
@@ -19,8 +19,9 @@ class StatsBucket:
         "global id (PrintJobFilter.printerIds), the JobStatus name (statuses; UNKNOWN "
         "gathers every status the API does not name), the filament type (filamentTypes, "
         "which ignores case: types differing only in case share a bucket, shown in the "
-        "first spelling by code point; null for jobs without details), or the period's "
-        "first day (ISO date)."
+        "first spelling by code point; null for jobs without details), the period's "
+        "first day (ISO date), or the FailureReason name (failureReasons; null for jobs "
+        "without one)."
     )
     job_count: int
     completed_count: int
@@ -57,4 +58,6 @@ def _filter_key(bucket: ServiceBucket, group_by: StatsGroupBy) -> str | None:
         return to_global_id("Printer", bucket.printer_id)
     if group_by is StatsGroupBy.STATUS and bucket.key is not None:
         return job_status(bucket.key).name
+    if group_by is StatsGroupBy.FAILURE_REASON and bucket.key is not None:
+        return FailureReason(bucket.key).name
     return bucket.key

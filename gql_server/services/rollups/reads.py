@@ -51,6 +51,10 @@ from gql_server.services.sql_filters import in_folded
 from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, job_counts, period
 from gql_server.services.zones import first_instant_of_day
 
+# The groupings the rollups are keyed by; any other (a job's annotation, say) is the
+# jobs' to answer.
+ROLLED_UP_KINDS = frozenset({"printer", "status", "filament_type", *CALENDAR_KINDS})
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -60,7 +64,12 @@ class Source:
 
 def _answerable(job_filter: JobFilter) -> bool:
     f = job_filter
-    return not f.filename_contains and f.user is None and f.slicer is None
+    return (
+        not f.filename_contains
+        and f.user is None
+        and f.slicer is None
+        and f.failure_reasons is None  # annotations are not rolled up
+    )
 
 
 def _job_conditions(level: Table, job_filter: JobFilter) -> list[Any]:
@@ -155,6 +164,8 @@ def stats_rows(
     session: Session, job_filter: JobFilter, kind: str, timezone: str
 ) -> list[Any] | None:
     """stats_sql.aggregate's rows for grouping ``kind`` (a StatsGroupBy value), or None."""
+    if kind not in ROLLED_UP_KINDS:
+        return None
     connection = session.connection()
     calendar_zone = timezone if kind in CALENDAR_KINDS else None
     source = _source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
