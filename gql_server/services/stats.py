@@ -157,6 +157,20 @@ def print_stats(
     return [_bucket(group_by, row) for row in rows]
 
 
+def _summed_columns() -> tuple[Any, ...]:
+    """What a bucket sums of each job, under the names stats_sql.aggregate reads."""
+    completed, finished = job_counts(PrintJob.status, 1)
+    return (
+        JobDetails.filament_type,
+        literal(1).label("jobs"),
+        completed.label("completed"),
+        finished.label("finished"),
+        PrintJob.print_duration.label("print_time"),
+        PrintJob.total_duration.label("total_time"),
+        PrintJob.filament_used,
+    )
+
+
 def _raw_rows(
     session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
 ) -> list[Any]:
@@ -164,18 +178,8 @@ def _raw_rows(
     key = _bucket_key(session, group_by, conditions, timezone)
     if key is None:
         return []
-    completed, finished = job_counts(PrintJob.status, 1)
     rows = (
-        select(
-            key.label("bucket"),
-            JobDetails.filament_type,
-            literal(1).label("jobs"),
-            completed.label("completed"),
-            finished.label("finished"),
-            PrintJob.print_duration.label("print_time"),
-            PrintJob.total_duration.label("total_time"),
-            PrintJob.filament_used,
-        )
+        select(key.label("bucket"), *_summed_columns())
         .select_from(PrintJob)
         .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .where(*conditions)
@@ -191,18 +195,8 @@ def _failure_reason_buckets(
     job_annotations: a few among many), after the bucket (key None) of the jobs without
     one: what is left of the filter's totals, which the rollups answer when they can.
     Its float sums may differ from summing those jobs in their last bits."""
-    completed, finished = job_counts(PrintJob.status, 1)
     rows = (
-        select(
-            JobAnnotation.failure_reason.label("bucket"),
-            JobDetails.filament_type,
-            literal(1).label("jobs"),
-            completed.label("completed"),
-            finished.label("finished"),
-            PrintJob.print_duration.label("print_time"),
-            PrintJob.total_duration.label("total_time"),
-            PrintJob.filament_used,
-        )
+        select(JobAnnotation.failure_reason.label("bucket"), *_summed_columns())
         .select_from(JobAnnotation)
         .join(PrintJob, PrintJob.id == JobAnnotation.print_job_id)
         .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
