@@ -2,9 +2,9 @@
 
 A query and a commit per job would make an import of 10,000 jobs cost 20,000 round
 trips. Here a batch costs a constant number of statements: one SELECT of the rows
-already held; for what is new or changed, one upsert of the file names (print_files)
-and one SELECT of their ids, the same two for the metadata documents
-(metadata_documents), one dialect-native upsert of the jobs, one SELECT of the ids of
+already held; for what is new or changed, one SELECT of the ids of their file names
+and metadata documents (services/text_rows: two more statements when some are new),
+one dialect-native upsert of the jobs, one SELECT of the ids of
 the new rows, one upsert of their auxiliary data (job_documents), and the rollups'
 delta (services/rollups).
 """
@@ -24,15 +24,15 @@ from gql_server.db.models import (
     FOLDED_WIDTHS,
     JobDetails,
     JobDocument,
-    MetadataDocument,
-    PrintFile,
     PrintJob,
     column_names,
     value_attributes,
 )
 from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
+from gql_server.services import text_rows
 from gql_server.services.rollups import maintain as rollups
+from gql_server.services.text_rows import DOCUMENTS, FILES
 
 # Rows per INSERT statement: 500 jobs stay far below MariaDB's 16 MiB packet even with
 # 10 KiB of metadata per job.
@@ -210,8 +210,12 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
     result.updated = len(result.updated_keys)
     if not to_write:
         return result
-    file_ids = write_file_names(session, [row["filename"] for row in to_write])
-    document_ids = write_metadata_documents(session, [row["job_metadata"] for row in to_write])
+    texts = {
+        FILES: text_rows.file_rows(row["filename"] for row in to_write),
+        DOCUMENTS: text_rows.document_rows(row["job_metadata"] for row in to_write),
+    }
+    ids = text_rows.write_texts(session, texts)  # one SELECT when all are held
+    file_ids, document_ids = ids[FILES], ids[DOCUMENTS]
     with rollups.tracking(session) as change:  # the rollups move with the rows
         change.existing([batch.stored[key].id for key in result.updated_keys])
         _write_jobs(session, [_job_row(row, file_ids, document_ids) for row in to_write])
@@ -250,80 +254,16 @@ def _insert_values(printer_id: int, key: JobKey, values: dict[str, Any]) -> dict
     }
 
 
-def text_digest(text: str) -> str:
-    """The unique key of a file name or a document: its exact text, whatever the
-    database's collation (MariaDB's ignores case and trailing spaces)."""
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def write_file_names(session: Session, filenames: Iterable[str]) -> dict[str, int]:
     """Add the names print_files lacks; every name's row id."""
-    now = utcnow()
-    return _write_by_digest(
-        session,
-        PrintFile,
-        "filename_digest",
-        {
-            name: {
-                "filename": name,
-                "filename_folded": fold(name, FOLDED_WIDTHS["filename_folded"]),
-                "created_at": now,
-            }
-            for name in set(filenames)
-        },
-    )
+    return text_rows.write_texts(session, {FILES: text_rows.file_rows(filenames)})[FILES]
 
 
 def write_metadata_documents(session: Session, texts: Iterable[str | None]) -> dict[str, int]:
     """Add the metadata documents (JSON texts) that metadata_documents lacks; every
     text's row id. Nothing for None."""
-    documents = {text: {"document": text} for text in set(texts) if text is not None}
-    return _write_by_digest(session, MetadataDocument, "digest", documents)
-
-
-def _write_by_digest(
-    session: Session, model: type[Any], digest_column: str, rows: Mapping[str, dict[str, Any]]
-) -> dict[str, int]:
-    """Every text's row id, adding the rows the table lacks: one SELECT when it holds
-    them all already (a farm prints the same files again and again), else also one
-    upsert of the missing rows (nothing changes on a conflict: the text is there) and
-    a SELECT of their ids. Rows go in digest order, so that two imports adding the
-    same texts lock them in the same order (no deadlock on MariaDB); READ COMMITTED
-    (db/engine.py) lets the second SELECT see a row another import added meanwhile."""
-    if not rows:
-        return {}
-    by_digest = {text_digest(text): text for text in rows}
-    table = cast(Table, model.__table__)
-    ids = _ids_by_digest(session, table, digest_column, by_digest)
-    missing = sorted(digest for digest, text in by_digest.items() if text not in ids)
-    if not missing:
-        return ids
-    values = [{digest_column: digest, **rows[by_digest[digest]]} for digest in missing]
-    statement = upsert_statement(
-        session.get_bind().dialect,
-        table,
-        conflict_columns=(digest_column,),
-        update_columns=(digest_column,),
-    )
-    for chunk in _chunks(values):
-        session.execute(statement, chunk)
-    ids.update(_ids_by_digest(session, table, digest_column, {d: by_digest[d] for d in missing}))
-    return ids
-
-
-def _ids_by_digest(
-    session: Session, table: Table, digest_column: str, by_digest: Mapping[str, str]
-) -> dict[str, int]:
-    """The row id of each text the table holds, by the text."""
-    ids: dict[str, int] = {}
-    digest = table.c[digest_column]
-    wanted = list(by_digest)
-    for start in range(0, len(wanted), ROWS_PER_STATEMENT):
-        query = select(digest, table.c.id).where(
-            digest.in_(wanted[start : start + ROWS_PER_STATEMENT])
-        )
-        ids.update({by_digest[found]: row_id for found, row_id in session.execute(query)})
-    return ids
+    wanted = {DOCUMENTS: text_rows.document_rows(texts)}
+    return text_rows.write_texts(session, wanted)[DOCUMENTS]
 
 
 def _job_row(
