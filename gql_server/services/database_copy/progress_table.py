@@ -33,7 +33,7 @@ PROGRESS = Table(
     "gql_copy_progress",
     MetaData(),
     Column("table_name", String(64), primary_key=True),
-    Column("source", String(500), nullable=False),
+    Column("source", Text, nullable=False),  # the source as `database_label` names it
     Column("position", Text),  # JSON list of the last key copied; null before the first
     Column("copied", Integer, nullable=False),
     Column("finished", Boolean, nullable=False),
