@@ -8,7 +8,7 @@ from typing import TextIO
 
 from gql_server.cli.failures import FAILED, USAGE, fail
 from gql_server.cli.parser import Commands, add_command
-from gql_server.config import ConfigError, Settings
+from gql_server.config import DATABASE_SCHEMES, ConfigError, Settings
 from gql_server.db.opening import database_label, opened_database, sqlite_file
 from gql_server.db.secret_file import SUFFIX
 from gql_server.db.session import Database
@@ -17,11 +17,10 @@ from gql_server.services.database_copy.copying import (
     CopyReport,
     copy_database,
 )
-from gql_server.services.database_copy.errors import SOURCE_NOT_MIGRATED, CopyRefused
+from gql_server.services.database_copy.errors import SOURCE_MISSING, CopyRefused
 from gql_server.services.database_copy.preflight import check_source, refuse_same_database
 from gql_server.text_table import format_table
 
-SCHEMES = ("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")
 DESCRIPTION = """\
 Copy every table of a gql_server database into another, in batches, parents before
 children: SQLite to MariaDB to move a farm that outgrew SQLite, MariaDB (or SQLite) to
@@ -78,8 +77,9 @@ def register(commands: Commands) -> None:
 
 
 def database_url(text: str) -> str:
-    if not text.startswith(SCHEMES):
-        raise argparse.ArgumentTypeError(f"a database URL starts with {', '.join(SCHEMES)}")
+    if not text.startswith(DATABASE_SCHEMES):
+        schemes = ", ".join(DATABASE_SCHEMES)
+        raise argparse.ArgumentTypeError(f"a database URL starts with one of {schemes}")
     return text
 
 
@@ -124,7 +124,7 @@ def opened(url: str, flag: str) -> Iterator[Database]:
     source is refused rather than left behind as an empty file."""
     file = sqlite_file(url)
     if flag == "--from" and file is not None and not file.exists():
-        raise CopyRefused(f"--from names {file}, which does not exist", code=SOURCE_NOT_MIGRATED)
+        raise CopyRefused(f"--from names {file}, which does not exist", code=SOURCE_MISSING)
     try:
         with opened_database(url, for_migration=True) as database:
             yield database

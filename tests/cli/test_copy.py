@@ -318,3 +318,11 @@ def test_copy_refuses_to_copy_a_database_onto_itself(
 ) -> None:
     status, _, err = copy(capsys, farm_url, farm_url)
     assert status == 2 and "SAME_DATABASE" in err
+
+
+def test_copy_refuses_a_missing_source_file_without_creating_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    status, _, err = copy(capsys, f"sqlite:///{missing}", f"sqlite:///{tmp_path / 'copy.db'}")
+    assert (status, "SOURCE_MISSING" in err, missing.exists()) == (2, True, False)
