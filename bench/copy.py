@@ -9,6 +9,7 @@ copy holds one batch, and the checksums stream.
 """
 
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -28,14 +29,24 @@ PRINTERS = 20
 
 
 def seeded(path: Path, jobs: int) -> str:
+    """Seeds in a process of its own: a forked child's peak RSS (wait4) counts the
+    parent's pages it started with, and a parent that seeded 100,000 jobs holds many."""
     url = f"sqlite:///{path}"
+    seeding = multiprocessing.get_context("spawn").Process(target=seed, args=(url, jobs))
+    seeding.start()
+    seeding.join()
+    if seeding.exitcode != 0:
+        raise SystemExit(f"seeding {path} failed")
+    return url
+
+
+def seed(url: str, jobs: int) -> None:
     database = Database(create_db_engine(url))
     try:
         upgrade_to_head(database.engine)
         seed_fleet(database, printers=PRINTERS, jobs=jobs // PRINTERS)
     finally:
         database.dispose()
-    return url
 
 
 def timed_copy(source: str, target: str) -> tuple[float, int]:
