@@ -36,6 +36,12 @@ from tests.sync.conftest import API_KEY, FAST
 SYNCED_JOBS = 60
 WRITTEN_JOBS = 150  # enough batches of 3 that a kill lands in the middle
 PROGRESS_TABLE = "gql_copy_progress"
+# The tables build_farm fills (every table is compared, filled or not).
+FILLED = {
+    *("printers", "print_jobs", "job_details", "job_documents", "metadata_documents"),
+    *("print_files", "job_totals", "job_rollup_totals", "job_rollup_days"),
+    *("job_rollup_day_statuses", "job_rollup_state", "api_keys", "sync_runs"),
+}
 _numbers = count()
 
 
@@ -163,7 +169,7 @@ def test_farm_survives_sqlite_to_mariadb_to_sqlite_value_for_value(
 ) -> None:
     back_url = f"sqlite:///{tmp_path / 'back.db'}"
     original = every_row(farm_url)
-    assert all(original.values()), [name for name, rows in original.items() if not rows]
+    assert {name for name, rows in original.items() if rows} >= FILLED
 
     there = copy(capsys, farm_url, mariadb_url)
     back = copy(capsys, mariadb_url, back_url, "--batch-size", "7")  # keysets on MariaDB
