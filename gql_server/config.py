@@ -217,9 +217,13 @@ def _secret_key(env: Mapping[str, str]) -> str | None:
     return raw.strip()
 
 
+# The databases and drivers gql_server runs on (gql-server copy checks its URLs too).
+DATABASE_SCHEMES = ("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     url = _text(env, "DATABASE_URL", DEFAULT_DATABASE_URL)
-    if not url.startswith(("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")):
+    if not url.startswith(DATABASE_SCHEMES):
         raise ConfigError(
             "DATABASE_URL must start with sqlite://, mysql+pymysql:// or mariadb+pymysql://"
             f" (got scheme {url.split(':', 1)[0]!r})"

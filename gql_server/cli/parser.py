@@ -27,6 +27,8 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "rotate-secret": (*DATABASE, *SECRET),
     "export-schema": (),
     "rollups": (*DATABASE, "GQL_TIMEZONE"),
+    # Its databases are --from and --to, never DATABASE_URL.
+    "copy": (),
     # A client of a running server: its key, and where serve listens by default.
     "watch": ("GQL_API_KEY", "GQL_HOST", "GQL_PORT"),
 }
