@@ -25,6 +25,7 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "api-key": DATABASE,
     "sync": (*DATABASE, *SECRET, *SYNC),
     "rotate-secret": (*DATABASE, *SECRET),
+    "export": DATABASE,
     "export-schema": (),
     "rollups": (*DATABASE, "GQL_TIMEZONE"),
     # A client of a running server: its key, and where serve listens by default.
