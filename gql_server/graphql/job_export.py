@@ -8,6 +8,8 @@ The JSON fields (``metadata``, ``auxiliaryData``, ``jobDetails.rawMetadata``) ar
 out: they are documents, not cells.
 """
 
+import functools
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,9 +42,19 @@ def _status(value: str, _printers: Mapping[int, str]) -> str:
     return job_status(value).name
 
 
-def _global_id(type_name: str) -> Convert:
+def _job_global_id(job_id: int, _printers: Mapping[int, str]) -> str:
     """As ``Node.id`` makes it, from the type's name."""
-    return lambda value, _printers: to_global_id(type_name, value)
+    return to_global_id(PrintJob.__name__, job_id)
+
+
+def _printer_global_id(printer_id: int, _printers: Mapping[int, str]) -> str:
+    return _encoded_printer_id(printer_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded_printer_id(printer_id: int) -> str:
+    """A farm's few printers recur on every row: each id is encoded once."""
+    return to_global_id(Printer.__name__, printer_id)
 
 
 def _printer_name(printer_id: int, printers: Mapping[int, str]) -> str:
@@ -80,9 +92,9 @@ _DETAIL_FIELDS = {
 }
 
 EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
-    ExportColumn("id", "id", _global_id(PrintJob.__name__)),
+    ExportColumn("id", "id", _job_global_id),
     ExportColumn("databaseId", "id"),
-    ExportColumn("printer.id", "printer_id", _global_id(Printer.__name__)),
+    ExportColumn("printer.id", "printer_id", _printer_global_id),
     ExportColumn("printer.name", "printer_id", _printer_name),
     *(ExportColumn(name, source) for name, source in _JOB_FIELDS.items()),
     ExportColumn("status", "status", _status),
@@ -108,19 +120,19 @@ QUERY_COLUMNS = JobColumns(
 )
 
 
-def batch_values(batch: JobBatch) -> list[tuple[Any, ...]]:
+def batch_values(batch: JobBatch) -> list[list[Any]]:
     """The batch's rows as the columns' values, in EXPORT_COLUMNS' order. Positions are
-    looked up once per batch: every row of a query has the same columns."""
+    looked up once per batch (every row of a query has the same columns); the values
+    are picked by one itemgetter per row, then the few converted columns rewritten."""
     labels = batch.rows[0]._fields
-    readers = [(labels.index(column.source), column.convert) for column in EXPORT_COLUMNS]
+    pick = operator.itemgetter(*(labels.index(column.source) for column in EXPORT_COLUMNS))
+    converted = [(i, c.convert) for i, c in enumerate(EXPORT_COLUMNS) if c.convert is not None]
     names = batch.printer_names
-    return [
-        tuple(
-            row[position] if convert is None else convert(row[position], names)
-            for position, convert in readers
-        )
-        for row in batch.rows
-    ]
+    values = [list(pick(row)) for row in batch.rows]
+    for position, convert in converted:
+        for row in values:
+            row[position] = convert(row[position], names)
+    return values
 
 
 def export_chunks(
@@ -135,7 +147,7 @@ def export_chunks(
     pulls one batch through the database, the columns and the encoder at a time.
     ``on_rows`` is told how many rows each batch held, as it is encoded."""
 
-    def values() -> Iterator[Sequence[tuple[Any, ...]]]:
+    def values() -> Iterator[Sequence[list[Any]]]:
         for batch in job_batches(run, job_filter=job_filter, order=order, columns=QUERY_COLUMNS):
             rows = batch_values(batch)
             yield rows

@@ -17,20 +17,24 @@ Encoder = Callable[[Sequence[str], Iterable[Sequence[Row]]], Iterator[bytes]]
 # A spreadsheet runs a cell that starts with one of these as a formula (=, + and - as
 # arithmetic, @ as a function call); tab and carriage return lead to the same in some
 # (OWASP's "CSV injection" list). A quote in front makes it text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
 FORMULA_GUARD = "'"
 
 
-def csv_cell(value: Any) -> Any:
-    """What the CSV holds for ``value``: text guarded against formulas, numbers as
-    numbers (a negative number is not text), booleans as in JSON, null as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return FORMULA_GUARD + value
-    return value
+def csv_cells(rows: Sequence[Row]) -> list[list[Any]]:
+    """What the CSV holds for each value: text guarded against formulas, numbers as
+    numbers (a negative number is not text), booleans as in JSON; None stays None,
+    which the csv module writes as an empty cell. Inline, not a function per cell:
+    the cells of a million rows are tens of millions of calls."""
+    return [
+        [
+            (FORMULA_GUARD + value if value[:1] in FORMULA_STARTS else value)
+            if value.__class__ is str
+            else (("true" if value else "false") if value.__class__ is bool else value)
+            for value in row
+        ]
+        for row in rows
+    ]
 
 
 def encode_csv(names: Sequence[str], batches: Iterable[Sequence[Row]]) -> Iterator[bytes]:
@@ -41,7 +45,7 @@ def encode_csv(names: Sequence[str], batches: Iterable[Sequence[Row]]) -> Iterat
     writer.writerow(names)
     yield _drain(buffer)
     for rows in batches:
-        writer.writerows([csv_cell(value) for value in row] for row in rows)
+        writer.writerows(csv_cells(rows))
         yield _drain(buffer)
 
 

@@ -3,8 +3,9 @@
 import csv
 import io
 import json
+import shutil
 from collections.abc import Iterator
-from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,69 +13,15 @@ import pytest
 
 from gql_server.app import create_app
 from gql_server.config import Settings
+from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.job_export import COLUMN_NAMES
 from gql_server.services.export_formats import FORMULA_GUARD
-from gql_server.services.jobs import job_key, upsert_details, upsert_jobs
-from tests.factories import EPOCH, TEST_SECRET, make_job_row, make_printer
+from tests.factories import TEST_SECRET
 from tests.graphql.conftest import GraphQLClient, make_key
+from tests.support.export_jobs import seed_jobs
 from tests.support.live_server import LiveServer
-
-STATUSES = ("completed", "cancelled", "error", "completed", "in_progress", "server_exit", "odd")
-FILAMENTS = ("PLA", "PETG", "pla", None)
-NAMES = (
-    "Lüfterabdeckung.gcode",
-    'ケース, "quoted"\nline.gcode',
-    '=HYPERLINK("http://x").gcode',
-    "+1.gcode",
-    "-2.gcode",
-    "@SUM(A1).gcode",
-    "bracket.gcode",
-)
-
-
-def seed_jobs(database: Database, count: int = 300) -> list[int]:
-    """Three printers' jobs with every kind of value: nulls in the sort columns, jobs
-    without details, statuses GraphQL calls UNKNOWN, texts a spreadsheet would run."""
-    printer_ids = []
-    with database.scope() as session:
-        for p in range(3):
-            printer = make_printer(session, name=f"printer-{p}" if p else "=cmd|' /C calc'!A0")
-            printer_ids.append(printer.id)
-            numbers = range(p, count, 3)
-            rows = {n: _job(n) for n in numbers}
-            result = upsert_jobs(session, printer.id, list(rows.values()))
-            details = [_details(n, result.ids[job_key(rows[n])]) for n in numbers if n % 5 != 4]
-            upsert_details(session, details)
-    return printer_ids
-
-
-def _job(n: int) -> dict[str, Any]:
-    finished = n % 9 != 0
-    return make_job_row(
-        n,
-        start_time=EPOCH + timedelta(hours=n % 50, seconds=n),  # ties between printers' hours
-        end_time=EPOCH + timedelta(hours=n % 50, seconds=600 + n % 7) if finished else None,
-        filename=NAMES[n % len(NAMES)].replace(".gcode", f"_{n % 11}.gcode"),
-        status=STATUSES[n % len(STATUSES)],
-        user="-admin" if n % 6 == 0 else ("Renée" if n % 6 == 1 else None),
-        filament_used=None if n % 8 == 0 else -12.5 if n % 13 == 0 else 100.0 + n % 4,
-        total_duration=None if n % 10 == 0 else 600.5 + n % 3,
-        job_metadata={"slicer": "PrusaSlicer" if n % 3 else "OrcaSlicer"},
-    )
-
-
-def _details(n: int, job_id: int) -> dict[str, Any]:
-    return {
-        "print_job_id": job_id,
-        "filament_type": FILAMENTS[n % len(FILAMENTS)],
-        "layer_height": 0.2 if n % 2 else None,
-        "nozzle_temp": 215,
-        "support_enabled": n % 3 == 0,
-        "infill_pattern": "=gyroid" if n % 4 == 0 else "grid",
-        "estimated_filament": -1.5 if n % 7 == 0 else 3.25,
-    }
 
 
 @pytest.fixture
@@ -149,7 +96,7 @@ def as_csv_cell(value: Any) -> str:
     return str(value)
 
 
-def url_parameters(job_filter: dict[str, Any], order: dict[str, Any]) -> list[tuple[str, str]]:
+def url_parameters(job_filter: dict[str, Any], order: dict[str, Any]) -> httpx.QueryParams:
     parameters = [
         (name, item)
         for name, value in job_filter.items()
@@ -159,7 +106,7 @@ def url_parameters(job_filter: dict[str, Any], order: dict[str, Any]) -> list[tu
         parameters.append(("orderBy", order["field"]))
     if "direction" in order:
         parameters.append(("direction", order["direction"]))
-    return parameters
+    return httpx.QueryParams(parameters)
 
 
 def parsed_csv(response: httpx.Response) -> list[list[str]]:
@@ -312,3 +259,29 @@ def test_a_bad_parameter_is_400_with_its_code_and_name(
     error = response.json()["errors"][0]
     assert (error["extensions"]["code"], error["extensions"]["field"]) == (code, field)
     assert "Traceback" not in response.text
+
+
+def test_a_failure_after_the_first_bytes_cuts_the_transfer_short(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """SQLite alone: the table dropped to make the batches fail would be missing from
+    the session's shared MariaDB database for the tests after this one."""
+    shutil.copyfile(sqlite_template, tmp_path / "broken.db")
+    database = Database(create_db_engine(f"sqlite:///{tmp_path / 'broken.db'}"))
+    key = make_key(database, "READ")
+    seed_jobs(database, count=3)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE job_details")
+    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET), database=database)
+    try:
+        with (
+            LiveServer(app, name="gql-server") as live,
+            httpx.stream(
+                "GET", f"{live.url}/export/print-jobs.csv", headers={"X-API-Key": key}
+            ) as response,
+        ):
+            assert response.status_code == 200  # sent with the header row
+            with pytest.raises(httpx.RemoteProtocolError):
+                response.read()
+    finally:
+        database.dispose()

@@ -1,0 +1,84 @@
+"""Export benchmark: rows per second and peak memory of ``gql-server export``.
+
+    python -m bench.export [--jobs 1000000] [--small 1000] [--keep DIR]
+
+Seeds an SQLite farm of ``--jobs`` jobs with details (tests/support/many_jobs.py), then
+runs ``gql-server export`` in a child process of its own per format, once over the
+``--small`` newest jobs and once over all of them, and prints for each: rows, seconds,
+rows per second, the file's size and the process's peak RSS (VmHWM), and how much the
+peak grew from the small export to the whole one (the test's bound: 50 MB).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from gql_server.db.engine import create_db_engine
+from gql_server.db.migrate import upgrade_to_head
+from gql_server.db.session import Database
+from tests.support.many_jobs import START, seed_many_jobs
+
+EXPORT_AND_PEAK = (
+    "import sys\n"
+    "from gql_server.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+    "print(f'peak_kb={peak}', file=sys.stderr)\n"
+    "sys.exit(status)\n"
+)
+
+
+def export(url: str, output: Path, fmt: str, *options: str) -> tuple[float, int]:
+    """Seconds and peak kB of one export in a child process."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_AND_PEAK, "export", "--format", fmt, "-o", str(output),
+         *options],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )  # fmt: skip
+    return time.perf_counter() - started, int(done.stderr.rsplit("peak_kb=", 1)[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--keep", type=Path, help="seed into (or reuse) DIR/farm.db")
+    args = parser.parse_args()
+    directory = args.keep or Path(tempfile.mkdtemp(prefix="bench-export-"))
+    path = directory / "farm.db"
+    url = f"sqlite:///{path}"
+    if not path.exists():
+        database = Database(create_db_engine(url))
+        upgrade_to_head(database.engine)
+        started = time.perf_counter()
+        seed_many_jobs(database, args.jobs)
+        database.dispose()
+        print(f"seeded {args.jobs:,} jobs in {time.perf_counter() - started:.1f} s")
+    cutoff = (START + timedelta(minutes=args.jobs - args.small)).isoformat()
+    print(f"{'format':<7}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'MB':>8}{'peak MB':>9}")
+    for fmt in ("csv", "ndjson"):
+        peaks = []
+        for rows, options in ((args.small, ["--started-after", cutoff]), (args.jobs, [])):
+            output = directory / f"export.{fmt}"
+            seconds, peak = export(url, output, fmt, *options)
+            size = output.stat().st_size / 1e6
+            print(
+                f"{fmt:<7}{rows:>11,}{seconds:>9.1f}{rows / seconds:>10,.0f}"
+                f"{size:>8.1f}{peak / 1024:>9.1f}"
+            )
+            peaks.append(peak)
+            output.unlink()
+        print(f"{fmt}: peak grew by {(peaks[1] - peaks[0]) / 1024:.1f} MB from the small export")
+
+
+if __name__ == "__main__":
+    main()
