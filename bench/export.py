@@ -1,12 +1,15 @@
-"""Export benchmark: rows per second and peak memory of ``gql-server export``.
+"""Export benchmark: rows per second and peak memory of ``gql-server export`` and of
+``GET /export/print-jobs.*``.
 
     python -m bench.export [--jobs 1000000] [--small 1000] [--keep DIR]
 
 Seeds an SQLite farm of ``--jobs`` jobs with details (tests/support/many_jobs.py), then
-runs ``gql-server export`` in a child process of its own per format, once over the
-``--small`` newest jobs and once over all of them, and prints for each: rows, seconds,
-rows per second, the file's size and the process's peak RSS (VmHWM), and how much the
-peak grew from the small export to the whole one (the test's bound: 50 MB).
+per format, once over the ``--small`` newest jobs and once over all of them:
+- runs ``gql-server export`` in a child process of its own;
+- streams the export from ``gql-server serve`` (a child process) and throws it away.
+Prints rows, seconds, rows per second, the file's size and the process's peak RSS
+(VmHWM), and how much the peak grew from the small export to the whole one (the test's
+bound: 50 MB).
 """
 
 import argparse
@@ -18,10 +21,17 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
+
 from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
+from gql_server.graphql.job_export_options import PARAMETERS
+from gql_server.services.api_keys import create_api_key
 from tests.support.many_jobs import START, seed_many_jobs
+from tests.support.served import ServerProcess, served
+
+CLI = {parameter.name: parameter.flag for parameter in PARAMETERS}
 
 EXPORT_AND_PEAK = (
     "import sys\n"
@@ -47,6 +57,34 @@ def export(url: str, output: Path, fmt: str, *options: str) -> tuple[float, int]
     return time.perf_counter() - started, int(done.stderr.rsplit("peak_kb=", 1)[1])
 
 
+def peak_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
+def served_export(
+    server: ServerProcess, key: str, fmt: str, parameters: dict[str, str]
+) -> tuple[float, int, int]:
+    """Seconds, bytes and the server's peak kB after streaming one export."""
+    started, size = time.perf_counter(), 0
+    with httpx.stream(
+        "GET",
+        f"{server.url}/export/print-jobs.{fmt}",
+        params=parameters,
+        headers={"X-API-Key": key},
+        timeout=600,
+    ) as response:
+        response.raise_for_status()
+        for chunk in response.iter_raw():
+            size += len(chunk)
+    return time.perf_counter() - started, size, peak_kb(server.process.pid)
+
+
+def report(label: str, rows: int, seconds: float, size: int, peak: int) -> None:
+    print(f"{label:<14}{rows:>11,}{seconds:>9.1f}{rows / seconds:>10,.0f}"
+          f"{size / 1e6:>8.1f}{peak / 1024:>9.1f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
@@ -64,20 +102,33 @@ def main() -> None:
         database.dispose()
         print(f"seeded {args.jobs:,} jobs in {time.perf_counter() - started:.1f} s")
     cutoff = (START + timedelta(minutes=args.jobs - args.small)).isoformat()
-    print(f"{'format':<7}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'MB':>8}{'peak MB':>9}")
+    sizes: list[tuple[int, dict[str, str]]] = [
+        (args.small, {"startedAfter": cutoff}),
+        (args.jobs, {}),
+    ]
+    print(f"{'':<14}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'MB':>8}{'peak MB':>9}")
     for fmt in ("csv", "ndjson"):
         peaks = []
-        for rows, options in ((args.small, ["--started-after", cutoff]), (args.jobs, [])):
+        for rows, parameters in sizes:
             output = directory / f"export.{fmt}"
+            options = [item for name, value in parameters.items() for item in (CLI[name], value)]
             seconds, peak = export(url, output, fmt, *options)
-            size = output.stat().st_size / 1e6
-            print(
-                f"{fmt:<7}{rows:>11,}{seconds:>9.1f}{rows / seconds:>10,.0f}"
-                f"{size:>8.1f}{peak / 1024:>9.1f}"
-            )
+            report(f"command {fmt}", rows, seconds, output.stat().st_size, peak)
             peaks.append(peak)
             output.unlink()
-        print(f"{fmt}: peak grew by {(peaks[1] - peaks[0]) / 1024:.1f} MB from the small export")
+        print(f"command {fmt}: peak grew by {(peaks[1] - peaks[0]) / 1024:.1f} MB")
+    database = Database(create_db_engine(url))
+    with database.scope() as session:
+        key = create_api_key(session, name=f"bench-{time.time_ns()}", scopes="READ").plaintext
+    database.dispose()
+    with served(directory / "server.log", {"DATABASE_URL": url}) as server:
+        for fmt in ("csv", "ndjson"):
+            peaks = []
+            for rows, parameters in sizes:
+                seconds, size, peak = served_export(server, key, fmt, parameters)
+                report(f"server {fmt}", rows, seconds, size, peak)
+                peaks.append(peak)
+            print(f"server {fmt}: peak grew by {(peaks[1] - peaks[0]) / 1024:.1f} MB")
 
 
 if __name__ == "__main__":

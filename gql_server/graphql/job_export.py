@@ -145,7 +145,7 @@ def export_chunks(
 ) -> Iterator[bytes]:
     """The export's bytes, a chunk per batch (the header first); lazily, so a caller
     pulls one batch through the database, the columns and the encoder at a time.
-    ``on_rows`` is told how many rows each batch held, as it is encoded."""
+    ``on_rows`` is told how many rows each batch held once its chunk has been taken."""
 
     def values() -> Iterator[Sequence[list[Any]]]:
         for batch in job_batches(run, job_filter=job_filter, order=order, columns=QUERY_COLUMNS):

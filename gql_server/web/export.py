@@ -79,9 +79,11 @@ class PrintJobExport:
                 self.on_refusal(exc.code)
             await parameter_refusal(exc)(scope, receive, send)
             return
-        chunks = export_chunks(
-            self.database.scope_run, self.export_format, job_filter=job_filter, order=order
-        )
+        chunks: Iterator[bytes] = iter(())  # HEAD: the headers a GET gets, no rows read
+        if request.method != "HEAD":
+            chunks = export_chunks(
+                self.database.scope_run, self.export_format, job_filter=job_filter, order=order
+            )
         file_name = f"{EXPORT_NAME}.{self.export_format.name}"
         response = StreamingResponse(
             _cut_on_failure(chunks),  # a sync iterator: Starlette pulls it in worker threads

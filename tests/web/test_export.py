@@ -285,3 +285,13 @@ def test_a_failure_after_the_first_bytes_cuts_the_transfer_short(
                 response.read()
     finally:
         database.dispose()
+
+
+def test_head_answers_the_headers_of_get_without_a_body(
+    database: Database, http: httpx.Client, read_key: str
+) -> None:
+    seed_jobs(database, count=3)
+    head = http.head("/export/print-jobs.csv", headers={"X-API-Key": read_key})
+    assert head.status_code == 200
+    assert head.headers["content-disposition"] == 'attachment; filename="print-jobs.csv"'
+    assert head.content == b""
