@@ -295,3 +295,9 @@ def test_head_answers_the_headers_of_get_without_a_body(
     assert head.status_code == 200
     assert head.headers["content-disposition"] == 'attachment; filename="print-jobs.csv"'
     assert head.content == b""
+
+
+def test_the_file_is_neither_cached_nor_sniffed(http: httpx.Client, read_key: str) -> None:
+    response = http.get("/export/print-jobs.ndjson", headers={"X-API-Key": read_key})
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
