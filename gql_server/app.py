@@ -31,12 +31,14 @@ from gql_server.observability.metrics import (
 )
 from gql_server.observability.request_id import RequestIdMiddleware
 from gql_server.services import job_queries
+from gql_server.services.export_formats import FORMATS
 from gql_server.services.live import EventHub, LiveService, LiveServiceOptions
 from gql_server.services.live.broker import BrokeredHub
 from gql_server.services.live.sync_events import publish_syncs
 from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
 from gql_server.web.auth import AuthGate
 from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
+from gql_server.web.export import EXPORT_NAME, PrintJobExport
 from gql_server.web.framing import RequestFramingGuard
 from gql_server.web.graphiql import graphiql_static_mount
 from gql_server.web.graphql_view import GraphQLView
@@ -78,12 +80,10 @@ def create_app(
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
         max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
     )
+    # One throttle for every authenticated route: failures count together.
+    throttle = throttle or FailureThrottle()
     gate = AuthGate(
-        view,
-        database=database,
-        throttle=throttle or FailureThrottle(),
-        clock=clock,
-        on_refusal=count_refusal,
+        view, database=database, throttle=throttle, clock=clock, on_refusal=count_refusal
     )
     view.socket_rules = SocketRules(
         gate.authenticate, keepalive=settings.ws_keepalive, on_refusal=count_refusal
@@ -149,6 +149,21 @@ def create_app(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),  # web/subscriptions.py authenticates
+            *(
+                Route(
+                    f"/export/{EXPORT_NAME}.{name}",
+                    AuthGate(
+                        PrintJobExport(fmt, database=database, on_refusal=count_refusal),
+                        database=database,
+                        throttle=throttle,
+                        clock=clock,
+                        on_refusal=count_refusal,
+                        serves_ide=False,
+                    ),
+                    methods=["GET"],
+                )
+                for name, fmt in FORMATS.items()
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

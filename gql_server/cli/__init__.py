@@ -1,5 +1,5 @@
 """The ``gql-server`` command: serve, migrate, API keys, sync, rollups, secret rotation,
-database copy, schema export, and watch (a client of a running server).
+database copy, job export, schema export, and watch (a client of a running server).
 
 One module per command group, each with a ``register`` that adds its commands (and their
 handlers) to the parser; ``main`` turns what escapes a handler into one line and an exit
@@ -9,7 +9,18 @@ status (``failures``).
 import argparse
 from collections.abc import Sequence
 
-from gql_server.cli import api_keys, copy, migrate, rollups, rotate, schema, serve, sync, watch
+from gql_server.cli import (
+    api_keys,
+    copy,
+    export,
+    migrate,
+    rollups,
+    rotate,
+    schema,
+    serve,
+    sync,
+    watch,
+)
 from gql_server.cli.failures import INTERRUPTED, fail, report_failure
 from gql_server.config import load_settings
 
@@ -27,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         rollups,
         rotate,
         copy,
+        export,
         schema,
         watch,
     ):  # the order of --help

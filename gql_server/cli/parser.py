@@ -25,6 +25,7 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "api-key": DATABASE,
     "sync": (*DATABASE, *SECRET, *SYNC),
     "rotate-secret": (*DATABASE, *SECRET),
+    "export": DATABASE,
     "export-schema": (),
     "rollups": (*DATABASE, "GQL_TIMEZONE"),
     # Its databases are --from and --to, never DATABASE_URL.

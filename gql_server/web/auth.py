@@ -122,8 +122,12 @@ class AuthGate:
         throttle: FailureThrottle,
         clock: Callable[[], datetime],
         on_refusal: Callable[[str], None] | None = None,
+        serves_ide: bool = True,
     ) -> None:
+        """``serves_ide`` False: every request needs a key, a GET without a query too
+        (the export's routes have no page to show)."""
         self.app = app
+        self.serves_ide = serves_ide
         self.on_refusal = on_refusal
         self.database = database
         self.throttle = throttle
@@ -132,7 +136,7 @@ class AuthGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HTTP only: the Route in front of it never passes a websocket on.
         request = Request(scope, receive)
-        if _wants_ide(request):
+        if self.serves_ide and _wants_ide(request):
             await self.app(scope, receive, send)
             return
         address = request.client.host if request.client else "unknown"

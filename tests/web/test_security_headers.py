@@ -25,6 +25,7 @@ REQUESTS = {
     "graphiql page": ("GET", "/graphql", {"Accept": "text/html"}),
     "graphiql static file": ("GET", "/static/graphiql/graphiql.min.js", {}),
     "refusal without a key": ("POST", "/graphql", {}),
+    "export refusal without a key": ("GET", "/export/print-jobs.csv", {}),
     "healthz": ("GET", "/healthz", {}),
     "metrics": ("GET", "/metrics", {}),
     "not found": ("GET", "/nowhere", {}),
