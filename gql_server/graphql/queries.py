@@ -12,23 +12,26 @@ from gql_server.graphql.ids import database_id, from_global_id
 from gql_server.graphql.inputs import (
     PrinterFilter,
     PrinterOrder,
+    PrintFileFilter,
+    PrintFileOrder,
     PrintJobFilter,
     printer_order_name,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
-from gql_server.graphql.runtime.lookahead import merged_selections, selects_in_nodes
+from gql_server.graphql.runtime.lookahead import field_names, merged_selections, selects_in_nodes
 from gql_server.graphql.runtime.row_shapes import job_details_from_row, print_jobs_from_rows
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection, page_connection
 from gql_server.graphql.types.enums import StatsGroupBy
 from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.node import Node
+from gql_server.graphql.types.print_file import PrintFile, print_file_from_row
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
 from gql_server.graphql.types.stats import StatsBucket, stats_bucket
-from gql_server.services import job_queries, printer_queries, stats
+from gql_server.services import file_queries, job_queries, printer_queries, stats
 from gql_server.services.api_key_queries import (
     API_KEY_ORDER,
     api_key_position,
@@ -79,6 +82,34 @@ async def resolve_printers(
     )
 
 
+async def resolve_files(
+    info: Info,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter: PrintFileFilter | None = None,
+    order_by: PrintFileOrder | None = None,
+) -> Connection[PrintFile]:
+    file_filter = filter.to_service() if filter else file_queries.FileFilter()
+    order = order_by.to_service() if order_by else file_queries.FileOrder()
+    args = page_args(first, after, last, before, order)
+    context = info.context
+    page = await context.read(lambda s: file_queries.fetch_file_page(s, file_filter, order, args))
+    printer_ids = None if file_filter.printer_ids is None else tuple(file_filter.printer_ids)
+
+    async def count() -> int:
+        return await context.read(lambda s: file_queries.count_files(s, file_filter))
+
+    return page_connection(
+        page,
+        [print_file_from_row(row, printer_ids) for row in page.items],
+        ordering=str(order),
+        position_of=functools.partial(file_queries.file_position, order),
+        counter=count,
+    )
+
+
 @strawberry.type
 class Query:
     printers: Connection[Printer] = strawberry.field(
@@ -89,6 +120,15 @@ class Query:
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
         description="Print jobs of every printer, newest first by default.",
+        permission_classes=[CanRead],
+    )
+
+    files: Connection[PrintFile] = strawberry.field(
+        resolver=resolve_files,
+        description="Files the farm has printed, with figures over their jobs; most "
+        "printed first unless ordered otherwise. Without printerIds or start bounds the "
+        "figures come from rollups kept by the import; with printerIds from the "
+        "per-printer rollups; with start bounds they are summed from the jobs.",
         permission_classes=[CanRead],
     )
 
@@ -110,9 +150,12 @@ class Query:
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()
+        with_estimates = "estimateError" in field_names(merged_selections(info))
         try:
             buckets = await info.context.read(
-                lambda s: stats.print_stats(s, job_filter, group_by, timezone=timezone)
+                lambda s: stats.print_stats(
+                    s, job_filter, group_by, timezone=timezone, with_estimates=with_estimates
+                )
             )
         except ServiceError as exc:
             raise api_error(exc) from None
@@ -132,6 +175,9 @@ class Query:
             return None if row is None else printer_from_row(row)
         if type_name == "PrintJob":
             return await _print_job(info, number)
+        if type_name == "PrintFile":
+            row = await loaders.file.load(number)
+            return None if row is None else print_file_from_row(row)
         if type_name == "JobDetails":
             row = await info.context.read(lambda s: job_queries.fetch_details_by_id(s, number))
             return None if row is None else job_details_from_row(row)

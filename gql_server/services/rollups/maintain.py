@@ -24,6 +24,7 @@ from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobRollupState, Printer, PrintJob
 from gql_server.db.upsert import increment_statement
+from gql_server.services.rollups import files
 from gql_server.services.rollups.tally import (
     CHUNK,
     KEYS,
@@ -94,6 +95,7 @@ def apply(
     for job in after:
         tally.add(job)
     write_deltas(connection, tally)
+    files.apply(connection, before, after)
 
 
 class RollupChange:
