@@ -118,7 +118,7 @@ def test_upgrade_builds_the_rollups_of_the_stored_jobs_in_gql_timezone(engine: E
         assert same_buckets(rolled, _stats(database, group_by, use_rollups=False))
     with database.scope() as session:
         built = rollup_rows(session)
-        rebuild(session.connection(), "Europe/Berlin")
+        rebuild(session.connection(), "Europe/Berlin", file_levels=False)  # not at 0011
         assert same_rollups(built, rollup_rows(session))
 
 

@@ -97,9 +97,7 @@ def _assert_rollups_equal_jobs(database: Database) -> None:
         assert _same(stored[1], expected[1]), (stored[1], expected[1])
         for total in session.scalars(select(PrintFileTotal)):
             rate = (
-                None
-                if total.finished_count == 0
-                else total.completed_count / total.finished_count
+                None if total.finished_count == 0 else total.completed_count / total.finished_count
             )
             assert total.success_rate == rate or math.isclose(total.success_rate or 0, rate or 0)
 
