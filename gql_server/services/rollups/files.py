@@ -12,6 +12,7 @@ touched.
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 from typing import cast as typed
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 from gql_server.db.models import PrintFilePrinter, PrintFileTotal, PrintJob
@@ -116,9 +118,11 @@ def _newest(excluded: Any, table: Table) -> Any:
     return case((excluded > held, excluded), else_=held)
 
 
-def _increment(connection: Connection, level: Table) -> Executable:
+@cache
+def _increment(dialect: Dialect, level: Table) -> Executable:
+    """Built once per dialect and level, as rollups.maintain builds its statements."""
     names = FILE_SUMS
-    if connection.dialect.name == "sqlite":
+    if dialect.name == "sqlite":
         lite = sqlite.insert(level)
         updates = {n: level.c[n] + lite.excluded[n] for n in names}
         updates["last_start"] = _newest(lite.excluded.last_start, level)
@@ -180,7 +184,7 @@ def apply(
         if not changes:
             continue
         rows = [values for values, _, _ in changes]
-        statement = _increment(connection, level)
+        statement = _increment(connection.dialect, level)
         for start in range(0, len(rows), CHUNK):
             connection.execute(statement, rows[start : start + CHUNK])
         keys = [
