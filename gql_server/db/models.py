@@ -410,14 +410,13 @@ class JobRollupState(Base):
 
 class FileRollupSums:
     """What a per-file rollup row sums over its jobs (services/rollups/files.py):
-    counts by the rule of printStats (completed; finished = not in progress), print
-    time over every job and over the completed ones (what an average print takes), the
-    filament of every job, and the newest start."""
+    counts by the rule of printStats (completed; finished = not in progress), the print
+    time of the completed jobs (what an average print takes), the filament of every
+    job, and the newest start."""
 
     job_count: Mapped[int] = mapped_column(Integer)
     completed_count: Mapped[int] = mapped_column(Integer)
     finished_count: Mapped[int] = mapped_column(Integer)
-    print_time: Mapped[float] = mapped_column(Double)
     completed_print_time: Mapped[float] = mapped_column(Double)
     filament_used: Mapped[float] = mapped_column(Double)
     last_start: Mapped[datetime] = mapped_column(UTCDateTime())

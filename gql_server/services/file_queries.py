@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Double, Integer, Select, case, cast, func, select, type_coerce
+from sqlalchemy import Double, Integer, Select, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer, PrintFile, PrintJob
@@ -34,16 +34,19 @@ from gql_server.services.pagination import (
     order_by,
     position_of,
 )
-from gql_server.services.rollups.files import FILE_PRINTERS, FILE_TOTALS, success_rate
+from gql_server.services.rollups.files import (
+    FILE_PRINTERS,
+    FILE_TOTALS,
+    grouped_jobs,
+    success_rate,
+)
 from gql_server.services.sql_filters import contains
-from gql_server.services.stats_sql import COMPLETED, UNFINISHED
 
 # What every source selects, by label.
 FIGURES = (
     "job_count",
     "completed_count",
     "finished_count",
-    "print_time",
     "completed_print_time",
     "filament_used",
     "last_start",
@@ -60,7 +63,6 @@ class FileRow:
     job_count: int
     completed_count: int
     finished_count: int
-    print_time: float
     completed_print_time: float
     filament_used: float
     last_start: datetime | None
@@ -90,7 +92,6 @@ def file_row(row: Any) -> FileRow:
         job_count=int(row.job_count or 0),
         completed_count=int(row.completed_count or 0),
         finished_count=int(row.finished_count or 0),
-        print_time=float(row.print_time or 0.0),
         completed_print_time=float(row.completed_print_time or 0.0),
         filament_used=float(row.filament_used or 0.0),
         last_start=_instant(row.last_start),
@@ -144,7 +145,7 @@ def _from_totals() -> Select[Any]:
 def _from_file_printers(printer_ids: Sequence[int]) -> Select[Any]:
     p = FILE_PRINTERS
     counts = [cast(func.sum(p.c[n]), Integer).label(n) for n in FIGURES[:3]]
-    sums = [func.sum(p.c[n]).label(n) for n in FIGURES[3:6]]
+    sums = [func.sum(p.c[n]).label(n) for n in ("completed_print_time", "filament_used")]
     return (
         select(p.c.file_id, *counts, *sums, func.max(p.c.last_start).label("last_start"))
         .where(p.c.printer_id.in_(list(printer_ids)))
@@ -153,21 +154,7 @@ def _from_file_printers(printer_ids: Sequence[int]) -> Select[Any]:
 
 
 def _from_jobs(file_filter: FileFilter) -> Select[Any]:
-    completed = PrintJob.status == COMPLETED
-    print_time = func.coalesce(PrintJob.print_duration, 0.0)
-    columns: list[Any] = [
-        PrintJob.file_id.label("file_id"),
-        cast(func.count(), Integer).label("job_count"),
-        cast(func.sum(case((completed, 1), else_=0)), Integer).label("completed_count"),
-        cast(func.sum(case((PrintJob.status != UNFINISHED, 1), else_=0)), Integer).label(
-            "finished_count"
-        ),
-        func.sum(print_time).label("print_time"),
-        func.sum(case((completed, print_time), else_=0.0)).label("completed_print_time"),
-        func.sum(func.coalesce(PrintJob.filament_used, 0.0)).label("filament_used"),
-        func.max(PrintJob.start_time).label("last_start"),
-    ]
-    query: Select[Any] = select(*columns)
+    query = grouped_jobs(PrintJob.file_id)
     f = file_filter
     if f.printer_ids is not None:
         query = query.where(PrintJob.printer_id.in_(list(f.printer_ids)))
@@ -175,7 +162,7 @@ def _from_jobs(file_filter: FileFilter) -> Select[Any]:
         query = query.where(PrintJob.start_time > f.started_after)
     if f.started_before is not None:
         query = query.where(PrintJob.start_time < f.started_before)
-    return query.group_by(PrintJob.file_id)
+    return query
 
 
 def _source(file_filter: FileFilter) -> Any:

@@ -55,7 +55,6 @@ def test_upgrade_sums_the_stored_jobs_per_file(engine: Engine) -> None:
                 completed,
                 finished,
             )
-            assert row.print_time == pytest.approx(90.25 * len(JOBS))
             assert row.completed_print_time == pytest.approx(90.25 * completed)
             assert row.filament_used == pytest.approx(10.0 * len(JOBS))
             assert as_utc(row.last_start) == newest

@@ -20,7 +20,7 @@ from tests.factories import make_job_row, make_printer
 from tests.support.sql_counter import count_statements
 
 T0 = datetime(2025, 5, 1, 8, tzinfo=UTC)
-Figures = tuple[int, int, int, float, float, float, datetime]
+Figures = tuple[int, int, int, float, float, datetime]
 
 
 def _expected(session: Session) -> tuple[dict[Any, Figures], dict[Any, Figures]]:
@@ -51,7 +51,6 @@ def _figures(groups: dict[Any, list[Any]]) -> dict[Any, Figures]:
             len(rows),
             len(completed),
             sum(1 for r in rows if r.status != "in_progress"),
-            sum(r.print_duration or 0.0 for r in rows),
             sum(r.print_duration or 0.0 for r in completed),
             sum(r.filament_used or 0.0 for r in rows),
             max(as_utc(r.start_time) for r in rows),
@@ -65,7 +64,6 @@ def _stored(session: Session) -> tuple[dict[Any, Figures], dict[Any, Figures]]:
             row.job_count,
             row.completed_count,
             row.finished_count,
-            row.print_time,
             row.completed_print_time,
             row.filament_used,
             as_utc(row.last_start),

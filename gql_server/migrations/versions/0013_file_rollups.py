@@ -28,7 +28,6 @@ def _sums() -> list[sa.Column[Any]]:
         sa.Column("job_count", sa.Integer(), nullable=False),
         sa.Column("completed_count", sa.Integer(), nullable=False),
         sa.Column("finished_count", sa.Integer(), nullable=False),
-        sa.Column("print_time", sa.Double(), nullable=False),
         sa.Column("completed_print_time", sa.Double(), nullable=False),
         sa.Column("filament_used", sa.Double(), nullable=False),
         sa.Column("last_start", gql_server.db.types.UTCDateTime(), nullable=False),

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Double,
     Integer,
+    Select,
     Table,
     and_,
     bindparam,
@@ -50,7 +51,6 @@ FILE_SUMS = (
     "job_count",
     "completed_count",
     "finished_count",
-    "print_time",
     "completed_print_time",
     "filament_used",
 )
@@ -63,7 +63,6 @@ def _sums(job: Contribution, sign: int) -> tuple[float, ...]:
         sign,
         sign * completed,
         sign * (job.status != UNFINISHED),
-        sign * print_time,
         sign * print_time * completed,
         sign * (job.filament_used or 0.0),
     )
@@ -207,8 +206,9 @@ def apply(
         _rewrite_rates(connection, touched)
 
 
-def _grouped(*keys: Any) -> Any:
-    """Every job summed per ``keys`` (columns of print_jobs), in the levels' columns."""
+def grouped_jobs(*keys: Any) -> Select[Any]:
+    """Every job summed per ``keys`` (columns of print_jobs), in the levels' columns and
+    by their rule; the caller may add WHERE (``files`` under start bounds)."""
     completed = PrintJob.status == COMPLETED
     as_int = case((completed, 1), else_=0)
     print_time = func.coalesce(PrintJob.print_duration, 0.0)
@@ -219,7 +219,6 @@ def _grouped(*keys: Any) -> Any:
         cast(func.sum(case((PrintJob.status != UNFINISHED, 1), else_=0)), Integer).label(
             "finished_count"
         ),
-        func.sum(print_time).label("print_time"),
         func.sum(case((completed, print_time), else_=0.0)).label("completed_print_time"),
         func.sum(func.coalesce(PrintJob.filament_used, 0.0)).label("filament_used"),
         func.max(PrintJob.start_time).label("last_start"),
@@ -234,11 +233,11 @@ def rebuild(connection: Connection) -> None:
     columns = [*FILE_SUMS, "last_start"]
     connection.execute(
         insert(FILE_PRINTERS).from_select(
-            ["file_id", "printer_id", *columns], _grouped(PrintJob.file_id, PrintJob.printer_id)
+            ["file_id", "printer_id", *columns], grouped_jobs(PrintJob.file_id, PrintJob.printer_id)
         )
     )
     connection.execute(
-        insert(FILE_TOTALS).from_select(["file_id", *columns], _grouped(PrintJob.file_id))
+        insert(FILE_TOTALS).from_select(["file_id", *columns], grouped_jobs(PrintJob.file_id))
     )
     _rewrite_all_rates(connection)
 
