@@ -45,7 +45,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bench.fleet_query import FLEET_QUERY
-from bench.seed import RARE_TERM, seed_farm
+from bench.seed import FARM_END, RARE_TERM, seed_farm
 from gql_server.app import create_app
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
@@ -53,11 +53,17 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.models import MaintenanceTask, PrintJob
 from gql_server.db.session import Database
 from gql_server.db.types import as_utc, utcnow
-from gql_server.graphql.types.enums import OrderDirection, PrintJobOrderField, StatsGroupBy
+from gql_server.graphql.types.enums import (
+    OrderDirection,
+    PrintFileOrderField,
+    PrintJobOrderField,
+    StatsGroupBy,
+)
 from gql_server.services import maintenance
 from gql_server.services.api_keys import create_api_key
 from gql_server.services.maintenance import Intervals
 from gql_server.services.rollups.maintain import stored_zone
+from gql_server.services.stats import JOBS_ONLY
 from tests.support.sql_counter import count_statements
 
 MARIADB_SERVER = "mysql+pymysql://root@127.0.0.1:3306"
@@ -65,6 +71,10 @@ COLLATION = "utf8mb4_unicode_ci"  # as tests/conftest.py creates its databases
 JOB_PAGE = "nodes { id jobId filename status startTime endTime totalDuration filamentUsed }"
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 BUCKET = "key jobCount completedCount successRate printTime totalTime filamentUsed"
+FILE_PAGE = (
+    "nodes { id filename prints completed successRate averagePrintDuration filamentUsed "
+    "lastPrintedAt }"
+)
 MB = 1e6
 STORAGE_GOAL_GB_PER_MILLION = 1.3
 
@@ -90,6 +100,10 @@ PAGE_GOAL = Goal("≤ 30 ms", ms=30)
 SEARCH_GOAL = Goal("≤ 100 ms", ms=100)
 STATS_GOAL = Goal("≤ 100 ms", ms=100)
 NO_GOAL = Goal("none (may read raw jobs)")
+FILES_GOAL = Goal("≤ 100 ms (issue 14)", ms=100)
+JOBS_ONLY_GROUPINGS = {group.value for group in JOBS_ONLY}
+# A start bound near the end of the seeded history: files then sums the jobs in range.
+THIRTY_DAYS_AGO = (FARM_END - timedelta(days=30)).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,11 +373,13 @@ def page_queries(printer_id: str) -> list[Query]:
 
 
 def stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
+    """Every grouping in each zone; SLICER is summed from the jobs (no rollup is keyed
+    by the slicer), so it has no goal."""
     return [
         Query(
             f"printStats({group.name}) in {zone}",
             f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {BUCKET} }} }}',
-            goal,
+            NO_GOAL if group.value in JOBS_ONLY_GROUPINGS else goal,
         )
         for zone, goal in zones
         for group in StatsGroupBy
@@ -417,6 +433,49 @@ SEARCH = Query(
 )
 
 
+def file_queries(printer_id: str) -> list[Query]:
+    """``files`` (issue 14): first pages of every ordering from the rollups, the same
+    under a printer filter, a page with its printers and jobs, and a start bound (summed
+    from the jobs: no goal)."""
+    orders = [
+        Query(
+            f"files(first: 50) {order.name} {direction.name}",
+            f"{{ files(first: 50, orderBy: {{field: {order.name}, direction: "
+            f"{direction.name}}}) {{ {FILE_PAGE} {PAGE_INFO} }} }}",
+            FILES_GOAL,
+        )
+        for order in PrintFileOrderField
+        for direction in OrderDirection
+    ]
+    one_printer = f'filter: {{printerIds: ["{printer_id}"]}}'
+    return [
+        *orders,
+        Query(
+            "files(first: 50) one printer, SUCCESS_RATE",
+            f"{{ files(first: 50, {one_printer}, orderBy: {{field: SUCCESS_RATE}}) "
+            f"{{ {FILE_PAGE} {PAGE_INFO} }} }}",
+            FILES_GOAL,
+        ),
+        Query(
+            "files(first: 20) + printers + printJobs(first: 5) + totalCount",
+            "{ files(first: 20) { totalCount nodes { filename printers { name } "
+            f"printJobs(first: 5) {{ {JOB_PAGE} }} }} }} }}",
+            FILES_GOAL,
+        ),
+        Query(
+            "files(first: 50) started in the last 30 days",
+            f'{{ files(first: 50, filter: {{startedAfter: "{THIRTY_DAYS_AGO}"}}) '
+            f"{{ {FILE_PAGE} }} }}",
+            NO_GOAL,
+        ),
+        Query(
+            "printStats(SLICER) + estimateError",
+            "{ printStats(groupBy: SLICER) { key jobCount estimateError { median p90 count } } }",
+            NO_GOAL,
+        ),
+    ]
+
+
 def all_queries(printer_id: str, zones: list[tuple[str, Goal]]) -> list[Query]:
     return [
         Query("fleet: printers(first: 50) × printJobs(first: 20)", FLEET_QUERY, FLEET_GOAL),
@@ -424,6 +483,7 @@ def all_queries(printer_id: str, zones: list[tuple[str, Goal]]) -> list[Query]:
         SEARCH,
         *stats_queries(zones),
         MAINTENANCE_DUE,
+        *file_queries(printer_id),
     ]
 
 

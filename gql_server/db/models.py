@@ -451,3 +451,51 @@ class MaintenanceRecord(Base):
     done_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FileRollupSums:
+    """What a per-file rollup row sums over its jobs (services/rollups/files.py):
+    counts by the rule of printStats (completed; finished = not in progress), the print
+    time of the completed jobs (what an average print takes), the filament of every
+    job, and the newest start."""
+
+    job_count: Mapped[int] = mapped_column(Integer)
+    completed_count: Mapped[int] = mapped_column(Integer)
+    finished_count: Mapped[int] = mapped_column(Integer)
+    completed_print_time: Mapped[float] = mapped_column(Double)
+    filament_used: Mapped[float] = mapped_column(Double)
+    last_start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PrintFilePrinter(FileRollupSums, Base):
+    """Each file's jobs on each printer: what ``files`` sums under a printer filter and
+    where a file's printers are listed."""
+
+    __tablename__ = "print_file_printers"
+    __table_args__ = (Index("ix_print_file_printers_printer_id", "printer_id"),)
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("print_files.id"), primary_key=True)
+    printer_id: Mapped[int] = mapped_column(
+        ForeignKey("printers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class PrintFileTotal(FileRollupSums, Base):
+    """Each file's jobs on every printer, with an index per ``files`` ordering: a page
+    of files is an index range, however many jobs the farm holds. Ties are broken by
+    file_id, which both databases keep at the end of each secondary index."""
+
+    __tablename__ = "print_file_totals"
+    __table_args__ = (
+        Index("ix_print_file_totals_job_count", "job_count"),
+        Index("ix_print_file_totals_last_start", "last_start"),
+        Index("ix_print_file_totals_filament_used", "filament_used"),
+        Index("ix_print_file_totals_success_rate", "success_rate"),
+    )
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("print_files.id"), primary_key=True, autoincrement=False
+    )
+    # completed_count / finished_count, NULL without a finished job: stored so that the
+    # SUCCESS_RATE ordering reads an index; rewritten with the counts.
+    success_rate: Mapped[float | None] = mapped_column(Double)

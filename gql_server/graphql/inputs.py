@@ -13,10 +13,12 @@ from gql_server.graphql.types.enums import (
     JobStatus,
     OrderDirection,
     PrinterOrderFieldName,
+    PrintFileOrderField,
     PrintJobOrderField,
 )
 from gql_server.services import printer_queries
 from gql_server.services.errors import ServiceError
+from gql_server.services.file_queries import FileFilter, FileOrder
 from gql_server.services.input_bounds import (
     FILTER_TEXT_MAX,
     LIST_MAX,
@@ -158,3 +160,43 @@ def job_order_name(order: JobOrder) -> str:
 
 def printer_order_name(order: printer_queries.PrinterOrder) -> str:
     return f"printer:{order.field.value}:{'desc' if order.descending else 'asc'}"
+
+
+@strawberry.input(description="Every given condition must hold (AND); lists match any (OR).")
+class PrintFileFilter:
+    name_contains: str | None = strawberry.field(
+        default=None, description=f"{IGNORES_CASE} {TEXT_BOUND}"
+    )
+    printer_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description=f"Files printed on these printers, with figures over their jobs only. "
+        f"{LIST_BOUND}",
+    )
+    started_after: datetime | None = strawberry.field(
+        default=None,
+        description="Figures over the jobs started after this instant (summed from the "
+        f"jobs, not the rollups: slower on a long range). {TIME_BOUND}",
+    )
+    started_before: datetime | None = strawberry.field(
+        default=None, description=f"As startedAfter, before this instant. {TIME_BOUND}"
+    )
+
+    def to_service(self) -> FileFilter:
+        return _bounded(self._to_service)
+
+    def _to_service(self) -> FileFilter:
+        return FileFilter(
+            name_contains=check_text(self.name_contains, field="nameContains"),
+            printer_ids=database_ids(self.printer_ids, "Printer", field="printerIds"),
+            started_after=to_utc(self.started_after, field="startedAfter"),
+            started_before=to_utc(self.started_before, field="startedBefore"),
+        )
+
+
+@strawberry.input
+class PrintFileOrder:
+    field: PrintFileOrderField = PrintFileOrderField.PRINTS
+    direction: OrderDirection = OrderDirection.DESC
+
+    def to_service(self) -> FileOrder:
+        return FileOrder(field=self.field, descending=self.direction is OrderDirection.DESC)

@@ -18,7 +18,14 @@ from strawberry.dataloader import DataLoader
 
 from gql_server.db.types import utcnow
 from gql_server.graphql.runtime.selection import JobSelection
-from gql_server.services import annotations, job_queries, maintenance, printer_queries
+from gql_server.services import (
+    annotations,
+    estimates,
+    file_queries,
+    job_queries,
+    maintenance,
+    printer_queries,
+)
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs
 
@@ -48,6 +55,31 @@ class JobCountKey:
     job_filter: JobFilter
 
 
+@dataclass(frozen=True, slots=True)
+class FileJobsPageKey:
+    """One file's page of jobs; keys that differ only by file share one query."""
+
+    file_id: int
+    job_filter: JobFilter
+    order: JobOrder
+    args: PageArgs
+    selection: JobSelection
+
+
+@dataclass(frozen=True, slots=True)
+class FileJobCountKey:
+    file_id: int
+    job_filter: JobFilter
+
+
+@dataclass(frozen=True, slots=True)
+class FilePrintersKey:
+    """A file's printers, among ``printer_ids`` when the files were filtered by printer."""
+
+    file_id: int
+    printer_ids: tuple[int, ...] | None
+
+
 class Loaders:
     def __init__(self, read: Read, clock: Callable[[], datetime] = utcnow) -> None:
         self._read = read
@@ -59,6 +91,12 @@ class Loaders:
         self.job_count = DataLoader(self._load_job_counts)
         self.annotation = DataLoader(self._load_annotations)
         self.maintenance = DataLoader(self._load_maintenance)
+        self.file = DataLoader(self._load_files)
+        self.file_of_job = DataLoader(self._load_files_of_jobs)
+        self.file_printers = DataLoader(self._load_file_printers)
+        self.file_jobs_page = DataLoader(self._load_file_job_pages)
+        self.file_job_count = DataLoader(self._load_file_job_counts)
+        self.estimate_error = DataLoader(self._load_estimate_errors)
 
     async def _load_annotations(self, job_ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: annotations.fetch_annotations(s, job_ids))
@@ -75,6 +113,62 @@ class Loaders:
         for task in tasks:
             by_printer[task.printer_id].append(task)
         return [by_printer.get(printer_id, []) for printer_id in printer_ids]
+
+    async def _load_files(self, ids: Sequence[int]) -> list[Any]:
+        found = await self._read(lambda s: file_queries.fetch_files_by_ids(s, ids))
+        return [found.get(file_id) for file_id in ids]
+
+    async def _load_files_of_jobs(self, job_ids: Sequence[int]) -> list[Any]:
+        found = await self._read(lambda s: file_queries.fetch_files_of_jobs(s, job_ids))
+        return [found.get(job_id) for job_id in job_ids]
+
+    async def _load_file_printers(self, keys: Sequence[FilePrintersKey]) -> list[list[Any]]:
+        groups: dict[tuple[int, ...] | None, list[int]] = defaultdict(list)
+        for key in keys:
+            groups[key.printer_ids].append(key.file_id)
+
+        def read(session: Session) -> dict[tuple[int, ...] | None, dict[int, list[Any]]]:
+            return {
+                printer_ids: file_queries.fetch_printers_of_files(session, file_ids, printer_ids)
+                for printer_ids, file_ids in groups.items()
+            }
+
+        found = await self._read(read)
+        return [found[key.printer_ids][key.file_id] for key in keys]
+
+    async def _load_file_job_pages(self, keys: Sequence[FileJobsPageKey]) -> list[Page[Any]]:
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        for key in keys:
+            groups[(key.job_filter, key.order, key.args, key.selection)].append(key.file_id)
+
+        def read(session: Session) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
+            return {
+                (job_filter, order, args, selection): job_queries.fetch_job_pages_per_file(
+                    session, file_ids, job_filter, order, args, selection.columns
+                )
+                for (job_filter, order, args, selection), file_ids in groups.items()
+            }
+
+        results = await self._read(read)
+        return [results[(k.job_filter, k.order, k.args, k.selection)][k.file_id] for k in keys]
+
+    async def _load_file_job_counts(self, keys: Sequence[FileJobCountKey]) -> list[int]:
+        groups: dict[JobFilter, list[int]] = defaultdict(list)
+        for key in keys:
+            groups[key.job_filter].append(key.file_id)
+
+        def count(session: Session) -> dict[JobFilter, dict[int, int]]:
+            return {
+                job_filter: job_queries.count_jobs_per_file(session, file_ids, job_filter)
+                for job_filter, file_ids in groups.items()
+            }
+
+        counts = await self._read(count)
+        return [counts[key.job_filter][key.file_id] for key in keys]
+
+    async def _load_estimate_errors(self, job_ids: Sequence[int]) -> list[float | None]:
+        found = await self._read(lambda s: estimates.fetch_estimate_errors(s, job_ids))
+        return [found.get(job_id) for job_id in job_ids]
 
     async def _load_printers(self, ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: printer_queries.fetch_printers_by_ids(s, ids))

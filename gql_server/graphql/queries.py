@@ -12,13 +12,15 @@ from gql_server.graphql.ids import database_id, from_global_id
 from gql_server.graphql.inputs import (
     PrinterFilter,
     PrinterOrder,
+    PrintFileFilter,
+    PrintFileOrder,
     PrintJobFilter,
     printer_order_name,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
-from gql_server.graphql.runtime.lookahead import merged_selections, selects_in_nodes
+from gql_server.graphql.runtime.lookahead import field_names, merged_selections, selects_in_nodes
 from gql_server.graphql.runtime.row_shapes import job_details_from_row, print_jobs_from_rows
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection, page_connection
@@ -26,10 +28,11 @@ from gql_server.graphql.types.enums import StatsGroupBy
 from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_maintenance_due
 from gql_server.graphql.types.node import Node
+from gql_server.graphql.types.print_file import PrintFile, print_file_from_row
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
 from gql_server.graphql.types.stats import StatsBucket, stats_bucket
-from gql_server.services import job_queries, printer_queries, stats
+from gql_server.services import file_queries, job_queries, printer_queries, stats
 from gql_server.services.api_key_queries import (
     API_KEY_ORDER,
     api_key_position,
@@ -80,6 +83,34 @@ async def resolve_printers(
     )
 
 
+async def resolve_files(
+    info: Info,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter: PrintFileFilter | None = None,
+    order_by: PrintFileOrder | None = None,
+) -> Connection[PrintFile]:
+    file_filter = filter.to_service() if filter else file_queries.FileFilter()
+    order = order_by.to_service() if order_by else file_queries.FileOrder()
+    args = page_args(first, after, last, before, order)
+    context = info.context
+    page = await context.read(lambda s: file_queries.fetch_file_page(s, file_filter, order, args))
+    printer_ids = None if file_filter.printer_ids is None else tuple(file_filter.printer_ids)
+
+    async def count() -> int:
+        return await context.read(lambda s: file_queries.count_files(s, file_filter))
+
+    return page_connection(
+        page,
+        [print_file_from_row(row, printer_ids) for row in page.items],
+        ordering=str(order),
+        position_of=functools.partial(file_queries.file_position, order),
+        counter=count,
+    )
+
+
 @strawberry.type
 class Query:
     printers: Connection[Printer] = strawberry.field(
@@ -97,6 +128,15 @@ class Query:
         description="The farm's maintenance tasks, most overdue first (by overdueRatio, "
         "ties by task). The days odometer grows with the clock: a later page is cut at "
         "the rank its cursor's task had when the cursor was issued.",
+        permission_classes=[CanRead],
+    )
+
+    files: Connection[PrintFile] = strawberry.field(
+        resolver=resolve_files,
+        description="Files the farm has printed, with figures over their jobs; most "
+        "printed first unless ordered otherwise. Without printerIds or start bounds the "
+        "figures come from rollups kept by the import; with printerIds from the "
+        "per-printer rollups; with start bounds they are summed from the jobs.",
         permission_classes=[CanRead],
     )
 
@@ -118,9 +158,12 @@ class Query:
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()
+        with_estimates = "estimateError" in field_names(merged_selections(info))
         try:
             buckets = await info.context.read(
-                lambda s: stats.print_stats(s, job_filter, group_by, timezone=timezone)
+                lambda s: stats.print_stats(
+                    s, job_filter, group_by, timezone=timezone, with_estimates=with_estimates
+                )
             )
         except ServiceError as exc:
             raise api_error(exc) from None
@@ -140,6 +183,9 @@ class Query:
             return None if row is None else printer_from_row(row)
         if type_name == "PrintJob":
             return await load_print_job(info, number)
+        if type_name == "PrintFile":
+            row = await loaders.file.load(number)
+            return None if row is None else print_file_from_row(row)
         if type_name == "JobDetails":
             row = await info.context.read(lambda s: job_queries.fetch_details_by_id(s, number))
             return None if row is None else job_details_from_row(row)

@@ -33,6 +33,7 @@ from gql_server.graphql.types.api_key import ApiKey
 from gql_server.graphql.types.columns import assert_every_field_mapped
 from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.job_totals import JobTotals
+from gql_server.graphql.types.print_file import PrintFile
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer
 
@@ -41,7 +42,7 @@ Mutation = merge_types(
     (PrinterMutations, ApiKeyMutations, SyncMutations, AnnotationMutations, MaintenanceMutations),
 )
 # The types behind the Node interface, each read from the rows of its table.
-NODE_TYPES = (Printer, PrintJob, JobDetails, JobTotals, ApiKey)
+NODE_TYPES = (Printer, PrintJob, PrintFile, JobDetails, JobTotals, ApiKey)
 
 
 class UnguardedFieldError(TypeError):

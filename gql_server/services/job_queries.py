@@ -363,16 +363,19 @@ def _pages_statement(
     order: JobOrder,
     args: PageArgs,
     columns: JobColumns,
+    group: Any = PrintJob.printer_id,
 ) -> Select[Any]:
+    """The pages of each scope, rows in ``group`` then page order (``group``: the
+    column each scope fixes, printer_id or file_id)."""
     keys = order.sort_keys()
     picked = _picked_jobs(keys, args, conditions, scopes)
     page_order = order_by(keys, reverse=args.backwards)
-    query = _select_jobs(columns, picked).order_by(PrintJob.printer_id, *page_order)
+    query = _select_jobs(columns, picked).order_by(group, *page_order)
     if len(index_arms(keys, args)) > 1:
         # Several arms pick up to (size + 1) × arms jobs per printer: rank the picked
         # jobs by page order and send only each printer's first size + 1, with their
         # columns and details, instead of decoding rows that no page shows.
-        rank = func.row_number().over(partition_by=PrintJob.printer_id, order_by=page_order)
+        rank = func.row_number().over(partition_by=group, order_by=page_order)
         ranked = (
             select(picked.c.job_pk, rank.label("page_rank"))
             .join_from(picked, PrintJob, picked.c.job_pk == PrintJob.id)
@@ -381,9 +384,49 @@ def _pages_statement(
         query = (
             _select_jobs(columns, ranked)
             .where(ranked.c.page_rank <= args.size + 1)
-            .order_by(PrintJob.printer_id, ranked.c.page_rank)
+            .order_by(group, ranked.c.page_rank)
         )
     return query
+
+
+# The file of each row of fetch_job_pages_per_file (no field reads it).
+FILE_GROUP = "page_file_id"
+
+
+def fetch_job_pages_per_file(
+    session: Session,
+    file_ids: Sequence[int],
+    job_filter: JobFilter,
+    order: JobOrder,
+    args: PageArgs,
+    columns: JobColumns = ALL_JOB_COLUMNS,
+) -> dict[int, Page[Any]]:
+    """The same page of jobs for each of many files, in ONE query: an arm per file
+    and index range, as fetch_job_pages_per_printer has one per printer. Ordered by
+    start time, an arm reads ix_print_jobs_file_id_start_time from the cursor; by
+    another column, it reads that file's jobs (no per-file index of each ordering)."""
+    scopes = [(PrintJob.file_id == file_id,) for file_id in file_ids]
+    conditions = filter_conditions(job_filter)
+    query = _pages_statement(conditions, scopes, order, args, columns, group=PrintJob.file_id)
+    query = query.add_columns(PrintJob.file_id.label(FILE_GROUP))
+    grouped: dict[int, list[Any]] = {file_id: [] for file_id in file_ids}
+    for row in session.connection().execute(query).all():
+        grouped[getattr(row, FILE_GROUP)].append(row)
+    return {file_id: build_page(rows, args) for file_id, rows in grouped.items()}
+
+
+def count_jobs_per_file(
+    session: Session, file_ids: Sequence[int], job_filter: JobFilter
+) -> dict[int, int]:
+    """Matching jobs of each file, in one GROUP BY over the file index."""
+    counts = dict.fromkeys(file_ids, 0)
+    query = (
+        select(PrintJob.file_id, func.count())
+        .where(PrintJob.file_id.in_(list(file_ids)), *filter_conditions(job_filter))
+        .group_by(PrintJob.file_id)
+    )
+    counts.update({file_id: count for file_id, count in session.execute(query)})
+    return counts
 
 
 def count_jobs(session: Session, job_filter: JobFilter) -> int:

@@ -218,11 +218,12 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
     file_ids, document_ids = ids[FILES], ids[DOCUMENTS]
     with rollups.tracking(session) as change:  # the rollups move with the rows
         change.existing([batch.stored[key].id for key in result.updated_keys])
-        _write_jobs(session, [_job_row(row, file_ids, document_ids) for row in to_write])
+        job_rows = [_job_row(row, file_ids, document_ids) for row in to_write]
+        _write_jobs(session, job_rows)
         if result.created_keys:
             result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
         change.created([result.ids[key] for key in result.created_keys])
-        change.wrote_jobs({result.ids[_key(row)]: row for row in to_write})
+        change.wrote_jobs({result.ids[_key(row)]: row for row in job_rows})
     for row in to_write:
         metadata = row["job_metadata"]
         result.metadata_ids[_key(row)] = None if metadata is None else document_ids[metadata]

@@ -11,7 +11,7 @@ day.
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gql_server.db.models import JobAnnotation, JobDetails, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
+from gql_server.services.estimates import NO_ESTIMATES, EstimateErrors, estimate_errors_by_bucket
 from gql_server.services.job_queries import (
     KNOWN_STATUSES,
     UNKNOWN_STATUS,
@@ -41,6 +42,7 @@ class StatsGroupBy(enum.Enum):
     WEEK = "week"
     MONTH = "month"
     FAILURE_REASON = "failure_reason"
+    SLICER = "slicer"
 
 
 CALENDAR = (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
@@ -56,6 +58,8 @@ class StatsBucket:
     print_time: float
     total_time: float
     filament_used: float
+    # None unless asked for (print_stats' with_estimates).
+    estimate_errors: EstimateErrors | None = None
 
     @property
     def success_rate(self) -> float | None:
@@ -121,6 +125,8 @@ def _bucket_key(
     if group_by is StatsGroupBy.FILAMENT_TYPE:
         # The same rule as the filter: "PLA" and "pla" are one bucket on every database.
         return JobDetails.filament_type_folded
+    if group_by is StatsGroupBy.SLICER:
+        return PrintJob.slicer_folded  # as the slicer filter matches it
     zone = resolve_zone(timezone)
     span = _time_span(session, conditions)
     if span is None:
@@ -142,19 +148,41 @@ def print_stats(
     *,
     timezone: str = "UTC",
     use_rollups: bool = True,
+    with_estimates: bool = False,
 ) -> list[StatsBucket]:
     """Buckets from the rollups when they hold the answer exactly (services/rollups),
-    else from the jobs; ``use_rollups`` False always reads the jobs."""
+    else from the jobs; ``use_rollups`` False always reads the jobs. ``with_estimates``
+    adds each bucket's estimate errors, which only the jobs hold (one more statement,
+    services/estimates.py)."""
     if timezone != "UTC":
         resolve_zone(timezone)  # refuse a bad zone name whoever answers
     if group_by is StatsGroupBy.FAILURE_REASON:
         return _failure_reason_buckets(session, job_filter, use_rollups=use_rollups)
     rows = None
-    if use_rollups:
+    if use_rollups:  # they decline what they are not keyed by (SLICER, ...)
         rows = rollup_reads.stats_rows(session, job_filter, group_by.value, timezone)
     if rows is None:
         rows = _raw_rows(session, job_filter, group_by, timezone)
-    return [_bucket(group_by, row) for row in rows]
+    buckets = [_bucket(group_by, row) for row in rows]
+    if not with_estimates or not buckets:
+        return buckets
+    errors = _estimate_errors(session, job_filter, group_by, timezone)
+    return [
+        replace(bucket, estimate_errors=errors.get(_key_text(row[0]), NO_ESTIMATES))
+        for bucket, row in zip(buckets, rows, strict=True)
+    ]
+
+
+def _estimate_errors(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
+) -> dict[str | None, EstimateErrors]:
+    """Keyed as the buckets' raw keys read as text (_key_text), whoever answered them."""
+    conditions = filter_conditions(job_filter)
+    key = _bucket_key(session, group_by, conditions, timezone)
+    if key is None:
+        return {}
+    found = estimate_errors_by_bucket(session, key, conditions)
+    return {_key_text(bucket): errors for bucket, errors in found.items()}
 
 
 def _summed_columns() -> tuple[Any, ...]:

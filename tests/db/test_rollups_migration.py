@@ -119,9 +119,9 @@ def test_upgrade_builds_the_rollups_of_the_stored_jobs_in_gql_timezone(engine: E
         rolled = _stats(database, group_by, use_rollups=True)
         assert same_buckets(rolled, _stats(database, group_by, use_rollups=False))
     with database.scope() as session:
-        built = rollup_rows(session)
-        rebuild(session.connection(), "Europe/Berlin")
-        assert same_rollups(built, rollup_rows(session))
+        built = rollup_rows(session, file_levels=False)
+        rebuild(session.connection(), "Europe/Berlin", file_levels=False)  # not at 0011
+        assert same_rollups(built, rollup_rows(session, file_levels=False))
 
 
 def test_downgrade_drops_the_rollups_and_keeps_the_jobs(engine: Engine) -> None:

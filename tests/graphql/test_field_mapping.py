@@ -29,7 +29,7 @@ from gql_server.graphql.types.columns import (
 from gql_server.graphql.types.node import Node
 from gql_server.schema import schema
 
-MAPPED = ["PrintJob", "JobDetails", "Printer", "JobTotals", "ApiKey"]
+MAPPED = ["PrintJob", "PrintFile", "JobDetails", "Printer", "JobTotals", "ApiKey"]
 
 
 @pytest.mark.parametrize("graphql_type", NODE_TYPES, ids=lambda t: t.__name__)

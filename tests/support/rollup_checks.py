@@ -21,6 +21,7 @@ from gql_server.services.job_queries import (
     count_jobs_per_printer,
     filter_conditions,
 )
+from gql_server.services.rollups.files import FILE_KEYS, FILE_LEVELS, FILE_SUMS
 from gql_server.services.rollups.tally import KEYS, LEVELS, SUMS
 from gql_server.services.stats import StatsBucket, StatsGroupBy, print_stats
 from gql_server.services.stats_sql import CALENDAR_KINDS
@@ -102,11 +103,18 @@ def mismatches(
     return wrong
 
 
-def rollup_rows(session: Session) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
-    """Every rollup row, per table: key -> sums."""
+def rollup_rows(
+    session: Session, *, file_levels: bool = True
+) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
+    """Every rollup row, per table: key -> sums (the job count first). The per-file
+    levels' newest start is compared exactly, with the key; ``file_levels`` False
+    leaves them out (before migration 0013)."""
+    levels = [(level, KEYS[level], SUMS) for level in LEVELS]
+    if file_levels:
+        levels += [(level, (*FILE_KEYS[level], "last_start"), FILE_SUMS) for level in FILE_LEVELS]
     rows: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
-    for level in LEVELS:
-        keys, sums = [level.c[n] for n in KEYS[level]], [level.c[n] for n in SUMS]
+    for level, key_names, sum_names in levels:
+        keys, sums = [level.c[n] for n in key_names], [level.c[n] for n in sum_names]
         rows[level.name] = {
             tuple(row[: len(keys)]): tuple(row[len(keys) :])
             for row in session.execute(select(*keys, *sums))

@@ -70,6 +70,22 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "printer": NoColumn("the printers row, read with the page or by the loader"),
             "job_details": NoColumn("the job_details row, joined to the page's query"),
             "annotation": NoColumn("resolver: the job_annotations row, by the loader"),
+            "file": NoColumn("resolver: the print_files row and its print_file_totals"),
+            "estimate_error": NoColumn("resolver: print_duration and job_details.estimated_time"),
+        },
+    ),
+    "PrintFile": TypeColumns(
+        models.PrintFile,
+        {
+            **_NODE,
+            "prints": NoColumn("print_file_totals.job_count, or summed under a filter"),
+            "completed": NoColumn("print_file_totals.completed_count, or summed"),
+            "success_rate": NoColumn("print_file_totals.success_rate, or computed"),
+            "average_print_duration": NoColumn("completed_print_time / completed_count"),
+            "filament_used": NoColumn("print_file_totals.filament_used, or summed"),
+            "last_printed_at": NoColumn("print_file_totals.last_start, or the newest start"),
+            "printers": NoColumn("resolver: print_file_printers"),
+            "print_jobs": NoColumn("resolver: a page of print_jobs rows"),
         },
     ),
     "JobDetails": TypeColumns(

@@ -5,6 +5,7 @@ import enum
 import strawberry
 
 from gql_server.services.annotations import FailureReason
+from gql_server.services.file_queries import FileOrderField as PrintFileOrderField
 from gql_server.services.job_queries import JobOrderField as PrintJobOrderField
 from gql_server.services.printer_queries import PrinterOrderField as PrinterOrderFieldName
 from gql_server.services.stats import StatsGroupBy
@@ -14,6 +15,7 @@ __all__ = [
     "FailureReason",
     "JobStatus",
     "OrderDirection",
+    "PrintFileOrderField",
     "PrintJobOrderField",
     "PrinterOrderFieldName",
     "StatsGroupBy",
@@ -53,6 +55,13 @@ strawberry.enum(
     PrintJobOrderField,
     name="PrintJobOrderField",
     description="What to sort print jobs by; ties are broken by id.",
+)
+strawberry.enum(
+    PrintFileOrderField,
+    name="PrintFileOrderField",
+    description="What to sort files by: PRINTS (jobs), LAST_PRINTED (newest start), "
+    "SUCCESS_RATE (completed / finished; files without a finished job last) or "
+    "FILAMENT_USED (millimetres over every job); ties are broken by id.",
 )
 strawberry.enum(
     PrinterOrderFieldName,

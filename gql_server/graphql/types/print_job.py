@@ -12,7 +12,11 @@ from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.node import Node
 
 if TYPE_CHECKING:
+    from gql_server.graphql.types.print_file import PrintFile
     from gql_server.graphql.types.printer import Printer
+
+# Resolvers here take strawberry.Info, not graphql.context's Info: the context imports
+# the loaders, which import this module (runtime/selection.py).
 
 
 @strawberry.type(description="One job of a printer's print history.")
@@ -40,3 +44,22 @@ class PrintJob(Node):
     # Plain attributes, not resolvers: whoever builds a job hands over its printer and
     # details, fetched a whole page at a time, so a job costs no awaitable of its own
     # (graphql/runtime/, bench/fleet_query.py).
+
+    @strawberry.field(description="The file it printed, with figures over every job of it.")
+    async def file(
+        self, info: strawberry.Info
+    ) -> Annotated["PrintFile", strawberry.lazy("gql_server.graphql.types.print_file")]:
+        from gql_server.graphql.types.print_file import print_file_from_row
+
+        return print_file_from_row(await info.context.loaders.file_of_job.load(self.database_id))
+
+    @strawberry.field(
+        description="How far the slicer's time estimate was off: (printDuration - "
+        "estimatedTime) / estimatedTime, so 0.1 means the print took 10 % longer than "
+        "estimated and -0.1 that it was 10 % quicker. Only for completed jobs with a print "
+        "duration and a positive estimate (jobDetails.estimatedTime, from the file's "
+        "metadata); null otherwise."
+    )
+    async def estimate_error(self, info: strawberry.Info) -> float | None:
+        error: float | None = await info.context.loaders.estimate_error.load(self.database_id)
+        return error

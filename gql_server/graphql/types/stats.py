@@ -8,8 +8,20 @@ from gql_server.graphql.context import Info
 from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.types.enums import FailureReason, job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.services.estimates import NO_ESTIMATES, EstimateErrors
 from gql_server.services.stats import StatsBucket as ServiceBucket
 from gql_server.services.stats import StatsGroupBy
+
+
+@strawberry.type(
+    description="How far slicer estimates were off, over a bucket's jobs that have an "
+    "estimate error (PrintJob.estimateError): nearest-rank percentiles of its absolute "
+    "value (0.1: off by 10 %, either way)."
+)
+class EstimateError:
+    median: float | None = strawberry.field(description="Null when count is 0.")
+    p90: float | None = strawberry.field(description="90th percentile; null when count is 0.")
+    count: int = strawberry.field(description="Jobs with an estimate error.")
 
 
 @strawberry.type(description="Aggregates over the jobs of one printer/status/filament/period.")
@@ -20,8 +32,9 @@ class StatsBucket:
         "gathers every status the API does not name), the filament type (filamentTypes, "
         "which ignores case: types differing only in case share a bucket, shown in the "
         "first spelling by code point; null for jobs without details), the period's "
-        "first day (ISO date), or the FailureReason name (failureReasons; null for jobs "
-        "without one)."
+        "first day (ISO date), the slicer as the slicer filter matches it (case-folded; "
+        "null for jobs whose metadata names none), or the FailureReason name "
+        "(failureReasons; null for jobs without one)."
     )
     job_count: int
     completed_count: int
@@ -32,6 +45,15 @@ class StatsBucket:
     total_time: float = strawberry.field(description="Sum of total durations, seconds.")
     filament_used: float = strawberry.field(description="Millimetres.")
     printer_id: strawberry.Private[int | None]
+    estimate_errors: strawberry.Private[EstimateErrors | None]
+
+    @strawberry.field(
+        description="Estimate against actual print time of the bucket's completed jobs "
+        "(summed from the jobs, not the rollups)."
+    )
+    def estimate_error(self) -> EstimateError:
+        errors = self.estimate_errors or NO_ESTIMATES
+        return EstimateError(median=errors.median, p90=errors.p90, count=errors.count)
 
     @strawberry.field(description="The printer, when grouped by printer.")
     async def printer(self, info: Info) -> Printer | None:

@@ -26,6 +26,7 @@ from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobRollupState, Printer, PrintJob
 from gql_server.db.upsert import increment_statement
+from gql_server.services.rollups import files
 from gql_server.services.rollups.tally import (
     CHUNK,
     KEYS,
@@ -96,6 +97,7 @@ def apply(
     for job in after:
         tally.add(job)
     write_deltas(connection, tally)
+    files.apply(connection, before, after)
 
 
 class RollupChange:
@@ -122,7 +124,7 @@ class RollupChange:
         self.job_ids.update(job_ids)
 
     def wrote_jobs(self, rows: Mapping[int, Mapping[str, Any]]) -> None:
-        """The print_jobs values written, by row id (the columns Contribution names)."""
+        """The print_jobs rows written, by row id (the columns Contribution names)."""
         self.jobs.update(rows)
 
     def wrote_details(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -162,6 +164,7 @@ class RollupChange:
                 written["filament_used"],
                 None if held is None else held.filament_type,
                 None if held is None else held.filament_type_folded,
+                written["file_id"],
             )
         filament = self.filament_types.get(job_id)
         if filament is None:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from gql_server.db.models import JobRollupState, PrintJob
 from gql_server.db.types import utcnow
+from gql_server.services.rollups import files
 from gql_server.services.rollups.maintain import STATE_ID, stored_zone, zone_of
 from gql_server.services.rollups.tally import (
     CHUNK,
@@ -31,9 +32,12 @@ def rebuild(
     timezone: str,
     progress: Progress | None = None,
     levels: Sequence[Table] = LEVELS,
+    *,
+    file_levels: bool = True,
 ) -> int:
-    """Rebuild ``levels`` for farm zone ``timezone`` (an IANA name); returns the jobs
-    counted. A migration names the levels that exist at its revision."""
+    """Rebuild ``levels`` for farm zone ``timezone`` (an IANA name), and the per-file
+    levels unless ``file_levels`` is False; returns the jobs counted. A migration names
+    the levels that exist at its revision."""
     stored_zone(connection, lock=True)
     for level in levels:
         connection.execute(delete(level))
@@ -55,6 +59,8 @@ def rebuild(
         rows = [row for row, _ in tally.rows(level)]
         for start in range(0, len(rows), CHUNK):
             connection.execute(insert(level), rows[start : start + CHUNK])
+    if file_levels:
+        files.rebuild(connection)
     connection.execute(
         update(JobRollupState)
         .where(JobRollupState.id == STATE_ID)

@@ -51,6 +51,7 @@ class Contribution:
     filament_used: float | None
     filament_type: str | None
     filament_type_folded: str | None
+    file_id: int  # the per-file levels' key (rollups/files.py)
 
 
 # In Contribution's field order.
@@ -64,6 +65,7 @@ CONTRIBUTION_COLUMNS: tuple[Any, ...] = (
     PrintJob.filament_used,
     JobDetails.filament_type,
     JobDetails.filament_type_folded,
+    PrintJob.file_id,
 )
 
 

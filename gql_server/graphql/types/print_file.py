@@ -1,0 +1,99 @@
+"""A file the farm has printed, with what its jobs add up to."""
+
+from datetime import datetime
+
+import strawberry
+
+from gql_server.graphql.context import Info
+from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
+from gql_server.graphql.loaders import FileJobCountKey, FileJobsPageKey, FilePrintersKey
+from gql_server.graphql.pages import After, Before, First, Last
+from gql_server.graphql.runtime.job_pages import job_connection
+from gql_server.graphql.runtime.selection import job_page_request
+from gql_server.graphql.types.connection import Connection
+from gql_server.graphql.types.node import Node
+from gql_server.graphql.types.print_job import PrintJob
+from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.services.file_queries import FileRow
+
+
+async def resolve_file_jobs(
+    root: "PrintFile",
+    info: Info,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter: PrintJobFilter | None = None,
+    order_by: PrintJobOrder | None = None,
+) -> Connection[PrintJob]:
+    """The file's jobs; the loader reads the pages of every file of a page in one query."""
+    r = job_page_request(info, first, after, last, before, filter, order_by)
+    loaders = info.context.loaders
+    file_id = root.database_id
+    page = await loaders.file_jobs_page.load(
+        FileJobsPageKey(file_id, r.job_filter, r.order, r.args, r.selection)
+    )
+    printers: dict[int, Printer] = {}
+    if r.selection.with_printer and page.items:
+        ids = sorted({row.printer_id for row in page.items})
+        rows = await loaders.printer.load_many(ids)
+        printers = {row.id: printer_from_row(row) for row in rows if row is not None}
+
+    async def count() -> int:
+        return await loaders.file_job_count.load(FileJobCountKey(file_id, r.job_filter))
+
+    return job_connection(page, r.order, counter=count, printers=printers)
+
+
+@strawberry.type(
+    description="A file the farm has printed (one per distinct file name), with figures "
+    "over its jobs: under `files`' filter, over the jobs that filter keeps; elsewhere "
+    "over every job. Completed and finished jobs are counted as printStats counts them."
+)
+class PrintFile(Node):
+    filename: str
+    prints: int = strawberry.field(description="Jobs that printed it, in progress included.")
+    completed: int = strawberry.field(description="Of them, completed jobs.")
+    success_rate: float | None = strawberry.field(
+        description="Completed / finished jobs (in-progress jobs excluded); null when none "
+        "has finished."
+    )
+    average_print_duration: float | None = strawberry.field(
+        description="Mean print duration of the completed jobs, seconds; null when none."
+    )
+    filament_used: float = strawberry.field(
+        description="Millimetres, summed over every job (failed ones used filament too)."
+    )
+    last_printed_at: datetime | None = strawberry.field(
+        description="Start of its newest job; null when no job is counted."
+    )
+    printer_filter: strawberry.Private[tuple[int, ...] | None]
+
+    @strawberry.field(
+        description="The printers that printed it, by name (among `files`' printerIds "
+        "when given; over its whole history, whatever the start bounds)."
+    )
+    async def printers(self, info: Info) -> list[Printer]:
+        key = FilePrintersKey(self.database_id, self.printer_filter)
+        rows = await info.context.loaders.file_printers.load(key)
+        return [printer_from_row(row) for row in rows]
+
+    print_jobs: Connection[PrintJob] = strawberry.field(
+        resolver=resolve_file_jobs,
+        description="This file's jobs, newest first unless ordered otherwise.",
+    )
+
+
+def print_file_from_row(row: FileRow, printer_filter: tuple[int, ...] | None = None) -> PrintFile:
+    return PrintFile(
+        database_id=row.file_id,
+        filename=row.filename,
+        prints=row.job_count,
+        completed=row.completed_count,
+        success_rate=row.success_rate,
+        average_print_duration=row.average_print_duration,
+        filament_used=row.filament_used,
+        last_printed_at=row.last_start,
+        printer_filter=printer_filter,
+    )
