@@ -17,7 +17,6 @@ from typing import cast as typed
 
 from sqlalchemy import (
     Connection,
-    Double,
     Integer,
     Select,
     Table,
@@ -28,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -162,8 +162,12 @@ def _newest_start_of(level: Table) -> Any:
 
 
 def success_rate(completed: Any, finished: Any) -> Any:
-    """Completed over finished jobs as a DOUBLE; NULL with none finished."""
-    return case((finished > 0, cast(completed, Double) / finished))
+    """Completed over finished jobs, NULL with none finished: in doubles on both
+    databases (MariaDB divides integers into a 4-digit DECIMAL and skips a CAST to
+    DOUBLE), as Python divides a new row's counts. No parameter: MariaDB's upsert
+    clause must hold none for PyMySQL to batch it."""
+    as_double = literal_column("1e0") * completed
+    return case((finished > literal_column("0"), as_double / finished))
 
 
 def apply(
