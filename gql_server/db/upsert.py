@@ -9,6 +9,7 @@ measures the import), and a statement that is never the same twice defeats its c
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Table, Text, bindparam
 from sqlalchemy.dialects import mysql, sqlite
@@ -23,6 +24,7 @@ def upsert_statement(
     conflict_columns: Sequence[str],
     update_columns: Sequence[str],
     text_columns: Sequence[str] = (),
+    returning: Sequence[str] = (),
 ) -> Executable:
     """``INSERT … ON CONFLICT DO UPDATE`` (SQLite) or ``… ON DUPLICATE KEY UPDATE`` (MySQL).
 
@@ -30,12 +32,23 @@ def upsert_statement(
     it spelled out. Every updated value comes from the row itself (``excluded.x`` /
     ``VALUES(x)``): PyMySQL batches only when the ON DUPLICATE clause has no parameters.
     ``text_columns`` (JSON columns) are bound as the JSON text the caller serialized.
+    ``returning``: columns of every row written, inserted or updated (only where
+    ``dialect.insert_executemany_returning``: SQLite 3.35, MariaDB 10.5; not MySQL).
     Built once per arguments: building it (``excluded``'s column collection) cost more
     than running it for an import's page.
     """
-    return _upsert_statement(
+    statement = _upsert_statement(
         dialect, table, tuple(conflict_columns), tuple(update_columns), tuple(text_columns)
     )
+    if not returning:
+        return statement
+    return _returning(statement, tuple(returning))
+
+
+@cache
+def _returning(statement: Any, columns: tuple[str, ...]) -> Executable:
+    returned: Executable = statement.returning(*(statement.table.c[name] for name in columns))
+    return returned
 
 
 @cache

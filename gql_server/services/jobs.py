@@ -39,6 +39,8 @@ from gql_server.services.text_rows import DOCUMENTS, FILES
 ROWS_PER_STATEMENT = 500
 
 KEY_COLUMNS = ("printer_id", "job_id", "start_time")
+# What an upsert of jobs returns of each row, where the database can: its id and key.
+RETURNED_KEY = ("id", "job_id", "start_time")
 # What an import writes and compares: print_jobs' own columns from the model, then the
 # job's JSON documents, stored apart (metadata_documents, job_documents). The digest
 # hashes these values in this order: a column added to the model changes every digest,
@@ -219,8 +221,10 @@ def write_jobs(session: Session, batch: JobBatch) -> UpsertResult:
     with rollups.tracking(session) as change:  # the rollups move with the rows
         change.existing([batch.stored[key].id for key in result.updated_keys])
         job_rows = [_job_row(row, file_ids, document_ids) for row in to_write]
-        _write_jobs(session, job_rows)
-        if result.created_keys:
+        written = _write_jobs(session, job_rows)
+        if written is not None:
+            result.ids.update(written)
+        elif result.created_keys:
             result.ids.update(_ids_of(session, batch.printer_id, result.created_keys))
         change.created([result.ids[key] for key in result.created_keys])
         change.wrote_jobs({result.ids[_key(row)]: row for row in job_rows})
@@ -282,9 +286,13 @@ def _document_row(row: Mapping[str, Any], ids: Mapping[JobKey, int]) -> dict[str
     return {"print_job_id": ids[_key(row)], "auxiliary_data": row["auxiliary_data"]}
 
 
-def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> dict[JobKey, int] | None:
+    """Upsert the jobs; the row id of each where the database returns what it wrote
+    (RETURNING), else None and the caller reads the new ids (MySQL 8, SQLite < 3.35)."""
+    dialect = session.get_bind().dialect
+    returning = RETURNED_KEY if dialect.insert_executemany_returning else ()
     statement = upsert_statement(
-        session.get_bind().dialect,
+        dialect,
         cast(Table, PrintJob.__table__),  # a mapped class's table, typed FromClause
         conflict_columns=KEY_COLUMNS,
         update_columns=[
@@ -295,9 +303,14 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             "content_hash",
             "updated_at",
         ],
+        returning=returning,
     )
+    ids: dict[JobKey, int] = {}
     for chunk in _chunks(rows):
-        session.execute(statement, chunk)
+        written = session.execute(statement, chunk)
+        if returning:
+            ids.update(((job_id, start_time), row_id) for row_id, job_id, start_time in written)
+    return ids if returning else None
 
 
 def _write_job_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
