@@ -406,3 +406,72 @@ class JobRollupState(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     timezone: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FilamentPrice(Base):
+    """A filament type's price from ``effective_from`` until the next row of its type:
+    setting a price adds a row, so a job keeps the price in force when it started."""
+
+    __tablename__ = "filament_prices"
+    __table_args__ = (
+        Index(
+            "ix_filament_prices_filament_type_folded_effective_from",
+            "filament_type_folded",
+            "effective_from",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filament_type: Mapped[str] = mapped_column(String(100))
+    # Matched against job_details.filament_type_folded: "PLA" prices "pla" jobs too.
+    filament_type_folded: Mapped[str] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"])
+    )
+    price_per_kg: Mapped[float] = mapped_column(Double)
+    currency: Mapped[str] = mapped_column(String(3))
+    density_g_per_cm3: Mapped[float] = mapped_column(Double)
+    diameter_mm: Mapped[float] = mapped_column(Double)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PrinterHourlyRate(Base):
+    """A printer's machine cost per hour (electricity, wear) from ``effective_from``
+    until its next row; a null rate means none from then on."""
+
+    __tablename__ = "printer_hourly_rates"
+    __table_args__ = (
+        Index("ix_printer_hourly_rates_printer_id_effective_from", "printer_id", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id", ondelete="CASCADE"))
+    hourly_cost: Mapped[float | None] = mapped_column(Double)
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobCost(Base):
+    """A job's cost, computed when the job is written from the prices in force at its
+    start (services/job_costs.py) and kept: queries never look prices up again, and a
+    Spoolman spool's price is a snapshot taken at import."""
+
+    __tablename__ = "job_costs"
+
+    print_job_id: Mapped[int] = mapped_column(
+        ForeignKey("print_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    filament_grams: Mapped[float | None] = mapped_column(Double)
+    filament_cost: Mapped[float | None] = mapped_column(Double)
+    machine_cost: Mapped[float | None] = mapped_column(Double)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Where the filament price came from: FILAMENT_TYPE, SPOOL, or why none applied.
+    filament_price_source: Mapped[str] = mapped_column(String(30))
+    filament_price_id: Mapped[int | None] = mapped_column(
+        ForeignKey("filament_prices.id", ondelete="SET NULL")
+    )
+    # The Spoolman spool of the job and what Spoolman said of it at import.
+    spool_id: Mapped[int | None] = mapped_column(Integer)
+    spool_status: Mapped[str | None] = mapped_column(String(20))
+    spool_price_per_kg: Mapped[float | None] = mapped_column(Double)
+    spool_density_g_per_cm3: Mapped[float | None] = mapped_column(Double)
+    spool_diameter_mm: Mapped[float | None] = mapped_column(Double)

@@ -15,8 +15,9 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from gql_server.db.types import utcnow
 from gql_server.graphql.runtime.selection import JobSelection
-from gql_server.services import job_queries, printer_queries
+from gql_server.services import job_costs, job_queries, prices, printer_queries, stats
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs
 
@@ -41,6 +42,15 @@ class JobsPageKey:
 
 
 @dataclass(frozen=True, slots=True)
+class StatsCostKey:
+    """The printStats whose buckets' costs are asked: one query for all its buckets."""
+
+    job_filter: JobFilter
+    group_by: stats.StatsGroupBy
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
 class JobCountKey:
     printer_id: int
     job_filter: JobFilter
@@ -54,6 +64,9 @@ class Loaders:
         self.totals = DataLoader(self._load_totals)
         self.jobs_page = DataLoader(self._load_job_pages)
         self.job_count = DataLoader(self._load_job_counts)
+        self.job_cost = DataLoader(self._load_job_costs)
+        self.stats_costs = DataLoader(self._load_stats_costs)
+        self.hourly_cost = DataLoader(self._load_hourly_costs)
 
     async def _load_printers(self, ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: printer_queries.fetch_printers_by_ids(s, ids))
@@ -75,6 +88,24 @@ class Loaders:
             groups[(key.job_filter, key.order, key.args, key.selection)].append(key.printer_id)
         results = await self._read(lambda s: _pages_by_group(s, groups))
         return [results[(k.job_filter, k.order, k.args, k.selection)][k.printer_id] for k in keys]
+
+    async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
+        found = await self._read(lambda s: job_costs.costs_of(s, ids))
+        return [found.get(job_id) for job_id in ids]
+
+    async def _load_hourly_costs(self, printer_ids: Sequence[int]) -> list[float | None]:
+        now = utcnow()
+        found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
+        return [found.get(printer_id) for printer_id in printer_ids]
+
+    async def _load_stats_costs(self, keys: Sequence[StatsCostKey]) -> list[Any]:
+        def sums(session: Session) -> list[Any]:
+            return [
+                stats.print_stats_costs(session, k.job_filter, k.group_by, timezone=k.timezone)
+                for k in keys
+            ]
+
+        return await self._read(sums)
 
     async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
         groups: dict[JobFilter, list[int]] = defaultdict(list)

@@ -16,19 +16,21 @@ from gql_server.graphql.inputs import (
     printer_order_name,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
+from gql_server.graphql.loaders import StatsCostKey
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.runtime.lookahead import merged_selections, selects_in_nodes
 from gql_server.graphql.runtime.row_shapes import job_details_from_row, print_jobs_from_rows
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection, page_connection
+from gql_server.graphql.types.cost import FilamentPrice, filament_price_from_row
 from gql_server.graphql.types.enums import StatsGroupBy
 from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
 from gql_server.graphql.types.stats import StatsBucket, stats_bucket
-from gql_server.services import job_queries, printer_queries, stats
+from gql_server.services import job_queries, prices, printer_queries, stats
 from gql_server.services.api_key_queries import (
     API_KEY_ORDER,
     api_key_position,
@@ -121,7 +123,17 @@ class Query:
                 f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",
                 "LIST_TOO_LONG",
             )
-        return [stats_bucket(bucket, group_by) for bucket in buckets]
+        costs = StatsCostKey(job_filter, group_by, timezone)
+        return [stats_bucket(bucket, group_by, costs) for bucket in buckets]
+
+    @strawberry.field(
+        description="Every filament price ever set, by filament type, newest first: the "
+        "first of a type is the one in force now.",
+        permission_classes=[CanRead],
+    )
+    async def filament_prices(self, info: Info) -> list[FilamentPrice]:
+        rows = await info.context.read(prices.filament_prices)
+        return [filament_price_from_row(row) for row in rows]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:

@@ -16,6 +16,7 @@ from gql_server.graphql.documents import DocumentPreparer
 from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedErrors
 from gql_server.graphql.limits import sized_field_names
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
+from gql_server.graphql.mutations.costs import CostMutations
 from gql_server.graphql.mutations.printers import PrinterMutations
 from gql_server.graphql.mutations.sync import SyncMutations
 from gql_server.graphql.permissions import ScopePermission
@@ -34,7 +35,9 @@ from gql_server.graphql.types.job_totals import JobTotals
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer
 
-Mutation = merge_types("Mutation", (PrinterMutations, ApiKeyMutations, SyncMutations))
+Mutation = merge_types(
+    "Mutation", (PrinterMutations, ApiKeyMutations, SyncMutations, CostMutations)
+)
 # The types behind the Node interface, each read from the rows of its table.
 NODE_TYPES = (Printer, PrintJob, JobDetails, JobTotals, ApiKey)
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobDetails, PrintJob
+from gql_server.db.folding import fold
+from gql_server.db.models import FOLDED_WIDTHS, JobCost, JobDetails, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
 from gql_server.services.job_queries import (
@@ -204,3 +205,66 @@ def _key_text(bucket: Any) -> str | None:
     if isinstance(bucket, date | datetime):
         return bucket.isoformat()[:10]
     return str(bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class CostSum:
+    """The stored costs of a bucket's jobs (services/job_costs.py): the sums of those
+    that have one, and how many jobs have no filament cost (no price in force at their
+    start, no filament type, no length)."""
+
+    filament: float
+    machine: float
+    jobs_without_filament_cost: int
+
+
+def cost_key(bucket: StatsBucket, group_by: StatsGroupBy) -> Any:
+    """What ``print_stats_costs`` keys a bucket's sums by."""
+    if group_by is StatsGroupBy.PRINTER:
+        return bucket.printer_id
+    if group_by is StatsGroupBy.FILAMENT_TYPE:
+        return (
+            None if bucket.key is None else fold(bucket.key, FOLDED_WIDTHS["filament_type_folded"])
+        )
+    return bucket.key
+
+
+def print_stats_costs(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, *, timezone: str = "UTC"
+) -> dict[Any, CostSum]:
+    """The cost sums of ``print_stats``'s buckets, by ``cost_key``: asked only when a
+    query selects them, so the other figures never pay for them."""
+    conditions = filter_conditions(job_filter)
+    key = _bucket_key(session, group_by, conditions, timezone)
+    if key is None:
+        return {}
+    rows = (
+        select(
+            key.label("bucket"),
+            JobCost.filament_cost,
+            JobCost.machine_cost,
+        )
+        .select_from(PrintJob)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
+        .where(*conditions)
+        .subquery("rows")
+    )
+    query = select(
+        rows.c.bucket,
+        func.coalesce(func.sum(rows.c.filament_cost), 0),
+        func.coalesce(func.sum(rows.c.machine_cost), 0),
+        func.count() - func.count(rows.c.filament_cost),
+    ).group_by(rows.c.bucket)
+    found = {}
+    for bucket, filament, machine, without in session.execute(query):
+        found[_cost_bucket(group_by, bucket)] = CostSum(
+            float(filament), float(machine), int(without)
+        )
+    return found
+
+
+def _cost_bucket(group_by: StatsGroupBy, bucket: Any) -> Any:
+    if group_by is StatsGroupBy.PRINTER:
+        return int(bucket)
+    return _key_text(bucket)

@@ -69,6 +69,7 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "auxiliary_data": Joined("auxiliary_data", "job_documents, by print_job_id"),
             "printer": NoColumn("the printers row, read with the page or by the loader"),
             "job_details": NoColumn("the job_details row, joined to the page's query"),
+            "cost": NoColumn("resolver: the job_costs row, by the job_cost loader"),
         },
     ),
     "JobDetails": TypeColumns(
@@ -89,6 +90,7 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "job_totals": NoColumn("resolver: the job_totals row"),
             "print_jobs": NoColumn("resolver: a page of print_jobs rows"),
             "live_status": NoColumn("resolver: live mode's state, held in memory"),
+            "hourly_cost": NoColumn("resolver: printer_hourly_rates, by the hourly_cost loader"),
         },
     ),
     "JobTotals": TypeColumns(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from gql_server.graphql.types.cost import JobCost, job_cost
 from gql_server.graphql.types.enums import JobStatus
 from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.node import Node
@@ -34,3 +35,13 @@ class PrintJob(Node):
     # Plain attributes, not resolvers: whoever builds a job hands over its printer and
     # details, fetched a whole page at a time, so a job costs no awaitable of its own
     # (graphql/runtime/, bench/fleet_query.py).
+
+    @strawberry.field(
+        description="What the job cost, from the prices in force when it started (read "
+        "for a whole page at once)."
+    )
+    async def cost(self, info: strawberry.Info) -> JobCost:
+        # strawberry.Info, not graphql.context.Info: the context imports the loaders,
+        # which import this module (through runtime/).
+        stored = await info.context.loaders.job_cost.load(self.database_id)
+        return job_cost(stored, info.context.settings.currency)

@@ -29,6 +29,11 @@ def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
     return None if state is None else live_status_from(state)
 
 
+async def resolve_hourly_cost(root: "Printer", info: Info) -> float | None:
+    hourly: float | None = await info.context.loaders.hourly_cost.load(root.database_id)
+    return hourly
+
+
 async def resolve_print_jobs(
     root: object,
     info: Info,
@@ -81,6 +86,11 @@ class Printer(Node):
         resolver=resolve_live_status,
         description="What the printer is doing now; null when live mode (GQL_LIVE) is off "
         "or does not follow the printer (inactive, or just added).",
+    )
+    hourly_cost: float | None = strawberry.field(
+        resolver=resolve_hourly_cost,
+        description="Machine cost per hour in force now, in the farm's currency (set "
+        "with updatePrinter); null when none.",
     )
 
 

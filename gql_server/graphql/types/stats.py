@@ -1,15 +1,18 @@
 """Buckets of printStats."""
 
 from dataclasses import fields
+from typing import Any
 
 import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.loaders import StatsCostKey
+from gql_server.graphql.types.cost import CostTotals, cost_totals
 from gql_server.graphql.types.enums import job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.services.stats import StatsBucket as ServiceBucket
-from gql_server.services.stats import StatsGroupBy
+from gql_server.services.stats import StatsGroupBy, cost_key
 
 
 @strawberry.type(description="Aggregates over the jobs of one printer/status/filament/period.")
@@ -31,6 +34,20 @@ class StatsBucket:
     total_time: float = strawberry.field(description="Sum of total durations, seconds.")
     filament_used: float = strawberry.field(description="Millimetres.")
     printer_id: strawberry.Private[int | None]
+    # Which printStats the bucket is of, and its key among that query's cost sums.
+    cost_query: strawberry.Private[StatsCostKey | None] = None
+    cost_key: strawberry.Private[Any] = None
+
+    @strawberry.field(
+        description="The jobs' costs summed (PrintJob.cost), in the farm's currency; read "
+        "in one more query for every bucket, only when selected."
+    )
+    async def cost(self, info: Info) -> CostTotals:
+        currency = info.context.settings.currency
+        if self.cost_query is None:
+            return cost_totals(None, currency)
+        sums = await info.context.loaders.stats_costs.load(self.cost_query)
+        return cost_totals(sums.get(self.cost_key), currency)
 
     @strawberry.field(description="The printer, when grouped by printer.")
     async def printer(self, info: Info) -> Printer | None:
@@ -41,14 +58,22 @@ class StatsBucket:
 
 
 # What the service's bucket holds under the same name: all the constructor takes but the key.
-_SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name != "key")
+_OWN = ("key", "cost_query", "cost_key")
+_SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name not in _OWN)
 
 
-def stats_bucket(bucket: ServiceBucket, group_by: StatsGroupBy) -> StatsBucket:
+def stats_bucket(
+    bucket: ServiceBucket, group_by: StatsGroupBy, costs: StatsCostKey | None = None
+) -> StatsBucket:
     """The service's bucket with its key in the form a filter takes back; a field added
-    to both needs no line here."""
+    to both needs no line here. ``costs``: the query its cost sums come from."""
     same = {name: getattr(bucket, name) for name in _SAME_AS_SERVICE}
-    return StatsBucket(key=_filter_key(bucket, group_by), **same)
+    return StatsBucket(
+        key=_filter_key(bucket, group_by),
+        cost_query=costs,
+        cost_key=cost_key(bucket, group_by),
+        **same,
+    )
 
 
 def _filter_key(bucket: ServiceBucket, group_by: StatsGroupBy) -> str | None:

@@ -24,6 +24,7 @@ from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobRollupState, Printer, PrintJob
 from gql_server.db.upsert import increment_statement
+from gql_server.services import job_costs
 from gql_server.services.rollups.tally import (
     CHUNK,
     KEYS,
@@ -135,6 +136,8 @@ def tracking(session: Session) -> Iterator[RollupChange]:
     try:
         yield change
         change.apply()
+        # The jobs' costs move with them too (services/job_costs.py).
+        job_costs.write_costs(session, change.job_ids)
     finally:
         del session.info[_ACTIVE]
 
