@@ -54,7 +54,7 @@ class Context:
     )
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.read)
+        self.loaders = Loaders(self.read, self.clock)
 
     def caller(self) -> AuthenticatedKey:
         """The caller's key, for resolvers behind a permission class."""

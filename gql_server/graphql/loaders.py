@@ -10,6 +10,7 @@ this fits with the rest of a request: graphql/runtime/__init__.py.
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -57,8 +58,9 @@ class JobCountKey:
 
 
 class Loaders:
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Read, clock: Callable[[], datetime] = utcnow) -> None:
         self._read = read
+        self._clock = clock
         self.printer = DataLoader(self._load_printers)
         self.job = DataLoader(self._load_jobs)
         self.totals = DataLoader(self._load_totals)
@@ -94,7 +96,7 @@ class Loaders:
         return [found.get(job_id) for job_id in ids]
 
     async def _load_hourly_costs(self, printer_ids: Sequence[int]) -> list[float | None]:
-        now = utcnow()
+        now = self._clock()
         found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
         return [found.get(printer_id) for printer_id in printer_ids]
 
