@@ -191,7 +191,7 @@ class HistoryImport:
             printer_id = self.target.printer_id
             batch = await self.database.run(lambda s: jobs.plan_jobs(s, printer_id, rows))
             details = await self._details(page, rows, batch)
-            quotes = await self._spool_quotes(batch)
+            quotes = await self._spool_quotes(batch, rows)
             written = await self.database.run(lambda s: self._write_page(s, batch, details, quotes))
             if written and self.on_jobs is not None:
                 self.on_jobs(written)
@@ -201,11 +201,15 @@ class HistoryImport:
         if self.progress is not None:
             self.progress(self.counts)
 
-    async def _spool_quotes(self, batch: jobs.JobBatch) -> dict[JobKey, job_costs.SpoolQuote]:
+    async def _spool_quotes(
+        self, batch: jobs.JobBatch, rows: list[dict[str, Any]]
+    ) -> dict[JobKey, job_costs.SpoolQuote]:
+        """Quotes for the jobs the page writes (``rows`` as parsed: the batch holds
+        their JSON serialized)."""
         if self.spools is None:
             return {}
-        pending = {key: row for key, row in batch.incoming.items() if batch.is_pending(key)}
-        return await self.spools.quotes(pending)
+        keyed = ((job_key(row), row) for row in rows)
+        return await self.spools.quotes({key: row for key, row in keyed if batch.is_pending(key)})
 
     def _write_page(
         self,
