@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from bench.fleet_query import FLEET_QUERY
 from bench.seed import RARE_TERM, seed_farm
+from bench.seed_costs import seed_costs
 from gql_server.app import create_app
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
@@ -60,6 +61,7 @@ COLLATION = "utf8mb4_unicode_ci"  # as tests/conftest.py creates its databases
 JOB_PAGE = "nodes { id jobId filename status startTime endTime totalDuration filamentUsed }"
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 BUCKET = "key jobCount completedCount successRate printTime totalTime filamentUsed"
+COST_BUCKET = "key jobCount cost { filament machine total currency jobsWithoutFilamentCost }"
 MB = 1e6
 STORAGE_GOAL_GB_PER_MILLION = 1.3
 
@@ -213,6 +215,7 @@ def opened(
                 run.notes.append(rebuild_rollups(farm.url, zone))
         else:
             seed(database, run, zone)
+        cost_farm(database, run)
         yield run, database
     finally:
         database.dispose()
@@ -246,9 +249,30 @@ def seed(database: Database, run: FarmRun, zone: str | None) -> None:
     seconds = time.perf_counter() - started
     run.notes.append(f"seeded in {seconds:.1f} s ({farm.jobs / seconds:,.0f} jobs/s)")
     run.notes.append(rebuild_rollups(farm.url, zone))
+
+    def costed(done: int, total: int) -> None:
+        say(f"\r  costing {farm.kind} {done:,}/{total:,} jobs", end="")
+
+    seconds = seed_costs(database, costed)
+    say("")
+    run.notes.append(f"prices set and every job costed in {seconds:.1f} s (services/job_costs)")
     if unfilled:
         tables = ", ".join(unfilled)
         run.notes.append(f"an import also writes {tables}: the seeding does not (rollups aside)")
+
+
+def cost_farm(database: Database, run: FarmRun) -> None:
+    """Prices and every job's cost (bench/seed_costs.py), unless the farm has them."""
+    with database.scope() as session:
+        if session.execute(text("SELECT 1 FROM job_costs LIMIT 1")).first() is not None:
+            return
+
+    def costed(done: int, total: int) -> None:
+        say(f"\r  costing {run.farm.kind} {done:,}/{total:,} jobs", end="")
+
+    seconds = seed_costs(database, costed)
+    say("")
+    run.notes.append(f"prices set and every job costed in {seconds:.1f} s (services/job_costs)")
 
 
 def cli_env(url: str, zone: str | None) -> dict[str, str]:
@@ -365,6 +389,20 @@ def stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
     ]
 
 
+def cost_stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
+    """printStats with its buckets' costs (issue 14): the cost rollups answer where the
+    job rollups do (services/rollups/cost_reads.py)."""
+    return [
+        Query(
+            f"printStats({group.name}) cost in {zone}",
+            f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {COST_BUCKET} }} }}',
+            goal,
+        )
+        for zone, goal in zones
+        for group in StatsGroupBy
+    ]
+
+
 SEARCH = Query(
     f'filenameContains: "{RARE_TERM}" + totalCount',
     f'{{ printJobs(first: 50, filter: {{filenameContains: "{RARE_TERM}"}}) '
@@ -379,6 +417,7 @@ def all_queries(printer_id: str, zones: list[tuple[str, Goal]]) -> list[Query]:
         *page_queries(printer_id),
         SEARCH,
         *stats_queries(zones),
+        *cost_stats_queries(zones),
     ]
 
 

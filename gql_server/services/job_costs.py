@@ -25,9 +25,13 @@ from gql_server.db.models import FilamentPrice, JobCost, JobDetails, PrinterHour
 from gql_server.db.types import as_utc
 from gql_server.services import cost_rules
 from gql_server.services.cost_rules import FilamentRate
+from gql_server.services.rollups import costs as cost_rollups
+from gql_server.services.rollups.costs import CostContribution
+from gql_server.services.rollups.maintain import stored_zone, zone_of
 
 CHUNK = 500
 _SPOOLS = "gql_server.job_costs.spools"
+_SUMMED = cost_rollups.CONTRIBUTION_COLUMNS  # a job_costs row's keys and costs, in order
 
 # What Spoolman said of a job's spool (job_costs.spool_status).
 SPOOL_FOUND = "FOUND"
@@ -53,10 +57,12 @@ class _Job:
     printer_id: int
     job_id: str
     start_time: datetime
+    status: str
     filament_used: float | None
     total_duration: float | None
+    filament_type: str | None
     filament_type_folded: str | None
-    stored: bool  # a job_costs row exists
+    stored: CostContribution | None  # its job_costs row, as summed in the cost rollups
     stored_quote: SpoolQuote | None
 
 
@@ -66,10 +72,13 @@ _JOBS = (
         PrintJob.printer_id,
         PrintJob.job_id,
         PrintJob.start_time,
+        PrintJob.status,
         PrintJob.filament_used,
         PrintJob.total_duration,
+        JobDetails.filament_type,
         JobDetails.filament_type_folded,
         JobCost.print_job_id,
+        *cost_rollups.CONTRIBUTION_COLUMNS,
         JobCost.spool_id,
         JobCost.spool_status,
         JobCost.spool_price_per_kg,
@@ -105,13 +114,30 @@ def write_costs(session: Session, job_ids: Iterable[int], *, currency: str | Non
 def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
     found = []
     for row in session.execute(_JOBS.where(PrintJob.id.in_(ids))):
-        spool: tuple[Any, ...] = tuple(row[8:13])
+        values: tuple[Any, ...] = tuple(row)
+        job, has_cost, summed, spool = values[:9], values[9], values[10:17], values[17:]
         spool_id, status, price, density, diameter = spool
         quote = None
         if spool_id is not None:
             rate = None if price is None else FilamentRate(price, density, diameter)
             quote = SpoolQuote(spool_id, status, rate)
-        found.append(_Job(*row[:7], stored=row[7] is not None, stored_quote=quote))
+        stored = None if has_cost is None else CostContribution(*summed)
+        job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = job
+        found.append(
+            _Job(
+                job_id,
+                printer_id,
+                moonraker_id,
+                start,
+                state,
+                used,
+                total,
+                kind,
+                folded,
+                stored=stored,
+                stored_quote=quote,
+            )
+        )
     return found
 
 
@@ -131,11 +157,17 @@ def _write(
         row = _cost_row(job, quote, prices, rates, currency)
         if row is not None:
             rows.append(row)
-    stored = [job.id for job in jobs if job.stored]
-    if stored:
-        session.execute(delete(JobCost).where(JobCost.print_job_id.in_(stored)))
+    before = [job.stored for job in jobs if job.stored is not None]
+    if before:
+        stored_ids = [job.id for job in jobs if job.stored is not None]
+        session.execute(delete(JobCost).where(JobCost.print_job_id.in_(stored_ids)))
     if rows:
         session.execute(insert(JobCost), rows)
+    if before or rows:
+        connection = session.connection()
+        zone = zone_of(stored_zone(connection, lock=True))
+        after = [CostContribution(*(row[c.key] for c in _SUMMED)) for row in rows]
+        cost_rollups.apply(connection, zone, before, after)
 
 
 def _quote(job: _Job, incoming: SpoolQuote | None) -> SpoolQuote | None:
@@ -225,6 +257,11 @@ def _cost_row(
         "machine_cost": machine,
         "currency": shown,
         "filament_price_source": source,
+        "printer_id": job.printer_id,
+        "status": job.status,
+        "start_time": as_utc(job.start_time),
+        "filament_type": job.filament_type,
+        "filament_type_folded": job.filament_type_folded,
         "filament_price_id": price.id
         if price and source == cost_rules.FROM_FILAMENT_TYPE
         else None,

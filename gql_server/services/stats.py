@@ -29,6 +29,7 @@ from gql_server.services.job_queries import (
     JobFilter,
     filter_conditions,
 )
+from gql_server.services.rollups import cost_reads
 from gql_server.services.rollups import reads as rollup_reads
 from gql_server.services.stats_sql import aggregate, job_counts, period
 from gql_server.services.zones import offset_spans
@@ -209,13 +210,12 @@ def _key_text(bucket: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class CostSum:
-    """The stored costs of a bucket's jobs (services/job_costs.py): the sums of those
-    that have one, and how many jobs have no filament cost (no price in force at their
-    start, no filament type, no length)."""
+    """The stored costs of a bucket's jobs (services/job_costs.py): the sums over those
+    that have one, and how many have a filament cost."""
 
     filament: float
     machine: float
-    jobs_without_filament_cost: int
+    priced_jobs: int
 
 
 def cost_key(bucket: StatsBucket, group_by: StatsGroupBy) -> Any:
@@ -230,20 +230,38 @@ def cost_key(bucket: StatsBucket, group_by: StatsGroupBy) -> Any:
 
 
 def print_stats_costs(
-    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, *, timezone: str = "UTC"
+    session: Session,
+    job_filter: JobFilter,
+    group_by: StatsGroupBy,
+    *,
+    timezone: str = "UTC",
+    use_rollups: bool = True,
 ) -> dict[Any, CostSum]:
     """The cost sums of ``print_stats``'s buckets, by ``cost_key``: asked only when a
-    query selects them, so the other figures never pay for them."""
+    query selects them, so the other figures never pay for them. From the cost rollups
+    whenever the job rollups answer the buckets, else from the jobs."""
+    rows = None
+    if use_rollups:
+        rows = cost_reads.cost_rows(session, job_filter, group_by.value, timezone)
+    if rows is None:
+        rows = _raw_cost_rows(session, job_filter, group_by, timezone)
+    return {
+        _cost_bucket(group_by, bucket): CostSum(
+            float(filament or 0), float(machine or 0), int(priced or 0)
+        )
+        for bucket, priced, filament, machine in rows
+    }
+
+
+def _raw_cost_rows(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
+) -> list[Any]:
     conditions = filter_conditions(job_filter)
     key = _bucket_key(session, group_by, conditions, timezone)
     if key is None:
-        return {}
+        return []
     rows = (
-        select(
-            key.label("bucket"),
-            JobCost.filament_cost,
-            JobCost.machine_cost,
-        )
+        select(key.label("bucket"), JobCost.filament_cost, JobCost.machine_cost)
         .select_from(PrintJob)
         .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
@@ -252,16 +270,11 @@ def print_stats_costs(
     )
     query = select(
         rows.c.bucket,
-        func.coalesce(func.sum(rows.c.filament_cost), 0),
-        func.coalesce(func.sum(rows.c.machine_cost), 0),
-        func.count() - func.count(rows.c.filament_cost),
+        func.count(rows.c.filament_cost),
+        func.sum(rows.c.filament_cost),
+        func.sum(rows.c.machine_cost),
     ).group_by(rows.c.bucket)
-    found = {}
-    for bucket, filament, machine, without in session.execute(query):
-        found[_cost_bucket(group_by, bucket)] = CostSum(
-            float(filament), float(machine), int(without)
-        )
-    return found
+    return list(session.execute(query))
 
 
 def _cost_bucket(group_by: StatsGroupBy, bucket: Any) -> Any:

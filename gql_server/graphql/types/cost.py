@@ -107,16 +107,14 @@ class CostTotals:
         return self.filament + self.machine
 
 
-def cost_totals(sums: CostSum | None, currency: str) -> CostTotals:
-    if sums is None:
-        return CostTotals(
-            filament=0.0, machine=0.0, currency=currency, jobs_without_filament_cost=0
-        )
+def cost_totals(sums: CostSum | None, currency: str, job_count: int) -> CostTotals:
+    """A bucket of ``job_count`` jobs; ``sums`` None: none of them has a cost."""
+    found = sums or CostSum(0.0, 0.0, 0)
     return CostTotals(
-        filament=sums.filament,
-        machine=sums.machine,
+        filament=found.filament,
+        machine=found.machine,
         currency=currency,
-        jobs_without_filament_cost=sums.jobs_without_filament_cost,
+        jobs_without_filament_cost=job_count - found.priced_jobs,
     )
 
 

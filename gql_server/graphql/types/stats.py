@@ -45,9 +45,9 @@ class StatsBucket:
     async def cost(self, info: Info) -> CostTotals:
         currency = info.context.settings.currency
         if self.cost_query is None:
-            return cost_totals(None, currency)
+            return cost_totals(None, currency, self.job_count)
         sums = await info.context.loaders.stats_costs.load(self.cost_query)
-        return cost_totals(sums.get(self.cost_key), currency)
+        return cost_totals(sums.get(self.cost_key), currency, self.job_count)
 
     @strawberry.field(description="The printer, when grouped by printer.")
     async def printer(self, info: Info) -> Printer | None:

@@ -1,8 +1,9 @@
 """costs: filament prices, printer hourly rates and each job's cost
 
 Prices and rates are versioned (a row per change, in force from ``effective_from``);
-``job_costs`` holds each job's cost as computed when the job was written. No job has
-a cost before this revision: there was no price to compute one from.
+``job_costs`` holds each job's cost as computed when the job was written, and the
+``job_cost_rollup_*`` tables its sums per printer and per day. No job has a cost
+before this revision (there was no price to compute one from): all start empty.
 
 Revision ID: 0013_costs
 Revises: 0012
@@ -69,6 +70,11 @@ def upgrade() -> None:
         sa.Column("machine_cost", sa.Double(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("filament_price_source", sa.String(length=30), nullable=False),
+        sa.Column("printer_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=50), nullable=False),
+        sa.Column("start_time", gql_server.db.types.UTCDateTime(), nullable=False),
+        sa.Column("filament_type", sa.String(length=100), nullable=True),
+        sa.Column("filament_type_folded", folded_string(100), nullable=True),
         sa.Column("filament_price_id", sa.Integer(), nullable=True),
         sa.Column("spool_id", sa.Integer(), nullable=True),
         sa.Column("spool_status", sa.String(length=20), nullable=True),
@@ -89,10 +95,59 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("print_job_id", name=op.f("pk_job_costs")),
     )
+    op.create_table(
+        "job_cost_rollup_totals",
+        *_cost_rollup_columns(),
+        sa.Column("printer_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["printer_id"],
+            ["printers.id"],
+            name=op.f("fk_job_cost_rollup_totals_printer_id_printers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "status",
+            "has_filament_type",
+            "filament_type_folded",
+            "filament_type",
+            "printer_id",
+            name=op.f("pk_job_cost_rollup_totals"),
+        ),
+    )
+    op.create_table(
+        "job_cost_rollup_days",
+        *_cost_rollup_columns(),
+        sa.Column("farm_zone", sa.Boolean(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "status",
+            "has_filament_type",
+            "filament_type_folded",
+            "filament_type",
+            "farm_zone",
+            "day",
+            name=op.f("pk_job_cost_rollup_days"),
+        ),
+    )
+
+
+def _cost_rollup_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("job_count", sa.Integer(), nullable=False),
+        sa.Column("priced_jobs", sa.Integer(), nullable=False),
+        sa.Column("filament_cost", sa.Double(), nullable=False),
+        sa.Column("machine_cost", sa.Double(), nullable=False),
+        sa.Column("status", sa.String(length=50), nullable=False),
+        sa.Column("has_filament_type", sa.Boolean(), nullable=False),
+        sa.Column("filament_type_folded", folded_string(100), nullable=False),
+        sa.Column("filament_type", folded_string(100), nullable=False),
+    ]
 
 
 def downgrade() -> None:
     # Dropping a table drops its indexes (MariaDB refuses to drop one a foreign key uses).
+    op.drop_table("job_cost_rollup_days")
+    op.drop_table("job_cost_rollup_totals")
     op.drop_table("job_costs")
     op.drop_table("printer_hourly_rates")
     op.drop_table("filament_prices")

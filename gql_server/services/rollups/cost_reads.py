@@ -1,0 +1,72 @@
+"""Cost statistics from the cost rollups, whenever the job rollups would answer the
+same statistics (rollups.reads decides, by the same rule): the cost levels are keyed
+as the job levels, so the job level's conditions are rewritten column for column onto
+the cost level (``job_rollup_day_statuses``, a narrowing of the days by filament type,
+maps to ``job_cost_rollup_days``)."""
+
+from typing import Any
+
+from sqlalchemy import Column, Table, case, func, null, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from gql_server.services.job_queries import KNOWN_STATUSES, UNKNOWN_STATUS, JobFilter
+from gql_server.services.rollups.costs import COST_DAYS, COST_TOTALS
+from gql_server.services.rollups.reads import answering_source
+from gql_server.services.rollups.tally import TOTALS
+from gql_server.services.stats_sql import CALENDAR_KINDS, period
+
+
+def _onto(level: Table, cost_level: Table, condition: Any) -> Any:
+    def swap(element: Any, **_: Any) -> Any:
+        if isinstance(element, Column) and element.table is level:
+            return cost_level.c[element.name]
+        return None
+
+    return replacement_traverse(condition, {}, swap)
+
+
+def _bucket(cost_level: Table, kind: str, dialect: str) -> Any:
+    if kind == "printer":
+        return cost_level.c.printer_id
+    if kind == "status":
+        status = cost_level.c.status
+        return case((status.in_(KNOWN_STATUSES), status), else_=UNKNOWN_STATUS)
+    if kind == "filament_type":
+        return case(
+            (cost_level.c.has_filament_type, cost_level.c.filament_type_folded), else_=null()
+        )
+    if kind == "day":
+        return cost_level.c.day
+    return period(dialect, kind, cost_level.c.day)
+
+
+def cost_rows(
+    session: Session, job_filter: JobFilter, kind: str, timezone: str
+) -> list[Any] | None:
+    """(bucket, priced jobs, filament cost, machine cost) per bucket of grouping ``kind``
+    (a StatsGroupBy value), or None when only the jobs can say."""
+    connection = session.connection()
+    calendar_zone = timezone if kind in CALENDAR_KINDS else None
+    source = answering_source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
+    if source is None:
+        return None
+    cost_level = COST_TOTALS if source.level is TOTALS else COST_DAYS
+    conditions = [_onto(source.level, cost_level, c) for c in source.conditions]
+    rows = (
+        select(
+            _bucket(cost_level, kind, connection.dialect.name).label("bucket"),
+            cost_level.c.priced_jobs,
+            cost_level.c.filament_cost,
+            cost_level.c.machine_cost,
+        )
+        .where(*conditions)
+        .subquery("rows")
+    )
+    query = select(
+        rows.c.bucket,
+        func.sum(rows.c.priced_jobs),
+        func.sum(rows.c.filament_cost),
+        func.sum(rows.c.machine_cost),
+    ).group_by(rows.c.bucket)
+    return list(connection.execute(query))
