@@ -18,7 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from gql_server.db.types import utcnow
 from gql_server.graphql.runtime.selection import JobSelection
-from gql_server.services import job_costs, job_queries, prices, printer_queries, stats
+from gql_server.services import job_costs, job_queries, prices, printer_queries
 from gql_server.services.job_queries import JobFilter, JobOrder
 from gql_server.services.pagination import Page, PageArgs
 
@@ -43,15 +43,6 @@ class JobsPageKey:
 
 
 @dataclass(frozen=True, slots=True)
-class StatsCostKey:
-    """The printStats whose buckets' costs are asked: one query for all its buckets."""
-
-    job_filter: JobFilter
-    group_by: stats.StatsGroupBy
-    timezone: str
-
-
-@dataclass(frozen=True, slots=True)
 class JobCountKey:
     printer_id: int
     job_filter: JobFilter
@@ -67,7 +58,6 @@ class Loaders:
         self.jobs_page = DataLoader(self._load_job_pages)
         self.job_count = DataLoader(self._load_job_counts)
         self.job_cost = DataLoader(self._load_job_costs)
-        self.stats_costs = DataLoader(self._load_stats_costs)
         self.hourly_cost = DataLoader(self._load_hourly_costs)
 
     async def _load_printers(self, ids: Sequence[int]) -> list[Any]:
@@ -99,15 +89,6 @@ class Loaders:
         now = self._clock()
         found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
         return [found.get(printer_id) for printer_id in printer_ids]
-
-    async def _load_stats_costs(self, keys: Sequence[StatsCostKey]) -> list[Any]:
-        def sums(session: Session) -> list[Any]:
-            return [
-                stats.print_stats_costs(session, k.job_filter, k.group_by, timezone=k.timezone)
-                for k in keys
-            ]
-
-        return await self._read(sums)
 
     async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
         groups: dict[JobFilter, list[int]] = defaultdict(list)

@@ -16,10 +16,9 @@ from gql_server.graphql.inputs import (
     printer_order_name,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
-from gql_server.graphql.loaders import StatsCostKey
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
-from gql_server.graphql.runtime.lookahead import merged_selections, selects_in_nodes
+from gql_server.graphql.runtime.lookahead import merged_selections, selects, selects_in_nodes
 from gql_server.graphql.runtime.row_shapes import job_details_from_row, print_jobs_from_rows
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection, page_connection
@@ -29,7 +28,7 @@ from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
-from gql_server.graphql.types.stats import StatsBucket, stats_bucket
+from gql_server.graphql.types.stats import BucketCosts, StatsBucket, stats_bucket
 from gql_server.services import job_queries, prices, printer_queries, stats
 from gql_server.services.api_key_queries import (
     API_KEY_ORDER,
@@ -112,10 +111,16 @@ class Query:
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()
+        with_cost = selects(merged_selections(info), "cost")
+
+        def load(session: Session) -> tuple[list[Any], dict[Any, Any] | None]:
+            found = stats.print_stats(session, job_filter, group_by, timezone=timezone)
+            if not (with_cost and found):
+                return found, None
+            return found, stats.print_stats_costs(session, job_filter, group_by, timezone=timezone)
+
         try:
-            buckets = await info.context.read(
-                lambda s: stats.print_stats(s, job_filter, group_by, timezone=timezone)
-            )
+            buckets, sums = await info.context.read(load)
         except ServiceError as exc:
             raise api_error(exc) from None
         if len(buckets) > MAX_LIST_ITEMS:  # what the query's cost was measured for
@@ -123,7 +128,8 @@ class Query:
                 f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",
                 "LIST_TOO_LONG",
             )
-        costs = StatsCostKey(job_filter, group_by, timezone)
+        currency = info.context.settings.currency
+        costs = None if not with_cost else BucketCosts(sums or {}, currency)
         return [stats_bucket(bucket, group_by, costs) for bucket in buckets]
 
     @strawberry.field(

@@ -101,10 +101,7 @@ class CostTotals:
         description="Jobs of the bucket whose filament cost is null (no price in force at "
         "their start, no filament type, no length): not in the sums."
     )
-
-    @strawberry.field(description="filament + machine.")
-    def total(self) -> float:
-        return self.filament + self.machine
+    total: float = strawberry.field(description="filament + machine.")
 
 
 def cost_totals(sums: CostSum | None, currency: str, job_count: int) -> CostTotals:
@@ -115,6 +112,7 @@ def cost_totals(sums: CostSum | None, currency: str, job_count: int) -> CostTota
         machine=found.machine,
         currency=currency,
         jobs_without_filament_cost=job_count - found.priced_jobs,
+        total=found.filament + found.machine,
     )
 
 

@@ -1,18 +1,18 @@
 """Buckets of printStats."""
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import strawberry
 
 from gql_server.graphql.context import Info
+from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import to_global_id
-from gql_server.graphql.loaders import StatsCostKey
 from gql_server.graphql.types.cost import CostTotals, cost_totals
 from gql_server.graphql.types.enums import job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.services.stats import CostSum, StatsGroupBy, cost_key
 from gql_server.services.stats import StatsBucket as ServiceBucket
-from gql_server.services.stats import StatsGroupBy, cost_key
 
 
 @strawberry.type(description="Aggregates over the jobs of one printer/status/filament/period.")
@@ -34,20 +34,17 @@ class StatsBucket:
     total_time: float = strawberry.field(description="Sum of total durations, seconds.")
     filament_used: float = strawberry.field(description="Millimetres.")
     printer_id: strawberry.Private[int | None]
-    # Which printStats the bucket is of, and its key among that query's cost sums.
-    cost_query: strawberry.Private[StatsCostKey | None] = None
-    cost_key: strawberry.Private[Any] = None
+    # Read with the buckets when the query selects ``cost`` (one more statement).
+    cost_totals: strawberry.Private[CostTotals | None] = None
 
     @strawberry.field(
         description="The jobs' costs summed (PrintJob.cost), in the farm's currency; read "
-        "in one more query for every bucket, only when selected."
+        "in one more query for all the buckets, only when selected."
     )
-    async def cost(self, info: Info) -> CostTotals:
-        currency = info.context.settings.currency
-        if self.cost_query is None:
-            return cost_totals(None, currency, self.job_count)
-        sums = await info.context.loaders.stats_costs.load(self.cost_query)
-        return cost_totals(sums.get(self.cost_key), currency, self.job_count)
+    def cost(self) -> CostTotals:
+        if self.cost_totals is None:  # printStats reads them whenever `cost` is selected
+            raise ApiError("bucket costs were not read", "INTERNAL")
+        return self.cost_totals
 
     @strawberry.field(description="The printer, when grouped by printer.")
     async def printer(self, info: Info) -> Printer | None:
@@ -58,22 +55,31 @@ class StatsBucket:
 
 
 # What the service's bucket holds under the same name: all the constructor takes but the key.
-_OWN = ("key", "cost_query", "cost_key")
+_OWN = ("key", "cost_totals")
 _SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name not in _OWN)
 
 
+@dataclass(frozen=True, slots=True)
+class BucketCosts:
+    """print_stats_costs' sums, in the farm's currency."""
+
+    sums: dict[Any, CostSum]
+    currency: str
+
+
 def stats_bucket(
-    bucket: ServiceBucket, group_by: StatsGroupBy, costs: StatsCostKey | None = None
+    bucket: ServiceBucket,
+    group_by: StatsGroupBy,
+    costs: BucketCosts | None = None,
 ) -> StatsBucket:
     """The service's bucket with its key in the form a filter takes back; a field added
-    to both needs no line here. ``costs``: the query its cost sums come from."""
+    to both needs no line here. ``costs``: the cost sums of every bucket, when asked."""
     same = {name: getattr(bucket, name) for name in _SAME_AS_SERVICE}
-    return StatsBucket(
-        key=_filter_key(bucket, group_by),
-        cost_query=costs,
-        cost_key=cost_key(bucket, group_by),
-        **same,
-    )
+    totals = None
+    if costs is not None:
+        sums = costs.sums.get(cost_key(bucket, group_by))
+        totals = cost_totals(sums, costs.currency, bucket.job_count)
+    return StatsBucket(key=_filter_key(bucket, group_by), cost_totals=totals, **same)
 
 
 def _filter_key(bucket: ServiceBucket, group_by: StatsGroupBy) -> str | None:
