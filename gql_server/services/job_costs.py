@@ -48,6 +48,7 @@ class SpoolQuote:
 
     spool_id: int
     status: str
+    currency: str  # the farm's, which a rate from Spoolman is in
     rate: FilamentRate | None = None
 
 
@@ -81,6 +82,7 @@ _JOBS = (
         *cost_rollups.CONTRIBUTION_COLUMNS,
         JobCost.spool_id,
         JobCost.spool_status,
+        JobCost.currency,
         JobCost.spool_price_per_kg,
         JobCost.spool_density_g_per_cm3,
         JobCost.spool_diameter_mm,
@@ -101,14 +103,14 @@ def expect_spools(
         pending[(printer_id, job_id, as_utc(start_time))] = quote
 
 
-def write_costs(session: Session, job_ids: Iterable[int], *, currency: str | None = None) -> None:
+def write_costs(session: Session, job_ids: Iterable[int]) -> None:
     """Work out and store the cost of these jobs (row ids) from the prices in force at
-    their start; ``currency`` defaults to that of the prices (one per farm)."""
+    their start."""
     pending: dict[tuple[int, str, datetime], SpoolQuote] = session.info.pop(_SPOOLS, {})
     ordered = sorted(job_ids)
     for start in range(0, len(ordered), CHUNK):
         jobs = _read_jobs(session, ordered[start : start + CHUNK])
-        _write(session, jobs, pending, currency)
+        _write(session, jobs, pending)
 
 
 def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
@@ -116,11 +118,11 @@ def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
     for row in session.execute(_JOBS.where(PrintJob.id.in_(ids))):
         values: tuple[Any, ...] = tuple(row)
         job, has_cost, summed, spool = values[:9], values[9], values[10:17], values[17:]
-        spool_id, status, price, density, diameter = spool
+        spool_id, status, currency, price, density, diameter = spool
         quote = None
         if spool_id is not None:
             rate = None if price is None else FilamentRate(price, density, diameter)
-            quote = SpoolQuote(spool_id, status, rate)
+            quote = SpoolQuote(spool_id, status, currency, rate)
         stored = None if has_cost is None else CostContribution(*summed)
         job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = job
         found.append(
@@ -145,7 +147,6 @@ def _write(
     session: Session,
     jobs: list[_Job],
     pending: Mapping[tuple[int, str, datetime], SpoolQuote],
-    currency: str | None,
 ) -> None:
     if not jobs:
         return
@@ -154,7 +155,7 @@ def _write(
     rows = []
     for job in jobs:
         quote = _quote(job, pending.get((job.printer_id, job.job_id, as_utc(job.start_time))))
-        row = _cost_row(job, quote, prices, rates, currency)
+        row = _cost_row(job, quote, prices, rates)
         if row is not None:
             rows.append(row)
     before = [job.stored for job in jobs if job.stored is not None]
@@ -231,7 +232,6 @@ def _cost_row(
     quote: SpoolQuote | None,
     prices: PriceHistory,
     rates: RateHistory,
-    currency: str | None,
 ) -> dict[str, Any] | None:
     price = None
     if job.filament_type_folded is not None:
@@ -249,7 +249,8 @@ def _cost_row(
         grams, filament = cost_rules.filament_cost(job.filament_used, rate)
     elif rate is not None:
         source = cost_rules.NO_FILAMENT_USED
-    shown = currency or (price.currency if price else rate_row.currency if rate_row else "")
+    # The farm's one currency, whichever price says it (prices.py refuses any other).
+    shown = next(c.currency for c in (price, rate_row, quote) if c is not None)
     return {
         "print_job_id": job.id,
         "filament_grams": grams,

@@ -110,6 +110,7 @@ def test_a_spool_without_a_price_of_its_own_takes_its_filaments(
     add_job(fake, 1, 3)
     assert run_sync(syncer, printer_id).ok
     cost = costs(database, printer_id)["part_1.gcode"]
+    assert cost.currency == "EUR"  # no filament type price: the farm's, as Spoolman's
     assert math.isclose(cost.filament_cost or 0.0, cost_of(LENGTH, 30.0, 1.24, 1.75), rel_tol=1e-12)
 
 
