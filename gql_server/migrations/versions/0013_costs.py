@@ -23,6 +23,8 @@ down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -97,36 +99,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "job_cost_rollup_totals",
-        *_cost_rollup_columns(),
         sa.Column("printer_id", sa.Integer(), nullable=False),
+        *_cost_rollup_columns(),
         sa.ForeignKeyConstraint(
             ["printer_id"],
             ["printers.id"],
             name=op.f("fk_job_cost_rollup_totals_printer_id_printers"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "status",
-            "has_filament_type",
-            "filament_type_folded",
-            "filament_type",
-            "printer_id",
-            name=op.f("pk_job_cost_rollup_totals"),
-        ),
+        # The key's order is the job rollups' (0010): reads filter and group by its prefix.
+        sa.PrimaryKeyConstraint("printer_id", *JOB_KEYS, name=op.f("pk_job_cost_rollup_totals")),
     )
     op.create_table(
         "job_cost_rollup_days",
-        *_cost_rollup_columns(),
         sa.Column("farm_zone", sa.Boolean(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        *_cost_rollup_columns(),
         sa.PrimaryKeyConstraint(
-            "status",
-            "has_filament_type",
-            "filament_type_folded",
-            "filament_type",
-            "farm_zone",
-            "day",
-            name=op.f("pk_job_cost_rollup_days"),
+            "farm_zone", "day", *JOB_KEYS, name=op.f("pk_job_cost_rollup_days")
         ),
     )
 
