@@ -104,6 +104,12 @@ class CostTotals:
     total: float = strawberry.field(description="filament + machine.")
 
 
+# What a StatsBucket holds as its cost when the query did not select it (never shown).
+NOT_READ = CostTotals(
+    filament=0.0, machine=0.0, currency="", jobs_without_filament_cost=0, total=0.0
+)
+
+
 def cost_totals(sums: CostSum | None, currency: str, job_count: int) -> CostTotals:
     """A bucket of ``job_count`` jobs; ``sums`` None: none of them has a cost."""
     found = sums or CostSum(0.0, 0.0, 0)

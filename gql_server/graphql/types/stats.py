@@ -6,9 +6,8 @@ from typing import Any
 import strawberry
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.errors import ApiError
 from gql_server.graphql.ids import to_global_id
-from gql_server.graphql.types.cost import CostTotals, cost_totals
+from gql_server.graphql.types.cost import NOT_READ, CostTotals, cost_totals
 from gql_server.graphql.types.enums import job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.services.stats import CostSum, StatsGroupBy, cost_key
@@ -34,17 +33,14 @@ class StatsBucket:
     total_time: float = strawberry.field(description="Sum of total durations, seconds.")
     filament_used: float = strawberry.field(description="Millimetres.")
     printer_id: strawberry.Private[int | None]
-    # Read with the buckets when the query selects ``cost`` (one more statement).
-    cost_totals: strawberry.Private[CostTotals | None] = None
-
-    @strawberry.field(
+    # A plain attribute, read on the fast path: a resolver per bucket cost more than the
+    # sums' query over a year of days. printStats reads the sums whenever a query
+    # selects ``cost``; unselected, the field holds NOT_READ and is never shown.
+    cost: CostTotals = strawberry.field(
+        default_factory=lambda: NOT_READ,
         description="The jobs' costs summed (PrintJob.cost), in the farm's currency; read "
-        "in one more query for all the buckets, only when selected."
+        "in one more query for all the buckets, only when selected.",
     )
-    def cost(self) -> CostTotals:
-        if self.cost_totals is None:  # printStats reads them whenever `cost` is selected
-            raise ApiError("bucket costs were not read", "INTERNAL")
-        return self.cost_totals
 
     @strawberry.field(description="The printer, when grouped by printer.")
     async def printer(self, info: Info) -> Printer | None:
@@ -55,7 +51,7 @@ class StatsBucket:
 
 
 # What the service's bucket holds under the same name: all the constructor takes but the key.
-_OWN = ("key", "cost_totals")
+_OWN = ("key", "cost")
 _SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name not in _OWN)
 
 
@@ -75,11 +71,11 @@ def stats_bucket(
     """The service's bucket with its key in the form a filter takes back; a field added
     to both needs no line here. ``costs``: the cost sums of every bucket, when asked."""
     same = {name: getattr(bucket, name) for name in _SAME_AS_SERVICE}
-    totals = None
+    totals = NOT_READ
     if costs is not None:
         sums = costs.sums.get(cost_key(bucket, group_by))
         totals = cost_totals(sums, costs.currency, bucket.job_count)
-    return StatsBucket(key=_filter_key(bucket, group_by), cost_totals=totals, **same)
+    return StatsBucket(key=_filter_key(bucket, group_by), cost=totals, **same)
 
 
 def _filter_key(bucket: ServiceBucket, group_by: StatsGroupBy) -> str | None:

@@ -6,7 +6,7 @@ maps to ``job_cost_rollup_days``)."""
 
 from typing import Any
 
-from sqlalchemy import Column, Table, case, func, null, select
+from sqlalchemy import Column, Connection, Table, case, func, null, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -26,7 +26,7 @@ def _onto(level: Table, cost_level: Table, condition: Any) -> Any:
     return replacement_traverse(condition, {}, swap)
 
 
-def _bucket(cost_level: Table, kind: str, dialect: str) -> Any:
+def _bucket(cost_level: Table, kind: str) -> Any:
     if kind == "printer":
         return cost_level.c.printer_id
     if kind == "status":
@@ -36,9 +36,7 @@ def _bucket(cost_level: Table, kind: str, dialect: str) -> Any:
         return case(
             (cost_level.c.has_filament_type, cost_level.c.filament_type_folded), else_=null()
         )
-    if kind == "day":
-        return cost_level.c.day
-    return period(dialect, kind, cost_level.c.day)
+    raise ValueError(f"not a grouping of one level's rows: {kind}")
 
 
 def cost_rows(
@@ -53,9 +51,11 @@ def cost_rows(
         return None
     cost_level = COST_TOTALS if source.level is TOTALS else COST_DAYS
     conditions = [_onto(source.level, cost_level, c) for c in source.conditions]
+    if kind in CALENDAR_KINDS:
+        return list(connection.execute(_calendar(cost_level, conditions, kind, connection)))
     rows = (
         select(
-            _bucket(cost_level, kind, connection.dialect.name).label("bucket"),
+            _bucket(cost_level, kind).label("bucket"),
             cost_level.c.priced_jobs,
             cost_level.c.filament_cost,
             cost_level.c.machine_cost,
@@ -70,3 +70,28 @@ def cost_rows(
         func.sum(rows.c.machine_cost),
     ).group_by(rows.c.bucket)
     return list(connection.execute(query))
+
+
+def _calendar(cost_level: Table, conditions: list[Any], kind: str, connection: Connection) -> Any:
+    """One row per day, summed in the key's order (farm_zone, day, …): no sort of every
+    row; weeks and months are then made of the days, as rollups.reads does."""
+    days = (
+        select(
+            cost_level.c.day.label("bucket"),
+            func.sum(cost_level.c.priced_jobs).label("priced_jobs"),
+            func.sum(cost_level.c.filament_cost).label("filament_cost"),
+            func.sum(cost_level.c.machine_cost).label("machine_cost"),
+        )
+        .where(*conditions)
+        .group_by(cost_level.c.day)
+    )
+    if kind == "day":
+        return days
+    per_day = days.subquery("days")
+    bucket = period(connection.dialect.name, kind, per_day.c.bucket).label("bucket")
+    return select(
+        bucket,
+        func.sum(per_day.c.priced_jobs),
+        func.sum(per_day.c.filament_cost),
+        func.sum(per_day.c.machine_cost),
+    ).group_by(bucket)
