@@ -327,3 +327,17 @@ def test_job_costs_cost_one_statement_per_page(
         cost_app.gql.execute(JOB_COSTS)
     assert costed.count == plain.count + 1
     assert len(costed.matching("SELECT job_costs.")) == 1
+
+
+def test_stats_costs_cost_one_statement_for_every_bucket(
+    cost_app: CostApp, priced_farm: dict[str, int]
+) -> None:
+    plain = "{ printStats(groupBy: DAY) { key jobCount } }"
+    with_cost = "{ printStats(groupBy: DAY) { key jobCount cost { total } } }"
+    engine = cost_app.database.engine
+    with count_statements(engine) as without:
+        cost_app.gql.execute(plain)
+    with count_statements(engine) as costed:
+        buckets = cost_app.gql.execute(with_cost)["printStats"]
+    assert len(buckets) > 1
+    assert costed.count == without.count + 1
