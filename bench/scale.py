@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from bench.fleet_query import FLEET_QUERY
 from bench.seed import FARM_END, RARE_TERM, seed_farm
+from bench.seed_costs import seed_costs
 from gql_server.app import create_app
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
@@ -75,6 +76,7 @@ FILE_PAGE = (
     "nodes { id filename prints completed successRate averagePrintDuration filamentUsed "
     "lastPrintedAt }"
 )
+COST_BUCKET = "key jobCount cost { filament machine total currency jobsWithoutFilamentCost }"
 MB = 1e6
 STORAGE_GOAL_GB_PER_MILLION = 1.3
 
@@ -232,6 +234,7 @@ def opened(
                 run.notes.append(rebuild_rollups(farm.url, zone))
         else:
             seed(database, run, zone)
+        cost_farm(database, run)
         yield run, database
     finally:
         database.dispose()
@@ -265,9 +268,30 @@ def seed(database: Database, run: FarmRun, zone: str | None) -> None:
     seconds = time.perf_counter() - started
     run.notes.append(f"seeded in {seconds:.1f} s ({farm.jobs / seconds:,.0f} jobs/s)")
     run.notes.append(rebuild_rollups(farm.url, zone))
+
+    def costed(done: int, total: int) -> None:
+        say(f"\r  costing {farm.kind} {done:,}/{total:,} jobs", end="")
+
+    seconds = seed_costs(database, costed)
+    say("")
+    run.notes.append(f"prices set and every job costed in {seconds:.1f} s (services/job_costs)")
     if unfilled:
         tables = ", ".join(unfilled)
         run.notes.append(f"an import also writes {tables}: the seeding does not (rollups aside)")
+
+
+def cost_farm(database: Database, run: FarmRun) -> None:
+    """Prices and every job's cost (bench/seed_costs.py), unless the farm has them."""
+    with database.scope() as session:
+        if session.execute(text("SELECT 1 FROM job_costs LIMIT 1")).first() is not None:
+            return
+
+    def costed(done: int, total: int) -> None:
+        say(f"\r  costing {run.farm.kind} {done:,}/{total:,} jobs", end="")
+
+    seconds = seed_costs(database, costed)
+    say("")
+    run.notes.append(f"prices set and every job costed in {seconds:.1f} s (services/job_costs)")
 
 
 def cli_env(url: str, zone: str | None) -> dict[str, str]:
@@ -425,6 +449,20 @@ def seed_maintenance(database: Database) -> int:
         return len(newest) * len(MAINTENANCE_TASKS)
 
 
+def cost_stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
+    """printStats with its buckets' costs (issue 14): the cost rollups answer where the
+    job rollups do (services/rollups/cost_reads.py)."""
+    return [
+        Query(
+            f"printStats({group.name}) cost in {zone}",
+            f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {COST_BUCKET} }} }}',
+            goal,
+        )
+        for zone, goal in zones
+        for group in StatsGroupBy
+    ]
+
+
 SEARCH = Query(
     f'filenameContains: "{RARE_TERM}" + totalCount',
     f'{{ printJobs(first: 50, filter: {{filenameContains: "{RARE_TERM}"}}) '
@@ -484,6 +522,7 @@ def all_queries(printer_id: str, zones: list[tuple[str, Goal]]) -> list[Query]:
         *stats_queries(zones),
         MAINTENANCE_DUE,
         *file_queries(printer_id),
+        *cost_stats_queries(zones),
     ]
 
 

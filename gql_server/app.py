@@ -189,6 +189,8 @@ def create_app(
             concurrency=settings.sync_concurrency,
             lease_seconds=settings.sync_lease,
             allowed_networks=settings.moonraker_allowed_networks,
+            spoolman_url=settings.spoolman_url,
+            currency=settings.currency,
         ),
         clock=clock,
         secret_box=secret_box_for(settings.secret_key),

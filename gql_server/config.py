@@ -66,6 +66,11 @@ class Settings:
     # GQL_BROKER_URL: Redis (redis://, rediss://, unix://) carrying live events between the
     # processes of `serve --workers N`; None: each process's events stay in it.
     broker_url: str | None = None
+    # GQL_CURRENCY: the one currency of every price and cost (ISO 4217 code); prices
+    # in another are refused, so no sum ever mixes currencies.
+    currency: str = "EUR"
+    # GQL_SPOOLMAN_URL: a Spoolman server whose spool prices imports snapshot.
+    spoolman_url: str | None = None
 
 
 # `gql-server serve` is live unless GQL_LIVE=false.
@@ -242,6 +247,25 @@ def _timezone(env: Mapping[str, str]) -> str:
     return name
 
 
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def _currency(env: Mapping[str, str]) -> str:
+    value = _text(env, "GQL_CURRENCY", DEFAULTS.currency)
+    if not CURRENCY_CODE.fullmatch(value):
+        raise ConfigError(f"GQL_CURRENCY must be an ISO 4217 code such as EUR, got {value!r}")
+    return value
+
+
+def _spoolman_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("GQL_SPOOLMAN_URL", "").strip().rstrip("/")
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"GQL_SPOOLMAN_URL must be an http(s) URL, got {value!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting at once so a typo fails at start-up, not at first use."""
     env = os.environ if env is None else env
@@ -280,4 +304,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_init_timeout=_positive(env, "GQL_WS_INIT_TIMEOUT", DEFAULTS.ws_init_timeout),
         ws_keepalive=_positive(env, "GQL_WS_KEEPALIVE", DEFAULTS.ws_keepalive),
         broker_url=_broker_url(env),
+        currency=_currency(env),
+        spoolman_url=_spoolman_url(env),
     )

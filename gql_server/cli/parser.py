@@ -6,7 +6,10 @@ from typing import TypeAlias
 
 DATABASE = ("DATABASE_URL",)
 SECRET = ("GQL_SECRET_KEY",)
-SYNC = ("GQL_SYNC_CONCURRENCY", "GQL_SYNC_LEASE", "GQL_MOONRAKER_ALLOWED_NETWORKS")
+SYNC = (
+    *("GQL_SYNC_CONCURRENCY", "GQL_SYNC_LEASE", "GQL_MOONRAKER_ALLOWED_NETWORKS"),
+    *("GQL_SPOOLMAN_URL", "GQL_CURRENCY"),
+)
 # What each command reads; tests/cli/test_commands.py checks serve's list against load_settings.
 ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "migrate": (*DATABASE, *SECRET, "GQL_TIMEZONE"),

@@ -7,6 +7,8 @@ from typing import TextIO
 from gql_server.cli.parser import Commands, add_command
 from gql_server.config import Settings
 from gql_server.db.opening import opened_database
+from gql_server.services.rollups.costs import rebuild as rebuild_costs
+from gql_server.services.rollups.maintain import zone_of
 from gql_server.services.rollups.rebuild import rebuild
 
 
@@ -32,6 +34,8 @@ def run_rebuild(settings: Settings, _args: argparse.Namespace, err: TextIO | Non
 
     with opened_database(settings.database_url) as database, database.scope() as session:
         counted = rebuild(session.connection(), settings.timezone, progress)
+        # The costs' rollups, from job_costs, in the same transaction and zone.
+        rebuild_costs(session.connection(), zone_of(settings.timezone))
     print(file=err)
     print(f"rollups rebuilt from {counted:,} jobs, farm days in {settings.timezone}")
     return 0

@@ -147,6 +147,8 @@ def _sync(
         concurrency=settings.sync_concurrency,
         lease_seconds=settings.sync_lease,
         allowed_networks=settings.moonraker_allowed_networks,
+        spoolman_url=settings.spoolman_url,
+        currency=settings.currency,
     )
     syncer = Syncer(database, options, secret_box=secret_box_for(settings.secret_key))
 

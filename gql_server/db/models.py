@@ -499,3 +499,122 @@ class PrintFileTotal(FileRollupSums, Base):
     # completed_count / finished_count, NULL without a finished job: stored so that the
     # SUCCESS_RATE ordering reads an index; rewritten with the counts.
     success_rate: Mapped[float | None] = mapped_column(Double)
+
+
+class FilamentPrice(Base):
+    """A filament type's price from ``effective_from`` until the next row of its type:
+    setting a price adds a row, so a job keeps the price in force when it started."""
+
+    __tablename__ = "filament_prices"
+    __table_args__ = (
+        Index(
+            "ix_filament_prices_filament_type_folded_effective_from",
+            "filament_type_folded",
+            "effective_from",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filament_type: Mapped[str] = mapped_column(String(100))
+    # Matched against job_details.filament_type_folded: "PLA" prices "pla" jobs too.
+    filament_type_folded: Mapped[str] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"])
+    )
+    price_per_kg: Mapped[float] = mapped_column(Double)
+    currency: Mapped[str] = mapped_column(String(3))
+    density_g_per_cm3: Mapped[float] = mapped_column(Double)
+    diameter_mm: Mapped[float] = mapped_column(Double)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PrinterHourlyRate(Base):
+    """A printer's machine cost per hour (electricity, wear) from ``effective_from``
+    until its next row; a null rate means none from then on."""
+
+    __tablename__ = "printer_hourly_rates"
+    __table_args__ = (
+        Index("ix_printer_hourly_rates_printer_id_effective_from", "printer_id", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id", ondelete="CASCADE"))
+    hourly_cost: Mapped[float | None] = mapped_column(Double)
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobCost(Base):
+    """A job's cost, computed when the job is written from the prices in force at its
+    start (services/job_costs.py) and kept: queries never look prices up again, and a
+    Spoolman spool's price is a snapshot taken at import."""
+
+    __tablename__ = "job_costs"
+
+    print_job_id: Mapped[int] = mapped_column(
+        ForeignKey("print_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    filament_grams: Mapped[float | None] = mapped_column(Double)
+    filament_cost: Mapped[float | None] = mapped_column(Double)
+    machine_cost: Mapped[float | None] = mapped_column(Double)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Where the filament price came from: FILAMENT_TYPE, SPOOL, or why none applied.
+    filament_price_source: Mapped[str] = mapped_column(String(30))
+    # The job's rollup keys when its cost was written: what its cost rollup rows hold
+    # (services/rollups/costs.py), taken back exactly when the cost is rewritten.
+    printer_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(50))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    filament_type: Mapped[str | None] = mapped_column(String(100))
+    filament_type_folded: Mapped[str | None] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"])
+    )
+    filament_price_id: Mapped[int | None] = mapped_column(
+        ForeignKey("filament_prices.id", ondelete="SET NULL")
+    )
+    # The Spoolman spool of the job and what Spoolman said of it at import.
+    spool_id: Mapped[int | None] = mapped_column(Integer)
+    spool_status: Mapped[str | None] = mapped_column(String(20))
+    spool_price_per_kg: Mapped[float | None] = mapped_column(Double)
+    spool_density_g_per_cm3: Mapped[float | None] = mapped_column(Double)
+    spool_diameter_mm: Mapped[float | None] = mapped_column(Double)
+
+
+class CostRollupSums:
+    """What a cost rollup row sums over the jobs that have a cost (job_costs rows):
+    ``priced_jobs`` counts those with a filament cost."""
+
+    job_count: Mapped[int] = mapped_column(Integer)
+    priced_jobs: Mapped[int] = mapped_column(Integer)
+    filament_cost: Mapped[float] = mapped_column(Double)
+    machine_cost: Mapped[float] = mapped_column(Double)
+
+
+class CostRollupColumns(CostRollupSums):
+    """The job keys of ``RollupColumns``, for the costs (kept apart from the job
+    rollups: their levels are rebuilt by code that predates costs)."""
+
+    status: Mapped[str] = mapped_column(String(50), primary_key=True)
+    has_filament_type: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    filament_type_folded: Mapped[str] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"]), primary_key=True
+    )
+    filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
+
+
+class JobCostRollupTotal(CostRollupColumns, Base):
+    """Each printer's job costs over its whole history, as ``job_rollup_totals``."""
+
+    __tablename__ = "job_cost_rollup_totals"
+
+    printer_id: Mapped[int] = mapped_column(
+        ForeignKey("printers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class JobCostRollupDay(CostRollupColumns, Base):
+    """The farm's job costs per day, as ``job_rollup_days`` (UTC and farm-zone days)."""
+
+    __tablename__ = "job_cost_rollup_days"
+
+    farm_zone: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)

@@ -22,8 +22,10 @@ from gql_server.services import (
     annotations,
     estimates,
     file_queries,
+    job_costs,
     job_queries,
     maintenance,
+    prices,
     printer_queries,
 )
 from gql_server.services.job_queries import JobFilter, JobOrder
@@ -97,6 +99,8 @@ class Loaders:
         self.file_jobs_page = DataLoader(self._load_file_job_pages)
         self.file_job_count = DataLoader(self._load_file_job_counts)
         self.estimate_error = DataLoader(self._load_estimate_errors)
+        self.job_cost = DataLoader(self._load_job_costs)
+        self.hourly_cost = DataLoader(self._load_hourly_costs)
 
     async def _load_annotations(self, job_ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: annotations.fetch_annotations(s, job_ids))
@@ -190,6 +194,15 @@ class Loaders:
             groups[(key.job_filter, key.order, key.args, key.selection)].append(key.printer_id)
         results = await self._read(lambda s: _pages_by_group(s, groups))
         return [results[(k.job_filter, k.order, k.args, k.selection)][k.printer_id] for k in keys]
+
+    async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
+        found = await self._read(lambda s: job_costs.costs_of(s, ids))
+        return [found.get(job_id) for job_id in ids]
+
+    async def _load_hourly_costs(self, printer_ids: Sequence[int]) -> list[float | None]:
+        now = self._clock()
+        found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
+        return [found.get(printer_id) for printer_id in printer_ids]
 
     async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
         groups: dict[JobFilter, list[int]] = defaultdict(list)

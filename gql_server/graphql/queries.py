@@ -20,10 +20,16 @@ from gql_server.graphql.inputs import (
 from gql_server.graphql.limits import MAX_LIST_ITEMS
 from gql_server.graphql.pages import After, Before, First, Last, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
-from gql_server.graphql.runtime.lookahead import field_names, merged_selections, selects_in_nodes
+from gql_server.graphql.runtime.lookahead import (
+    field_names,
+    merged_selections,
+    selects,
+    selects_in_nodes,
+)
 from gql_server.graphql.runtime.row_shapes import job_details_from_row, print_jobs_from_rows
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.connection import Connection, page_connection
+from gql_server.graphql.types.cost import FilamentPrice, filament_price_from_row
 from gql_server.graphql.types.enums import StatsGroupBy
 from gql_server.graphql.types.job_totals import job_totals_from_row
 from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_maintenance_due
@@ -31,8 +37,8 @@ from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_file import PrintFile, print_file_from_row
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
-from gql_server.graphql.types.stats import StatsBucket, stats_bucket
-from gql_server.services import file_queries, job_queries, printer_queries, stats
+from gql_server.graphql.types.stats import BucketCosts, StatsBucket, stats_bucket
+from gql_server.services import file_queries, job_queries, prices, printer_queries, stats
 from gql_server.services.api_key_queries import (
     API_KEY_ORDER,
     api_key_position,
@@ -158,13 +164,20 @@ class Query:
         ] = "UTC",
     ) -> list[StatsBucket]:
         job_filter = filter.to_service() if filter else JobFilter()
-        with_estimates = "estimateError" in field_names(merged_selections(info))
-        try:
-            buckets = await info.context.read(
-                lambda s: stats.print_stats(
-                    s, job_filter, group_by, timezone=timezone, with_estimates=with_estimates
-                )
+        selections = merged_selections(info)
+        with_estimates = "estimateError" in field_names(selections)
+        with_cost = selects(selections, "cost")
+
+        def load(session: Session) -> tuple[list[Any], dict[Any, Any] | None]:
+            found = stats.print_stats(
+                session, job_filter, group_by, timezone=timezone, with_estimates=with_estimates
             )
+            if not (with_cost and found):
+                return found, None
+            return found, stats.print_stats_costs(session, job_filter, group_by, timezone=timezone)
+
+        try:
+            buckets, sums = await info.context.read(load)
         except ServiceError as exc:
             raise api_error(exc) from None
         if len(buckets) > MAX_LIST_ITEMS:  # what the query's cost was measured for
@@ -172,7 +185,18 @@ class Query:
                 f"more than {MAX_LIST_ITEMS} buckets: narrow the filter or group more coarsely",
                 "LIST_TOO_LONG",
             )
-        return [stats_bucket(bucket, group_by) for bucket in buckets]
+        currency = info.context.settings.currency
+        costs = None if not with_cost else BucketCosts(sums or {}, currency)
+        return [stats_bucket(bucket, group_by, costs) for bucket in buckets]
+
+    @strawberry.field(
+        description="Every filament price ever set, by filament type, newest first: the "
+        "first of a type is the one in force now.",
+        permission_classes=[CanRead],
+    )
+    async def filament_prices(self, info: Info) -> list[FilamentPrice]:
+        rows = await info.context.read(prices.filament_prices)
+        return [filament_price_from_row(row) for row in rows]
 
     @strawberry.field(description="Any object by its global id.", permission_classes=[CanRead])
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:

@@ -17,6 +17,7 @@ from gql_server.graphql.extensions import DocumentGuard, Limits, MaskUnexpectedE
 from gql_server.graphql.limits import sized_field_names
 from gql_server.graphql.mutations.annotations import AnnotationMutations
 from gql_server.graphql.mutations.api_keys import ApiKeyMutations
+from gql_server.graphql.mutations.costs import CostMutations
 from gql_server.graphql.mutations.maintenance import MaintenanceMutations
 from gql_server.graphql.mutations.printers import PrinterMutations
 from gql_server.graphql.mutations.sync import SyncMutations
@@ -39,7 +40,14 @@ from gql_server.graphql.types.printer import Printer
 
 Mutation = merge_types(
     "Mutation",
-    (PrinterMutations, ApiKeyMutations, SyncMutations, AnnotationMutations, MaintenanceMutations),
+    (
+        PrinterMutations,
+        ApiKeyMutations,
+        SyncMutations,
+        AnnotationMutations,
+        MaintenanceMutations,
+        CostMutations,
+    ),
 )
 # The types behind the Node interface, each read from the rows of its table.
 NODE_TYPES = (Printer, PrintJob, PrintFile, JobDetails, JobTotals, ApiKey)

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobAnnotation, JobDetails, PrintJob
+from gql_server.db.folding import fold
+from gql_server.db.models import FOLDED_WIDTHS, JobAnnotation, JobCost, JobDetails, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import ValidationError
 from gql_server.services.estimates import NO_ESTIMATES, EstimateErrors, estimate_errors_by_bucket
@@ -29,6 +30,7 @@ from gql_server.services.job_queries import (
     JobFilter,
     filter_conditions,
 )
+from gql_server.services.rollups import cost_reads
 from gql_server.services.rollups import reads as rollup_reads
 from gql_server.services.stats_sql import aggregate, job_counts, period
 from gql_server.services.zones import offset_spans
@@ -127,6 +129,8 @@ def _bucket_key(
         return JobDetails.filament_type_folded
     if group_by is StatsGroupBy.SLICER:
         return PrintJob.slicer_folded  # as the slicer filter matches it
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        return JobAnnotation.failure_reason  # the query joins job_annotations
     zone = resolve_zone(timezone)
     span = _time_span(session, conditions)
     if span is None:
@@ -283,3 +287,80 @@ def _key_text(bucket: Any) -> str | None:
     if isinstance(bucket, date | datetime):
         return bucket.isoformat()[:10]
     return str(bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class CostSum:
+    """The stored costs of a bucket's jobs (services/job_costs.py): the sums over those
+    that have one, and how many have a filament cost."""
+
+    filament: float
+    machine: float
+    priced_jobs: int
+
+
+def cost_key(bucket: StatsBucket, group_by: StatsGroupBy) -> Any:
+    """What ``print_stats_costs`` keys a bucket's sums by."""
+    if group_by is StatsGroupBy.PRINTER:
+        return bucket.printer_id
+    if group_by is StatsGroupBy.FILAMENT_TYPE:
+        return (
+            None if bucket.key is None else fold(bucket.key, FOLDED_WIDTHS["filament_type_folded"])
+        )
+    return bucket.key
+
+
+def print_stats_costs(
+    session: Session,
+    job_filter: JobFilter,
+    group_by: StatsGroupBy,
+    *,
+    timezone: str = "UTC",
+    use_rollups: bool = True,
+) -> dict[Any, CostSum]:
+    """The cost sums of ``print_stats``'s buckets, by ``cost_key``: asked only when a
+    query selects them, so the other figures never pay for them. From the cost rollups
+    whenever the job rollups answer the buckets, else from the jobs."""
+    rows = None
+    if use_rollups:
+        rows = cost_reads.cost_rows(session, job_filter, group_by.value, timezone)
+    if rows is None:
+        rows = _raw_cost_rows(session, job_filter, group_by, timezone)
+    return {
+        _cost_bucket(group_by, bucket): CostSum(
+            float(filament or 0), float(machine or 0), int(priced or 0)
+        )
+        for bucket, priced, filament, machine in rows
+    }
+
+
+def _raw_cost_rows(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
+) -> list[Any]:
+    conditions = filter_conditions(job_filter)
+    key = _bucket_key(session, group_by, conditions, timezone)
+    if key is None:
+        return []
+    jobs = (
+        select(key.label("bucket"), JobCost.filament_cost, JobCost.machine_cost)
+        .select_from(PrintJob)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
+        .where(*conditions)
+    )
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        jobs = jobs.outerjoin(JobAnnotation, JobAnnotation.print_job_id == PrintJob.id)
+    rows = jobs.subquery("rows")
+    query = select(
+        rows.c.bucket,
+        func.count(rows.c.filament_cost),
+        func.sum(rows.c.filament_cost),
+        func.sum(rows.c.machine_cost),
+    ).group_by(rows.c.bucket)
+    return list(session.execute(query))
+
+
+def _cost_bucket(group_by: StatsGroupBy, bucket: Any) -> Any:
+    if group_by is StatsGroupBy.PRINTER:
+        return int(bucket)
+    return _key_text(bucket)

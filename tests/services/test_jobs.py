@@ -105,9 +105,11 @@ def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Dat
     # ids, one upsert of their auxiliary data (seven); for the rollups, the changed jobs'
     # contributions before (their after is known from the values written), the state row
     # locked, one upsert and one DELETE of emptied rows per level (eight); one upsert per
-    # file level, which writes the file's success rate too (two; no job left a file): the
-    # same seventeen statements for 10 jobs and for 500.
-    assert large == small == 17
+    # file level, which writes the file's success rate too (two; no job left a file); for
+    # their costs (services/job_costs.py), the written jobs with their stored costs and
+    # their printers' hourly rates (two: no filament type to price, no cost to replace):
+    # the same nineteen statements for 10 jobs and for 500.
+    assert large == small == 19
 
 
 def test_a_batch_of_files_the_farm_printed_before_looks_their_rows_up_once(
@@ -115,8 +117,8 @@ def test_a_batch_of_files_the_farm_printed_before_looks_their_rows_up_once(
 ) -> None:
     small = _statements_for_upsert(database, "small", 10, known_files=True)
     large = _statements_for_upsert(database, "large", 500, known_files=True)
-    # As above, but one SELECT finds every file name and document: 14.
-    assert large == small == 14
+    # As above, but one SELECT finds every file name and document: 16.
+    assert large == small == 16
 
 
 def test_without_returning_the_new_ids_are_read_back_to_the_same_rows(

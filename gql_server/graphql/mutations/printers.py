@@ -1,6 +1,7 @@
 """createPrinter, updatePrinter, deletePrinter: payloads with userErrors, never exceptions."""
 
 import strawberry
+from sqlalchemy.orm import Session
 from strawberry import UNSET
 
 from gql_server.db.secret_box import secret_box_for
@@ -9,7 +10,7 @@ from gql_server.graphql.mutations.outcome import attempt, input_id
 from gql_server.graphql.permissions import CanWrite
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.graphql.types.user_error import UserError
-from gql_server.services import printers
+from gql_server.services import prices, printers
 from gql_server.services.errors import ValidationError
 from gql_server.services.printers import PrinterChanges, PrinterUpdate
 
@@ -51,6 +52,12 @@ class UpdatePrinterInput:
         + ORIGIN_CLEARS_KEY,
     )
     is_active: bool | None = UNSET
+    hourly_cost: float | None = strawberry.field(
+        default=UNSET,
+        description="Machine cost per hour (electricity, wear) in the farm's currency, "
+        "from now on: jobs that started earlier keep the rate in force then. Null: no "
+        f"rate from now on. 0 to {prices.PRICE_MAX:g}.",
+    )
 
 
 @strawberry.input
@@ -151,11 +158,19 @@ async def _update(info: Info, data: UpdatePrinterInput) -> PrinterUpdate:
     changes = _changes(data)
     box = secret_box_for(info.context.settings.secret_key)
     allowed = info.context.settings.moonraker_allowed_networks
-    return await info.context.write(
-        lambda s: printers.update_printer(
-            s, printer_id, changes, secret_box=box, allowed_networks=allowed
+    currency, now = info.context.settings.currency, info.context.now()
+
+    def update(session: Session) -> PrinterUpdate:
+        done = printers.update_printer(
+            session, printer_id, changes, secret_box=box, allowed_networks=allowed
         )
-    )
+        if data.hourly_cost is not UNSET:
+            prices.set_hourly_cost(
+                session, printer_id, data.hourly_cost, farm_currency=currency, now=now
+            )
+        return done
+
+    return await info.context.write(update)
 
 
 async def _delete(info: Info, data: DeletePrinterInput) -> None:

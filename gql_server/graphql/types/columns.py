@@ -72,6 +72,7 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "annotation": NoColumn("resolver: the job_annotations row, by the loader"),
             "file": NoColumn("resolver: the print_files row and its print_file_totals"),
             "estimate_error": NoColumn("resolver: print_duration and job_details.estimated_time"),
+            "cost": NoColumn("resolver: the job_costs row, by the job_cost loader"),
         },
     ),
     "PrintFile": TypeColumns(
@@ -107,6 +108,7 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
             "print_jobs": NoColumn("resolver: a page of print_jobs rows"),
             "live_status": NoColumn("resolver: live mode's state, held in memory"),
             "maintenance": NoColumn("resolver: its maintenance tasks, measured by the loader"),
+            "hourly_cost": NoColumn("resolver: printer_hourly_rates, by the hourly_cost loader"),
         },
     ),
     "JobTotals": TypeColumns(

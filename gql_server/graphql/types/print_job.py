@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gql_server.graphql.types.annotation import PrintJobAnnotation, resolve_annotation
+from gql_server.graphql.types.cost import JobCost, job_cost
 from gql_server.graphql.types.enums import JobStatus
 from gql_server.graphql.types.job_details import JobDetails
 from gql_server.graphql.types.node import Node
@@ -63,3 +64,13 @@ class PrintJob(Node):
     async def estimate_error(self, info: strawberry.Info) -> float | None:
         error: float | None = await info.context.loaders.estimate_error.load(self.database_id)
         return error
+
+    @strawberry.field(
+        description="What the job cost, from the prices in force when it started (read "
+        "for a whole page at once)."
+    )
+    async def cost(self, info: strawberry.Info) -> JobCost:
+        # strawberry.Info, not graphql.context.Info: the context imports the loaders,
+        # which import this module (through runtime/).
+        stored = await info.context.loaders.job_cost.load(self.database_id)
+        return job_cost(stored, info.context.settings.currency)

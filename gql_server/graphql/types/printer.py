@@ -30,6 +30,11 @@ def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
     return None if state is None else live_status_from(state)
 
 
+async def resolve_hourly_cost(root: "Printer", info: Info) -> float | None:
+    hourly: float | None = await info.context.loaders.hourly_cost.load(root.database_id)
+    return hourly
+
+
 async def resolve_print_jobs(
     root: object,
     info: Info,
@@ -86,6 +91,11 @@ class Printer(Node):
     maintenance: list[MaintenanceTask] = strawberry.field(
         resolver=resolve_maintenance,
         description="Its maintenance tasks with their odometers, oldest task first.",
+    )
+    hourly_cost: float | None = strawberry.field(
+        resolver=resolve_hourly_cost,
+        description="Machine cost per hour in force now, in the farm's currency (set "
+        "with updatePrinter); null when none.",
     )
 
 

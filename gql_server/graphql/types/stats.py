@@ -1,16 +1,18 @@
 """Buckets of printStats."""
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from typing import Any
 
 import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.ids import to_global_id
+from gql_server.graphql.types.cost import NOT_READ, CostTotals, cost_totals
 from gql_server.graphql.types.enums import FailureReason, job_status
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.services.estimates import NO_ESTIMATES, EstimateErrors
+from gql_server.services.stats import CostSum, StatsGroupBy, cost_key
 from gql_server.services.stats import StatsBucket as ServiceBucket
-from gql_server.services.stats import StatsGroupBy
 
 
 @strawberry.type(
@@ -55,6 +57,15 @@ class StatsBucket:
         errors = self.estimate_errors or NO_ESTIMATES
         return EstimateError(median=errors.median, p90=errors.p90, count=errors.count)
 
+    # A plain attribute, read on the fast path: a resolver per bucket cost more than the
+    # sums' query over a year of days. printStats reads the sums whenever a query
+    # selects ``cost``; unselected, the field holds NOT_READ and is never shown.
+    cost: CostTotals = strawberry.field(
+        default_factory=lambda: NOT_READ,
+        description="The jobs' costs summed (PrintJob.cost), in the farm's currency; read "
+        "in one more query for all the buckets, only when selected.",
+    )
+
     @strawberry.field(description="The printer, when grouped by printer.")
     async def printer(self, info: Info) -> Printer | None:
         if self.printer_id is None:
@@ -64,14 +75,31 @@ class StatsBucket:
 
 
 # What the service's bucket holds under the same name: all the constructor takes but the key.
-_SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name != "key")
+_OWN = ("key", "cost")
+_SAME_AS_SERVICE = tuple(f.name for f in fields(StatsBucket) if f.init and f.name not in _OWN)
 
 
-def stats_bucket(bucket: ServiceBucket, group_by: StatsGroupBy) -> StatsBucket:
+@dataclass(frozen=True, slots=True)
+class BucketCosts:
+    """print_stats_costs' sums, in the farm's currency."""
+
+    sums: dict[Any, CostSum]
+    currency: str
+
+
+def stats_bucket(
+    bucket: ServiceBucket,
+    group_by: StatsGroupBy,
+    costs: BucketCosts | None = None,
+) -> StatsBucket:
     """The service's bucket with its key in the form a filter takes back; a field added
-    to both needs no line here."""
+    to both needs no line here. ``costs``: the cost sums of every bucket, when asked."""
     same = {name: getattr(bucket, name) for name in _SAME_AS_SERVICE}
-    return StatsBucket(key=_filter_key(bucket, group_by), **same)
+    totals = NOT_READ
+    if costs is not None:
+        sums = costs.sums.get(cost_key(bucket, group_by))
+        totals = cost_totals(sums, costs.currency, bucket.job_count)
+    return StatsBucket(key=_filter_key(bucket, group_by), cost=totals, **same)
 
 
 def _filter_key(bucket: ServiceBucket, group_by: StatsGroupBy) -> str | None:

@@ -95,6 +95,8 @@ class PrinterConnection:
             clock,
             syncer.lease,
             slicer_settings=syncer.options.slicer_settings,
+            spoolman_url=syncer.options.spoolman_url,
+            currency=syncer.options.currency,
             writes=writes,
         )
 

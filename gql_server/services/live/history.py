@@ -12,6 +12,7 @@ plan-then-write of the same jobs; a sync holding it is waited for.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ from gql_server.services.sync.importer import (
 )
 from gql_server.services.sync.lease import new_owner, release_lease, take_lease
 from gql_server.services.sync.moonraker_totals import store_moonraker_totals
+from gql_server.services.sync.spools import SpoolQuoter
 from gql_server.services.totals import recompute_totals
+from gql_server.spoolman.client import SpoolmanClient
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,9 @@ class HistoryWriter:
     clock: Callable[[], datetime]
     lease: timedelta
     slicer_settings: bool = True
+    # Where the job's Spoolman spool is priced, in the farm's currency (as a sync does).
+    spoolman_url: str | None = None
+    currency: str = "EUR"
     # On SQLite, every unit of work of a write takes this lock (QueuedDatabase).
     writes: asyncio.Lock | None = None
 
@@ -104,7 +110,12 @@ class HistoryWriter:
                 clock=self.clock,
                 on_jobs=written.extend,
             )
-            await history.import_jobs([raw])
+            async with contextlib.AsyncExitStack() as stack:
+                if self.spoolman_url is not None:
+                    spoolman = SpoolmanClient(self.spoolman_url)
+                    await stack.enter_async_context(spoolman)
+                    history.spools = SpoolQuoter(spoolman, self.currency)
+                await history.import_jobs([raw])
             if row["status"] != UNFINISHED:
                 # A job still printing is in neither our totals nor Moonraker's.
                 reported = await client.history_totals()

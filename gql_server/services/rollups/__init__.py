@@ -6,5 +6,6 @@ return, not what is stored.
   import, ``gql-server rollups rebuild`` and migration 0010);
 - ``maintain``: the delta of a batch of job writes, applied in the writes' transaction;
 - ``rebuild``: every rollup recomputed from the jobs;
-- ``reads``: statistics and counts answered from the rollups when they can be exactly.
+- ``reads``: statistics and counts answered from the rollups when they can be exactly;
+- ``costs`` and ``cost_reads``: the same for the jobs' stored costs (services/job_costs.py).
 """

@@ -26,6 +26,7 @@ from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobRollupState, Printer, PrintJob
 from gql_server.db.upsert import increment_statement
+from gql_server.services.rollups import costs as cost_rollups
 from gql_server.services.rollups import files
 from gql_server.services.rollups.tally import (
     CHUNK,
@@ -189,6 +190,11 @@ def tracking(session: Session) -> Iterator[RollupChange]:
     try:
         yield change
         change.apply()
+        # The jobs' costs move with them too. Imported here: job_costs keeps its own
+        # rollups with this module's zone functions.
+        from gql_server.services import job_costs
+
+        job_costs.write_costs(session, change.job_ids)
     finally:
         del session.info[_ACTIVE]
 
@@ -209,3 +215,6 @@ def remove_printer_jobs(session: Session, printer_id: int) -> None:
     )
     if jobs:
         apply(connection, jobs, [])
+    costs = cost_rollups.printer_contributions(connection, printer_id)
+    if costs:
+        cost_rollups.apply(connection, zone_of(stored_zone(connection, lock=True)), costs, [])

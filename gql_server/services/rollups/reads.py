@@ -152,6 +152,18 @@ def _source(
     return None
 
 
+def answering_source(
+    connection: Connection,
+    job_filter: JobFilter,
+    *,
+    kind: str | None,
+    calendar_zone: str | None,
+) -> Source | None:
+    """The level and conditions that answer grouping ``kind`` under the filter, or None:
+    what the cost rollups follow (rollups/cost_reads.py)."""
+    return _source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
+
+
 def _bucket(level: Table, kind: str) -> Any:
     if kind == "printer":
         return level.c.printer_id

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from gql_server.db.session import Database
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
-from gql_server.services import jobs, printers
+from gql_server.services import job_costs, jobs, printers
 from gql_server.services.jobs import JobKey, job_key
 from gql_server.services.rollups import maintain as rollups
+from gql_server.services.sync.spools import SpoolQuoter
 
 # Incremental syncs re-read a day before the watermark. Moonraker filters by start time
 # but numbers jobs in the order they start, and a printer's clock can jump back (a
@@ -92,6 +93,8 @@ class HistoryImport:
     # Told, once each page is committed, which jobs it created or changed the status of.
     on_jobs: JobsWritten | None = None
     counts: ImportCounts = field(default_factory=ImportCounts)
+    # Prices the jobs' Spoolman spools (GQL_SPOOLMAN_URL); None: filament type prices only.
+    spools: SpoolQuoter | None = None
     # One gcode tail fetch per file version per sync, however many jobs printed it.
     _settings_cache: dict[tuple[str, Any, Any], dict[str, Any]] = field(default_factory=dict)
 
@@ -188,7 +191,8 @@ class HistoryImport:
             printer_id = self.target.printer_id
             batch = await self.database.run(lambda s: jobs.plan_jobs(s, printer_id, rows))
             details = await self._details(page, rows, batch)
-            written = await self.database.run(lambda s: self._write_page(s, batch, details))
+            quotes = await self._spool_quotes(batch, rows)
+            written = await self.database.run(lambda s: self._write_page(s, batch, details, quotes))
             if written and self.on_jobs is not None:
                 self.on_jobs(written)
             newest = max(job_key(row)[1] for row in rows)
@@ -197,13 +201,28 @@ class HistoryImport:
         if self.progress is not None:
             self.progress(self.counts)
 
+    async def _spool_quotes(
+        self, batch: jobs.JobBatch, rows: list[dict[str, Any]]
+    ) -> dict[JobKey, job_costs.SpoolQuote]:
+        """Quotes for the jobs the page writes (``rows`` as parsed: the batch holds
+        their JSON serialized)."""
+        if self.spools is None:
+            return {}
+        keyed = ((job_key(row), row) for row in rows)
+        return await self.spools.quotes({key: row for key, row in keyed if batch.is_pending(key)})
+
     def _write_page(
-        self, session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict[str, Any]]
+        self,
+        session: Session,
+        batch: jobs.JobBatch,
+        details: dict[JobKey, dict[str, Any]],
+        quotes: dict[JobKey, job_costs.SpoolQuote],
     ) -> list[JobWritten]:
         # The printer row first: the job inserts' foreign-key checks take a shared lock on
         # it, and upgrading that lock afterwards can deadlock (MariaDB 1213) against another
         # server taking or renewing the lease on the same row.
         printers.mark_seen(session, self.target.printer_id, self.clock())
+        job_costs.expect_spools(session, self.target.printer_id, quotes)
         with rollups.tracking(session):  # one rollup delta for the jobs and their details
             result = jobs.write_jobs(session, batch)
             # The details were read from the job's metadata: its document is their rawMetadata.

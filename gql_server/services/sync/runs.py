@@ -6,6 +6,7 @@ and releases its lease; a holder that dies outright leaves a lease that lapses w
 ``lease_seconds``.
 """
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,9 @@ from gql_server.services.sync.results import (
     fail_with,
 )
 from gql_server.services.sync.run_records import Claim, claim_printer, end_run, finish_run
+from gql_server.services.sync.spools import SpoolQuoter
 from gql_server.services.totals import recompute_totals
+from gql_server.spoolman.client import SpoolmanClient
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class SyncOptions(ClientOptions):
     concurrency: int = 4
     # GQL_SYNC_LEASE: how long a holder that died blocks its printer; renewed every third.
     lease_seconds: float = 30.0
+    # GQL_SPOOLMAN_URL and GQL_CURRENCY: where the jobs' spools are priced, and the one
+    # currency their prices must be in (services/sync/spools.py).
+    spoolman_url: str | None = None
+    currency: str = "EUR"
 
 
 ProgressCallback = Callable[[int, ImportCounts], None]
@@ -268,7 +275,12 @@ class Syncer:
             progress=on_page,
             on_jobs=self._on_jobs(claim.printer_id),
         )
-        async with client:
+        async with client, contextlib.AsyncExitStack() as stack:
+            if self.options.spoolman_url is not None:
+                spoolman = await stack.enter_async_context(
+                    SpoolmanClient(self.options.spoolman_url)
+                )
+                history.spools = SpoolQuoter(spoolman, self.options.currency)
             try:
                 await history.run(full=claim.full)
                 reported = await client.history_totals()

@@ -1,0 +1,72 @@
+"""setFilamentPrice: a new price of a filament type, in force from now."""
+
+import strawberry
+
+from gql_server.graphql.context import Info
+from gql_server.graphql.mutations.outcome import attempt
+from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.types.cost import FilamentPrice, filament_price_from_row
+from gql_server.graphql.types.user_error import UserError
+from gql_server.services import cost_rules, prices
+from gql_server.services.prices import NewFilamentPrice
+
+
+@strawberry.input(
+    description="A filament type's price from now on; jobs that started earlier keep the "
+    "price that was in force then."
+)
+class SetFilamentPriceInput:
+    filament_type: str = strawberry.field(
+        description=f"As in the job details, ignoring case; at most "
+        f"{prices.FILAMENT_TYPE_MAX} characters."
+    )
+    price_per_kg: float = strawberry.field(
+        description=f"0 to {prices.PRICE_MAX:g}, in the currency below."
+    )
+    currency: str = strawberry.field(
+        description="ISO 4217 code; must be the farm's GQL_CURRENCY (CURRENCY_MISMATCH "
+        "otherwise), so that no sum mixes currencies."
+    )
+    density_g_per_cm3: float = strawberry.field(
+        default=cost_rules.DEFAULT_DENSITY,
+        name="densityGPerCm3",
+        description=f"Above 0, at most {prices.DENSITY_MAX:g}.",
+    )
+    diameter_mm: float = strawberry.field(
+        default=cost_rules.DEFAULT_DIAMETER,
+        description=f"Above 0, at most {prices.DIAMETER_MAX:g}.",
+    )
+
+
+@strawberry.type
+class FilamentPricePayload:
+    filament_price: FilamentPrice | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CostMutations:
+    @strawberry.mutation(
+        description="Set a filament type's price from now on (a new version; earlier "
+        "jobs keep theirs).",
+        permission_classes=[CanWrite],
+    )
+    async def set_filament_price(
+        self, info: Info, input: SetFilamentPriceInput
+    ) -> FilamentPricePayload:
+        new = NewFilamentPrice(
+            filament_type=input.filament_type,
+            price_per_kg=input.price_per_kg,
+            currency=input.currency,
+            density_g_per_cm3=input.density_g_per_cm3,
+            diameter_mm=input.diameter_mm,
+        )
+        currency, now = info.context.settings.currency, info.context.now()
+        outcome = await attempt(
+            lambda: info.context.write(
+                lambda s: filament_price_from_row(
+                    prices.set_filament_price(s, new, farm_currency=currency, now=now)
+                )
+            )
+        )
+        return FilamentPricePayload(filament_price=outcome.value, user_errors=outcome.user_errors)

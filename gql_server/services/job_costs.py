@@ -1,0 +1,338 @@
+"""Each job's cost, written with the job and read back as it was written.
+
+A job's cost depends only on its own figures and on the prices in force when it
+started; prices only ever gain rows (services/prices.py). So the cost is worked out
+once, whenever a unit of work writes the job (the rollups' ``tracking`` block calls
+``write_costs`` with every job it wrote), and kept in ``job_costs``: a price set later
+never changes it, and reading a cost or summing costs never looks a price up. The only
+jobs a new price can concern are those starting at or after it (a printer's clock
+ahead of ours): ``reprice`` works them out again.
+
+A job's Spoolman spool is quoted by the importer, which asks Spoolman before writing
+(``expect_spools``); the quote is stored with the job, so history stays put when the
+spool's price changes in Spoolman and no query ever calls Spoolman.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.orm import Session
+
+from gql_server.db.models import FilamentPrice, JobCost, JobDetails, PrinterHourlyRate, PrintJob
+from gql_server.db.types import as_utc
+from gql_server.services import cost_rules
+from gql_server.services.cost_rules import FilamentRate
+from gql_server.services.rollups import costs as cost_rollups
+from gql_server.services.rollups.costs import CostContribution
+from gql_server.services.rollups.maintain import stored_zone, zone_of
+
+CHUNK = 500
+_SPOOLS = "gql_server.job_costs.spools"
+_SUMMED = cost_rollups.CONTRIBUTION_COLUMNS  # a job_costs row's keys and costs, in order
+
+# What Spoolman said of a job's spool (job_costs.spool_status).
+SPOOL_FOUND = "FOUND"
+SPOOL_NOT_FOUND = "NOT_FOUND"  # Spoolman answered 404: the filament type's price applies
+SPOOL_UNAVAILABLE = "UNAVAILABLE"  # Spoolman did not answer
+SPOOL_NO_PRICE = "NO_PRICE"  # neither the spool nor its filament has a price and weight
+SPOOL_SEVERAL = "SEVERAL"  # the job used several spools: one length cannot be split
+SPOOL_CURRENCY_MISMATCH = "CURRENCY_MISMATCH"  # Spoolman prices in another currency
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolQuote:
+    """A job's spool and, when Spoolman priced it, its rate."""
+
+    spool_id: int
+    status: str
+    currency: str  # the farm's, which a rate from Spoolman is in
+    rate: FilamentRate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    id: int
+    printer_id: int
+    job_id: str
+    start_time: datetime
+    status: str
+    filament_used: float | None
+    total_duration: float | None
+    filament_type: str | None
+    filament_type_folded: str | None
+    stored: CostContribution | None  # its job_costs row, as summed in the cost rollups
+    stored_quote: SpoolQuote | None
+
+
+_JOBS = (
+    select(
+        PrintJob.id,
+        PrintJob.printer_id,
+        PrintJob.job_id,
+        PrintJob.start_time,
+        PrintJob.status,
+        PrintJob.filament_used,
+        PrintJob.total_duration,
+        JobDetails.filament_type,
+        JobDetails.filament_type_folded,
+        JobCost.print_job_id,
+        *cost_rollups.CONTRIBUTION_COLUMNS,
+        JobCost.spool_id,
+        JobCost.spool_status,
+        JobCost.currency,
+        JobCost.spool_price_per_kg,
+        JobCost.spool_density_g_per_cm3,
+        JobCost.spool_diameter_mm,
+    )
+    .select_from(PrintJob)
+    .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+    .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
+)
+
+
+def expect_spools(
+    session: Session, printer_id: int, quotes: Mapping[tuple[str, datetime], SpoolQuote]
+) -> None:
+    """Spool quotes for jobs (by Moonraker job id and start time) the unit of work is
+    about to write; used by the next ``write_costs``."""
+    pending: dict[tuple[int, str, datetime], SpoolQuote] = session.info.setdefault(_SPOOLS, {})
+    for (job_id, start_time), quote in quotes.items():
+        pending[(printer_id, job_id, as_utc(start_time))] = quote
+
+
+def write_costs(session: Session, job_ids: Iterable[int]) -> None:
+    """Work out and store the cost of these jobs (row ids) from the prices in force at
+    their start."""
+    pending: dict[tuple[int, str, datetime], SpoolQuote] = session.info.pop(_SPOOLS, {})
+    ordered = sorted(job_ids)
+    for start in range(0, len(ordered), CHUNK):
+        jobs = _read_jobs(session, ordered[start : start + CHUNK])
+        _write(session, jobs, pending)
+
+
+def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
+    found = []
+    for row in session.execute(_JOBS.where(PrintJob.id.in_(ids))):
+        values: tuple[Any, ...] = tuple(row)
+        job, has_cost, summed, spool = values[:9], values[9], values[10:17], values[17:]
+        spool_id, status, currency, price, density, diameter = spool
+        quote = None
+        if spool_id is not None:
+            rate = None if price is None else FilamentRate(price, density, diameter)
+            quote = SpoolQuote(spool_id, status, currency, rate)
+        stored = None if has_cost is None else CostContribution(*summed)
+        job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = job
+        found.append(
+            _Job(
+                job_id,
+                printer_id,
+                moonraker_id,
+                start,
+                state,
+                used,
+                total,
+                kind,
+                folded,
+                stored=stored,
+                stored_quote=quote,
+            )
+        )
+    return found
+
+
+def _write(
+    session: Session,
+    jobs: list[_Job],
+    pending: Mapping[tuple[int, str, datetime], SpoolQuote],
+) -> None:
+    if not jobs:
+        return
+    prices = _prices(session, {j.filament_type_folded for j in jobs if j.filament_type_folded})
+    rates = _rates(session, {job.printer_id for job in jobs})
+    rows = []
+    for job in jobs:
+        quote = _quote(job, pending.get((job.printer_id, job.job_id, as_utc(job.start_time))))
+        row = _cost_row(job, quote, prices, rates)
+        if row is not None:
+            rows.append(row)
+    before = [job.stored for job in jobs if job.stored is not None]
+    if before:
+        stored_ids = [job.id for job in jobs if job.stored is not None]
+        session.execute(delete(JobCost).where(JobCost.print_job_id.in_(stored_ids)))
+    if rows:
+        session.execute(insert(JobCost), rows)
+    if before or rows:
+        connection = session.connection()
+        zone = zone_of(stored_zone(connection, lock=True))
+        after = [CostContribution(*(row[c.key] for c in _SUMMED)) for row in rows]
+        cost_rollups.apply(connection, zone, before, after)
+
+
+def _quote(job: _Job, incoming: SpoolQuote | None) -> SpoolQuote | None:
+    """The spool quote a job keeps: the first price Spoolman gave for it stays (a
+    rewrite of the job, as when it finishes, does not take the spool's new price)."""
+    kept = job.stored_quote
+    if (
+        kept is not None
+        and kept.rate is not None
+        and (incoming is None or incoming.spool_id == kept.spool_id)
+    ):
+        return kept
+    return incoming if incoming is not None else kept
+
+
+# Prices of a filament type (folded) or rates of a printer, oldest first.
+PriceHistory = dict[str, list[FilamentPrice]]
+RateHistory = dict[int, list[PrinterHourlyRate]]
+
+
+def _prices(session: Session, folded_types: set[str]) -> PriceHistory:
+    history: PriceHistory = {}
+    if not folded_types:
+        return history
+    query = (
+        select(FilamentPrice)
+        .where(FilamentPrice.filament_type_folded.in_(sorted(folded_types)))
+        .order_by(FilamentPrice.effective_from, FilamentPrice.id)
+    )
+    for price in session.scalars(query):
+        history.setdefault(price.filament_type_folded, []).append(price)
+    return history
+
+
+def _rates(session: Session, printer_ids: set[int]) -> RateHistory:
+    history: RateHistory = {}
+    query = (
+        select(PrinterHourlyRate)
+        .where(PrinterHourlyRate.printer_id.in_(sorted(printer_ids)))
+        .order_by(PrinterHourlyRate.effective_from, PrinterHourlyRate.id)
+    )
+    for rate in session.scalars(query):
+        history.setdefault(rate.printer_id, []).append(rate)
+    return history
+
+
+def in_force(history: Sequence[Any], at: datetime) -> Any | None:
+    """The last row of ``history`` (oldest first) in force at ``at``: effective at or
+    before it."""
+    found = None
+    moment = as_utc(at)
+    for row in history:
+        if as_utc(row.effective_from) > moment:
+            break
+        found = row
+    return found
+
+
+def _cost_row(
+    job: _Job,
+    quote: SpoolQuote | None,
+    prices: PriceHistory,
+    rates: RateHistory,
+) -> dict[str, Any] | None:
+    price = None
+    if job.filament_type_folded is not None:
+        price = in_force(prices.get(job.filament_type_folded, []), job.start_time)
+    rate_row = in_force(rates.get(job.printer_id, []), job.start_time)
+    hourly = None if rate_row is None else rate_row.hourly_cost
+    if price is None and hourly is None and quote is None:
+        return None
+    machine = None
+    if hourly is not None and job.total_duration is not None:
+        machine = cost_rules.machine_cost(job.total_duration, hourly)
+    source, rate = _filament_rate(job, quote, price)
+    grams = filament = None
+    if rate is not None and job.filament_used is not None:
+        grams, filament = cost_rules.filament_cost(job.filament_used, rate)
+    elif rate is not None:
+        source = cost_rules.NO_FILAMENT_USED
+    # The farm's one currency, whichever price says it (prices.py refuses any other).
+    shown = next(c.currency for c in (price, rate_row, quote) if c is not None)
+    return {
+        "print_job_id": job.id,
+        "filament_grams": grams,
+        "filament_cost": filament,
+        "machine_cost": machine,
+        "currency": shown,
+        "filament_price_source": source,
+        "printer_id": job.printer_id,
+        "status": job.status,
+        "start_time": as_utc(job.start_time),
+        "filament_type": job.filament_type,
+        "filament_type_folded": job.filament_type_folded,
+        "filament_price_id": price.id
+        if price and source == cost_rules.FROM_FILAMENT_TYPE
+        else None,
+        "spool_id": quote.spool_id if quote else None,
+        "spool_status": quote.status if quote else None,
+        "spool_price_per_kg": quote.rate.price_per_kg if quote and quote.rate else None,
+        "spool_density_g_per_cm3": quote.rate.density_g_per_cm3 if quote and quote.rate else None,
+        "spool_diameter_mm": quote.rate.diameter_mm if quote and quote.rate else None,
+    }
+
+
+def _filament_rate(
+    job: _Job, quote: SpoolQuote | None, price: FilamentPrice | None
+) -> tuple[str, FilamentRate | None]:
+    """(source, rate): the spool's when Spoolman priced it, else the filament type's."""
+    if quote is not None and quote.rate is not None:
+        return cost_rules.FROM_SPOOL, quote.rate
+    if price is not None:
+        rate = FilamentRate(price.price_per_kg, price.density_g_per_cm3, price.diameter_mm)
+        return cost_rules.FROM_FILAMENT_TYPE, rate
+    if job.filament_type_folded is None:
+        return cost_rules.NO_FILAMENT_TYPE, None
+    return cost_rules.NO_PRICE, None
+
+
+def reprice_filament_type(session: Session, folded_type: str, since: datetime) -> None:
+    """Jobs of this type starting at or after a new price: the new price is theirs."""
+    query = (
+        select(PrintJob.id)
+        .join(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .where(and_(JobDetails.filament_type_folded == folded_type, PrintJob.start_time >= since))
+    )
+    write_costs(session, list(session.scalars(query)))
+
+
+def reprice_printer(session: Session, printer_id: int, since: datetime) -> None:
+    """A printer's jobs starting at or after a new hourly rate: the rate is theirs."""
+    query = select(PrintJob.id).where(
+        PrintJob.printer_id == printer_id, PrintJob.start_time >= since
+    )
+    write_costs(session, list(session.scalars(query)))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCost:
+    filament_grams: float | None
+    filament: float | None
+    machine: float | None
+    currency: str
+    filament_price_source: str
+    spool_id: int | None
+    spool_status: str | None
+
+
+def costs_of(session: Session, job_ids: Sequence[int]) -> dict[int, StoredCost]:
+    """The stored cost of each job that has one, by row id: one statement per 500."""
+    found: dict[int, StoredCost] = {}
+    ordered = sorted(set(job_ids))
+    columns = (
+        JobCost.print_job_id,
+        JobCost.filament_grams,
+        JobCost.filament_cost,
+        JobCost.machine_cost,
+        JobCost.currency,
+        JobCost.filament_price_source,
+        JobCost.spool_id,
+        JobCost.spool_status,
+    )
+    for start in range(0, len(ordered), CHUNK):
+        query = select(*columns).where(JobCost.print_job_id.in_(ordered[start : start + CHUNK]))
+        for row in session.execute(query):
+            found[row[0]] = StoredCost(*row[1:])
+    return found

@@ -1,0 +1,149 @@
+"""The job costs' rollups: sums of ``job_costs`` per printer and per farm day, keyed as
+the job rollups are (rollups.tally), so that cost statistics are read from as few rows
+as the job statistics (rollups.reads).
+
+A job's cost is written once when the job is, from the prices in force at its start
+(services/job_costs.py), so a change of price never touches these sums: only writing
+a job's cost does, by the difference between its old ``job_costs`` row (which keeps the
+keys it was summed under) and its new one. Kept in tables of their own: the job
+rollups' levels are rebuilt by migration 0010 with the code of the day, which must not
+reach for tables that do not exist at that revision.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select
+
+from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
+from gql_server.db.upsert import increment_statement
+from gql_server.services.zones import local_day
+
+COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
+COST_DAYS = cast(Table, JobCostRollupDay.__table__)
+COST_LEVELS = (COST_TOTALS, COST_DAYS)
+SUMS = ("job_count", "priced_jobs", "filament_cost", "machine_cost")
+JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
+KEYS: dict[Table, tuple[str, ...]] = {
+    COST_TOTALS: ("printer_id", *JOB_KEYS),
+    COST_DAYS: ("farm_zone", "day", *JOB_KEYS),
+}
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CostContribution:
+    """A job_costs row: the keys it is summed under and its costs."""
+
+    printer_id: int
+    start_time: datetime
+    status: str
+    filament_type: str | None
+    filament_type_folded: str | None
+    filament_cost: float | None
+    machine_cost: float | None
+
+
+CONTRIBUTION_COLUMNS = (
+    JobCost.printer_id,
+    JobCost.start_time,
+    JobCost.status,
+    JobCost.filament_type,
+    JobCost.filament_type_folded,
+    JobCost.filament_cost,
+    JobCost.machine_cost,
+)
+
+
+class CostTally:
+    """Sums per key per level; ``farm_zone`` None when the farm's zone is UTC."""
+
+    def __init__(self, farm_zone: ZoneInfo | None) -> None:
+        self.farm_zone = farm_zone
+        self.levels: dict[Table, dict[tuple[Any, ...], list[float]]] = {
+            level: {} for level in COST_LEVELS
+        }
+
+    def add(self, job: CostContribution, sign: int = 1) -> None:
+        has_type = job.filament_type_folded is not None
+        keys = (job.status, has_type, job.filament_type_folded or "", job.filament_type or "")
+        sums = (
+            sign,
+            sign if job.filament_cost is not None else 0,
+            sign * (job.filament_cost or 0.0),
+            sign * (job.machine_cost or 0.0),
+        )
+        self._add(COST_TOTALS, (job.printer_id, *keys), sums)
+        days = [(False, job.start_time.date())]
+        if self.farm_zone is not None:
+            days.append((True, local_day(job.start_time, self.farm_zone)))
+        for day in days:
+            self._add(COST_DAYS, (*day, *keys), sums)
+
+    def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
+        held = self.levels[level].setdefault(key, [0, 0, 0.0, 0.0])
+        for index, value in enumerate(sums):
+            held[index] += value
+
+    def rows(self, level: Table) -> Iterator[tuple[dict[str, Any], bool]]:
+        """(row, lowered) per key that changed, in key order (the order rows are locked in)."""
+        for key, sums in sorted(self.levels[level].items()):
+            if not any(sums):
+                continue
+            row = dict(zip(KEYS[level], key, strict=True))
+            row.update(zip(SUMS, (int(sums[0]), int(sums[1]), *sums[2:]), strict=True))
+            yield row, sums[0] < 0
+
+
+def write_deltas(connection: Connection, tally: CostTally) -> None:
+    for level in COST_LEVELS:
+        rows, emptied = [], []
+        for row, lowered in tally.rows(level):
+            rows.append(row)
+            if lowered:
+                emptied.append({f"key_{name}": row[name] for name in KEYS[level]})
+        if not rows:
+            continue
+        add = increment_statement(
+            connection.dialect, level, conflict_columns=KEYS[level], sum_columns=SUMS
+        )
+        for start in range(0, len(rows), CHUNK):
+            connection.execute(add, rows[start : start + CHUNK])
+        if emptied:
+            matches = [level.c[name] == bindparam(f"key_{name}") for name in KEYS[level]]
+            connection.execute(delete(level).where(and_(*matches), level.c.job_count == 0), emptied)
+
+
+def apply(
+    connection: Connection,
+    zone: ZoneInfo | None,
+    before: Sequence[CostContribution],
+    after: Sequence[CostContribution],
+) -> None:
+    tally = CostTally(zone)
+    for job in before:
+        tally.add(job, -1)
+    for job in after:
+        tally.add(job)
+    write_deltas(connection, tally)
+
+
+def rebuild(connection: Connection, zone: ZoneInfo | None) -> None:
+    """Every cost rollup recomputed from ``job_costs`` (``gql-server rollups rebuild``)."""
+    for level in COST_LEVELS:
+        connection.execute(delete(level))
+    tally = CostTally(zone)
+    for row in connection.execute(select(*CONTRIBUTION_COLUMNS)):
+        tally.add(CostContribution(*row))
+    for level in COST_LEVELS:
+        rows = [row for row, _ in tally.rows(level)]
+        for start in range(0, len(rows), CHUNK):
+            connection.execute(insert(level), rows[start : start + CHUNK])
+
+
+def printer_contributions(connection: Connection, printer_id: int) -> list[CostContribution]:
+    query = select(*CONTRIBUTION_COLUMNS).where(JobCost.printer_id == printer_id)
+    return [CostContribution(*row) for row in connection.execute(query)]

@@ -1,0 +1,1 @@
+"""Spoolman (the filament spool inventory farms run beside Moonraker): its HTTP API."""
