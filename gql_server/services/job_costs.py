@@ -14,6 +14,7 @@ spool's price changes in Spoolman and no query ever calls Spoolman.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from gql_server.services.cost_rules import FilamentRate
 from gql_server.services.rollups import costs as cost_rollups
 from gql_server.services.rollups.costs import CostContribution
 from gql_server.services.rollups.maintain import stored_zone, zone_of
+from gql_server.services.rollups.tally import Contribution
 
 CHUNK = 500
 _SPOOLS = "gql_server.job_costs.spools"
@@ -67,6 +69,18 @@ class _Job:
     stored_quote: SpoolQuote | None
 
 
+# A job's job_costs row: present (its id), what the cost rollups sum of it, its quote.
+_STORED_COLUMNS = (
+    JobCost.print_job_id,
+    *cost_rollups.CONTRIBUTION_COLUMNS,
+    JobCost.spool_id,
+    JobCost.spool_status,
+    JobCost.currency,
+    JobCost.spool_price_per_kg,
+    JobCost.spool_density_g_per_cm3,
+    JobCost.spool_diameter_mm,
+)
+_STORED = select(*_STORED_COLUMNS)
 _JOBS = (
     select(
         PrintJob.id,
@@ -78,19 +92,14 @@ _JOBS = (
         PrintJob.total_duration,
         JobDetails.filament_type,
         JobDetails.filament_type_folded,
-        JobCost.print_job_id,
-        *cost_rollups.CONTRIBUTION_COLUMNS,
-        JobCost.spool_id,
-        JobCost.spool_status,
-        JobCost.currency,
-        JobCost.spool_price_per_kg,
-        JobCost.spool_density_g_per_cm3,
-        JobCost.spool_diameter_mm,
+        *_STORED_COLUMNS,
     )
     .select_from(PrintJob)
     .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
     .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
 )
+Stored = tuple[CostContribution | None, SpoolQuote | None]
+NOTHING_STORED: Stored = (None, None)
 
 
 def expect_spools(
@@ -113,18 +122,62 @@ def write_costs(session: Session, job_ids: Iterable[int]) -> None:
         _write(session, jobs, pending)
 
 
+def write_costs_of(
+    session: Session, jobs: Sequence[Contribution], *, created: AbstractSet[int]
+) -> None:
+    """``write_costs`` for jobs whose figures the caller holds (rollups.maintain: what a
+    unit of work wrote): only the stored costs of jobs it did not create are read."""
+    pending: dict[tuple[int, str, datetime], SpoolQuote] = session.info.pop(_SPOOLS, {})
+    ordered = sorted(jobs, key=lambda job: job.id)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        held = [job.id for job in chunk if job.id not in created]
+        stored = _read_stored(session, held) if held else {}
+        _write(
+            session, [_job_of(job, stored.get(job.id, NOTHING_STORED)) for job in chunk], pending
+        )
+
+
+def _job_of(job: Contribution, stored: Stored) -> _Job:
+    return _Job(
+        job.id,
+        job.printer_id,
+        job.job_id,
+        job.start_time,
+        job.status,
+        job.filament_used,
+        job.total_duration,
+        job.filament_type,
+        job.filament_type_folded,
+        stored=stored[0],
+        stored_quote=stored[1],
+    )
+
+
+def _read_stored(session: Session, ids: Sequence[int]) -> dict[int, Stored]:
+    query = _STORED.where(JobCost.print_job_id.in_(ids))
+    return {row[0]: _stored(tuple(row)) for row in session.execute(query)}
+
+
+def _stored(values: tuple[Any, ...]) -> Stored:
+    """What _STORED_COLUMNS read of a job_costs row; nothing when the job has none."""
+    has_cost, summed, spool = values[0], values[1:8], values[8:]
+    if has_cost is None:
+        return NOTHING_STORED
+    spool_id, status, currency, price, density, diameter = spool
+    quote = None
+    if spool_id is not None:
+        rate = None if price is None else FilamentRate(price, density, diameter)
+        quote = SpoolQuote(spool_id, status, currency, rate)
+    return CostContribution(*summed), quote
+
+
 def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
     found = []
     for row in session.execute(_JOBS.where(PrintJob.id.in_(ids))):
         values: tuple[Any, ...] = tuple(row)
-        job, has_cost, summed, spool = values[:9], values[9], values[10:17], values[17:]
-        spool_id, status, currency, price, density, diameter = spool
-        quote = None
-        if spool_id is not None:
-            rate = None if price is None else FilamentRate(price, density, diameter)
-            quote = SpoolQuote(spool_id, status, currency, rate)
-        stored = None if has_cost is None else CostContribution(*summed)
-        job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = job
+        stored, quote = _stored(values[9:])
+        job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = values[:9]
         found.append(
             _Job(
                 job_id,

@@ -106,8 +106,8 @@ def test_upserting_500_jobs_issues_a_constant_number_of_statements(database: Dat
     # contributions before (their after is known from the values written), the state row
     # locked, one upsert and one DELETE of emptied rows per level (eight); one upsert per
     # file level, which writes the file's success rate too (two; no job left a file); for
-    # their costs (services/job_costs.py), the written jobs with their stored costs and
-    # their printers' hourly rates (two: no filament type to price, no cost to replace):
+    # their costs (services/job_costs.py), the stored costs of the rewritten jobs (none
+    # for new ones) and the printers' hourly rates (two: no filament type to price):
     # the same nineteen statements for 10 jobs and for 500.
     assert large == small == 19
 

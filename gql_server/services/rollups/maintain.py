@@ -112,6 +112,8 @@ class RollupChange:
         self.job_ids: set[int] = set()
         self.jobs: dict[int, Mapping[str, Any]] = {}
         self.filament_types: dict[int, tuple[str | None, str | None]] = {}
+        self.created_ids: set[int] = set()
+        self.jobs_after: list[Contribution] = []
 
     def existing(self, job_ids: Sequence[int]) -> None:
         """Jobs (by row id) about to be rewritten: call before writing them."""
@@ -123,6 +125,7 @@ class RollupChange:
     def created(self, job_ids: Sequence[int]) -> None:
         """Jobs (by row id) that did not exist before this unit of work."""
         self.job_ids.update(job_ids)
+        self.created_ids.update(job_ids)
 
     def wrote_jobs(self, rows: Mapping[int, Mapping[str, Any]]) -> None:
         """The print_jobs rows written, by row id (the columns Contribution names)."""
@@ -166,6 +169,7 @@ class RollupChange:
                 None if held is None else held.filament_type,
                 None if held is None else held.filament_type_folded,
                 written["file_id"],
+                written["job_id"],
             )
         filament = self.filament_types.get(job_id)
         if filament is None:
@@ -174,7 +178,8 @@ class RollupChange:
 
     def apply(self) -> None:
         if self.job_ids:
-            apply(self.connection, list(self.before.values()), self.after())
+            self.jobs_after = self.after()
+            apply(self.connection, list(self.before.values()), self.jobs_after)
 
 
 @contextmanager
@@ -194,7 +199,7 @@ def tracking(session: Session) -> Iterator[RollupChange]:
         # rollups with this module's zone functions.
         from gql_server.services import job_costs
 
-        job_costs.write_costs(session, change.job_ids)
+        job_costs.write_costs_of(session, change.jobs_after, created=change.created_ids)
     finally:
         del session.info[_ACTIVE]
 

@@ -52,6 +52,7 @@ class Contribution:
     filament_type: str | None
     filament_type_folded: str | None
     file_id: int  # the per-file levels' key (rollups/files.py)
+    job_id: str  # Moonraker's: with printer and start, how a spool quote finds its job
 
 
 # In Contribution's field order.
@@ -66,6 +67,7 @@ CONTRIBUTION_COLUMNS: tuple[Any, ...] = (
     JobDetails.filament_type,
     JobDetails.filament_type_folded,
     PrintJob.file_id,
+    PrintJob.job_id,
 )
 
 
