@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
 from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
-from gql_server.db.upsert import increment_statement
+from gql_server.services.rollups import deltas
 from gql_server.services.zones import local_day
 
 COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
@@ -100,21 +100,7 @@ class CostTally:
 
 def write_deltas(connection: Connection, tally: CostTally) -> None:
     for level in COST_LEVELS:
-        rows, emptied = [], []
-        for row, lowered in tally.rows(level):
-            rows.append(row)
-            if lowered:
-                emptied.append({f"key_{name}": row[name] for name in KEYS[level]})
-        if not rows:
-            continue
-        add = increment_statement(
-            connection.dialect, level, conflict_columns=KEYS[level], sum_columns=SUMS
-        )
-        for start in range(0, len(rows), CHUNK):
-            connection.execute(add, rows[start : start + CHUNK])
-        if emptied:
-            matches = [level.c[name] == bindparam(f"key_{name}") for name in KEYS[level]]
-            connection.execute(delete(level).where(and_(*matches), level.c.job_count == 0), emptied)
+        deltas.write_level(connection, level, KEYS[level], SUMS, tally.rows(level))
 
 
 def apply(

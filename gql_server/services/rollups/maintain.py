@@ -15,21 +15,16 @@ it reads the jobs, never misses or doubles a batch.
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobRollupState, Printer, PrintJob
-from gql_server.db.upsert import increment_statement
 from gql_server.services.rollups import costs as cost_rollups
-from gql_server.services.rollups import files
+from gql_server.services.rollups import deltas, files
 from gql_server.services.rollups.tally import (
-    CHUNK,
     KEYS,
     LEVELS,
     SUMS,
@@ -63,29 +58,9 @@ def stored_zone(connection: Connection, *, lock: bool = False) -> str:
     return UTC if name is None else str(name)
 
 
-@cache
-def _statements(dialect: Dialect, level: Table) -> tuple[Executable, Executable]:
-    """(add deltas, delete the rows they emptied) for a level: built once per dialect,
-    since building them cost more than running them on an import's page."""
-    add = increment_statement(dialect, level, conflict_columns=KEYS[level], sum_columns=SUMS)
-    matches = [level.c[name] == bindparam(f"key_{name}") for name in KEYS[level]]
-    return add, delete(level).where(and_(*matches), level.c.job_count == 0)
-
-
 def write_deltas(connection: Connection, tally: Tally) -> None:
     for level in LEVELS:
-        rows, emptied = [], []
-        for row, lowered in tally.rows(level):
-            rows.append(row)
-            if lowered:
-                emptied.append({f"key_{name}": row[name] for name in KEYS[level]})
-        if not rows:
-            continue
-        add, delete_emptied = _statements(connection.dialect, level)
-        for start in range(0, len(rows), CHUNK):
-            connection.execute(add, rows[start : start + CHUNK])
-        if emptied:
-            connection.execute(delete_emptied, emptied)
+        deltas.write_level(connection, level, KEYS[level], SUMS, tally.rows(level))
 
 
 def apply(
