@@ -30,7 +30,7 @@ from gql_server.db.models import (
 from gql_server.db.session import Database
 from gql_server.db.types import CompressedJSON, compress_json, utcnow
 from gql_server.moonraker.parse import parse_details, parse_job
-from gql_server.services import jobs
+from gql_server.services import jobs, text_rows
 from gql_server.services.jobs import upsert_details, upsert_jobs
 from gql_server.services.printers import create_printer
 from gql_server.services.totals import recompute_totals
@@ -369,7 +369,9 @@ def _document_ids(session: Session, files: list[FarmFile]) -> dict[str, int]:
     by_digest = dict(
         session.execute(select(MetadataDocument.digest, MetadataDocument.id)).tuples().all()
     )
-    return {file.metadata_json: by_digest[jobs.text_digest(file.metadata_json)] for file in files}
+    return {
+        file.metadata_json: by_digest[text_rows.text_digest(file.metadata_json)] for file in files
+    }
 
 
 @functools.cache
