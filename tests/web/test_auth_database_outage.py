@@ -7,104 +7,20 @@ database's directory disappears, so the lookup cannot open the file.
 """
 
 import logging
-import shutil
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Protocol
 
 import httpx
 import pytest
-from sqlalchemy import Connection, create_engine, text
 
 from gql_server.app import create_app
 from gql_server.config import Settings
-from gql_server.db.engine import create_db_engine
-from gql_server.db.session import Database
 from gql_server.web.auth import DATABASE_RETRY_AFTER
 from tests.graphql.conftest import make_key
+from tests.support.database_outage import Outage
 from tests.support.live_server import LiveServer
 
 VIEWER = {"query": "{ viewer { name } }"}
 Request = Callable[[], httpx.Response]
-
-
-class Outage(Protocol):
-    database: Database
-
-    def during_lookup(self, request: Request) -> httpx.Response: ...
-
-    def end(self) -> None: ...
-
-
-class VanishingSqliteFile:
-    """The app's SQLite file sits alone in a directory that is renamed away."""
-
-    def __init__(self, source: Database, directory: Path) -> None:
-        directory.mkdir()
-        self.directory = directory
-        self.hidden = directory.with_name(directory.name + "-gone")
-        source_path = Path(str(source.engine.url.database))
-        shutil.copyfile(source_path, directory / "app.db")
-        self.database = Database(create_db_engine(f"sqlite:///{directory / 'app.db'}"))
-
-    def during_lookup(self, request: Request) -> httpx.Response:
-        self.database.dispose()  # pooled connections would keep the old file open
-        self.directory.rename(self.hidden)
-        return request()
-
-    def end(self) -> None:
-        self.hidden.rename(self.directory)
-
-
-class KilledMariaDbConnection:
-    """The lookup blocks on LOCK TABLES … WRITE; its connection is then killed."""
-
-    def __init__(self, source: Database) -> None:
-        self.url = source.engine.url.render_as_string(hide_password=False)
-        self.database = Database(create_db_engine(self.url))
-
-    def during_lookup(self, request: Request) -> httpx.Response:
-        locker = create_engine(self.url)
-        try:
-            with locker.connect() as connection, ThreadPoolExecutor(1) as pool:
-                connection.execute(text("LOCK TABLES api_keys WRITE"))
-                answer = pool.submit(request)
-                lookup = _waiting_lookup(connection, deadline=time.monotonic() + 10)
-                connection.execute(text(f"KILL {lookup}"))
-                connection.execute(text("UNLOCK TABLES"))
-                return answer.result(timeout=30)
-        finally:
-            locker.dispose()
-
-    def end(self) -> None:
-        pass
-
-
-def _waiting_lookup(connection: Connection, deadline: float) -> int:
-    """The id of the connection whose statement on api_keys waits for our lock."""
-    query = text(
-        "SELECT ID FROM information_schema.PROCESSLIST "
-        "WHERE ID <> CONNECTION_ID() AND DB = DATABASE() AND INFO LIKE '%api_keys%'"
-    )
-    while time.monotonic() < deadline:
-        found = connection.execute(query).scalar()
-        if found is not None:
-            return int(found)
-        time.sleep(0.02)
-    raise AssertionError("the API-key lookup never reached the database")
-
-
-@pytest.fixture
-def outage(database: Database, tmp_path: Path) -> Iterator[Outage]:
-    chosen: Outage
-    if database.engine.dialect.name == "sqlite":
-        chosen = VanishingSqliteFile(database, tmp_path / "vanishing")
-    else:
-        chosen = KilledMariaDbConnection(database)
-    yield chosen
-    chosen.database.dispose()
 
 
 @pytest.fixture

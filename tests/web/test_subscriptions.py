@@ -18,6 +18,7 @@ from gql_server.db.session import Database
 from gql_server.web.subscriptions import MISSING_KEY
 from tests.factories import TEST_SECRET
 from tests.graphql.conftest import make_key
+from tests.support.database_outage import Outage
 from tests.support.graphql_ws import WAIT_S, authenticated_socket, graphql_socket, ws_url
 from tests.support.live_server import LiveServer
 
@@ -143,3 +144,31 @@ def test_a_subscription_over_http_is_refused_with_400(url: str, database: Databa
         response = http.post("/graphql", json={"query": SYNC_PROGRESS})
     assert response.status_code == 400
     assert response.text == "subscriptions are not allowed when using POST"
+
+
+def test_an_address_that_keeps_sending_bad_keys_is_closed_with_4429(
+    url: str, database: Database
+) -> None:
+    """The sockets share the failure throttle of /graphql (web/throttle.py): after 20
+    bad keys even a valid one is refused, with 4429, before any lookup."""
+    for _ in range(20):
+        with graphql_socket(url) as socket:
+            socket.send({"type": "connection_init", "payload": {"X-API-Key": "gql_nonsense"}})
+            assert socket.close_code() == 4401
+    with graphql_socket(url) as socket:
+        socket.send({"type": "connection_init", "payload": {"X-API-Key": make_key(database)}})
+        assert socket.close_code() == 4429
+
+
+def test_a_key_lookup_whose_database_dies_is_closed_with_1013(outage: Outage) -> None:
+    """1013, try again later: the client should retry, not drop its key as invalid."""
+    key = make_key(outage.database)
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(contextlib.contextmanager(_serve)(outage.database))
+        socket = stack.enter_context(graphql_socket(url))
+
+        def init() -> int | None:
+            socket.send({"type": "connection_init", "payload": {"X-API-Key": key}})
+            return socket.close_code()
+
+        assert outage.during_lookup(init) == 1013
