@@ -28,19 +28,10 @@ from gql_server.db.migrate import upgrade_to_head
 from gql_server.db.session import Database
 from gql_server.graphql.job_export_options import PARAMETERS
 from gql_server.services.api_keys import create_api_key
-from tests.support.many_jobs import START, seed_many_jobs
+from tests.support.many_jobs import EXPORT_AND_PEAK, START, seed_many_jobs
 from tests.support.served import ServerProcess, served
 
 CLI = {parameter.name: parameter.flag for parameter in PARAMETERS}
-
-EXPORT_AND_PEAK = (
-    "import sys\n"
-    "from gql_server.cli import main\n"
-    "status = main(sys.argv[1:])\n"
-    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
-    "print(f'peak_kb={peak}', file=sys.stderr)\n"
-    "sys.exit(status)\n"
-)
 
 
 def export(url: str, output: Path, fmt: str, *options: str) -> tuple[float, int]:

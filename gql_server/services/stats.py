@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, case, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
@@ -203,20 +203,33 @@ def _summed_columns() -> tuple[Any, ...]:
     )
 
 
-def _raw_rows(
+def _raw_jobs(
     session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
-) -> list[Any]:
+) -> Select[Any] | None:
+    """The filtered jobs with their details and their bucket (column ``bucket``); the
+    caller adds the columns it sums. None when a calendar grouping has no job to place."""
     conditions = filter_conditions(job_filter)
     key = _bucket_key(session, group_by, conditions, timezone)
     if key is None:
-        return []
-    rows = (
-        select(key.label("bucket"), *_summed_columns())
+        return None
+    jobs = (
+        select(key.label("bucket"))
         .select_from(PrintJob)
         .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .where(*conditions)
-        .subquery("rows")
     )
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        jobs = jobs.outerjoin(JobAnnotation, JobAnnotation.print_job_id == PrintJob.id)
+    return jobs
+
+
+def _raw_rows(
+    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
+) -> list[Any]:
+    jobs = _raw_jobs(session, job_filter, group_by, timezone)
+    if jobs is None:
+        return []
+    rows = jobs.add_columns(*_summed_columns()).subquery("rows")
     return list(session.execute(aggregate(session.get_bind().dialect.name, rows)))
 
 
@@ -337,20 +350,14 @@ def print_stats_costs(
 def _raw_cost_rows(
     session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
 ) -> list[Any]:
-    conditions = filter_conditions(job_filter)
-    key = _bucket_key(session, group_by, conditions, timezone)
-    if key is None:
+    jobs = _raw_jobs(session, job_filter, group_by, timezone)
+    if jobs is None:
         return []
-    jobs = (
-        select(key.label("bucket"), JobCost.filament_cost, JobCost.machine_cost)
-        .select_from(PrintJob)
-        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+    rows = (
+        jobs.add_columns(JobCost.filament_cost, JobCost.machine_cost)
         .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
-        .where(*conditions)
+        .subquery("rows")
     )
-    if group_by is StatsGroupBy.FAILURE_REASON:
-        jobs = jobs.outerjoin(JobAnnotation, JobAnnotation.print_job_id == PrintJob.id)
-    rows = jobs.subquery("rows")
     query = select(
         rows.c.bucket,
         func.count(rows.c.filament_cost),

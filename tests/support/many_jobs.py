@@ -82,3 +82,16 @@ def seed_many_jobs(database: Database, jobs: int, printers: int = 20) -> None:
         for _, sql in indexes:
             connection.exec_driver_sql(sql)
         session.execute(text(DETAILS_SQL), {"now": now})
+
+
+# `gql-server export` in a process of its own (``python -c``), printing its peak
+# resident set (VmHWM) as ``peak_kb=N`` on stderr: what the export's memory tests and
+# bench/export.py compare.
+EXPORT_AND_PEAK = (
+    "import sys\n"
+    "from gql_server.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+    "print(f'peak_kb={peak}', file=sys.stderr)\n"
+    "sys.exit(status)\n"
+)

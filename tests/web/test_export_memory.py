@@ -23,7 +23,7 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.session import Database
 from gql_server.graphql.job_export import COLUMN_NAMES
 from tests.graphql.conftest import make_key
-from tests.support.many_jobs import START, seed_many_jobs
+from tests.support.many_jobs import EXPORT_AND_PEAK, START, seed_many_jobs
 from tests.support.served import ServerProcess, served
 
 JOBS = 200_000
@@ -104,16 +104,6 @@ def test_the_server_streams_200000_jobs_in_flat_memory(server: ServerProcess, ke
     assert growth < GROWTH_LIMIT_KB, f"peak RSS grew by {growth} kB"
     assert len(small) == SMALL
     assert every == list(range(1, JOBS + 1))  # each once, in start time order
-
-
-EXPORT_AND_PEAK = (
-    "import sys\n"
-    "from gql_server.cli import main\n"
-    "status = main(sys.argv[1:])\n"
-    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
-    "print(f'peak_kb={peak}', file=sys.stderr)\n"
-    "sys.exit(status)\n"
-)
 
 
 def run_export(database_file: Path, output: Path, *options: str) -> tuple[int, str]:
