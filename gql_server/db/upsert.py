@@ -8,6 +8,7 @@ measures the import), and a statement that is never the same twice defeats its c
 """
 
 from collections.abc import Sequence
+from functools import cache
 
 from sqlalchemy import Table, Text, bindparam
 from sqlalchemy.dialects import mysql, sqlite
@@ -29,7 +30,22 @@ def upsert_statement(
     it spelled out. Every updated value comes from the row itself (``excluded.x`` /
     ``VALUES(x)``): PyMySQL batches only when the ON DUPLICATE clause has no parameters.
     ``text_columns`` (JSON columns) are bound as the JSON text the caller serialized.
+    The statement is built once per dialect and shape: building it (its ``excluded``
+    columns) cost more than running it for a live event's one job.
     """
+    return _upsert(
+        dialect, table, tuple(conflict_columns), tuple(update_columns), tuple(text_columns)
+    )
+
+
+@cache
+def _upsert(
+    dialect: Dialect,
+    table: Table,
+    conflict_columns: tuple[str, ...],
+    update_columns: tuple[str, ...],
+    text_columns: tuple[str, ...],
+) -> Executable:
     text_binds = {name: bindparam(name, type_=Text()) for name in text_columns}
     if dialect.name == "sqlite":
         sqlite_stmt = sqlite.insert(table).values(text_binds)
