@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, Update, bindparam, or_, update
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.parse import parse_job
 from gql_server.services import jobs, totals
 from gql_server.services.jobs import JobKey, job_key
+from gql_server.services.live.group_commit import GroupCommit
 from gql_server.services.sync.importer import metadata_details, write_page
 from gql_server.services.sync.lease import SYNC
 from gql_server.services.sync.moonraker_totals import store_moonraker_totals
@@ -41,7 +42,6 @@ from gql_server.services.sync.slicer_settings import LIVE_VERSIONS, SlicerSettin
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 LEASE_POLL_S = 0.1
 UNFINISHED = "in_progress"
@@ -49,22 +49,6 @@ UNFINISHED = "in_progress"
 
 class LeaseBusyError(Exception):
     """A sync held the printer for longer than a history write waits."""
-
-
-class QueuedDatabase(Database):
-    """The database with each unit of work queued on an asyncio lock, for SQLite's one
-    writer at a time: the printers' writes would otherwise race for it and sleep in
-    SQLite's busy handler, which backs off up to 100 ms a try whether or not the lock is
-    free by then. Only the transactions queue; Moonraker's answers are awaited outside."""
-
-    def __init__(self, database: Database, lock: asyncio.Lock) -> None:
-        super().__init__(database.engine)
-        self.sessions = database.sessions
-        self.lock = lock
-
-    async def run(self, work: Callable[[Session], T]) -> T:
-        async with self.lock:
-            return await super().run(work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +79,13 @@ class HistoryWriter:
     clock: Callable[[], datetime]
     lease: timedelta
     slicer_settings: bool = True
-    # On SQLite, every unit of work of a write takes this lock (QueuedDatabase).
-    writes: asyncio.Lock | None = None
+    # On SQLite, the farm's one writer: every event's transaction goes through it.
+    writes: GroupCommit | None = None
     _slicer: SlicerSettingsReader = field(init=False)
 
     def __post_init__(self) -> None:
         if self.writes is not None:
-            self.database = QueuedDatabase(self.database, self.writes)
+            self.database = self.writes
         self._slicer = SlicerSettingsReader(self.slicer_settings, max_versions=LIVE_VERSIONS)
 
     async def write(self, raw: dict[str, Any], client: MoonrakerClient) -> WrittenJob:
