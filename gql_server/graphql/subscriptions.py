@@ -32,7 +32,7 @@ from gql_server.services import job_queries, printer_queries
 from gql_server.services.errors import ServiceError
 from gql_server.services.live import EventHub, JobChanged
 from gql_server.services.live import SyncProgress as SyncProgressEvent
-from gql_server.services.live.hub import Event
+from gql_server.services.live.hub import Event, StatusChanged
 from gql_server.services.live.throttle import STATUS_INTERVAL_S, throttled_statuses
 
 LIVE_MODE_OFF = "LIVE_MODE_OFF"
@@ -50,10 +50,13 @@ def _printer_ids(global_ids: Sequence[strawberry.ID] | None) -> frozenset[int] |
     return None if ids is None else frozenset(ids)
 
 
-def _events(hub: EventHub, printer_ids: frozenset[int] | None) -> AsyncGenerator[list[Event], None]:
-    """The hub's subscription, typed as the generator it is, so that it can be closed
-    as soon as the client completes (its reader then leaves the hub)."""
-    return cast(AsyncGenerator[list[Event], None], hub.subscribe(printer_ids))
+def _events(
+    hub: EventHub, printer_ids: frozenset[int] | None, kind: type[Event]
+) -> AsyncGenerator[list[Event], None]:
+    """The hub's subscription to one kind of event, typed as the generator it is, so
+    that it can be closed as soon as the client completes (its reader then leaves the
+    hub)."""
+    return cast(AsyncGenerator[list[Event], None], hub.subscribe(printer_ids, (kind,)))
 
 
 def _live_hub(info: Info) -> EventHub:
@@ -95,7 +98,7 @@ class Subscription:
         wanted = _printer_ids(printer_ids)
         hub = _live_hub(info)
         async with (
-            aclosing(_events(hub, wanted)) as batches,
+            aclosing(_events(hub, wanted, StatusChanged)) as batches,
             aclosing(throttled_statuses(batches)) as statuses,
         ):
             async for event in statuses:
@@ -114,7 +117,7 @@ class Subscription:
     ) -> AsyncIterator[PrintJobChange]:
         wanted = _printer_ids(printer_ids)
         hub = _live_hub(info)
-        async with aclosing(_events(hub, wanted)) as batches:
+        async with aclosing(_events(hub, wanted, JobChanged)) as batches:
             async for events in batches:
                 for event in events:
                     if not isinstance(event, JobChanged):
@@ -134,7 +137,9 @@ class Subscription:
         printer_ids: PrinterIds = None,
     ) -> AsyncIterator[SyncProgress]:
         wanted = _printer_ids(printer_ids)
-        async with aclosing(_events(info.context.services.hub, wanted)) as batches:
+        async with aclosing(
+            _events(info.context.services.hub, wanted, SyncProgressEvent)
+        ) as batches:
             async for events in batches:
                 for event in events:
                     if isinstance(event, SyncProgressEvent):

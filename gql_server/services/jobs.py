@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
@@ -137,14 +137,26 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
+# The SELECTs a batch runs, built once with an expanding IN: building them anew for every
+# batch cost more than running them for a live event's one job.
+EXISTING = select(
+    PrintJob.id, PrintJob.job_id, PrintJob.start_time, PrintJob.content_hash, PrintJob.status
+).where(
+    PrintJob.printer_id == bindparam("printer_id"),
+    PrintJob.job_id.in_(bindparam("job_ids", expanding=True)),
+)
+IDS_OF = select(PrintJob.id, PrintJob.job_id, PrintJob.start_time).where(
+    PrintJob.printer_id == bindparam("printer_id"),
+    PrintJob.job_id.in_(bindparam("job_ids", expanding=True)),
+)
+
+
 def _existing(session: Session, printer_id: int, keys: Iterable[JobKey]) -> dict[JobKey, Any]:
     job_ids = sorted({job_id for job_id, _ in keys})
     if not job_ids:
         return {}
-    query = select(
-        PrintJob.id, PrintJob.job_id, PrintJob.start_time, PrintJob.content_hash, PrintJob.status
-    ).where(PrintJob.printer_id == printer_id, PrintJob.job_id.in_(job_ids))
-    return {(row.job_id, row.start_time): row for row in session.execute(query)}
+    rows = session.execute(EXISTING, {"printer_id": printer_id, "job_ids": job_ids})
+    return {(row.job_id, row.start_time): row for row in rows}
 
 
 def _differs(stored: Any, incoming: Mapping[str, Any]) -> bool:
@@ -334,10 +346,8 @@ def _column_name(attribute: str) -> str:
 def _ids_of(session: Session, printer_id: int, keys: Sequence[JobKey]) -> dict[JobKey, int]:
     job_ids = sorted({job_id for job_id, _ in keys})
     wanted = set(keys)
-    query = select(PrintJob.id, PrintJob.job_id, PrintJob.start_time).where(
-        PrintJob.printer_id == printer_id, PrintJob.job_id.in_(job_ids)
-    )
-    found = {(row.job_id, row.start_time): row.id for row in session.execute(query)}
+    rows = session.execute(IDS_OF, {"printer_id": printer_id, "job_ids": job_ids})
+    found = {(row.job_id, row.start_time): row.id for row in rows}
     return {key: row_id for key, row_id in found.items() if key in wanted}
 
 

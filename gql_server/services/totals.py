@@ -4,13 +4,28 @@ Two sets: ours, over completed jobs, and the same figures counted Moonraker's wa
 every job it counts in its own totals, so the two can be compared like with like.
 """
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Double,
+    Integer,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter
 
 from gql_server.db.models import JobTotals, Printer, PrintJob
 from gql_server.db.types import utcnow
@@ -22,6 +37,26 @@ COMPLETED = "completed"
 # yet, and one left in_progress by a Moonraker restart becomes "interrupted" without
 # ever being counted.
 NOT_COUNTED_BY_MOONRAKER = ("in_progress", "interrupted")
+# The statuses a job can move out of without leaving either set of figures: a job
+# arriving from them adds to the totals and subtracts nothing (``add_job``).
+UNCOUNTED_BEFORE = (None, *NOT_COUNTED_BY_MOONRAKER)
+# Statuses whose membership Python decides exactly as both databases do (MariaDB's
+# collation ignores case and trailing spaces); any other goes through a recompute.
+KNOWN_STATUSES = (
+    COMPLETED,
+    "cancelled",
+    "error",
+    "klippy_shutdown",
+    "klippy_disconnect",
+    "server_exit",
+    *NOT_COUNTED_BY_MOONRAKER,
+)
+# The job's own figure behind each summed column, per set; the longest is kept apart.
+SUMMED = {
+    "time": "total_duration",
+    "print_time": "print_duration",
+    "filament_used": "filament_used",
+}
 TOTAL_COLUMNS = (
     "total_jobs",
     "total_time",
@@ -94,6 +129,63 @@ def recompute_totals(session: Session, printer_ids: Sequence[int]) -> None:
             {name: derived.c[name] for name in TOTAL_COLUMNS}
         )
     session.execute(stmt)
+
+
+def add_job(
+    session: Session, printer_id: int, *, before: str | None, job: Mapping[str, Any]
+) -> None:
+    """The totals after one job of the printer was written with ``job``'s values
+    (``status`` and the three durations), having had status ``before`` (None: a new row).
+
+    A job that was in neither set of figures only adds to them: one UPDATE of the
+    printer's row, whatever its history, instead of ``recompute_totals`` over every job.
+    Anything else (a counted job rewritten, an unknown status, no totals row yet) is
+    recomputed. The result is the recompute's, sums apart: they are added in the order
+    the jobs arrive, as a SUM adds them in the order it reads the rows.
+    """
+    status = job["status"]
+    if before not in UNCOUNTED_BEFORE or status not in KNOWN_STATUSES:
+        recompute_totals(session, [printer_id])
+        return
+    values = {"key_printer_id": printer_id, "now": utcnow()}
+    values.update(_added(job, "total", counted=status == COMPLETED))
+    values.update(_added(job, "finished", counted=status not in NOT_COUNTED_BY_MOONRAKER))
+    result = session.connection().execute(ADD_JOB, values)
+    if cast(CursorResult[Any], result).rowcount != 1:
+        recompute_totals(session, [printer_id])
+
+
+def _add_job_statement() -> Update:
+    """Built once, with parameters only: each set's count, sums and longest grow by what
+    the parameters say (0 and NULL for a set the job is not in; a longest compared with
+    NULL stays as it was)."""
+    table = cast(Table, JobTotals.__table__)
+    values: dict[str, Any] = {"last_updated": bindparam("now", type_=table.c.last_updated.type)}
+    for prefix, count, longest in (
+        ("total", "total_jobs", "longest_job"),
+        ("finished", "finished_jobs", "longest_finished_job"),
+    ):
+        values[count] = table.c[count] + bindparam(f"{prefix}_count", type_=Integer())
+        for suffix in SUMMED:
+            name = f"{prefix}_{suffix}"
+            values[name] = table.c[name] + bindparam(name, type_=Double())
+        duration: BindParameter[float] = bindparam(f"{prefix}_longest", type_=Double())
+        values[longest] = case((table.c[longest] < duration, duration), else_=table.c[longest])
+    return update(table).where(table.c.printer_id == bindparam("key_printer_id")).values(values)
+
+
+ADD_JOB = _add_job_statement()
+
+
+def _added(job: Mapping[str, Any], prefix: str, *, counted: bool) -> dict[str, Any]:
+    """The parameters of one set: NULL figures count as 0, as in the recompute."""
+    if not counted:
+        values: dict[str, Any] = {f"{prefix}_count": 0, f"{prefix}_longest": None}
+        values.update({f"{prefix}_{suffix}": 0.0 for suffix in SUMMED})
+        return values
+    values = {f"{prefix}_count": 1, f"{prefix}_longest": job["total_duration"] or 0.0}
+    values.update({f"{prefix}_{suffix}": job[figure] or 0.0 for suffix, figure in SUMMED.items()})
+    return values
 
 
 def get_totals(session: Session, printer_id: int) -> JobTotals | None:

@@ -1,13 +1,16 @@
 """The live connection's lifecycle: auth, Klippy restarts, isolation between printers."""
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
-from tests.live.conftest import BASE_DELAY, MAX_DELAY, running
+from tests.live.conftest import BASE_DELAY, FAST_LIVE, MAX_DELAY, running
 from tests.support.fake_moonraker import FakeMoonraker, FakeMoonrakerServer, closed_port_url
+from tests.support.sql_counter import count_statements
 from tests.sync.conftest import API_KEY, add_printer, set_printer, stored_jobs
 
 ATTEMPTS = 4
@@ -228,3 +231,33 @@ def test_a_moonraker_without_klippy_yet_is_connected_and_subscribed_once_it_is_r
             return before.klippy_state, after.klippy_state
 
     assert asyncio.run(scenario()) == ("disconnected", "ready")
+
+
+STATUS_PUSHES = 40
+
+
+def test_status_updates_stay_in_memory(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    """Status comes a few times a second per printer: it reaches liveStatus without a
+    single SQL statement (the printer list is not re-read meanwhile: a long poll)."""
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+    quiet = replace(FAST_LIVE, poll_interval=3600.0, lease=timedelta(hours=3))
+
+    async def scenario() -> int:
+        async with running(syncer, quiet) as live:
+            await live.connected(printer, fake)
+            await live.until(lambda: live.synced(printer), "the catch-up sync")
+            with count_statements(database.engine) as log:
+                for tick in range(1, STATUS_PUSHES + 1):
+                    fake.websocket.push_status({"extruder": {"temperature": 200.0 + tick}})
+                last = 200.0 + STATUS_PUSHES
+                await live.until(
+                    lambda: live.status(printer).extruder.temperature == last, "the last push"
+                )
+            return log.count
+
+    assert asyncio.run(scenario()) == 0

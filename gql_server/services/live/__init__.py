@@ -2,7 +2,8 @@
 
 ``service.LiveService`` keeps one ``connection.PrinterConnection`` per active printer;
 ``state`` merges Moonraker's partial status updates into a ``LiveStatus``; ``history``
-writes the jobs of history notifications the way the importer does; ``hub.EventHub``
+writes the jobs of history notifications the way the importer does, one transaction
+each (on SQLite shared through ``group_commit``); ``hub.EventHub``
 hands every change to in-process readers (GraphQL subscriptions); ``broker.BrokeredHub``
 also carries them between the processes of ``serve --workers N`` through Redis, as the
 JSON of ``wire``.

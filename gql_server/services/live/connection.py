@@ -22,6 +22,7 @@ from typing import Any
 from gql_server.db.faults import storage_fault
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.live import LiveOptions, MoonrakerSocket, Notification
+from gql_server.services.live.group_commit import GroupCommit
 from gql_server.services.live.history import HistoryWriter, LeaseBusyError
 from gql_server.services.live.hub import EventHub, JobAction, JobChanged, StatusChanged
 from gql_server.services.live.state import Connection, LiveStatus, PrinterLive
@@ -76,7 +77,7 @@ class PrinterConnection:
         sync_slots: asyncio.Semaphore,
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
-        writes: asyncio.Lock | None = None,
+        writes: GroupCommit | None = None,
     ) -> None:
         self.target = target
         self.syncer = syncer

@@ -1,50 +1,50 @@
 """A job from ``notify_history_changed``, written as the importer writes a page of jobs.
 
 The notification carries the job as Moonraker stores it (``added``: in_progress with
-``end_time`` null; ``finished``: the same ``job_id`` with its final status), so it goes
-through ``HistoryImport.import_jobs``: the same identity (printer, job id, start time),
-digest, details, slicer settings and ``last_seen``. The totals are then recomputed, and
-Moonraker's own read, as the sync runner does after an import, once the job has
-finished: a job still printing counts in neither.
+``end_time`` null; ``finished``: the same ``job_id`` with its final status), so it is
+written by the importer's own ``write_page``: the same identity (printer, job id, start
+time), digest, details, slicer settings and ``last_seen``. Once the job has finished,
+the totals are brought up to date and Moonraker's own are stored, as the sync runner
+does after an import: a job still printing counts in neither.
 
-The write holds the printer's sync lease, so it never interleaves with a sync's
-plan-then-write of the same jobs; a sync holding it is waited for.
+An event is one transaction. Its first statement marks the printer seen only while no
+sync holds the printer's lease, which also locks the printer row (MariaDB) or the
+database (SQLite) until the commit: no sync can take the lease and plan the same jobs
+meanwhile, so the event needs no lease of its own. A sync holding it is waited for.
+What needs Moonraker (its totals, a gcode tail not read yet) is fetched before the
+transaction, so the transaction never waits on the network.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, Update, bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from gql_server.db.faults import run_retrying_conflicts
-from gql_server.db.models import PrintJob
+from gql_server.db.models import Printer
 from gql_server.db.session import Database
-from gql_server.db.types import as_utc
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.parse import parse_job
-from gql_server.services.jobs import job_key
-from gql_server.services.sync.importer import (
-    HistoryImport,
-    ImportOptions,
-    ImportTarget,
-    JobWritten,
-)
-from gql_server.services.sync.lease import new_owner, release_lease, take_lease
+from gql_server.services import job_costs, jobs, totals
+from gql_server.services.job_costs import SpoolQuote
+from gql_server.services.jobs import JobKey, job_key
+from gql_server.services.live.group_commit import GroupCommit
+from gql_server.services.sync.importer import metadata_details, write_page
+from gql_server.services.sync.lease import SYNC
 from gql_server.services.sync.moonraker_totals import store_moonraker_totals
-from gql_server.services.sync.spools import SpoolQuoter
-from gql_server.services.totals import recompute_totals
+from gql_server.services.sync.slicer_settings import LIVE_VERSIONS, SlicerSettingsReader
+from gql_server.services.sync.spools import SpoolQuoter, spool_ids
 from gql_server.spoolman.client import SpoolmanClient
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 LEASE_POLL_S = 0.1
 UNFINISHED = "in_progress"
@@ -52,22 +52,6 @@ UNFINISHED = "in_progress"
 
 class LeaseBusyError(Exception):
     """A sync held the printer for longer than a history write waits."""
-
-
-class QueuedDatabase(Database):
-    """The database with each unit of work queued on an asyncio lock, for SQLite's one
-    writer at a time: the printers' writes would otherwise race for it and sleep in
-    SQLite's busy handler, which backs off up to 100 ms a try whether or not the lock is
-    free by then. Only the transactions queue; Moonraker's answers are awaited outside."""
-
-    def __init__(self, database: Database, lock: asyncio.Lock) -> None:
-        super().__init__(database.engine)
-        self.sessions = database.sessions
-        self.lock = lock
-
-    async def run(self, work: Callable[[Session], T]) -> T:
-        async with self.lock:
-            return await super().run(work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +64,19 @@ class WrittenJob:
     changed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One notification's job, with everything from Moonraker its write needs."""
+
+    row: dict[str, Any]
+    # The job's details from its metadata and gcode tail; None without metadata.
+    details: dict[str, Any] | None
+    # Moonraker's ``job_totals`` once the job has finished; None while it prints.
+    reported_totals: dict[str, Any] | None
+    # The quote of the job's Spoolman spool, when it names one and Spoolman is set.
+    quotes: dict[JobKey, SpoolQuote]
+
+
 @dataclass
 class HistoryWriter:
     database: Database
@@ -90,78 +87,120 @@ class HistoryWriter:
     # Where the job's Spoolman spool is priced, in the farm's currency (as a sync does).
     spoolman_url: str | None = None
     currency: str = "EUR"
-    # On SQLite, every unit of work of a write takes this lock (QueuedDatabase).
-    writes: asyncio.Lock | None = None
+    # On SQLite, the farm's one writer: every event's transaction goes through it.
+    writes: GroupCommit | None = None
+    _slicer: SlicerSettingsReader = field(init=False)
 
     def __post_init__(self) -> None:
         if self.writes is not None:
-            self.database = QueuedDatabase(self.database, self.writes)
+            self.database = self.writes
+        self._slicer = SlicerSettingsReader(self.slicer_settings, max_versions=LIVE_VERSIONS)
 
     async def write(self, raw: dict[str, Any], client: MoonrakerClient) -> WrittenJob:
-        row = parse_job(raw)  # BAD_RESPONSE when the notification lacks a key field
-        owner = await self._take_lease()
-        written: list[JobWritten] = []
-        try:
-            history = HistoryImport(
-                database=self.database,
-                client=client,
-                target=ImportTarget(self.printer_id, None),
-                options=ImportOptions(slicer_settings=self.slicer_settings),
-                clock=self.clock,
-                on_jobs=written.extend,
-            )
-            async with contextlib.AsyncExitStack() as stack:
-                if self.spoolman_url is not None:
-                    spoolman = SpoolmanClient(self.spoolman_url)
-                    await stack.enter_async_context(spoolman)
-                    history.spools = SpoolQuoter(spoolman, self.currency)
-                await history.import_jobs([raw])
-            if row["status"] != UNFINISHED:
-                # A job still printing is in neither our totals nor Moonraker's.
-                reported = await client.history_totals()
-                await self.database.run(lambda s: self._record_totals(s, reported))
-        finally:
-            # Shielded: a cancelled write (shutdown) still frees the printer for syncs.
-            await asyncio.shield(self._release_lease(owner))
-        job_id, start_time = job_key(row)
-        row_id = await self.database.run(lambda s: _row_id(s, self.printer_id, job_id, start_time))
-        return WrittenJob(row_id, job_id, start_time, changed=bool(written))
-
-    async def _take_lease(self) -> str:
-        owner = new_owner()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 2 * self.lease.total_seconds()
         while True:
-            taken = await run_retrying_conflicts(
-                self.database,
-                lambda s: take_lease(s, self.printer_id, owner, self.clock(), self.lease),
-            )
-            if taken:
-                return owner
+            # Gathered again after waiting for a sync: Moonraker's totals may have moved.
+            event = await self._gather(raw, client)
+            written = await run_retrying_conflicts(self.database, partial(self._write, event=event))
+            if written is not None:
+                return written
             if loop.time() > deadline:
                 raise LeaseBusyError(f"printer id {self.printer_id} stayed locked by a sync")
             await asyncio.sleep(LEASE_POLL_S)
 
-    async def _release_lease(self, owner: str) -> None:
-        await run_retrying_conflicts(
-            self.database, lambda s: release_lease(s, self.printer_id, owner)
-        )
+    async def _gather(self, raw: dict[str, Any], client: MoonrakerClient) -> HistoryEvent:
+        """Moonraker's totals are asked for at once, and arrive while the details are read."""
+        row = parse_job(raw)  # BAD_RESPONSE when the notification lacks a key field
+        totals = None
+        if row["status"] != UNFINISHED:
+            # A job still printing is in neither our totals nor Moonraker's.
+            totals = asyncio.ensure_future(client.history_totals())
+        try:
+            details = await self._details(raw, row, client)
+            quotes = await self._spool_quotes(row)
+            reported = None if totals is None else _job_totals(await totals)
+        finally:
+            if totals is not None and not totals.done():
+                totals.cancel()
+        return HistoryEvent(row, details, reported, quotes)
 
-    def _record_totals(self, session: Session, reported: dict[str, Any]) -> None:
-        job_totals = reported.get("job_totals")
-        if not isinstance(job_totals, dict):
-            raise MoonrakerError("BAD_RESPONSE", "history totals without job_totals")
-        recompute_totals(session, [self.printer_id])
-        store_moonraker_totals(session, self.printer_id, job_totals, self.clock())
+    async def _spool_quotes(self, row: dict[str, Any]) -> dict[JobKey, SpoolQuote]:
+        """As an import quotes its pending jobs; asked whether or not the write will
+        need it (a job that changed nothing keeps its stored quote)."""
+        if self.spoolman_url is None or not spool_ids(row.get("auxiliary_data")):
+            return {}
+        async with SpoolmanClient(self.spoolman_url) as spoolman:
+            return await SpoolQuoter(spoolman, self.currency).quotes({job_key(row): row})
+
+    async def _details(
+        self, raw: dict[str, Any], row: dict[str, Any], client: MoonrakerClient
+    ) -> dict[str, Any] | None:
+        """Read whether or not the write will need them (only a new or changed job's
+        are written): the gcode tail is read once per file version anyway."""
+        if not row["job_metadata"]:
+            return None
+        values = metadata_details(row)
+        settings = await self._slicer.read(client, raw, row, values.get("slicer"))
+        values.update({name: value for name, value in settings.items() if value is not None})
+        return values
+
+    def _write(self, session: Session, event: HistoryEvent) -> WrittenJob | None:
+        """None, having written nothing, while a sync holds the printer."""
+        now = self.clock()
+        if not _mark_seen_unless_syncing(session, self.printer_id, now):
+            return None
+        batch = jobs.plan_jobs(session, self.printer_id, [event.row])
+        key = job_key(event.row)
+        details: dict[JobKey, dict[str, Any]] = {}
+        if event.details is not None and batch.is_pending(key):
+            details[key] = event.details
+        job_costs.expect_spools(session, self.printer_id, event.quotes)
+        page = write_page(session, batch, details)
+        if event.reported_totals is not None:
+            self._count(session, batch, key)
+            store_moonraker_totals(session, self.printer_id, event.reported_totals, now)
+        job_id, start_time = key
+        return WrittenJob(page.result.ids[key], job_id, start_time, changed=bool(page.written))
+
+    def _count(self, session: Session, batch: jobs.JobBatch, key: JobKey) -> None:
+        """The totals with the finished job in them, as a recompute makes them. A job the
+        write left as it was (a sync stored it first) changes nothing; the recompute then
+        only makes sure the row Moonraker's totals go into exists."""
+        stored = batch.stored.get(key)
+        if batch.is_pending(key):
+            before = None if stored is None else str(stored.status)
+            totals.add_job(session, self.printer_id, before=before, job=batch.incoming[key])
+        else:
+            totals.recompute_totals(session, [self.printer_id])
 
 
-def _row_id(session: Session, printer_id: int, job_id: str, start_time: datetime) -> int:
-    """Matched on the start time in Python, as jobs.plan_jobs does: the two dialects hand
-    datetimes back differently."""
-    query = select(PrintJob.id, PrintJob.start_time).where(
-        PrintJob.printer_id == printer_id, PrintJob.job_id == job_id
+def _mark_seen_unless_syncing(session: Session, printer_id: int, now: datetime) -> bool:
+    """``printers.mark_seen``, done only when the printer's sync lease is free or lapsed,
+    the condition a sync's ``take_lease`` waits on: whichever of the two comes first
+    holds the printer row until its commit."""
+    result = session.connection().execute(MARK_SEEN, {"key_id": printer_id, "now": now})
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+def _mark_seen_statement() -> Update:
+    """Built once, on the table rather than the ORM entity: the event's first statement
+    then skips the ORM's bulk-update preparation."""
+    table = cast(Table, Printer.__table__)
+    now = bindparam("now", type_=table.c.last_seen.type)
+    until = table.c[SYNC.until.key]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("key_id"), or_(until.is_(None), until < now))
+        .values(last_seen=now)
     )
-    for row in session.execute(query):
-        if as_utc(row.start_time) == start_time:
-            return int(row.id)
-    raise LookupError(f"job {job_id} of printer id {printer_id} was not written")
+
+
+MARK_SEEN = _mark_seen_statement()
+
+
+def _job_totals(reported: dict[str, Any]) -> dict[str, Any]:
+    job_totals = reported.get("job_totals")
+    if not isinstance(job_totals, dict):
+        raise MoonrakerError("BAD_RESPONSE", "history totals without job_totals")
+    return job_totals

@@ -55,16 +55,24 @@ Event = StatusChanged | JobChanged | SyncProgress
 
 
 class Subscriber:
-    def __init__(self, printer_ids: Collection[int] | None, max_job_events: int) -> None:
+    def __init__(
+        self,
+        printer_ids: Collection[int] | None,
+        max_job_events: int,
+        kinds: tuple[type[Event], ...] | None = None,
+    ) -> None:
         self.printer_ids = None if printer_ids is None else frozenset(printer_ids)
+        self.kinds = kinds
         self._statuses: OrderedDict[int, StatusChanged] = OrderedDict()
         self._jobs: deque[JobChanged | SyncProgress] = deque()
         self._max_jobs = max_job_events
         self._ready = asyncio.Event()
         self.lost = 0
 
-    def wants(self, printer_id: int) -> bool:
-        return self.printer_ids is None or printer_id in self.printer_ids
+    def wants(self, event: Event) -> bool:
+        if self.kinds is not None and not isinstance(event, self.kinds):
+            return False
+        return self.printer_ids is None or event.printer_id in self.printer_ids
 
     def offer(self, event: Event) -> None:
         if isinstance(event, StatusChanged):
@@ -98,14 +106,18 @@ class EventHub:
     def publish(self, event: Event) -> None:
         self.published += 1
         for subscriber in self._subscribers:
-            if subscriber.wants(event.printer_id):
+            if subscriber.wants(event):
                 subscriber.offer(event)
 
     async def subscribe(
-        self, printer_ids: Collection[int] | None = None
+        self,
+        printer_ids: Collection[int] | None = None,
+        kinds: tuple[type[Event], ...] | None = None,
     ) -> AsyncIterator[list[Event]]:
-        """Batches of events for these printers (all when None) until the caller stops."""
-        subscriber = Subscriber(printer_ids, self._max_jobs)
+        """Batches of events for these printers (all when None) until the caller stops;
+        only events of these ``kinds`` when given: a reader of job events is then not
+        woken by the farm's status updates, several hundred a second."""
+        subscriber = Subscriber(printer_ids, self._max_jobs, kinds)
         self._subscribers.add(subscriber)
         try:
             while True:

@@ -30,6 +30,7 @@ from gql_server.db.types import utcnow
 from gql_server.moonraker.live import LiveOptions
 from gql_server.services.live.broker import BrokeredHub
 from gql_server.services.live.connection import Backoff, PrinterConnection, PrinterTarget
+from gql_server.services.live.group_commit import GroupCommit
 from gql_server.services.live.hub import EventHub, StatusChanged
 from gql_server.services.live.state import LiveStatus, PrinterLive
 from gql_server.services.sync.lease import LEASE, LIVE, hold_leases, new_owner, release_lease
@@ -77,9 +78,9 @@ class LiveService:
         self._stopping = asyncio.Event()
         # Printers syncing after a (re)connect at once: a restart reconnects the whole farm.
         self._sync_slots = asyncio.Semaphore(syncer.options.concurrency)
-        # SQLite writes one transaction at a time: the printers' history writes queue here.
+        # SQLite writes one transaction at a time: the printers' history writes share one.
         sqlite = syncer.database.engine.dialect.name == "sqlite"
-        self._writes = asyncio.Lock() if sqlite else None
+        self._writes = GroupCommit(syncer.database) if sqlite else None
 
     def status(self, printer_id: int) -> LiveStatus | None:
         """The printer's live state; None when live mode does not follow it. A printer

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.session import Database
 from gql_server.moonraker.client import MoonrakerClient
-from gql_server.moonraker.parse import parse_details, parse_job, parse_slicer_settings
+from gql_server.moonraker.parse import parse_details, parse_job
 from gql_server.services import job_costs, jobs, printers
 from gql_server.services.jobs import JobKey, job_key
 from gql_server.services.rollups import maintain as rollups
+from gql_server.services.sync.slicer_settings import SlicerSettingsReader
 from gql_server.services.sync.spools import SpoolQuoter
 
 # Incremental syncs re-read a day before the watermark. Moonraker filters by start time
@@ -32,7 +33,6 @@ from gql_server.services.sync.spools import SpoolQuoter
 # job then starts "before" jobs we hold. Re-read jobs are recognised as unchanged by
 # their digest and cost no write; a clock off by more than a day needs a full sync.
 WATERMARK_MARGIN = timedelta(hours=24)
-DEFAULT_TAIL_BYTES = 64 * 1024
 # Bounds on the traffic one sync may send, whatever a printer answers.
 MAX_PAGES = 100_000
 
@@ -96,7 +96,12 @@ class HistoryImport:
     # Prices the jobs' Spoolman spools (GQL_SPOOLMAN_URL); None: filament type prices only.
     spools: SpoolQuoter | None = None
     # One gcode tail fetch per file version per sync, however many jobs printed it.
-    _settings_cache: dict[tuple[str, Any, Any], dict[str, Any]] = field(default_factory=dict)
+    _slicer: SlicerSettingsReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._slicer = SlicerSettingsReader(
+            self.options.slicer_settings, self.options.max_tail_bytes
+        )
 
     async def run(self, *, full: bool) -> ImportCounts:
         since = self._since(full)
@@ -223,21 +228,11 @@ class HistoryImport:
         # server taking or renewing the lease on the same row.
         printers.mark_seen(session, self.target.printer_id, self.clock())
         job_costs.expect_spools(session, self.target.printer_id, quotes)
-        with rollups.tracking(session):  # one rollup delta for the jobs and their details
-            result = jobs.write_jobs(session, batch)
-            # The details were read from the job's metadata: its document is their rawMetadata.
-            detail_rows = [
-                {
-                    "print_job_id": result.ids[key],
-                    "raw_metadata_id": result.metadata_ids[key],
-                    **values,
-                }
-                for key, values in details.items()
-            ]
-            self.counts.details_extracted += jobs.upsert_details(session, detail_rows)
-        self.counts.jobs_created += result.created
-        self.counts.jobs_updated += result.updated
-        return _written(batch, result)
+        page = write_page(session, batch, details)
+        self.counts.details_extracted += page.details_extracted
+        self.counts.jobs_created += page.result.created
+        self.counts.jobs_updated += page.result.updated
+        return page.written
 
     async def _details(
         self, page: list[dict[str, Any]], rows: list[dict[str, Any]], batch: jobs.JobBatch
@@ -245,37 +240,49 @@ class HistoryImport:
         details: dict[JobKey, dict[str, Any]] = {}
         for raw, row in zip(page, rows, strict=True):
             key = job_key(row)
-            metadata = row["job_metadata"]
-            if not metadata or not batch.is_pending(key):
+            if not row["job_metadata"] or not batch.is_pending(key):
                 continue
-            values = parse_details(metadata)
-            del values["raw_metadata"]  # the job's own document (_write_page)
-            settings = await self._slicer_settings(raw, row, values.get("slicer"))
+            values = metadata_details(row)
+            settings = await self._slicer.read(self.client, raw, row, values.get("slicer"))
             values.update({name: value for name, value in settings.items() if value is not None})
             details[key] = values
         return details
 
-    async def _slicer_settings(
-        self, raw: dict[str, Any], row: dict[str, Any], slicer: str | None
-    ) -> dict[str, Any]:
-        """Infill, supports and speed live only in the gcode file's closing comments:
-        read its tail while the file still exists unchanged (Moonraker's ``exists``)."""
-        if not self.options.slicer_settings or not raw.get("exists") or slicer is None:
-            return {}
-        metadata = row["job_metadata"]
-        version = (row["filename"], metadata.get("modified"), metadata.get("size"))
-        if version not in self._settings_cache:
-            tail = await self.client.gcode_tail(row["filename"], self._tail_bytes(metadata))
-            settings = {} if tail is None else parse_slicer_settings(slicer, tail)
-            self._settings_cache[version] = settings
-        return self._settings_cache[version]
 
-    def _tail_bytes(self, metadata: dict[str, Any]) -> int:
-        """Everything after the last move (the slicer's config block), plus a margin: the
-        metadata's sizes may predate a later edit of the file."""
-        size, end = metadata.get("size"), metadata.get("gcode_end_byte")
-        config_block = size - end if isinstance(size, int) and isinstance(end, int) else 0
-        return min(max(config_block, 0) + DEFAULT_TAIL_BYTES, self.options.max_tail_bytes)
+@dataclass(frozen=True, slots=True)
+class PageWrite:
+    result: jobs.UpsertResult
+    details_extracted: int
+    written: list[JobWritten]
+
+
+def write_page(
+    session: Session, batch: jobs.JobBatch, details: dict[JobKey, dict[str, Any]]
+) -> PageWrite:
+    """A planned page's jobs and the details of its new and changed ones, with one rollup
+    delta for both: the write an import and a live history event share. The caller has
+    written the printer row first (``printers.mark_seen``)."""
+    with rollups.tracking(session):
+        result = jobs.write_jobs(session, batch)
+        # The details were read from the job's metadata: its document is their rawMetadata.
+        detail_rows = [
+            {
+                "print_job_id": result.ids[key],
+                "raw_metadata_id": result.metadata_ids[key],
+                **values,
+            }
+            for key, values in details.items()
+        ]
+        extracted = jobs.upsert_details(session, detail_rows)
+    return PageWrite(result, extracted, _written(batch, result))
+
+
+def metadata_details(row: dict[str, Any]) -> dict[str, Any]:
+    """The details read from a parsed job's metadata, without the slicer settings of its
+    gcode file and without the document itself (which ``write_page`` links)."""
+    values = parse_details(row["job_metadata"])
+    del values["raw_metadata"]  # the job's own document (write_page)
+    return values
 
 
 def _written(batch: jobs.JobBatch, result: jobs.UpsertResult) -> list[JobWritten]:
