@@ -8,12 +8,14 @@ command line builds its parser without the GraphQL layer.
 
 from dataclasses import dataclass
 
+from gql_server.services.annotations import FailureReason
 from gql_server.services.job_queries import KNOWN_STATUSES, UNKNOWN_STATUS, JobOrderField
 
 # The GraphQL names: JobStatus's are its values in capitals (graphql/types/enums.py),
 # PrintJobOrderField is the service's enum itself.
 STATUS_NAMES = tuple(status.upper() for status in (*KNOWN_STATUSES, UNKNOWN_STATUS))
 ORDER_NAMES = tuple(field.name for field in JobOrderField)
+FAILURE_REASON_NAMES = tuple(reason.name for reason in FailureReason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,13 @@ PARAMETERS: tuple[ExportParameter, ...] = (
         "filamentTypes", "--filament-type", True, "TYPE", "filament type, any case (repeatable)"
     ),
     ExportParameter("slicer", "--slicer", False, "NAME", "slicer name, any case"),
+    ExportParameter(
+        "failureReasons",
+        "--failure-reason",
+        True,
+        "REASON",
+        f"one of {', '.join(FAILURE_REASON_NAMES)} (repeatable)",
+    ),
     ExportParameter(
         "startedAfter", "--started-after", False, "TIME", "ISO 8601 time; UTC if no zone"
     ),

@@ -18,7 +18,12 @@ from strawberry.schema.types.base_scalars import DateTimeDefinition
 from gql_server.graphql.errors import ApiError
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.job_export_options import PARAMETERS
-from gql_server.graphql.types.enums import JobStatus, OrderDirection, PrintJobOrderField
+from gql_server.graphql.types.enums import (
+    FailureReason,
+    JobStatus,
+    OrderDirection,
+    PrintJobOrderField,
+)
 from gql_server.services.errors import ServiceError
 from gql_server.services.input_bounds import LIST_MAX, check_items
 from gql_server.services.job_queries import JobFilter, JobOrder
@@ -92,6 +97,12 @@ def _statuses(names: Sequence[str] | None) -> list[JobStatus] | None:
     return None if names is None else [_member(JobStatus, name, "statuses") for name in names]
 
 
+def _reasons(names: Sequence[str] | None) -> list[FailureReason] | None:
+    if names is None:
+        return None
+    return [_member(FailureReason, name, "failureReasons") for name in names]
+
+
 def _one(values: Mapping[str, Sequence[str]], name: str) -> str | None:
     given = values.get(name)
     return given[0] if given else None
@@ -121,6 +132,7 @@ def parse_export_parameters(values: Mapping[str, Sequence[str]]) -> tuple[JobFil
         user=_one(values, "user"),
         filament_types=_many(values, "filamentTypes"),
         slicer=_one(values, "slicer"),
+        failure_reasons=_reasons(_many(values, "failureReasons")),
         started_after=_parsed(values, "startedAfter", _time),
         started_before=_parsed(values, "startedBefore", _time),
     )

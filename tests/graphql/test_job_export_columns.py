@@ -8,7 +8,11 @@ from gql_server.graphql.job_export_options import PARAMETER_NAMES
 from gql_server.schema import schema
 
 DOCUMENTS = {"JSON"}  # documents, not cells
-NOT_EXPORTED = {"jobDetails.id", "jobDetails.databaseId"}  # the job's own id identifies the row
+NOT_EXPORTED = {
+    "jobDetails.id",  # the job's own id identifies the row
+    "jobDetails.databaseId",
+    "estimateError",  # derived from printDuration and jobDetails.estimatedTime, both columns
+}
 
 
 def _leaf_fields(type_name: str) -> list[str]:

@@ -237,6 +237,7 @@ def test_a_key_without_read_scope_is_403(database: Database, http: httpx.Client)
 BAD = [
     ({"status": "COMPLETED"}, "UNKNOWN_PARAMETER", "status"),
     ({"statuses": "DONE"}, "BAD_PARAMETER", "statuses"),
+    ({"failureReasons": "GREMLINS"}, "BAD_PARAMETER", "failureReasons"),
     ({"orderBy": "NAME"}, "BAD_PARAMETER", "orderBy"),
     ({"direction": "down"}, "BAD_PARAMETER", "direction"),
     ({"startedAfter": "last week"}, "BAD_PARAMETER", "startedAfter"),
