@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, insert, literal, null, select, union_all
+from sqlalchemy import and_, delete, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import FilamentPrice, JobCost, JobDetails, PrinterHourlyRate, PrintJob
@@ -274,7 +274,7 @@ def _price_book(
     statement (a UNION ALL of the two tables in one shape): a batch of jobs costs one
     round trip for what it is costed from, whether or not the farm set any."""
     price, rate = FilamentPrice, PrinterHourlyRate
-    arms: list[Select[Any]] = [
+    arms: list[Any] = [
         select(
             literal(_RATE).label("kind"),
             rate.id,
