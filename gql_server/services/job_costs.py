@@ -303,7 +303,7 @@ def _price_book(
                 price.effective_from,
             ).where(price.filament_type_folded.in_(sorted(folded_types)))
         )
-    query = union_all(*arms) if len(arms) > 1 else arms[0]
+    query: Any = arms[0] if len(arms) == 1 else union_all(*arms)
     prices: PriceHistory = {}
     rates: RateHistory = {}
     rows: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query)]
