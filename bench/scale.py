@@ -454,7 +454,7 @@ def cost_stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
         Query(
             f"printStats({group.name}) cost in {zone}",
             f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {COST_BUCKET} }} }}',
-            goal,
+            NO_GOAL if group is StatsGroupBy.SLICER else goal,
         )
         for zone, goal in zones
         for group in StatsGroupBy

@@ -334,17 +334,53 @@ def print_stats_costs(
     """The cost sums of ``print_stats``'s buckets, by ``cost_key``: asked only when a
     query selects them, so the other figures never pay for them. From the cost rollups
     whenever the job rollups answer the buckets, else from the jobs."""
+    if group_by is StatsGroupBy.FAILURE_REASON:
+        return _failure_reason_costs(session, job_filter, use_rollups=use_rollups)
     rows = None
     if use_rollups:
         rows = cost_reads.cost_rows(session, job_filter, group_by.value, timezone)
     if rows is None:
         rows = _raw_cost_rows(session, job_filter, group_by, timezone)
+    return _cost_sums(group_by, rows)
+
+
+def _cost_sums(group_by: StatsGroupBy, rows: list[Any]) -> dict[Any, CostSum]:
     return {
         _cost_bucket(group_by, bucket): CostSum(
             float(filament or 0), float(machine or 0), int(priced or 0)
         )
         for bucket, priced, filament, machine in rows
     }
+
+
+def _failure_reason_costs(
+    session: Session, job_filter: JobFilter, *, use_rollups: bool
+) -> dict[Any, CostSum]:
+    """As ``_failure_reason_buckets``: the annotated jobs' costs per reason, and under
+    None what is left of the filter's total (the cost rollups' when they can answer)."""
+    rows = (
+        select(JobAnnotation.failure_reason, JobCost.filament_cost, JobCost.machine_cost)
+        .select_from(JobAnnotation)
+        .join(PrintJob, PrintJob.id == JobAnnotation.print_job_id)
+        .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
+        .join(JobCost, JobCost.print_job_id == PrintJob.id)
+        .where(JobAnnotation.failure_reason.is_not(None), *filter_conditions(job_filter))
+        .subquery("rows")
+    )
+    per_reason = select(
+        rows.c.failure_reason,
+        func.count(rows.c.filament_cost),
+        func.sum(rows.c.filament_cost),
+        func.sum(rows.c.machine_cost),
+    ).group_by(rows.c.failure_reason)
+    reasons = _cost_sums(StatsGroupBy.FAILURE_REASON, list(session.execute(per_reason)))
+    every = print_stats_costs(session, job_filter, StatsGroupBy.STATUS, use_rollups=use_rollups)
+    left = CostSum(
+        sum(c.filament for c in every.values()) - sum(c.filament for c in reasons.values()),
+        sum(c.machine for c in every.values()) - sum(c.machine for c in reasons.values()),
+        sum(c.priced_jobs for c in every.values()) - sum(c.priced_jobs for c in reasons.values()),
+    )
+    return {None: left, **reasons}
 
 
 def _raw_cost_rows(
