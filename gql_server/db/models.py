@@ -151,6 +151,15 @@ class PrintJob(TimestampMixin, Base):
         Index("ix_print_jobs_slicer_folded", "slicer_folded"),
         # filenameContains finds its files in print_files, then their jobs through this.
         Index("ix_print_jobs_file_id_start_time", "file_id", "start_time"),
+        # A maintenance task's odometers: its printer's jobs since a time, summed from
+        # the index alone (services/maintenance.py).
+        Index(
+            "ix_print_jobs_printer_id_start_time_odometers",
+            "printer_id",
+            "start_time",
+            "print_duration",
+            "filament_used",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

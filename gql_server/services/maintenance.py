@@ -227,7 +227,8 @@ def _as_time(value: Any) -> datetime | None:
 def _sums_arm(
     task_id: int, printer_id: int, since: datetime
 ) -> Select[int, float | None, float | None]:
-    """One task's sums: one range of the (printer_id, start_time) index."""
+    """One task's sums: one range of the (printer_id, start_time, print_duration,
+    filament_used) index, read without the jobs' rows."""
     return select(
         literal(task_id).label("task_id"),
         func.coalesce(func.sum(PrintJob.print_duration), 0.0).label("print_seconds"),
