@@ -140,7 +140,17 @@ class PrintJob(TimestampMixin, Base):
         # orders ties by id: SQLite indexes end with the rowid and InnoDB's secondary
         # indexes with the primary key, so (printer_id, end_time) is read as
         # (printer_id, end_time, id) and a declared id would only repeat it.
-        Index("ix_print_jobs_printer_id_start_time", "printer_id", "start_time"),
+        # Also holds what a maintenance task's odometers sum, after the id that orders
+        # ties: a task's jobs since a time are summed from the index alone
+        # (services/maintenance.py).
+        Index(
+            "ix_print_jobs_printer_id_start_time",
+            "printer_id",
+            "start_time",
+            "id",
+            "print_duration",
+            "filament_used",
+        ),
         Index("ix_print_jobs_printer_id_end_time", "printer_id", "end_time"),
         Index("ix_print_jobs_printer_id_total_duration", "printer_id", "total_duration"),
         Index("ix_print_jobs_printer_id_filament_used", "printer_id", "filament_used"),
@@ -151,15 +161,6 @@ class PrintJob(TimestampMixin, Base):
         Index("ix_print_jobs_slicer_folded", "slicer_folded"),
         # filenameContains finds its files in print_files, then their jobs through this.
         Index("ix_print_jobs_file_id_start_time", "file_id", "start_time"),
-        # A maintenance task's odometers: its printer's jobs since a time, summed from
-        # the index alone (services/maintenance.py).
-        Index(
-            "ix_print_jobs_printer_id_start_time_odometers",
-            "printer_id",
-            "start_time",
-            "print_duration",
-            "filament_used",
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

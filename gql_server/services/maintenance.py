@@ -227,7 +227,7 @@ def _as_time(value: Any) -> datetime | None:
 def _sums_arm(
     task_id: int, printer_id: int, since: datetime
 ) -> Select[int, float | None, float | None]:
-    """One task's sums: one range of the (printer_id, start_time, print_duration,
+    """One task's sums: one range of the (printer_id, start_time, id, print_duration,
     filament_used) index, read without the jobs' rows."""
     return select(
         literal(task_id).label("task_id"),
