@@ -165,11 +165,26 @@ _BOOTSTRAP = Template("""
       return (lower === "x-api-key" || lower === "authorization") && value !== "";
     });
   }
+  // GraphiQL parses the editor's text a moment after each edit, and its fetcher picks
+  // the websocket from that document: a subscription run right after it was typed or
+  // pasted would still carry the previous document and go over HTTP. The text run is
+  // parsed again when the document is not of it.
+  function withDocument(params, options) {
+    var current = options && options.documentAST;
+    var source = current && current.loc && current.loc.source;
+    if (source && source.body === params.query) return options;
+    try {
+      var parsed = GraphiQL.GraphQL.parse(params.query);
+      return Object.assign({}, options, { documentAST: parsed });
+    } catch (error) {
+      return options;  // a document that does not parse: the server says why
+    }
+  }
   function fetcher(params, options) {
     if (!hasKey(options && options.headers)) {
       return Promise.resolve({ errors: [{ message: keyHint }] });
     }
-    return post(params, options);
+    return post(params, withDocument(params, options));
   }
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
