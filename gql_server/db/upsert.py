@@ -16,6 +16,9 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
+from gql_server.db import json_rows
+from gql_server.db.json_rows import RowsStatement
+
 
 def upsert_statement(
     dialect: Dialect,
@@ -75,17 +78,34 @@ def _upsert_statement(
 
 def increment_statement(
     dialect: Dialect, table: Table, *, conflict_columns: Sequence[str], sum_columns: Sequence[str]
-) -> Executable:
+) -> RowsStatement:
     """Insert a row, or add its ``sum_columns`` to the row already under its key: one
     statement for a batch of deltas (``table.x + excluded.x`` / ``x + VALUES(x)``, no
-    parameter in the update clause, so PyMySQL still batches the rows)."""
+    parameter in the update clause, so PyMySQL still batches the rows; on MariaDB the
+    rows come as one JSON parameter, db/json_rows.py)."""
+    names = (*conflict_columns, *(name for name in sum_columns if name not in conflict_columns))
     if dialect.name == "sqlite":
         sqlite_stmt = sqlite.insert(table)
         sums = {name: table.c[name] + sqlite_stmt.excluded[name] for name in sum_columns}
-        return sqlite_stmt.on_conflict_do_update(index_elements=list(conflict_columns), set_=sums)
+        statement = sqlite_stmt.on_conflict_do_update(
+            index_elements=list(conflict_columns), set_=sums
+        )
+        return RowsStatement(statement, names, table, as_json=False)
     if dialect.name in ("mysql", "mariadb"):
-        mysql_stmt = mysql.insert(table)
-        return mysql_stmt.on_duplicate_key_update(
+        mysql_stmt, as_json = mysql_rows_insert(dialect, table, names)
+        increments = mysql_stmt.on_duplicate_key_update(
             {name: table.c[name] + mysql_stmt.inserted[name] for name in sum_columns}
         )
+        return RowsStatement(increments, names, table, as_json=as_json)
     raise NotImplementedError(f"no upsert for dialect {dialect.name}")
+
+
+def mysql_rows_insert(
+    dialect: Dialect, table: Table, names: tuple[str, ...]
+) -> tuple[mysql.Insert, bool]:
+    """MySQL's INSERT of ``names`` taking its rows from JSON where the server reads it
+    (json_rows.enabled), else from parameter sets; True in the first case."""
+    insert = mysql.insert(table)
+    if json_rows.enabled(dialect):
+        return insert.from_select(list(names), json_rows.source(dialect, table, names)), True
+    return insert, False

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
+from gql_server.db.json_rows import RowsStatement
 from gql_server.db.upsert import increment_statement
 
 # Rows per statement.
@@ -18,7 +19,7 @@ CHUNK = 500
 @cache
 def _statements(
     dialect: Dialect, level: Table, keys: tuple[str, ...], sums: tuple[str, ...]
-) -> tuple[Executable, Executable]:
+) -> tuple[RowsStatement, Executable]:
     """(add deltas, delete the rows they emptied) for a level: built once per dialect,
     since building them cost more than running them on an import's page."""
     add = increment_statement(dialect, level, conflict_columns=keys, sum_columns=sums)
@@ -43,6 +44,6 @@ def write_level(
         return
     add, delete_emptied = _statements(connection.dialect, level, tuple(keys), tuple(sums))
     for start in range(0, len(rows), CHUNK):
-        connection.execute(add, rows[start : start + CHUNK])
+        add.execute(connection, rows[start : start + CHUNK])
     if emptied:
         connection.execute(delete_emptied, emptied)

@@ -31,11 +31,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Executable
 
+from gql_server.db.json_rows import RowsStatement
 from gql_server.db.models import PrintFilePrinter, PrintFileTotal, PrintJob
+from gql_server.db.upsert import mysql_rows_insert
 from gql_server.services.rollups.tally import CHUNK, Contribution
 from gql_server.services.stats_sql import COMPLETED, UNFINISHED
 
@@ -118,8 +119,14 @@ def _newest(excluded: Any, table: Table) -> Any:
     return case((excluded > held, excluded), else_=held)
 
 
+def _names(level: Table) -> tuple[str, ...]:
+    """The columns a level's delta row holds, in the order its statement takes them."""
+    rate = ("success_rate",) if level is FILE_TOTALS else ()
+    return (*FILE_KEYS[level], *FILE_SUMS, "last_start", *rate)
+
+
 @cache
-def _increment(dialect: Dialect, level: Table) -> Executable:
+def _increment(dialect: Dialect, level: Table) -> RowsStatement:
     """Built once per dialect and level, as rollups.maintain builds its statements; the
     file totals' success rate is written again from the new counts."""
     names = FILE_SUMS
@@ -131,8 +138,9 @@ def _increment(dialect: Dialect, level: Table) -> Executable:
             updates["success_rate"] = success_rate(
                 updates["completed_count"], updates["finished_count"]
             )
-        return lite.on_conflict_do_update(index_elements=list(FILE_KEYS[level]), set_=updates)
-    maria = mysql.insert(level)
+        statement = lite.on_conflict_do_update(index_elements=list(FILE_KEYS[level]), set_=updates)
+        return RowsStatement(statement, _names(level), level, as_json=False)
+    maria, as_json = mysql_rows_insert(dialect, level, _names(level))
     # MariaDB assigns left to right and later assignments see earlier ones: each sum
     # reads only its own column and the inserted row, and the rate, last, the new counts.
     values = [(n, level.c[n] + maria.inserted[n]) for n in names]
@@ -140,7 +148,7 @@ def _increment(dialect: Dialect, level: Table) -> Executable:
     if level is FILE_TOTALS:
         rate = success_rate(level.c.completed_count, level.c.finished_count)
         values.append(("success_rate", rate))
-    return maria.on_duplicate_key_update(values)
+    return RowsStatement(maria.on_duplicate_key_update(values), _names(level), level, as_json)
 
 
 def _key_match(level: Table) -> Any:
@@ -187,7 +195,7 @@ def apply(
         rows = [values for values, _, _ in changes]
         statement = _increment(connection.dialect, level)
         for start in range(0, len(rows), CHUNK):
-            connection.execute(statement, rows[start : start + CHUNK])
+            statement.execute(connection, rows[start : start + CHUNK])
         keys = [
             ({f"key_{n}": values[n] for n in FILE_KEYS[level]}, emptied, again)
             for values, emptied, again in changes
