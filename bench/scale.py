@@ -395,13 +395,13 @@ def page_queries(printer_id: str) -> list[Query]:
 
 
 def stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
-    """Every grouping in each zone; SLICER is summed from the jobs (no rollup is keyed
-    by the slicer), so it has no goal."""
+    """Every grouping in each zone, each with the zone's goal: the rollups answer them
+    all over the whole history (FAILURE_REASON from the annotated jobs and the rest)."""
     return [
         Query(
             f"printStats({group.name}) in {zone}",
             f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {BUCKET} }} }}',
-            NO_GOAL if group is StatsGroupBy.SLICER else goal,
+            goal,
         )
         for zone, goal in zones
         for group in StatsGroupBy
@@ -454,7 +454,7 @@ def cost_stats_queries(zones: list[tuple[str, Goal]]) -> list[Query]:
         Query(
             f"printStats({group.name}) cost in {zone}",
             f'{{ printStats(groupBy: {group.name}, timezone: "{zone}") {{ {COST_BUCKET} }} }}',
-            NO_GOAL if group is StatsGroupBy.SLICER else goal,
+            goal,
         )
         for zone, goal in zones
         for group in StatsGroupBy

@@ -377,7 +377,19 @@ class RollupColumns(RollupSums):
     filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
 
 
-class JobRollupTotal(RollupColumns, Base):
+class SlicerKey:
+    """The slicer a whole-history level is keyed by besides: the job's ``slicer_folded``
+    (the SLICER bucket and the slicer filter), ``has_slicer`` false and an empty text
+    when it has none. Only the per-printer levels have it: the day levels would gain a
+    row per slicer of every day for a grouping no calendar needs."""
+
+    has_slicer: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    slicer_folded: Mapped[str] = mapped_column(
+        folded_string(FOLDED_WIDTHS["slicer_folded"]), primary_key=True
+    )
+
+
+class JobRollupTotal(RollupColumns, SlicerKey, Base):
     """Each printer's jobs over their whole history (services/rollups)."""
 
     __tablename__ = "job_rollup_totals"
@@ -578,6 +590,7 @@ class JobCost(Base):
     filament_type_folded: Mapped[str | None] = mapped_column(
         folded_string(FOLDED_WIDTHS["filament_type_folded"])
     )
+    slicer_folded: Mapped[str | None] = mapped_column(folded_string(FOLDED_WIDTHS["slicer_folded"]))
     filament_price_id: Mapped[int | None] = mapped_column(
         ForeignKey("filament_prices.id", ondelete="SET NULL")
     )
@@ -611,7 +624,7 @@ class CostRollupColumns(CostRollupSums):
     filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
 
 
-class JobCostRollupTotal(CostRollupColumns, Base):
+class JobCostRollupTotal(CostRollupColumns, SlicerKey, Base):
     """Each printer's job costs over its whole history, as ``job_rollup_totals``."""
 
     __tablename__ = "job_cost_rollup_totals"

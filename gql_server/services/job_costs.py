@@ -65,6 +65,7 @@ class _Job:
     total_duration: float | None
     filament_type: str | None
     filament_type_folded: str | None
+    slicer_folded: str | None
     stored: CostContribution | None  # its job_costs row, as summed in the cost rollups
     stored_quote: SpoolQuote | None
 
@@ -92,6 +93,7 @@ _JOBS = (
         PrintJob.total_duration,
         JobDetails.filament_type,
         JobDetails.filament_type_folded,
+        PrintJob.slicer_folded,
         *_STORED_COLUMNS,
     )
     .select_from(PrintJob)
@@ -149,6 +151,7 @@ def _job_of(job: Contribution, stored: Stored) -> _Job:
         job.total_duration,
         job.filament_type,
         job.filament_type_folded,
+        job.slicer_folded,
         stored=stored[0],
         stored_quote=stored[1],
     )
@@ -161,7 +164,8 @@ def _read_stored(session: Session, ids: Sequence[int]) -> dict[int, Stored]:
 
 def _stored(values: tuple[Any, ...]) -> Stored:
     """What _STORED_COLUMNS read of a job_costs row; nothing when the job has none."""
-    has_cost, summed, spool = values[0], values[1:8], values[8:]
+    summed_end = 1 + len(_SUMMED)
+    has_cost, summed, spool = values[0], values[1:summed_end], values[summed_end:]
     if has_cost is None:
         return NOTHING_STORED
     spool_id, status, currency, price, density, diameter = spool
@@ -176,8 +180,9 @@ def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
     found = []
     for row in session.execute(_JOBS.where(PrintJob.id.in_(ids))):
         values: tuple[Any, ...] = tuple(row)
-        stored, quote = _stored(values[9:])
+        stored, quote = _stored(values[10:])
         job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = values[:9]
+        slicer = values[9]
         found.append(
             _Job(
                 job_id,
@@ -189,6 +194,7 @@ def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
                 total,
                 kind,
                 folded,
+                slicer,
                 stored=stored,
                 stored_quote=quote,
             )
@@ -367,6 +373,7 @@ def _cost_row(
         "start_time": as_utc(job.start_time),
         "filament_type": job.filament_type,
         "filament_type_folded": job.filament_type_folded,
+        "slicer_folded": job.slicer_folded,
         "filament_price_id": price.id
         if price and source == cost_rules.FROM_FILAMENT_TYPE
         else None,

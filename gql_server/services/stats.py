@@ -163,7 +163,7 @@ def print_stats(
     if group_by is StatsGroupBy.FAILURE_REASON:
         return _failure_reason_buckets(session, job_filter, use_rollups=use_rollups)
     rows = None
-    if use_rollups:  # they decline what they are not keyed by (SLICER, ...)
+    if use_rollups:  # they decline what they are not keyed by (FAILURE_REASON, ...)
         rows = rollup_reads.stats_rows(session, job_filter, group_by.value, timezone)
     if rows is None:
         rows = _raw_rows(session, job_filter, group_by, timezone)

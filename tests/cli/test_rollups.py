@@ -55,3 +55,24 @@ def test_serve_warns_when_gql_timezone_is_not_the_rollups_zone(database: Databas
     assert warning is not None
     assert "built for UTC, GQL_TIMEZONE is Europe/Berlin" in warning
     assert "gql-server rollups rebuild" in warning
+
+
+def test_a_rebuild_keys_the_totals_by_slicer_as_the_jobs_are(
+    database: Database, database_url: str
+) -> None:
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        slicers = ["PrusaSlicer", "prusaslicer", "Cura", None]
+        rows = [
+            make_job_row(i, job_metadata=None if s is None else {"slicer": s})
+            for i, s in enumerate(slicers)
+        ]
+        upsert_jobs(session, printer_id, rows)
+    assert main(["rollups", "rebuild"]) == 0
+    with database.scope() as session, count_statements(database.engine) as log:
+        rolled = print_stats(session, JobFilter(), StatsGroupBy.SLICER)
+    assert [s for s in log.statements if "print_jobs" in s] == []
+    with database.scope() as session:
+        raw = print_stats(session, JobFilter(), StatsGroupBy.SLICER, use_rollups=False)
+    assert [(b.key, b.job_count) for b in rolled] == [(b.key, b.job_count) for b in raw]
+    assert [(b.key, b.job_count) for b in rolled] == [(None, 1), ("cura", 1), ("prusaslicer", 2)]

@@ -1,6 +1,7 @@
-"""Migration 0010 builds the rollups for the jobs already stored, in GQL_TIMEZONE, with
-the import's own code, and 0011 adds the days by status from them; the downgrades drop
-them and leave the jobs as they were."""
+"""Migration 0010 builds the day rollups for the jobs already stored, in GQL_TIMEZONE,
+with the import's own code, 0011 adds the days by status from them and 0017 the
+per-printer totals (keyed by the slicer too); the downgrades drop them and leave the
+jobs as they were."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from gql_server.services.stats import StatsGroupBy, print_stats
 from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
 from tests.support.rollup_checks import rollup_rows, same_buckets, same_rollups
 
-REVISION = "0011"
+REVISION = "0017"
 # The rows below have the print_jobs columns of 0007; 0008 and 0009 carry them to 0010.
 BEFORE = "0007"
 DB_SUFFIX = "_rollups_migration"
@@ -38,6 +39,8 @@ JOBS = (
     ("2025-03-30 12:00:00", "in_progress", None),
     ("2025-03-30 13:00:00", "mystery", "PETG"),
 )
+# print_jobs.slicer_folded by job row id (0006 fills it from the metadata); none else.
+SLICERS = {1: "prusaslicer", 2: "prusaslicer", 4: ""}
 
 
 def add_rows(engine: Engine) -> None:
@@ -53,15 +56,16 @@ def add_rows(engine: Engine) -> None:
             connection.execute(
                 text(
                     "INSERT INTO print_jobs (id, printer_id, job_id, filename, status, "
-                    "start_time, total_duration, print_duration, filament_used, created_at, "
-                    "updated_at) VALUES (:id, 1, :job_id, 'a.gcode', :status, :start, 100.5, "
-                    "90.25, 10.0, :now, :now)"
+                    "start_time, total_duration, print_duration, filament_used, slicer_folded, "
+                    "created_at, updated_at) VALUES (:id, 1, :job_id, 'a.gcode', :status, "
+                    ":start, 100.5, 90.25, 10.0, :slicer, :now, :now)"
                 ),
                 {
                     "id": index,
                     "job_id": f"{index:06X}",
                     "status": status,
                     "start": start,
+                    "slicer": SLICERS.get(index),
                     "now": NOW,
                 },
             )
@@ -114,14 +118,20 @@ def test_upgrade_builds_the_rollups_of_the_stored_jobs_in_gql_timezone(engine: E
         ("2025-03-29", 1),
         ("2025-03-30", 3),
     ]
-    # The groupings the rollups answer (the others need tables of later revisions).
+    # The groupings the rollups answer.
     for group_by in (g for g in StatsGroupBy if g.value in ROLLED_UP_KINDS):
         rolled = _stats(database, group_by, use_rollups=True)
         assert same_buckets(rolled, _stats(database, group_by, use_rollups=False))
     with database.scope() as session:
         built = rollup_rows(session, file_levels=False)
-        rebuild(session.connection(), "Europe/Berlin", file_levels=False)  # not at 0011
+        rebuild(session.connection(), "Europe/Berlin", file_levels=False)
         assert same_rollups(built, rollup_rows(session, file_levels=False))
+    slicers = _stats(database, StatsGroupBy.SLICER, use_rollups=True)
+    assert [(bucket.key, bucket.job_count) for bucket in slicers] == [
+        (None, 1),
+        ("", 1),
+        ("prusaslicer", 2),
+    ]
 
 
 def test_downgrade_drops_the_rollups_and_keeps_the_jobs(engine: Engine) -> None:

@@ -156,14 +156,21 @@ def test_a_rebuild_equals_what_the_writes_maintained(database: Database) -> None
 
 def test_cost_stats_over_the_whole_history_read_no_job(database: Database) -> None:
     _priced_then_written(database)
-    for group_by in (StatsGroupBy.FILAMENT_TYPE, StatsGroupBy.MONTH, StatsGroupBy.PRINTER):
+    groupings = (
+        StatsGroupBy.FILAMENT_TYPE,
+        StatsGroupBy.MONTH,
+        StatsGroupBy.PRINTER,
+        StatsGroupBy.SLICER,
+    )
+    for group_by in groupings:
         with database.scope() as session, count_statements(database.engine) as log:
             print_stats_costs(session, JobFilter(), group_by, timezone=ZONE)
         assert [s for s in log.statements if "print_jobs" in s or "job_costs " in s] == []
 
 
 def test_cost_stats_by_failure_reason_and_slicer_sum_the_jobs_costs(database: Database) -> None:
-    """Groupings no rollup is keyed by sum each bucket's stored job costs."""
+    """Each bucket sums its jobs' stored costs, whether read from the annotated jobs
+    (FAILURE_REASON) or from the rollups keyed by the slicer."""
     _priced_then_written(database)
     with database.scope() as session:
         jobs = session.execute(

@@ -42,6 +42,8 @@ STATUSES = ["completed"] * 5 + [
     "klippy_disconnect", "server_exit", "interrupted", "paused_by_a_new_moonraker",
 ]  # fmt: skip
 FILAMENTS = ["PLA", "pla", " Pla ", "PETG", "ABS", "TPU", "  ", None, None]
+# The metadata's "slicer": spellings of one folded slicer, blanks, none, not a text.
+SLICERS = ["PrusaSlicer", "prusaslicer", " PRUSASLICER ", "OrcaSlicer", "Cura", "  ", None, 42]
 # Around both zones' transitions of 2025 (and the same dates in Kolkata, which has none).
 CENTRES = {
     "Europe/Berlin": (datetime(2025, 3, 30, 1, tzinfo=UTC), datetime(2025, 10, 26, 1, tzinfo=UTC)),
@@ -76,8 +78,16 @@ def _job(rng: random.Random, index: int, job_id: int, zone: str) -> tuple[dict[s
         print_duration=None if rng.random() < 0.1 else rng.uniform(0, 9000),
         total_duration=rng.uniform(0, 10000),
         filament_used=None if status == "in_progress" else rng.uniform(0, 5000),
+        job_metadata=_metadata(rng, index),
     )
     return row, rng.choice(FILAMENTS)
+
+
+def _metadata(rng: random.Random, index: int) -> dict[str, Any] | None:
+    slicer = rng.choice(SLICERS)
+    if slicer is None:
+        return None if rng.random() < 0.5 else {"index": index}
+    return {"slicer": slicer, "index": index}
 
 
 def _write(session: Session, printer_id: int, batch: Sequence[tuple[dict[str, Any], Any]]) -> None:
@@ -109,6 +119,8 @@ def _changed(rng: random.Random, history: list[tuple[dict[str, Any], Any]]) -> l
             changed.append((done, filament))
         elif rng.random() < 0.1:
             changed.append((row, rng.choice(FILAMENTS[:-2])))
+        elif rng.random() < 0.1:  # re-sliced: another slicer, or none any more
+            changed.append(({**row, "job_metadata": _metadata(rng, -1)}, filament))
     return changed
 
 
@@ -184,6 +196,30 @@ def test_stats_over_the_whole_history_read_no_job_in_utc_and_the_farm_zone(
         statements = _stats_statements(database, group_by, "Asia/Tokyo")
         calendar = group_by in (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
         assert any("print_jobs" in s for s in statements) == calendar, group_by
+
+
+def _slicer_statements(database: Database, job_filter: JobFilter) -> list[str]:
+    with database.scope() as session, count_statements(database.engine) as log:
+        print_stats(session, job_filter, StatsGroupBy.SLICER)
+    return log.statements
+
+
+def test_slicer_stats_over_the_whole_history_read_only_the_totals(database: Database) -> None:
+    printer_ids, _ = _histories(database, "Europe/Berlin", 9, jobs_each=20)
+    for job_filter in (
+        JobFilter(),
+        JobFilter(printer_ids=printer_ids[:2], statuses=["completed", "unknown"]),
+        JobFilter(slicer="PrusaSlicer", filament_types=["pla"]),
+    ):
+        (statement,) = _slicer_statements(database, job_filter)
+        assert "job_rollup_totals" in statement and "print_jobs" not in statement, job_filter
+
+
+def test_slicer_stats_within_a_start_bound_read_the_jobs(database: Database) -> None:
+    """The days are not keyed by the slicer."""
+    _histories(database, "Europe/Berlin", 10, jobs_each=5)
+    bound = JobFilter(started_after=datetime(2025, 3, 29, tzinfo=UTC))
+    assert any("print_jobs" in s for s in _slicer_statements(database, bound))
 
 
 def test_a_bound_on_a_midnight_where_a_job_starts_reads_the_jobs(database: Database) -> None:

@@ -65,6 +65,9 @@ def job_filters(
         JobFilter(filament_types=["pla"]),
         JobFilter(filament_types=["PETG", "abs", "  "]),
         JobFilter(statuses=["cancelled", "error"], filament_types=["PLA"]),
+        JobFilter(slicer="PRUSASLICER"),
+        JobFilter(slicer="  ", printer_ids=list(printer_ids[1:])),
+        JobFilter(slicer="cura", statuses=["completed"], filament_types=["pla"]),
         JobFilter(user="No User"),  # never served: the jobs answer
     ]
     for zone in zones:
@@ -74,6 +77,7 @@ def job_filters(
             JobFilter(started_before=second),
             JobFilter(started_after=first, started_before=second, filament_types=["pla"]),
             JobFilter(started_after=first + timedelta(minutes=30)),  # not a whole day
+            JobFilter(started_before=second, slicer="orcaslicer"),  # no day has the slicer
         ]
     return filters
 

@@ -2,7 +2,9 @@
 
 The tables of services/rollups, built here for the jobs already stored, with the same
 code as ``gql-server rollups rebuild`` (services/rollups/rebuild.py): farm-zone days in
-GQL_TIMEZONE (default UTC). The downgrade drops them; they hold nothing the jobs do not.
+GQL_TIMEZONE (default UTC). ``job_rollup_totals`` is created empty: today's code keys
+it by the slicer as well, a column it gains in 0017, which fills it. The downgrade drops
+them; they hold nothing the jobs do not.
 
 Revision ID: 0010
 Revises: 0009
@@ -20,7 +22,7 @@ from sqlalchemy.dialects import mysql
 
 import gql_server.db.types
 from gql_server.services.rollups.rebuild import rebuild
-from gql_server.services.rollups.tally import DAYS, TOTALS
+from gql_server.services.rollups.tally import DAYS
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -92,8 +94,9 @@ def upgrade() -> None:
     assert state is not None
     op.bulk_insert(state, [{"id": 1, "timezone": "UTC"}])
     # The import's own summing code: the rollups must equal what it maintains. Only the
-    # levels this revision creates (0011 adds and fills job_rollup_day_statuses).
-    rebuild(op.get_bind(), zone, levels=(TOTALS, DAYS), file_levels=False)
+    # levels this revision creates whose key the code of the day still writes (0011
+    # adds and fills job_rollup_day_statuses, 0017 job_rollup_totals).
+    rebuild(op.get_bind(), zone, levels=(DAYS,), file_levels=False)
 
 
 def downgrade() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from gql_server.services.job_queries import KNOWN_STATUSES, UNKNOWN_STATUS, JobFilter
 from gql_server.services.rollups.costs import COST_DAYS, COST_TOTALS
-from gql_server.services.rollups.reads import ROLLED_UP_KINDS, answering_source
+from gql_server.services.rollups.reads import ROLLED_UP_KINDS, answering_source, slicer_bucket
 from gql_server.services.rollups.tally import TOTALS
 from gql_server.services.stats_sql import CALENDAR_KINDS, period
 
@@ -36,6 +36,8 @@ def _bucket(cost_level: Table, kind: str) -> Any:
         return case(
             (cost_level.c.has_filament_type, cost_level.c.filament_type_folded), else_=null()
         )
+    if kind == "slicer":
+        return slicer_bucket(cost_level)
     raise ValueError(f"not a grouping of one level's rows: {kind}")
 
 

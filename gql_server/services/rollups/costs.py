@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, delete, insert, select
 
 from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
 from gql_server.services.rollups import deltas
+from gql_server.services.rollups.tally import SLICER_KEYS
 from gql_server.services.zones import local_day
 
 COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
@@ -28,7 +29,7 @@ COST_LEVELS = (COST_TOTALS, COST_DAYS)
 SUMS = ("job_count", "priced_jobs", "filament_cost", "machine_cost")
 JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
 KEYS: dict[Table, tuple[str, ...]] = {
-    COST_TOTALS: ("printer_id", *JOB_KEYS),
+    COST_TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
     COST_DAYS: ("farm_zone", "day", *JOB_KEYS),
 }
 CHUNK = 500
@@ -45,6 +46,7 @@ class CostContribution:
     filament_type_folded: str | None
     filament_cost: float | None
     machine_cost: float | None
+    slicer_folded: str | None
 
 
 CONTRIBUTION_COLUMNS = (
@@ -55,6 +57,7 @@ CONTRIBUTION_COLUMNS = (
     JobCost.filament_type_folded,
     JobCost.filament_cost,
     JobCost.machine_cost,
+    JobCost.slicer_folded,
 )
 
 
@@ -76,7 +79,8 @@ class CostTally:
             sign * (job.filament_cost or 0.0),
             sign * (job.machine_cost or 0.0),
         )
-        self._add(COST_TOTALS, (job.printer_id, *keys), sums)
+        slicer = (job.slicer_folded is not None, job.slicer_folded or "")
+        self._add(COST_TOTALS, (job.printer_id, *keys, *slicer), sums)
         days = [(False, job.start_time.date())]
         if self.farm_zone is not None:
             days.append((True, local_day(job.start_time, self.farm_zone)))
@@ -117,14 +121,17 @@ def apply(
     write_deltas(connection, tally)
 
 
-def rebuild(connection: Connection, zone: ZoneInfo | None) -> None:
-    """Every cost rollup recomputed from ``job_costs`` (``gql-server rollups rebuild``)."""
-    for level in COST_LEVELS:
+def rebuild(
+    connection: Connection, zone: ZoneInfo | None, levels: Sequence[Table] = COST_LEVELS
+) -> None:
+    """Cost rollups recomputed from ``job_costs``: every level for ``gql-server rollups
+    rebuild``, the ones a migration names for it."""
+    for level in levels:
         connection.execute(delete(level))
     tally = CostTally(zone)
     for row in connection.execute(select(*CONTRIBUTION_COLUMNS)):
         tally.add(CostContribution(*row))
-    for level in COST_LEVELS:
+    for level in levels:
         rows = [row for row, _ in tally.rows(level)]
         for start in range(0, len(rows), CHUNK):
             connection.execute(insert(level), rows[start : start + CHUNK])

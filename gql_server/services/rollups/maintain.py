@@ -145,6 +145,7 @@ class RollupChange:
                 None if held is None else held.filament_type_folded,
                 written["file_id"],
                 written["job_id"],
+                written["slicer_folded"],
             )
         filament = self.filament_types.get(job_id)
         if filament is None:

@@ -1,13 +1,14 @@
 """Statistics and job counts from the rollups, when they hold the exact answer.
 
-They do when the filter uses only printers, statuses (with "unknown"), filament types
-and start bounds on whole days, and a calendar grouping is asked in UTC or in the zone
-the rollups were built for:
+They do when the filter uses only printers, statuses (with "unknown"), filament types,
+the slicer and start bounds on whole days, and a calendar grouping is asked in UTC or in
+the zone the rollups were built for:
 
-- no day involved: ``job_rollup_totals`` (per printer, whole history);
+- no day involved: ``job_rollup_totals`` (per printer and slicer, whole history), which
+  alone answers the SLICER grouping and the slicer filter;
 - days involved (calendar buckets or start bounds): ``job_rollup_day_statuses``, or
-  ``job_rollup_days`` when filtered by filament type; farm-wide only, so neither a
-  printer filter nor the PRINTER grouping;
+  ``job_rollup_days`` when filtered by filament type; farm-wide and without the slicer,
+  so neither a printer or slicer filter nor the PRINTER or SLICER grouping;
 - a start bound must be a day's first instant in that zone. ``startedAfter`` is strict:
   a job starting at exactly that instant is not counted, so the rollups answer only
   when no job starts there (one indexed look-up).
@@ -47,13 +48,15 @@ from gql_server.services.job_queries import (
 )
 from gql_server.services.rollups.maintain import UTC, stored_zone
 from gql_server.services.rollups.tally import DAY_STATUSES, DAYS, TOTALS
-from gql_server.services.sql_filters import in_folded
+from gql_server.services.sql_filters import equals_folded, in_folded
 from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, job_counts, period
 from gql_server.services.zones import first_instant_of_day
 
 # The groupings the rollups are keyed by; any other (a job's annotation, say) is the
 # jobs' to answer.
-ROLLED_UP_KINDS = frozenset({"printer", "status", "filament_type", *CALENDAR_KINDS})
+ROLLED_UP_KINDS = frozenset({"printer", "status", "filament_type", "slicer", *CALENDAR_KINDS})
+# The groupings only the whole-history level is keyed by.
+TOTALS_ONLY_KINDS = frozenset({"printer", "slicer"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,6 @@ def _answerable(job_filter: JobFilter) -> bool:
     return (
         not f.filename_contains
         and f.user is None
-        and f.slicer is None
         and f.failure_reasons is None  # annotations are not rolled up
     )
 
@@ -136,8 +138,11 @@ def _source(
         conditions = _job_conditions(TOTALS, f)
         if f.printer_ids is not None:
             conditions.append(TOTALS.c.printer_id.in_(list(f.printer_ids)))
+        if f.slicer is not None:
+            conditions.append(TOTALS.c.has_slicer)
+            conditions.append(equals_folded(TOTALS.c.slicer_folded, f.slicer))
         return Source(TOTALS, conditions)
-    if kind == "printer" or f.printer_ids is not None:
+    if kind in TOTALS_ONLY_KINDS or f.printer_ids is not None or f.slicer is not None:
         return None
     level = _day_level(f, by_filament=kind == "filament_type")
     needs_bounds = f.started_after is not None or f.started_before is not None
@@ -169,7 +174,15 @@ def _bucket(level: Table, kind: str) -> Any:
         return level.c.printer_id
     if kind == "status":
         return case((level.c.status.in_(KNOWN_STATUSES), level.c.status), else_=UNKNOWN_STATUS)
+    if kind == "slicer":
+        return slicer_bucket(level)
     return case((level.c.has_filament_type, level.c.filament_type_folded), else_=null())
+
+
+def slicer_bucket(level: Table) -> Any:
+    """The SLICER bucket of a whole-history row: the jobs' ``slicer_folded``, NULL for
+    the jobs without a slicer (as services/stats.py groups the jobs)."""
+    return case((level.c.has_slicer, level.c.slicer_folded), else_=null())
 
 
 def stats_rows(

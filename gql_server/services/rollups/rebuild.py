@@ -1,4 +1,5 @@
-"""Every rollup recomputed from the jobs: ``gql-server rollups rebuild`` and migration 0010.
+"""Every rollup recomputed from the jobs: ``gql-server rollups rebuild`` and migrations
+0010 and 0017.
 
 One transaction: the state row is locked (imports wait to apply their deltas), the rows
 are deleted, the jobs read in chunks of ids and summed in Python with the import's own
@@ -7,6 +8,7 @@ rollups until the commit, then the new ones.
 """
 
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
@@ -41,8 +43,28 @@ def rebuild(
     stored_zone(connection, lock=True)
     for level in levels:
         connection.execute(delete(level))
+    done = refill(connection, levels, zone_of(timezone), progress)
+    if file_levels:
+        files.rebuild(connection)
+    connection.execute(
+        update(JobRollupState)
+        .where(JobRollupState.id == STATE_ID)
+        .values(timezone=timezone, built_at=utcnow())
+    )
+    return done
+
+
+def refill(
+    connection: Connection,
+    levels: Sequence[Table],
+    farm_zone: ZoneInfo | None,
+    progress: Progress | None = None,
+) -> int:
+    """Sum every job into ``levels``, which must be empty, and write them; returns the
+    jobs counted. Migration 0017 refills the whole-history level alone, leaving the
+    days and the state row as they were."""
     total = connection.execute(select(func.count()).select_from(PrintJob)).scalar_one()
-    tally = Tally(zone_of(timezone))
+    tally = Tally(farm_zone)
     done, last_id = 0, 0
     while True:
         query = contributions_query().where(PrintJob.id > last_id).order_by(PrintJob.id)
@@ -59,11 +81,4 @@ def rebuild(
         rows = [row for row, _ in tally.rows(level)]
         for start in range(0, len(rows), CHUNK):
             connection.execute(insert(level), rows[start : start + CHUNK])
-    if file_levels:
-        files.rebuild(connection)
-    connection.execute(
-        update(JobRollupState)
-        .where(JobRollupState.id == STATE_ID)
-        .values(timezone=timezone, built_at=utcnow())
-    )
     return done

@@ -28,8 +28,10 @@ DAYS = cast(Table, JobRollupDay.__table__)
 DAY_STATUSES = cast(Table, JobRollupDayStatus.__table__)
 SUMS = ("job_count", "print_time", "total_time", "filament_used")
 JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
+# The whole-history level only: rollups.reads answers the SLICER grouping from it.
+SLICER_KEYS = ("has_slicer", "slicer_folded")
 KEYS: dict[Table, tuple[str, ...]] = {
-    TOTALS: ("printer_id", *JOB_KEYS),
+    TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
     DAYS: ("farm_zone", "day", *JOB_KEYS),
     DAY_STATUSES: ("farm_zone", "day", "status"),
 }
@@ -53,6 +55,7 @@ class Contribution:
     filament_type_folded: str | None
     file_id: int  # the per-file levels' key (rollups/files.py)
     job_id: str  # Moonraker's: with printer and start, how a spool quote finds its job
+    slicer_folded: str | None
 
 
 # In Contribution's field order.
@@ -68,6 +71,7 @@ CONTRIBUTION_COLUMNS: tuple[Any, ...] = (
     JobDetails.filament_type_folded,
     PrintJob.file_id,
     PrintJob.job_id,
+    PrintJob.slicer_folded,
 )
 
 
@@ -115,7 +119,8 @@ class Tally:
             sign * (job.total_duration or 0.0),
             sign * (job.filament_used or 0.0),
         )
-        self._add(TOTALS, (job.printer_id, *keys), sums)
+        slicer = (job.slicer_folded is not None, job.slicer_folded or "")
+        self._add(TOTALS, (job.printer_id, *keys, *slicer), sums)
         days = [(False, job.start_time.date())]
         if self.farm_zone is not None:
             days.append((True, local_day(job.start_time, self.farm_zone)))
