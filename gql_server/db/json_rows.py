@@ -24,6 +24,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TextualSelect
 
+from gql_server.db.types import as_utc
+
 PARAMETER = "json_rows"
 MINIMUM_MARIADB = (10, 6)  # JSON_TABLE
 SETTING = "GQL_JSON_ROWS"
@@ -71,34 +73,25 @@ def source(dialect: Dialect, table: Table, names: tuple[str, ...]) -> TextualSel
     ).columns(*(table.c[name] for name in names))
 
 
-def _json_value(value: Any) -> Any:
+def _json_default(value: Any) -> str:
+    """Dates and times, which JSON lacks, as MariaDB reads them; a time as naive UTC,
+    as UTCDateTime binds it. Only these reach here: json writes the rest in C (booleans
+    as true and false, which JSON_TABLE reads as 1 and 0)."""
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return as_utc(value).replace(tzinfo=None).isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not sent as JSON rows")
 
 
-def parameter(
-    dialect: Dialect, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> dict[str, str]:
-    """The rows as the one parameter of ``source``, each value converted as the
-    column's type converts it for the driver (UTCDateTime to naive UTC, say)."""
-    processors = [table.c[name].type.bind_processor(dialect) for name in names]
-    arrays = []
-    for row in rows:
-        values = []
-        for name, process in zip(names, processors, strict=True):
-            value = row[name]
-            if process is not None:
-                value = process(value)
-            values.append(_json_value(value))
-        arrays.append(values)
+def parameter(names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The rows as the one parameter of ``source``: each row the array of its values of
+    ``names``, in that order."""
+    arrays = [[row[name] for name in names] for row in rows]
     # ensure_ascii=False: text goes as UTF-8, not as \u escapes (no surrogate pairs to
     # decode); allow_nan=False: NaN is not JSON, and no sum may hold one.
-    return {PARAMETER: json.dumps(arrays, ensure_ascii=False, allow_nan=False)}
+    text = json.dumps(arrays, ensure_ascii=False, allow_nan=False, default=_json_default)
+    return {PARAMETER: text}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +101,12 @@ class RowsStatement:
 
     statement: Executable
     names: tuple[str, ...]
-    table: Table
     as_json: bool
 
     def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
         if self.as_json:
-            connection.execute(
-                self.statement, parameter(connection.dialect, self.table, self.names, rows)
-            )
+            connection.execute(self.statement, parameter(self.names, rows))
         else:
             connection.execute(self.statement, list(rows))

@@ -90,13 +90,13 @@ def increment_statement(
         statement = sqlite_stmt.on_conflict_do_update(
             index_elements=list(conflict_columns), set_=sums
         )
-        return RowsStatement(statement, names, table, as_json=False)
+        return RowsStatement(statement, names, as_json=False)
     if dialect.name in ("mysql", "mariadb"):
         mysql_stmt, as_json = mysql_rows_insert(dialect, table, names)
         increments = mysql_stmt.on_duplicate_key_update(
             {name: table.c[name] + mysql_stmt.inserted[name] for name in sum_columns}
         )
-        return RowsStatement(increments, names, table, as_json=as_json)
+        return RowsStatement(increments, names, as_json=as_json)
     raise NotImplementedError(f"no upsert for dialect {dialect.name}")
 
 

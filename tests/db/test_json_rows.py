@@ -5,6 +5,7 @@ byte, the same dates, times and NULLs."""
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Table, insert, select
@@ -174,10 +175,15 @@ def _file_rows() -> list[dict[str, Any]]:
             "finished_count": finished,
             "completed_print_time": 1834.632296 * completed,
             "filament_used": 0.1 + 0.2,
-            "last_start": start.replace(microsecond=file_id),
+            # The last in another zone: stored as its UTC time either way.
+            "last_start": start.replace(microsecond=file_id).astimezone(zone),
             "success_rate": completed / finished if finished else None,
         }
-        for file_id, completed, finished in ((1, 1, 1), (2, 0, 0), (3, 0, 1))
+        for file_id, completed, finished, zone in (
+            (1, 1, 1, UTC),
+            (2, 0, 0, UTC),
+            (3, 0, 1, ZoneInfo("Asia/Kolkata")),
+        )
     ]
 
 

@@ -139,7 +139,7 @@ def _increment(dialect: Dialect, level: Table) -> RowsStatement:
                 updates["completed_count"], updates["finished_count"]
             )
         statement = lite.on_conflict_do_update(index_elements=list(FILE_KEYS[level]), set_=updates)
-        return RowsStatement(statement, _names(level), level, as_json=False)
+        return RowsStatement(statement, _names(level), as_json=False)
     maria, as_json = mysql_rows_insert(dialect, level, _names(level))
     # MariaDB assigns left to right and later assignments see earlier ones: each sum
     # reads only its own column and the inserted row, and the rate, last, the new counts.
@@ -148,7 +148,7 @@ def _increment(dialect: Dialect, level: Table) -> RowsStatement:
     if level is FILE_TOTALS:
         rate = success_rate(level.c.completed_count, level.c.finished_count)
         values.append(("success_rate", rate))
-    return RowsStatement(maria.on_duplicate_key_update(values), _names(level), level, as_json)
+    return RowsStatement(maria.on_duplicate_key_update(values), _names(level), as_json)
 
 
 def _key_match(level: Table) -> Any:
