@@ -89,7 +89,10 @@ class FileTally:
             (FILE_PRINTERS, (job.file_id, job.printer_id)),
             (FILE_TOTALS, (job.file_id,)),
         ):
-            row = self.levels[level].setdefault(key, _Row())
+            rows = self.levels[level]
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = _Row()
             for index, value in enumerate(sums):
                 row.sums[index] += value
             (row.added if sign > 0 else row.removed)[job.start_time] += 1

@@ -128,29 +128,31 @@ class RollupChange:
     def _after(self, job_id: int) -> Contribution | None:
         held = self.before.get(job_id)
         written = self.jobs.get(job_id)
+        filament = self.filament_types.get(job_id)
         if written is None:
             if held is None:
                 return None
-            job = held
-        else:
-            job = Contribution(
-                job_id,
-                written["printer_id"],
-                written["start_time"],
-                written["status"],
-                written["print_duration"],
-                written["total_duration"],
-                written["filament_used"],
-                None if held is None else held.filament_type,
-                None if held is None else held.filament_type_folded,
-                written["file_id"],
-                written["job_id"],
-                written["slicer_folded"],
+            if filament is None:
+                return held
+            return replace(held, filament_type=filament[0], filament_type_folded=filament[1])
+        if filament is None:  # details not written: the job keeps its filament type
+            filament = (
+                (None, None) if held is None else (held.filament_type, held.filament_type_folded)
             )
-        filament = self.filament_types.get(job_id)
-        if filament is None:
-            return job
-        return replace(job, filament_type=filament[0], filament_type_folded=filament[1])
+        return Contribution(
+            job_id,
+            written["printer_id"],
+            written["start_time"],
+            written["status"],
+            written["print_duration"],
+            written["total_duration"],
+            written["filament_used"],
+            filament[0],
+            filament[1],
+            written["file_id"],
+            written["job_id"],
+            written["slicer_folded"],
+        )
 
     def apply(self) -> None:
         if self.job_ids:
