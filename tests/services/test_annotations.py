@@ -203,8 +203,8 @@ def test_annotating_a_job_deleted_meanwhile_is_not_found(database: Database) -> 
         database.scope_run(lambda session: delete_printer(session, printer_id))
 
     with (
-        cut_in_before(database.engine, "INSERT INTO job_annotations", remove_printer),
+        cut_in_before(database.engine, "INSERT INTO job_annotations", remove_printer) as removal,
         pytest.raises(ServiceError) as refused,
     ):
         _annotate(database, job, rating=4)
-    assert (refused.value.code, refused.value.field) == ("NOT_FOUND", "id")
+    assert (removal.error, refused.value.code, refused.value.field) == (None, "NOT_FOUND", "id")
