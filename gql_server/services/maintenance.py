@@ -15,25 +15,16 @@ start_time) index.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    CursorResult,
-    Double,
-    Select,
-    func,
-    literal,
-    literal_column,
-    select,
-    union_all,
-    update,
-)
+from sqlalchemy import Double, Select, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import MaintenanceRecord, MaintenanceTask, Printer, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services.errors import NotFoundError, ValidationError
 from gql_server.services.pagination import Page, PageArgs, SortKey, build_page
+from gql_server.services.row_locks import lock_parent
 
 NAME_MAX = 100
 # Tasks one printer may have: Printer.maintenance is a list, and the query limits charge
@@ -151,23 +142,12 @@ def _check_room(session: Session, printer_id: int) -> None:
         )
 
 
-def _locked(session: Session, model: type[Printer | MaintenanceTask], row_id: int) -> bool:
-    """Lock the row a new one will refer to, until the commit; False when it does not
-    exist. Looking it up was not enough: a printer or task deleted between the look-up
-    and the INSERT failed its foreign key (an internal error), and two tasks created at
-    once both counted room for one more. An UPDATE that changes nothing holds the row
-    on MariaDB and takes SQLite's one write lock, so the count after it is the last."""
-    touch = update(model).where(model.id == row_id).values(updated_at=model.updated_at)
-    result = session.execute(touch.execution_options(synchronize_session=False))
-    return cast(CursorResult[Any], result).rowcount > 0
-
-
 def create_task(
     session: Session, *, printer_id: int, name: str, intervals: Intervals, now: datetime
 ) -> MaintenanceTask:
     name = _check_name(name)
     _check_intervals(intervals)
-    if not _locked(session, Printer, printer_id):
+    if not lock_parent(session, Printer, printer_id):
         raise NotFoundError(f"no printer with id {printer_id}", field="printerId")
     _check_room(session, printer_id)
     task = MaintenanceTask(
@@ -202,7 +182,7 @@ def record_maintenance(
             field="note",
             code="TOO_LONG",
         )
-    if not _locked(session, MaintenanceTask, task_id):
+    if not lock_parent(session, MaintenanceTask, task_id):
         raise NotFoundError(f"no maintenance task with id {task_id}", field="taskId")
     record = MaintenanceRecord(task_id=task_id, done_at=done_at, note=note, created_at=now)
     session.add(record)
