@@ -10,17 +10,21 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobAnnotation, PrintJob
+from gql_server.db.upsert import upsert_statement
 from gql_server.services.errors import NotFoundError, ValidationError
 
 NOTE_MAX = 2000
 RATING_MIN = 1
 RATING_MAX = 5
+FIELDS = ("note", "failure_reason", "rating")
 
 
 class FailureReason(enum.Enum):
@@ -78,36 +82,52 @@ def annotate_print_job(
     session: Session, print_job_id: int, changes: AnnotationChanges, *, now: datetime
 ) -> JobAnnotation | None:
     """Apply ``changes`` to the job's annotation; the annotation as it now stands, or
-    None when it holds nothing any more (and was deleted)."""
-    note = _checked_note(changes.note)
-    _check_rating(changes.rating)
+    None when it holds nothing any more (and was deleted).
+
+    The fields given are written by one upsert, never by reading the row and then
+    inserting it: two first annotations of a job at once (two requests, two servers)
+    both found no row and the second INSERT hit the primary key. Now the second one
+    waits for the first's row lock and updates the row, so the later write wins, whole.
+    """
+    given = _given_fields(changes)
     if session.get(PrintJob, print_job_id) is None:
         raise NotFoundError(f"no print job with id {print_job_id}", field="id")
-    current = session.get(JobAnnotation, print_job_id)
-    values = {
-        "note": None if current is None else current.note,
-        "failure_reason": None if current is None else current.failure_reason,
-        "rating": None if current is None else current.rating,
-    }
-    if note is not KEEP:
-        values["note"] = note
-    if not isinstance(changes.failure_reason, Unchanged):
-        reason = changes.failure_reason
-        values["failure_reason"] = None if reason is None else reason.value
-    if not isinstance(changes.rating, Unchanged):
-        values["rating"] = changes.rating
-    if all(value is None for value in values.values()):
-        if current is not None:
-            session.delete(current)
+    row = {"print_job_id": print_job_id, **dict.fromkeys(FIELDS), **given}
+    try:
+        session.execute(
+            _upsert(session, tuple(given)), {**row, "created_at": now, "updated_at": now}
+        )
+    except IntegrityError:
+        # The only key the upsert can break is the job's: it was deleted since it was read.
+        raise NotFoundError(f"no print job with id {print_job_id}", field="id") from None
+    stored = session.get_one(JobAnnotation, print_job_id, populate_existing=True)
+    if all(getattr(stored, name) is None for name in FIELDS):
+        session.delete(stored)
+        session.flush()
         return None
-    if current is None:
-        current = JobAnnotation(print_job_id=print_job_id, created_at=now)
-        session.add(current)
-    for name, value in values.items():
-        setattr(current, name, value)
-    current.updated_at = now
-    session.flush()
-    return current
+    return stored
+
+
+def _given_fields(changes: AnnotationChanges) -> dict[str, object]:
+    """The columns ``changes`` sets (None clears), checked; left-out fields are absent."""
+    note = _checked_note(changes.note)
+    _check_rating(changes.rating)
+    reason = changes.failure_reason
+    values: dict[str, object] = {
+        "note": note,
+        "failure_reason": reason.value if isinstance(reason, FailureReason) else reason,
+        "rating": changes.rating,
+    }
+    return {name: value for name, value in values.items() if value is not KEEP}
+
+
+def _upsert(session: Session, updated: tuple[str, ...]) -> Executable:
+    return upsert_statement(
+        session.get_bind().dialect,
+        cast(Table, JobAnnotation.__table__),  # a mapped class's table, typed FromClause
+        conflict_columns=["print_job_id"],
+        update_columns=[*updated, "updated_at"],
+    )
 
 
 def fetch_annotations(session: Session, print_job_ids: Sequence[int]) -> dict[int, Any]:

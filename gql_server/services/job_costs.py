@@ -177,8 +177,12 @@ def _stored(values: tuple[Any, ...]) -> Stored:
 
 
 def _read_jobs(session: Session, ids: Sequence[int]) -> list[_Job]:
+    """The jobs with their stored costs, locked until the commit (MariaDB; SQLite has
+    one writer at a time): two prices set at once reprice the same jobs, and the second
+    used to read no cost row, insert one and hit the first's key, or subtract from the
+    rollups a cost the first had replaced. Now it waits and reads the first's rows."""
     found = []
-    for row in session.execute(_JOBS.where(PrintJob.id.in_(ids))):
+    for row in session.execute(_JOBS.where(PrintJob.id.in_(ids)).with_for_update()):
         values: tuple[Any, ...] = tuple(row)
         stored, quote = _stored(values[10:])
         job_id, printer_id, moonraker_id, start, state, used, total, kind, folded = values[:9]

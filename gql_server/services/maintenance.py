@@ -24,6 +24,7 @@ from gql_server.db.models import MaintenanceRecord, MaintenanceTask, Printer, Pr
 from gql_server.db.types import as_utc
 from gql_server.services.errors import NotFoundError, ValidationError
 from gql_server.services.pagination import Page, PageArgs, SortKey, build_page
+from gql_server.services.row_locks import lock_parent
 
 NAME_MAX = 100
 # Tasks one printer may have: Printer.maintenance is a list, and the query limits charge
@@ -146,7 +147,7 @@ def create_task(
 ) -> MaintenanceTask:
     name = _check_name(name)
     _check_intervals(intervals)
-    if session.get(Printer, printer_id) is None:
+    if not lock_parent(session, Printer, printer_id):
         raise NotFoundError(f"no printer with id {printer_id}", field="printerId")
     _check_room(session, printer_id)
     task = MaintenanceTask(
@@ -181,7 +182,7 @@ def record_maintenance(
             field="note",
             code="TOO_LONG",
         )
-    if session.get(MaintenanceTask, task_id) is None:
+    if not lock_parent(session, MaintenanceTask, task_id):
         raise NotFoundError(f"no maintenance task with id {task_id}", field="taskId")
     record = MaintenanceRecord(task_id=task_id, done_at=done_at, note=note, created_at=now)
     session.add(record)

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
-from gql_server.db.models import FOLDED_WIDTHS, FilamentPrice, PrinterHourlyRate
+from gql_server.db.models import FOLDED_WIDTHS, FilamentPrice, Printer, PrinterHourlyRate
 from gql_server.services import job_costs
-from gql_server.services.errors import ValidationError
-from gql_server.services.printers import get_printer
+from gql_server.services.errors import NotFoundError, ValidationError
+from gql_server.services.row_locks import lock_parent
 
 FILAMENT_TYPE_MAX = 100
 # Bounds that keep a typo from pricing a farm's history: no filament costs 100,000 per
@@ -116,7 +116,8 @@ def set_hourly_cost(
     now: datetime,
 ) -> PrinterHourlyRate:
     """A printer's machine cost per hour from ``now``; None: no rate from now on."""
-    get_printer(session, printer_id)
+    if not lock_parent(session, Printer, printer_id):
+        raise NotFoundError(f"no printer with id {printer_id}", field="id")
     if hourly_cost is not None:
         _check_number(hourly_cost, field="hourlyCost", maximum=PRICE_MAX, zero_ok=True)
     row = PrinterHourlyRate(

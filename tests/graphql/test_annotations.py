@@ -1,8 +1,10 @@
 """annotatePrintJob over HTTP: the job's annotation, userErrors with stable codes, the
 failureReasons filter and grouping, and the annotations of a page read in one statement."""
 
+import threading
 from typing import Any
 
+import httpx
 import pytest
 
 from gql_server.db.session import Database
@@ -11,6 +13,7 @@ from gql_server.services.jobs import upsert_jobs
 from tests.factories import make_job_row, make_printer
 from tests.graphql.conftest import GraphQLClient, make_key
 from tests.graphql.test_query_counts import AUTH_LOOKUP, FLEET_STATEMENTS, _seed_fleet, _statements
+from tests.support.racing import meet_at
 from tests.support.sql_counter import count_statements
 
 ANNOTATE = """
@@ -136,3 +139,31 @@ def test_annotation_reads_nothing_when_not_selected(gql: GraphQLClient, database
     with count_statements(database.engine) as log:
         gql.execute("{ printJobs(first: 5) { nodes { filename } } }")
     assert not [s for s in log.statements if "job_annotations" in s]
+
+
+def test_two_first_annotations_sent_at_once_both_answer_and_one_is_kept(
+    gql: GraphQLClient, database: Database
+) -> None:
+    (job,) = _jobs(database, 1)
+    writes = [
+        {"note": "lifted", "failureReason": "ADHESION", "rating": 1},
+        {"note": "clogged", "failureReason": "CLOG", "rating": 2},
+    ]
+    answers: list[Any] = [None, None]
+
+    def send(n: int) -> None:
+        with httpx.Client(base_url=gql.http.base_url, timeout=30) as http:
+            variables = {"input": {"id": job, **writes[n]}}
+            answers[n] = GraphQLClient(http, gql.key).post(ANNOTATE, variables)
+
+    with meet_at(database.engine, "INSERT INTO job_annotations"):
+        senders = [threading.Thread(target=send, args=(n,), daemon=True) for n in range(2)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+    bodies = [answer.json() for answer in answers]
+    assert [body.get("errors") for body in bodies] == [None, None]  # no internal error
+    assert [body["data"]["annotatePrintJob"]["userErrors"] for body in bodies] == [[], []]
+    read = gql.execute(READ_ANNOTATION, {"id": job})["printJob"]["annotation"]
+    assert read in writes

@@ -2,10 +2,13 @@
 overwrites them; printStats groups and filters by their failure reason."""
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobAnnotation
 from gql_server.db.session import Database
@@ -21,6 +24,7 @@ from gql_server.services.jobs import upsert_jobs
 from gql_server.services.printers import delete_printer
 from gql_server.services.stats import StatsGroupBy, print_stats
 from tests.factories import EPOCH, make_job_row, make_printer
+from tests.support.racing import cut_in_before, meet_at, run_at_once
 from tests.support.sql_counter import count_statements
 
 NOW = EPOCH + timedelta(days=30)
@@ -169,3 +173,38 @@ def test_a_failure_reason_filter_leaves_no_bucket_without_a_reason(database: Dat
         buckets = print_stats(session, clog, StatsGroupBy.FAILURE_REASON)
     expected = sum(1 for reason, _, _ in farm.values() if reason == "clog")
     assert [(b.key, b.job_count) for b in buckets] == [("clog", expected)]
+
+
+FIRST_WRITES = [
+    {"note": "lifted", "failure_reason": FailureReason.ADHESION, "rating": 1},
+    {"note": "clogged", "failure_reason": FailureReason.CLOG, "rating": 2},
+]
+
+
+def test_two_first_annotations_at_once_store_one_of_them_whole(database: Database) -> None:
+    _, (job,) = _jobs(database, 1)
+
+    def annotate(changes: dict[str, Any]) -> Callable[[Session], object]:
+        return lambda session: annotate_print_job(
+            session, job, AnnotationChanges(**changes), now=NOW
+        )
+
+    with meet_at(database.engine, "INSERT INTO job_annotations"):
+        outcomes = run_at_once(database, [annotate(changes) for changes in FIRST_WRITES])
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    written = [(w["note"], w["failure_reason"].value, w["rating"]) for w in FIRST_WRITES]
+    assert _stored(database, job) in written
+
+
+def test_annotating_a_job_deleted_meanwhile_is_not_found(database: Database) -> None:
+    printer_id, (job,) = _jobs(database, 1)
+
+    def remove_printer() -> None:
+        database.scope_run(lambda session: delete_printer(session, printer_id))
+
+    with (
+        cut_in_before(database.engine, "INSERT INTO job_annotations", remove_printer) as removal,
+        pytest.raises(ServiceError) as refused,
+    ):
+        _annotate(database, job, rating=4)
+    assert (removal.error, refused.value.code, refused.value.field) == (None, "NOT_FOUND", "id")

@@ -4,13 +4,15 @@ rollups answer (the same histories as tests/services/test_rollups.py)."""
 
 import math
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobAnnotation, JobCost, PrintJob
+from gql_server.db.models import FilamentPrice, JobAnnotation, JobCost, PrintJob
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.services import prices
@@ -32,6 +34,7 @@ from tests.services.test_rollups import (
     _set_zone,
     _write_all,
 )
+from tests.support.racing import meet_at, run_at_once
 from tests.support.rollup_checks import close, job_filters
 from tests.support.sql_counter import count_statements
 
@@ -206,3 +209,26 @@ def test_cost_stats_by_failure_reason_and_slicer_sum_the_jobs_costs(database: Da
             assert got.priced_jobs == priced, (group_by, key)
             assert math.isclose(got.filament, filament, rel_tol=1e-9, abs_tol=1e-9)
             assert math.isclose(got.machine, machine, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_two_prices_set_at_once_cost_each_job_once_by_the_price_in_force(
+    database: Database,
+) -> None:
+    _set_zone(database, ZONE)
+    printer_ids, _ = _histories(database, ZONE, seed=5, jobs_each=30)
+    before_every_job = CENTRES[ZONE][0] - timedelta(days=365)
+
+    def set_price(per_kg: float) -> Callable[[Session], object]:
+        new = NewFilamentPrice("PLA", per_kg, "EUR", 1.24, 1.75)
+        return lambda session: prices.set_filament_price(
+            session, new, farm_currency="EUR", now=before_every_job
+        )
+
+    with meet_at(database.engine, "INSERT INTO job_costs"):
+        outcomes = run_at_once(database, [set_price(20.0), set_price(30.0)])
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    with database.scope() as session:
+        in_force = session.scalar(select(func.max(FilamentPrice.id)))  # same time: the last
+        used = set(session.scalars(select(JobCost.filament_price_id).distinct()))
+    assert used - {None} == {in_force}
+    assert _cost_mismatches(database, printer_ids) == []

@@ -1,18 +1,24 @@
 """Maintenance odometers: summed from the jobs that started since the task was last done
 (or created), compared here with sums over the inserted rows."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from gql_server.db.models import MaintenanceRecord, MaintenanceTask
 from gql_server.db.session import Database
 from gql_server.services import maintenance
 from gql_server.services.errors import ServiceError
 from gql_server.services.jobs import upsert_jobs
 from gql_server.services.maintenance import Intervals, TaskStatus
 from gql_server.services.pagination import PageArgs
+from gql_server.services.printers import delete_printer
 from tests.factories import EPOCH, make_job_row, make_printer
+from tests.support.racing import cut_in_before, meet_at, run_at_once
 from tests.support.sql_counter import count_statements
 
 NOW = EPOCH + timedelta(days=3)
@@ -241,3 +247,48 @@ def test_a_printer_holds_at_most_its_bound_of_tasks(database: Database) -> None:
     with pytest.raises(ServiceError) as refused:
         _task(database, printer_id, created=EPOCH)
     assert (refused.value.code, refused.value.field) == ("TOO_MANY_TASKS", "printerId")
+
+
+def _create(printer_id: int) -> Callable[[Session], object]:
+    return lambda session: maintenance.create_task(
+        session, printer_id=printer_id, name="belts", intervals=EVERY, now=NOW
+    )
+
+
+def _count(database: Database, model: type[Any]) -> int:
+    with database.scope() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_tasks_created_at_once_never_pass_the_bound(database: Database) -> None:
+    printer_id, _ = _printer_with_jobs(database, "voron-1", 0)
+    for _ in range(maintenance.TASKS_PER_PRINTER_MAX - 1):
+        _task(database, printer_id, created=EPOCH)
+    with meet_at(database.engine, "INSERT INTO maintenance_tasks"):
+        outcomes = run_at_once(database, [_create(printer_id), _create(printer_id)])
+    codes = sorted(str(getattr(outcome.error, "code", outcome.error)) for outcome in outcomes)
+    assert codes == ["None", "TOO_MANY_TASKS"]
+    assert _count(database, MaintenanceTask) == maintenance.TASKS_PER_PRINTER_MAX
+
+
+def test_a_task_created_as_its_printer_is_deleted_goes_with_it(database: Database) -> None:
+    printer_id, _ = _printer_with_jobs(database, "voron-1", 0)
+
+    def remove_printer() -> None:
+        database.scope_run(lambda session: delete_printer(session, printer_id))
+
+    with cut_in_before(database.engine, "INSERT INTO maintenance_tasks", remove_printer) as cut:
+        database.scope_run(_create(printer_id))
+    assert (cut.error, _count(database, MaintenanceTask)) == (None, 0)
+
+
+def test_maintenance_recorded_as_its_task_is_deleted_goes_with_it(database: Database) -> None:
+    printer_id, _ = _printer_with_jobs(database, "voron-1", 0)
+    task_id = _task(database, printer_id, created=EPOCH)
+
+    def remove_task() -> None:
+        database.scope_run(lambda session: maintenance.delete_task(session, task_id))
+
+    with cut_in_before(database.engine, "INSERT INTO maintenance_records", remove_task) as cut:
+        _record(database, task_id, None)
+    assert (cut.error, _count(database, MaintenanceRecord)) == (None, 0)

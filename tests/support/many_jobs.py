@@ -1,8 +1,9 @@
-"""Many print jobs in an SQLite file, fast: for the export's memory test and its bench."""
+"""Many print jobs in an SQLite file or a MariaDB database, fast: for the export's memory
+test and its bench."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 
 from gql_server.db.models import PrintFile
 from gql_server.db.session import Database
@@ -32,6 +33,22 @@ SELECT
     CASE x % 3 WHEN 0 THEN :file_0 WHEN 1 THEN :file_1 ELSE :file_2 END
 FROM n
 """
+# The same rows on MariaDB, counted by its SEQUENCE engine (seq_1_to_N).
+MARIADB_JOBS_SQL = """
+INSERT INTO print_jobs (
+    id, printer_id, job_id, user, filename, status, start_time, end_time, print_duration,
+    total_duration, filament_used, created_at, updated_at, user_folded, file_id
+)
+SELECT
+    seq, :first_printer + seq % :printers, LPAD(HEX(seq), 6, '0'), 'No User',
+    CASE seq % 3 WHEN 0 THEN :name_0 WHEN 1 THEN :name_1 ELSE :name_2 END,
+    CASE WHEN seq % 4 <> 0 THEN 'completed' ELSE 'cancelled' END,
+    :start + INTERVAL seq MINUTE,
+    :start + INTERVAL seq MINUTE + INTERVAL (1800 + seq % 600) SECOND,
+    1700.5 + seq % 600, 1800.25 + seq % 600, 2500.125 + seq % 1000, :now, :now, 'no user',
+    CASE seq % 3 WHEN 0 THEN :file_0 WHEN 1 THEN :file_1 ELSE :file_2 END
+FROM seq_1_to_{jobs}
+"""
 DETAILS_SQL = """
 INSERT INTO job_details (
     print_job_id, layer_height, first_layer_height, nozzle_temp, bed_temp, print_speed,
@@ -47,8 +64,8 @@ FROM print_jobs
 
 def seed_many_jobs(database: Database, jobs: int, printers: int = 20) -> None:
     """``jobs`` jobs with details over ``printers`` printers, job n started n minutes
-    after START, on SQLite. The printers are made one after another, so their ids
-    follow each other."""
+    after START, on SQLite or MariaDB. The printers are made one after another, so
+    their ids follow each other."""
     with database.scope() as session:
         ids = [
             create_printer(
@@ -62,26 +79,30 @@ def seed_many_jobs(database: Database, jobs: int, printers: int = 20) -> None:
             name: pk for name, pk in session.execute(select(PrintFile.filename, PrintFile.id))
         }
         now = "2026-01-01 00:00:00.000000"
-        connection = session.connection()
-        # Built once over the finished table instead of grown row by row: faster.
-        indexes = connection.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-            " AND tbl_name = 'print_jobs' AND sql IS NOT NULL"
-        ).all()
-        for name, _ in indexes:
-            connection.exec_driver_sql(f'DROP INDEX "{name}"')
-        session.execute(
-            text(JOBS_SQL),
-            {
-                "jobs": jobs, "first_printer": ids[0], "printers": printers,
-                "start": START.strftime("%Y-%m-%d %H:%M:%S"), "now": now,
-                **{f"name_{i}": name for i, name in enumerate(FILES)},
-                **{f"file_{i}": file_ids[name] for i, name in enumerate(FILES)},
-            },
-        )  # fmt: skip
-        for _, sql in indexes:
-            connection.exec_driver_sql(sql)
+        parameters = {
+            "first_printer": ids[0], "printers": printers,
+            "start": START.strftime("%Y-%m-%d %H:%M:%S"), "now": now,
+            **{f"name_{i}": name for i, name in enumerate(FILES)},
+            **{f"file_{i}": file_ids[name] for i, name in enumerate(FILES)},
+        }  # fmt: skip
+        if session.get_bind().dialect.name == "sqlite":
+            _insert_sqlite_jobs(session.connection(), {**parameters, "jobs": jobs})
+        else:
+            session.execute(text(MARIADB_JOBS_SQL.format(jobs=int(jobs))), parameters)
         session.execute(text(DETAILS_SQL), {"now": now})
+
+
+def _insert_sqlite_jobs(connection: Connection, parameters: dict[str, object]) -> None:
+    # Built once over the finished table instead of grown row by row: faster.
+    indexes = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+        " AND tbl_name = 'print_jobs' AND sql IS NOT NULL"
+    ).all()
+    for name, _ in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    connection.execute(text(JOBS_SQL), parameters)
+    for _, sql in indexes:
+        connection.exec_driver_sql(sql)
 
 
 # `gql-server export` in a process of its own (``python -c``), printing its peak
