@@ -59,6 +59,7 @@ GOAL_P99_MS = 250.0
 PUSHES_PER_SECOND = 4
 CONNECT_TIMEOUT_S = 120.0  # every printer CONNECTED, on a busy machine
 DRAIN_TIMEOUT_S = 20.0  # after the last finish, for the stragglers to arrive
+RSS_SAMPLE_S = 15.0  # how often the server's RSS is sampled during the run
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 JOBS_QUERY = """
@@ -296,6 +297,19 @@ def sample(pid: int) -> ProcessSample:
     return ProcessSample(cpu, rss_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, time.monotonic())
 
 
+def sample_every(
+    pid: int, every_s: float, done: threading.Event, into: list[ProcessSample]
+) -> None:
+    """The server's RSS over the run: growth that levels off is caches warming up;
+    growth that goes on is a leak."""
+    while not done.wait(every_s):
+        into.append(sample(pid))
+
+
+def rss_timeline(samples: list[ProcessSample]) -> str:
+    return ", ".join(f"{s.rss_mib:.0f}" for s in samples)
+
+
 @contextmanager
 def gql_server(folder: Path, database_path: Path) -> Iterator[ServerProcess]:
     env = {
@@ -402,6 +416,11 @@ def report(args: argparse.Namespace, tally: Tally, figures: dict[str, Any]) -> N
         ),
         ("bench process CPU share (same machine)", f"{100 * bench_share:.0f} % of one core", ""),
         ("server RSS start / end", f"{begin.rss_mib:.0f} / {end.rss_mib:.0f} MiB", ""),
+        (
+            f"server RSS every {RSS_SAMPLE_S:g} s",
+            f"{rss_timeline(figures['rss'])} MiB",
+            "levels off: caches; keeps rising: a leak",
+        ),
         ("connect time (all printers)", f"{figures['connect_s']:.1f} s", ""),
     ]
     if tally.subscription_errors:
@@ -498,7 +517,17 @@ def run(args: argparse.Namespace, folder: Path) -> None:
                 start_job(printer, tally)
             begin, bench_begin = sample(server.process.pid), sample(os.getpid())
             print(f"driving for {args.seconds:g} s ...", flush=True)
+            rss_done = threading.Event()
+            rss_samples: list[ProcessSample] = []
+            sampler = threading.Thread(
+                target=sample_every,
+                args=(server.process.pid, RSS_SAMPLE_S, rss_done, rss_samples),
+                daemon=True,
+            )
+            sampler.start()
             drive(printers, args.seconds, tally)
+            rss_done.set()
+            sampler.join(RSS_SAMPLE_S + 5.0)
             end, bench_end = sample(server.process.pid), sample(os.getpid())
             drain_until = time.monotonic() + DRAIN_TIMEOUT_S
             while not tally.all_arrived() and time.monotonic() < drain_until:
@@ -509,7 +538,13 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         stored = stored_jobs(database_path)
         if args.server_log is not None:
             Path(args.server_log).write_text(server.output())
-    figures = {"begin": begin, "end": end, "bench_begin": bench_begin, "bench_end": bench_end}
+    figures = {
+        "begin": begin,
+        "end": end,
+        "bench_begin": bench_begin,
+        "bench_end": bench_end,
+        "rss": [begin, *rss_samples, end],
+    }
     report(args, tally, {**figures, "stored": stored, "connect_s": connect_s})
 
 
