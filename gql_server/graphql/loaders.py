@@ -157,18 +157,8 @@ class Loaders:
         return [results[(k.job_filter, k.order, k.args, k.selection)][k.file_id] for k in keys]
 
     async def _load_file_job_counts(self, keys: Sequence[FileJobCountKey]) -> list[int]:
-        groups: dict[JobFilter, list[int]] = defaultdict(list)
-        for key in keys:
-            groups[key.job_filter].append(key.file_id)
-
-        def count(session: Session) -> dict[JobFilter, dict[int, int]]:
-            return {
-                job_filter: job_queries.count_jobs_per_file(session, file_ids, job_filter)
-                for job_filter, file_ids in groups.items()
-            }
-
-        counts = await self._read(count)
-        return [counts[key.job_filter][key.file_id] for key in keys]
+        wanted = [(key.job_filter, key.file_id) for key in keys]
+        return await self._count_per_filter(wanted, job_queries.count_jobs_per_file)
 
     async def _load_estimate_errors(self, job_ids: Sequence[int]) -> list[float | None]:
         found = await self._read(lambda s: estimates.fetch_estimate_errors(s, job_ids))
@@ -205,18 +195,28 @@ class Loaders:
         return [found.get(printer_id) for printer_id in printer_ids]
 
     async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
+        wanted = [(key.job_filter, key.printer_id) for key in keys]
+        return await self._count_per_filter(wanted, job_queries.count_jobs_per_printer)
+
+    async def _count_per_filter(
+        self,
+        wanted: Sequence[tuple[JobFilter, int]],
+        count_per: Callable[[Session, Sequence[int], JobFilter], dict[int, int]],
+    ) -> list[int]:
+        """The count for each (filter, id): one ``count_per`` call per distinct filter,
+        over every id asked with it."""
         groups: dict[JobFilter, list[int]] = defaultdict(list)
-        for key in keys:
-            groups[key.job_filter].append(key.printer_id)
+        for job_filter, owner_id in wanted:
+            groups[job_filter].append(owner_id)
 
         def count(session: Session) -> dict[JobFilter, dict[int, int]]:
             return {
-                job_filter: job_queries.count_jobs_per_printer(session, printer_ids, job_filter)
-                for job_filter, printer_ids in groups.items()
+                job_filter: count_per(session, owner_ids, job_filter)
+                for job_filter, owner_ids in groups.items()
             }
 
         counts = await self._read(count)
-        return [counts[key.job_filter][key.printer_id] for key in keys]
+        return [counts[job_filter][owner_id] for job_filter, owner_id in wanted]
 
 
 def _pages_by_group(
