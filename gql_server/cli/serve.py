@@ -3,7 +3,8 @@
 import argparse
 import math
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -18,11 +19,19 @@ from gql_server.services import api_keys
 from gql_server.services.rollups.maintain import stored_zone
 from gql_server.web.header_deadline import protocol_class
 
+T = TypeVar("T")
+
 
 def register(commands: Commands) -> None:
     serve = add_command(commands, "serve", "run the HTTP server (migrates SQLite first)")
-    serve.add_argument("--host", type=_host_argument, help="default: GQL_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=_port_argument, help="default: GQL_PORT or 8000")
+    serve.add_argument(
+        "--host",
+        type=_setting_argument(parse_host, "--host"),
+        help="default: GQL_HOST or 127.0.0.1",
+    )
+    serve.add_argument(
+        "--port", type=_setting_argument(parse_port, "--port"), help="default: GQL_PORT or 8000"
+    )
     serve.add_argument(
         "--workers", type=_workers_argument, default=1, help="processes (use MariaDB for >1)"
     )
@@ -34,11 +43,17 @@ def register(commands: Commands) -> None:
     serve.set_defaults(handler=run_serve)
 
 
-def _port_argument(text: str) -> int:
-    try:
-        return parse_port(text, "--port")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _setting_argument(parse: Callable[[str, str], T], flag: str) -> Callable[[str], T]:
+    """An argparse type that checks ``flag`` as config.py checks the variable it
+    stands in for, with the same message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text, flag)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def _workers_argument(text: str) -> int:
@@ -50,13 +65,6 @@ def _workers_argument(text: str) -> int:
     if workers < 1:
         raise argparse.ArgumentTypeError(f"--workers must be at least 1, got {workers}")
     return workers
-
-
-def _host_argument(text: str) -> str:
-    try:
-        return parse_host(text, "--host")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _is_sqlite(settings: Settings) -> bool:
