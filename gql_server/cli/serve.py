@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from gql_server.cli.migrate import upgrade
 from gql_server.cli.parser import Commands, add_command
-from gql_server.config import ConfigError, Settings, parse_host, parse_port
+from gql_server.config import ConfigError, Settings, parse_host, parse_int, parse_port
 from gql_server.db.opening import database_label, opened_database
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
@@ -33,7 +33,10 @@ def register(commands: Commands) -> None:
         "--port", type=_setting_argument(parse_port, "--port"), help="default: GQL_PORT or 8000"
     )
     serve.add_argument(
-        "--workers", type=_workers_argument, default=1, help="processes (use MariaDB for >1)"
+        "--workers",
+        type=_setting_argument(_workers, "--workers"),
+        default=1,
+        help="processes (use MariaDB for >1)",
     )
     serve.add_argument(
         "--no-bootstrap-key",
@@ -44,8 +47,8 @@ def register(commands: Commands) -> None:
 
 
 def _setting_argument(parse: Callable[[str, str], T], flag: str) -> Callable[[str], T]:
-    """An argparse type that checks ``flag`` as config.py checks the variable it
-    stands in for, with the same message."""
+    """An argparse type from one of config.py's parsers: ``flag`` is checked as an
+    environment variable would be, with the same message."""
 
     def convert(text: str) -> T:
         try:
@@ -56,15 +59,9 @@ def _setting_argument(parse: Callable[[str, str], T], flag: str) -> Callable[[st
     return convert
 
 
-def _workers_argument(text: str) -> int:
+def _workers(text: str, flag: str) -> int:
     """At least one: uvicorn ran 0 (or -1) as one process, and the summary said 0."""
-    try:
-        workers = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--workers must be an integer, got {text!r}") from None
-    if workers < 1:
-        raise argparse.ArgumentTypeError(f"--workers must be at least 1, got {workers}")
-    return workers
+    return parse_int(text, flag, minimum=1)
 
 
 def _is_sqlite(settings: Settings) -> bool:
