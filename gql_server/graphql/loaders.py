@@ -8,7 +8,7 @@ this fits with the rest of a request: graphql/runtime/__init__.py.
 """
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from gql_server.db.types import utcnow
-from gql_server.graphql.runtime.selection import JobSelection
+from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.services import (
     annotations,
     estimates,
@@ -28,10 +28,11 @@ from gql_server.services import (
     prices,
     printer_queries,
 )
-from gql_server.services.job_queries import JobFilter, JobOrder
-from gql_server.services.pagination import Page, PageArgs
+from gql_server.services.job_queries import JobFilter
+from gql_server.services.pagination import Page
 
 T = TypeVar("T")
+G = TypeVar("G")  # what the keys of one query have in common
 
 
 class Read(Protocol):
@@ -45,10 +46,7 @@ class JobsPageKey:
     """One printer's page of jobs; keys that differ only by printer share one query."""
 
     printer_id: int
-    job_filter: JobFilter
-    order: JobOrder
-    args: PageArgs
-    selection: JobSelection
+    request: JobPageRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +60,7 @@ class FileJobsPageKey:
     """One file's page of jobs; keys that differ only by file share one query."""
 
     file_id: int
-    job_filter: JobFilter
-    order: JobOrder
-    args: PageArgs
-    selection: JobSelection
+    request: JobPageRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,38 +122,16 @@ class Loaders:
         return [found.get(job_id) for job_id in job_ids]
 
     async def _load_file_printers(self, keys: Sequence[FilePrintersKey]) -> list[list[Any]]:
-        groups: dict[tuple[int, ...] | None, list[int]] = defaultdict(list)
-        for key in keys:
-            groups[key.printer_ids].append(key.file_id)
-
-        def read(session: Session) -> dict[tuple[int, ...] | None, dict[int, list[Any]]]:
-            return {
-                printer_ids: file_queries.fetch_printers_of_files(session, file_ids, printer_ids)
-                for printer_ids, file_ids in groups.items()
-            }
-
-        found = await self._read(read)
-        return [found[key.printer_ids][key.file_id] for key in keys]
+        wanted = [(key.printer_ids, key.file_id) for key in keys]
+        return await self._per_group(wanted, file_queries.fetch_printers_of_files)
 
     async def _load_file_job_pages(self, keys: Sequence[FileJobsPageKey]) -> list[Page[Any]]:
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[(key.job_filter, key.order, key.args, key.selection)].append(key.file_id)
-
-        def read(session: Session) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
-            return {
-                (job_filter, order, args, selection): job_queries.fetch_job_pages_per_file(
-                    session, file_ids, job_filter, order, args, selection.columns
-                )
-                for (job_filter, order, args, selection), file_ids in groups.items()
-            }
-
-        results = await self._read(read)
-        return [results[(k.job_filter, k.order, k.args, k.selection)][k.file_id] for k in keys]
+        wanted = [(key.request, key.file_id) for key in keys]
+        return await self._per_group(wanted, _pages_per_file)
 
     async def _load_file_job_counts(self, keys: Sequence[FileJobCountKey]) -> list[int]:
         wanted = [(key.job_filter, key.file_id) for key in keys]
-        return await self._count_per_filter(wanted, job_queries.count_jobs_per_file)
+        return await self._per_group(wanted, job_queries.count_jobs_per_file)
 
     async def _load_estimate_errors(self, job_ids: Sequence[int]) -> list[float | None]:
         found = await self._read(lambda s: estimates.fetch_estimate_errors(s, job_ids))
@@ -179,11 +152,8 @@ class Loaders:
         return [found.get(printer_id) for printer_id in printer_ids]
 
     async def _load_job_pages(self, keys: Sequence[JobsPageKey]) -> list[Page[Any]]:
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[(key.job_filter, key.order, key.args, key.selection)].append(key.printer_id)
-        results = await self._read(lambda s: _pages_by_group(s, groups))
-        return [results[(k.job_filter, k.order, k.args, k.selection)][k.printer_id] for k in keys]
+        wanted = [(key.request, key.printer_id) for key in keys]
+        return await self._per_group(wanted, _pages_per_printer)
 
     async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: job_costs.costs_of(s, ids))
@@ -196,37 +166,37 @@ class Loaders:
 
     async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
         wanted = [(key.job_filter, key.printer_id) for key in keys]
-        return await self._count_per_filter(wanted, job_queries.count_jobs_per_printer)
+        return await self._per_group(wanted, job_queries.count_jobs_per_printer)
 
-    async def _count_per_filter(
+    async def _per_group(
         self,
-        wanted: Sequence[tuple[JobFilter, int]],
-        count_per: Callable[[Session, Sequence[int], JobFilter], dict[int, int]],
-    ) -> list[int]:
-        """The count for each (filter, id): one ``count_per`` call per distinct filter,
-        over every id asked with it."""
-        groups: dict[JobFilter, list[int]] = defaultdict(list)
-        for job_filter, owner_id in wanted:
-            groups[job_filter].append(owner_id)
+        wanted: Sequence[tuple[G, int]],
+        fetch: Callable[[Session, list[int], G], Mapping[int, T]],
+    ) -> list[T]:
+        """``fetch``'s answer for each (group, id) asked: one call per distinct group
+        (a filter, a page request: usually exactly one), over every id asked with it."""
+        groups: dict[G, list[int]] = defaultdict(list)
+        for group, owner_id in wanted:
+            groups[group].append(owner_id)
 
-        def count(session: Session) -> dict[JobFilter, dict[int, int]]:
-            return {
-                job_filter: count_per(session, owner_ids, job_filter)
-                for job_filter, owner_ids in groups.items()
-            }
+        def read(session: Session) -> dict[G, Mapping[int, T]]:
+            return {group: fetch(session, ids, group) for group, ids in groups.items()}
 
-        counts = await self._read(count)
-        return [counts[job_filter][owner_id] for job_filter, owner_id in wanted]
+        found = await self._read(read)
+        return [found[group][owner_id] for group, owner_id in wanted]
 
 
-def _pages_by_group(
-    session: Session, groups: dict[tuple[Any, ...], list[int]]
-) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
-    """One query per distinct (filter, order, page, selection); usually
-    exactly one."""
-    return {
-        (job_filter, order, args, selection): job_queries.fetch_job_pages_per_printer(
-            session, printer_ids, job_filter, order, args, selection.columns
-        )
-        for (job_filter, order, args, selection), printer_ids in groups.items()
-    }
+def _pages_per_printer(
+    session: Session, printer_ids: list[int], r: JobPageRequest
+) -> dict[int, Page[Any]]:
+    return job_queries.fetch_job_pages_per_printer(
+        session, printer_ids, r.job_filter, r.order, r.args, r.selection.columns
+    )
+
+
+def _pages_per_file(
+    session: Session, file_ids: list[int], r: JobPageRequest
+) -> dict[int, Page[Any]]:
+    return job_queries.fetch_job_pages_per_file(
+        session, file_ids, r.job_filter, r.order, r.args, r.selection.columns
+    )

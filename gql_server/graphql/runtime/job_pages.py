@@ -40,9 +40,7 @@ async def jobs_of_printer(info: Info, printer: Node, r: JobPageRequest) -> Conne
     """One printer's page; the loader batches it with the other printers' pages."""
     loaders = info.context.loaders
     printer_id = printer.database_id
-    page = await loaders.jobs_page.load(
-        JobsPageKey(printer_id, r.job_filter, r.order, r.args, r.selection)
-    )
+    page = await loaders.jobs_page.load(JobsPageKey(printer_id, r))
 
     async def count() -> int:
         return await loaders.job_count.load(JobCountKey(printer_id, r.job_filter))

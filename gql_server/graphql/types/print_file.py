@@ -31,9 +31,7 @@ async def resolve_file_jobs(
     r = job_page_request(info, first, after, last, before, filter, order_by)
     loaders = info.context.loaders
     file_id = root.database_id
-    page = await loaders.file_jobs_page.load(
-        FileJobsPageKey(file_id, r.job_filter, r.order, r.args, r.selection)
-    )
+    page = await loaders.file_jobs_page.load(FileJobsPageKey(file_id, r))
     printers: dict[int, Printer] = {}
     if r.selection.with_printer and page.items:
         ids = sorted({row.printer_id for row in page.items})
