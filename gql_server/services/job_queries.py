@@ -155,6 +155,7 @@ class JobOrder(ColumnOrder):
     """Newest first unless asked otherwise: what a history view shows first."""
 
     model = PrintJob
+    kind = "job"
     field: JobOrderField = JobOrderField.START_TIME
     descending: bool = True
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.inputs import job_order_name
 from gql_server.graphql.loaders import JobCountKey, JobsPageKey
 from gql_server.graphql.runtime.row_shapes import print_jobs_from_rows
 from gql_server.graphql.runtime.selection import JobPageRequest
@@ -30,7 +29,7 @@ def job_connection(
     return page_connection(
         page,
         print_jobs_from_rows(page.items, printers),
-        ordering=job_order_name(order),
+        ordering=str(order),
         position_of=functools.partial(job_queries.cursor_position, order),
         counter=counter,
     )
