@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
@@ -42,39 +42,13 @@ class Read(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class JobsPageKey:
-    """One printer's page of jobs; keys that differ only by printer share one query."""
+class GroupKey(Generic[G]):
+    """What one object asks a batched loader for: ``owner_id``'s answer (a printer's,
+    a file's) under ``group`` (a filter, a page request, a printer filter). Keys that
+    differ only by owner share one query."""
 
-    printer_id: int
-    request: JobPageRequest
-
-
-@dataclass(frozen=True, slots=True)
-class JobCountKey:
-    printer_id: int
-    job_filter: JobFilter
-
-
-@dataclass(frozen=True, slots=True)
-class FileJobsPageKey:
-    """One file's page of jobs; keys that differ only by file share one query."""
-
-    file_id: int
-    request: JobPageRequest
-
-
-@dataclass(frozen=True, slots=True)
-class FileJobCountKey:
-    file_id: int
-    job_filter: JobFilter
-
-
-@dataclass(frozen=True, slots=True)
-class FilePrintersKey:
-    """A file's printers, among ``printer_ids`` when the files were filtered by printer."""
-
-    file_id: int
-    printer_ids: tuple[int, ...] | None
+    group: G
+    owner_id: int
 
 
 class Loaders:
@@ -121,17 +95,18 @@ class Loaders:
         found = await self._read(lambda s: file_queries.fetch_files_of_jobs(s, job_ids))
         return [found.get(job_id) for job_id in job_ids]
 
-    async def _load_file_printers(self, keys: Sequence[FilePrintersKey]) -> list[list[Any]]:
-        wanted = [(key.printer_ids, key.file_id) for key in keys]
-        return await self._per_group(wanted, file_queries.fetch_printers_of_files)
+    async def _load_file_printers(
+        self, keys: Sequence[GroupKey[tuple[int, ...] | None]]
+    ) -> list[list[Any]]:
+        return await self._per_group(keys, file_queries.fetch_printers_of_files)
 
-    async def _load_file_job_pages(self, keys: Sequence[FileJobsPageKey]) -> list[Page[Any]]:
-        wanted = [(key.request, key.file_id) for key in keys]
-        return await self._per_group(wanted, _pages_per_file)
+    async def _load_file_job_pages(
+        self, keys: Sequence[GroupKey[JobPageRequest]]
+    ) -> list[Page[Any]]:
+        return await self._per_group(keys, _pages_per_file)
 
-    async def _load_file_job_counts(self, keys: Sequence[FileJobCountKey]) -> list[int]:
-        wanted = [(key.job_filter, key.file_id) for key in keys]
-        return await self._per_group(wanted, job_queries.count_jobs_per_file)
+    async def _load_file_job_counts(self, keys: Sequence[GroupKey[JobFilter]]) -> list[int]:
+        return await self._per_group(keys, job_queries.count_jobs_per_file)
 
     async def _load_estimate_errors(self, job_ids: Sequence[int]) -> list[float | None]:
         found = await self._read(lambda s: estimates.fetch_estimate_errors(s, job_ids))
@@ -151,9 +126,8 @@ class Loaders:
         )
         return [found.get(printer_id) for printer_id in printer_ids]
 
-    async def _load_job_pages(self, keys: Sequence[JobsPageKey]) -> list[Page[Any]]:
-        wanted = [(key.request, key.printer_id) for key in keys]
-        return await self._per_group(wanted, _pages_per_printer)
+    async def _load_job_pages(self, keys: Sequence[GroupKey[JobPageRequest]]) -> list[Page[Any]]:
+        return await self._per_group(keys, _pages_per_printer)
 
     async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
         found = await self._read(lambda s: job_costs.costs_of(s, ids))
@@ -164,26 +138,25 @@ class Loaders:
         found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
         return [found.get(printer_id) for printer_id in printer_ids]
 
-    async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
-        wanted = [(key.job_filter, key.printer_id) for key in keys]
-        return await self._per_group(wanted, job_queries.count_jobs_per_printer)
+    async def _load_job_counts(self, keys: Sequence[GroupKey[JobFilter]]) -> list[int]:
+        return await self._per_group(keys, job_queries.count_jobs_per_printer)
 
     async def _per_group(
         self,
-        wanted: Sequence[tuple[G, int]],
+        keys: Sequence[GroupKey[G]],
         fetch: Callable[[Session, list[int], G], Mapping[int, T]],
     ) -> list[T]:
-        """``fetch``'s answer for each (group, id) asked: one call per distinct group
-        (a filter, a page request: usually exactly one), over every id asked with it."""
-        groups: dict[G, list[int]] = defaultdict(list)
-        for group, owner_id in wanted:
-            groups[group].append(owner_id)
+        """``fetch``'s answer for each key: one call per distinct group (usually exactly
+        one), over the owners asked with it."""
+        owners: dict[G, list[int]] = defaultdict(list)
+        for key in keys:
+            owners[key.group].append(key.owner_id)
 
         def read(session: Session) -> dict[G, Mapping[int, T]]:
-            return {group: fetch(session, ids, group) for group, ids in groups.items()}
+            return {group: fetch(session, ids, group) for group, ids in owners.items()}
 
         found = await self._read(read)
-        return [found[group][owner_id] for group, owner_id in wanted]
+        return [found[key.group][key.owner_id] for key in keys]
 
 
 def _pages_per_printer(

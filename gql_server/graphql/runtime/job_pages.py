@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.loaders import JobCountKey, JobsPageKey
+from gql_server.graphql.loaders import GroupKey
 from gql_server.graphql.runtime.row_shapes import print_jobs_from_rows
 from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.graphql.types.connection import Connection, page_connection
@@ -39,10 +39,10 @@ async def jobs_of_printer(info: Info, printer: Node, r: JobPageRequest) -> Conne
     """One printer's page; the loader batches it with the other printers' pages."""
     loaders = info.context.loaders
     printer_id = printer.database_id
-    page = await loaders.jobs_page.load(JobsPageKey(printer_id, r))
+    page = await loaders.jobs_page.load(GroupKey(r, printer_id))
 
     async def count() -> int:
-        return await loaders.job_count.load(JobCountKey(printer_id, r.job_filter))
+        return await loaders.job_count.load(GroupKey(r.job_filter, printer_id))
 
     return job_connection(page, r.order, counter=count, printers={printer_id: printer})
 
