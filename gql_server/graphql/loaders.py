@@ -72,8 +72,7 @@ class Loaders:
         self.hourly_cost = DataLoader(self._load_hourly_costs)
 
     async def _load_annotations(self, job_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: annotations.fetch_annotations(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
+        return await self._by_id(job_ids, annotations.fetch_annotations)
 
     async def _load_maintenance(
         self, printer_ids: Sequence[int]
@@ -88,12 +87,10 @@ class Loaders:
         return [by_printer.get(printer_id, []) for printer_id in printer_ids]
 
     async def _load_files(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: file_queries.fetch_files_by_ids(s, ids))
-        return [found.get(file_id) for file_id in ids]
+        return await self._by_id(ids, file_queries.fetch_files_by_ids)
 
     async def _load_files_of_jobs(self, job_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: file_queries.fetch_files_of_jobs(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
+        return await self._by_id(job_ids, file_queries.fetch_files_of_jobs)
 
     async def _load_file_printers(
         self, keys: Sequence[GroupKey[tuple[int, ...] | None]]
@@ -109,37 +106,36 @@ class Loaders:
         return await self._per_group(keys, job_queries.count_jobs_per_file)
 
     async def _load_estimate_errors(self, job_ids: Sequence[int]) -> list[float | None]:
-        found = await self._read(lambda s: estimates.fetch_estimate_errors(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
+        return await self._by_id(job_ids, estimates.fetch_estimate_errors)
 
     async def _load_printers(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: printer_queries.fetch_printers_by_ids(s, ids))
-        return [found.get(printer_id) for printer_id in ids]
+        return await self._by_id(ids, printer_queries.fetch_printers_by_ids)
 
     async def _load_jobs(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: job_queries.fetch_jobs_by_ids(s, ids))
-        return [found.get(job_id) for job_id in ids]
+        return await self._by_id(ids, job_queries.fetch_jobs_by_ids)
 
     async def _load_totals(self, printer_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(
-            lambda s: printer_queries.fetch_totals_for_printers(s, printer_ids)
-        )
-        return [found.get(printer_id) for printer_id in printer_ids]
+        return await self._by_id(printer_ids, printer_queries.fetch_totals_for_printers)
 
     async def _load_job_pages(self, keys: Sequence[GroupKey[JobPageRequest]]) -> list[Page[Any]]:
         return await self._per_group(keys, _pages_per_printer)
 
     async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: job_costs.costs_of(s, ids))
-        return [found.get(job_id) for job_id in ids]
+        return await self._by_id(ids, job_costs.costs_of)
 
     async def _load_hourly_costs(self, printer_ids: Sequence[int]) -> list[float | None]:
         now = self._clock()
-        found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
-        return [found.get(printer_id) for printer_id in printer_ids]
+        return await self._by_id(printer_ids, lambda s, ids: prices.hourly_costs(s, ids, now))
 
     async def _load_job_counts(self, keys: Sequence[GroupKey[JobFilter]]) -> list[int]:
         return await self._per_group(keys, job_queries.count_jobs_per_printer)
+
+    async def _by_id(
+        self, ids: Sequence[int], fetch: Callable[[Session, Sequence[int]], Mapping[int, T]]
+    ) -> list[T | None]:
+        """``fetch``'s answer for each id, in one call; None for an id it did not find."""
+        found = await self._read(lambda session: fetch(session, ids))
+        return [found.get(key) for key in ids]
 
     async def _per_group(
         self,
