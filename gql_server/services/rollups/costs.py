@@ -20,19 +20,17 @@ from sqlalchemy import Connection, Table, delete, insert, select
 
 from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
 from gql_server.services.rollups import deltas
-from gql_server.services.rollups.tally import SLICER_KEYS
+from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS
 from gql_server.services.zones import local_day
 
 COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
 COST_DAYS = cast(Table, JobCostRollupDay.__table__)
 COST_LEVELS = (COST_TOTALS, COST_DAYS)
 SUMS = ("job_count", "priced_jobs", "filament_cost", "machine_cost")
-JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
 KEYS: dict[Table, tuple[str, ...]] = {
     COST_TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
     COST_DAYS: ("farm_zone", "day", *JOB_KEYS),
 }
-CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
