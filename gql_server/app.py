@@ -14,7 +14,6 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gql_server.config import Settings, load_settings
 from gql_server.db.engine import create_db_engine
-from gql_server.db.secret_box import secret_box_for
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
@@ -35,7 +34,7 @@ from gql_server.services.export_formats import FORMATS
 from gql_server.services.live import EventHub, LiveService, LiveServiceOptions
 from gql_server.services.live.broker import BrokeredHub
 from gql_server.services.live.sync_events import publish_syncs
-from gql_server.services.sync import PeriodicSync, Syncer, SyncOptions
+from gql_server.services.sync import PeriodicSync, Syncer, syncer_from_settings
 from gql_server.web.auth import AuthGate
 from gql_server.web.exit_signal import on_exit_signal, stop_syncs_on_exit
 from gql_server.web.export import EXPORT_NAME, PrintJobExport
@@ -183,18 +182,7 @@ def create_app(
     app.state.live = None  # the LiveService while the lifespan runs with GQL_LIVE on
     app.state.hub = hub  # live events (of every worker when a broker is set), sync progress
     metrics.add_live_collector(lambda: live_figures(app))
-    app.state.syncer = syncer or Syncer(
-        database,
-        SyncOptions(
-            concurrency=settings.sync_concurrency,
-            lease_seconds=settings.sync_lease,
-            allowed_networks=settings.moonraker_allowed_networks,
-            spoolman_url=settings.spoolman_url,
-            currency=settings.currency,
-        ),
-        clock=clock,
-        secret_box=secret_box_for(settings.secret_key),
-    )
+    app.state.syncer = syncer or syncer_from_settings(database, settings, clock)
     publish_syncs(app.state.syncer, hub, metrics.observe_sync_result)
     return app
 

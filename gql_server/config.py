@@ -90,15 +90,21 @@ def _text(env: Mapping[str, str], name: str, default: str) -> str:
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
     raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    return default if raw is None else parse_int(raw, name, minimum=minimum)
+
+
+def parse_int(raw: str, name: str, *, minimum: int = 0) -> int:
+    value = _integer(raw, name)
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _integer(raw: str, name: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
 PORT_RANGE = (1, 65535)
@@ -108,10 +114,7 @@ HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 def parse_port(raw: str, name: str) -> int:
     """A TCP port; uvicorn meets 0 or 99999 only at bind time, with an OverflowError."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    value = _integer(raw, name)
     low, high = PORT_RANGE
     if not low <= value <= high:
         raise ConfigError(f"{name} must be a port from {low} to {high}, got {value}")

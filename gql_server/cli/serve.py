@@ -3,13 +3,14 @@
 import argparse
 import math
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
 from gql_server.cli.migrate import upgrade
 from gql_server.cli.parser import Commands, add_command
-from gql_server.config import ConfigError, Settings, parse_host, parse_port
+from gql_server.config import ConfigError, Settings, parse_host, parse_int, parse_port
 from gql_server.db.opening import database_label, opened_database
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
@@ -18,13 +19,24 @@ from gql_server.services import api_keys
 from gql_server.services.rollups.maintain import stored_zone
 from gql_server.web.header_deadline import protocol_class
 
+T = TypeVar("T")
+
 
 def register(commands: Commands) -> None:
     serve = add_command(commands, "serve", "run the HTTP server (migrates SQLite first)")
-    serve.add_argument("--host", type=_host_argument, help="default: GQL_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=_port_argument, help="default: GQL_PORT or 8000")
     serve.add_argument(
-        "--workers", type=_workers_argument, default=1, help="processes (use MariaDB for >1)"
+        "--host",
+        type=_setting_argument(parse_host, "--host"),
+        help="default: GQL_HOST or 127.0.0.1",
+    )
+    serve.add_argument(
+        "--port", type=_setting_argument(parse_port, "--port"), help="default: GQL_PORT or 8000"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_setting_argument(_workers, "--workers"),
+        default=1,
+        help="processes (use MariaDB for >1)",
     )
     serve.add_argument(
         "--no-bootstrap-key",
@@ -34,29 +46,22 @@ def register(commands: Commands) -> None:
     serve.set_defaults(handler=run_serve)
 
 
-def _port_argument(text: str) -> int:
-    try:
-        return parse_port(text, "--port")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _setting_argument(parse: Callable[[str, str], T], flag: str) -> Callable[[str], T]:
+    """An argparse type from one of config.py's parsers: ``flag`` is checked as an
+    environment variable would be, with the same message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text, flag)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
-def _workers_argument(text: str) -> int:
+def _workers(text: str, flag: str) -> int:
     """At least one: uvicorn ran 0 (or -1) as one process, and the summary said 0."""
-    try:
-        workers = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--workers must be an integer, got {text!r}") from None
-    if workers < 1:
-        raise argparse.ArgumentTypeError(f"--workers must be at least 1, got {workers}")
-    return workers
-
-
-def _host_argument(text: str) -> str:
-    try:
-        return parse_host(text, "--host")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse_int(text, flag, minimum=1)
 
 
 def _is_sqlite(settings: Settings) -> bool:

@@ -14,12 +14,11 @@ from gql_server.cli.parser import Commands, add_command
 from gql_server.config import Settings
 from gql_server.db.faults import describe
 from gql_server.db.opening import opened_database
-from gql_server.db.secret_box import secret_box_for
 from gql_server.db.secret_file import settings_with_secret
 from gql_server.db.session import Database
 from gql_server.services.errors import NotFoundError
 from gql_server.services.printers import get_printer_by_name, list_printers
-from gql_server.services.sync import ImportCounts, Syncer, SyncOptions, SyncResult
+from gql_server.services.sync import ImportCounts, Syncer, SyncResult, syncer_from_settings
 from gql_server.text_table import format_table, printable
 
 BAR_WIDTH = 20
@@ -143,14 +142,7 @@ def _sync(
     full: bool,
     board: ProgressBoard,
 ) -> list[SyncResult]:
-    options = SyncOptions(
-        concurrency=settings.sync_concurrency,
-        lease_seconds=settings.sync_lease,
-        allowed_networks=settings.moonraker_allowed_networks,
-        spoolman_url=settings.spoolman_url,
-        currency=settings.currency,
-    )
-    syncer = Syncer(database, options, secret_box=secret_box_for(settings.secret_key))
+    syncer = syncer_from_settings(database, settings)
 
     async def run() -> list[SyncResult]:
         async with anyio.create_task_group() as tasks:

@@ -351,6 +351,19 @@ class SyncRun(Base):
     error_message: Mapped[str | None] = mapped_column(String(500))
 
 
+class RollupKeys:
+    """The job keys of the job rollups (``RollupColumns``) and of the cost rollups
+    (``CostRollupColumns``), declared once so that the two stay keyed alike."""
+
+    status: Mapped[str] = mapped_column(String(50), primary_key=True)
+    has_filament_type: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    filament_type_folded: Mapped[str] = mapped_column(
+        folded_string(FOLDED_WIDTHS["filament_type_folded"]), primary_key=True
+    )
+    # Byte for byte, like the folded copy: "PLA" and "pla" are two rows of one bucket.
+    filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
+
+
 class RollupSums:
     """What a rollup row sums. Key columns cannot be NULL (a NULL never conflicts, so an
     upsert would add a row each time)."""
@@ -361,20 +374,12 @@ class RollupSums:
     filament_used: Mapped[float] = mapped_column(Double)
 
 
-class RollupColumns(RollupSums):
+class RollupColumns(RollupKeys, RollupSums):
     """The job attributes the per-printer and per-day levels are keyed by besides their
     own: status as the jobs store it, and the filament type of the job's details as
     folded (the bucket and filter) and as spelled (the spelling a bucket shows). A job
     without a filament type has ``has_filament_type`` false and empty texts.
     """
-
-    status: Mapped[str] = mapped_column(String(50), primary_key=True)
-    has_filament_type: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    filament_type_folded: Mapped[str] = mapped_column(
-        folded_string(FOLDED_WIDTHS["filament_type_folded"]), primary_key=True
-    )
-    # Byte for byte, like the folded copy: "PLA" and "pla" are two rows of one bucket.
-    filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
 
 
 class SlicerKey:
@@ -612,16 +617,9 @@ class CostRollupSums:
     machine_cost: Mapped[float] = mapped_column(Double)
 
 
-class CostRollupColumns(CostRollupSums):
+class CostRollupColumns(RollupKeys, CostRollupSums):
     """The job keys of ``RollupColumns``, for the costs (kept apart from the job
     rollups: their levels are rebuilt by code that predates costs)."""
-
-    status: Mapped[str] = mapped_column(String(50), primary_key=True)
-    has_filament_type: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    filament_type_folded: Mapped[str] = mapped_column(
-        folded_string(FOLDED_WIDTHS["filament_type_folded"]), primary_key=True
-    )
-    filament_type: Mapped[str] = mapped_column(folded_string(100), primary_key=True)
 
 
 class JobCostRollupTotal(CostRollupColumns, SlicerKey, Base):

@@ -154,14 +154,6 @@ class PrinterOrder:
         )
 
 
-def job_order_name(order: JobOrder) -> str:
-    return f"job:{order.field.value}:{'desc' if order.descending else 'asc'}"
-
-
-def printer_order_name(order: printer_queries.PrinterOrder) -> str:
-    return f"printer:{order.field.value}:{'desc' if order.descending else 'asc'}"
-
-
 @strawberry.input(description="Every given condition must hold (AND); lists match any (OR).")
 class PrintFileFilter:
     name_contains: str | None = strawberry.field(

@@ -8,16 +8,16 @@ this fits with the rest of a request: graphql/runtime/__init__.py.
 """
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from gql_server.db.types import utcnow
-from gql_server.graphql.runtime.selection import JobSelection
+from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.services import (
     annotations,
     estimates,
@@ -28,10 +28,11 @@ from gql_server.services import (
     prices,
     printer_queries,
 )
-from gql_server.services.job_queries import JobFilter, JobOrder
-from gql_server.services.pagination import Page, PageArgs
+from gql_server.services.job_queries import JobFilter
+from gql_server.services.pagination import Page
 
 T = TypeVar("T")
+G = TypeVar("G")  # what the keys of one query have in common
 
 
 class Read(Protocol):
@@ -41,45 +42,13 @@ class Read(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class JobsPageKey:
-    """One printer's page of jobs; keys that differ only by printer share one query."""
+class GroupKey(Generic[G]):
+    """What one object asks a batched loader for: ``owner_id``'s answer (a printer's,
+    a file's) under ``group`` (a filter, a page request, a printer filter). Keys that
+    differ only by owner share one query."""
 
-    printer_id: int
-    job_filter: JobFilter
-    order: JobOrder
-    args: PageArgs
-    selection: JobSelection
-
-
-@dataclass(frozen=True, slots=True)
-class JobCountKey:
-    printer_id: int
-    job_filter: JobFilter
-
-
-@dataclass(frozen=True, slots=True)
-class FileJobsPageKey:
-    """One file's page of jobs; keys that differ only by file share one query."""
-
-    file_id: int
-    job_filter: JobFilter
-    order: JobOrder
-    args: PageArgs
-    selection: JobSelection
-
-
-@dataclass(frozen=True, slots=True)
-class FileJobCountKey:
-    file_id: int
-    job_filter: JobFilter
-
-
-@dataclass(frozen=True, slots=True)
-class FilePrintersKey:
-    """A file's printers, among ``printer_ids`` when the files were filtered by printer."""
-
-    file_id: int
-    printer_ids: tuple[int, ...] | None
+    group: G
+    owner_id: int
 
 
 class Loaders:
@@ -103,8 +72,7 @@ class Loaders:
         self.hourly_cost = DataLoader(self._load_hourly_costs)
 
     async def _load_annotations(self, job_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: annotations.fetch_annotations(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
+        return await self._by_id(job_ids, annotations.fetch_annotations)
 
     async def _load_maintenance(
         self, printer_ids: Sequence[int]
@@ -119,114 +87,85 @@ class Loaders:
         return [by_printer.get(printer_id, []) for printer_id in printer_ids]
 
     async def _load_files(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: file_queries.fetch_files_by_ids(s, ids))
-        return [found.get(file_id) for file_id in ids]
+        return await self._by_id(ids, file_queries.fetch_files_by_ids)
 
     async def _load_files_of_jobs(self, job_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: file_queries.fetch_files_of_jobs(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
+        return await self._by_id(job_ids, file_queries.fetch_files_of_jobs)
 
-    async def _load_file_printers(self, keys: Sequence[FilePrintersKey]) -> list[list[Any]]:
-        groups: dict[tuple[int, ...] | None, list[int]] = defaultdict(list)
-        for key in keys:
-            groups[key.printer_ids].append(key.file_id)
+    async def _load_file_printers(
+        self, keys: Sequence[GroupKey[tuple[int, ...] | None]]
+    ) -> list[list[Any]]:
+        return await self._per_group(keys, file_queries.fetch_printers_of_files)
 
-        def read(session: Session) -> dict[tuple[int, ...] | None, dict[int, list[Any]]]:
-            return {
-                printer_ids: file_queries.fetch_printers_of_files(session, file_ids, printer_ids)
-                for printer_ids, file_ids in groups.items()
-            }
+    async def _load_file_job_pages(
+        self, keys: Sequence[GroupKey[JobPageRequest]]
+    ) -> list[Page[Any]]:
+        return await self._per_group(keys, _pages_per_file)
 
-        found = await self._read(read)
-        return [found[key.printer_ids][key.file_id] for key in keys]
-
-    async def _load_file_job_pages(self, keys: Sequence[FileJobsPageKey]) -> list[Page[Any]]:
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[(key.job_filter, key.order, key.args, key.selection)].append(key.file_id)
-
-        def read(session: Session) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
-            return {
-                (job_filter, order, args, selection): job_queries.fetch_job_pages_per_file(
-                    session, file_ids, job_filter, order, args, selection.columns
-                )
-                for (job_filter, order, args, selection), file_ids in groups.items()
-            }
-
-        results = await self._read(read)
-        return [results[(k.job_filter, k.order, k.args, k.selection)][k.file_id] for k in keys]
-
-    async def _load_file_job_counts(self, keys: Sequence[FileJobCountKey]) -> list[int]:
-        groups: dict[JobFilter, list[int]] = defaultdict(list)
-        for key in keys:
-            groups[key.job_filter].append(key.file_id)
-
-        def count(session: Session) -> dict[JobFilter, dict[int, int]]:
-            return {
-                job_filter: job_queries.count_jobs_per_file(session, file_ids, job_filter)
-                for job_filter, file_ids in groups.items()
-            }
-
-        counts = await self._read(count)
-        return [counts[key.job_filter][key.file_id] for key in keys]
+    async def _load_file_job_counts(self, keys: Sequence[GroupKey[JobFilter]]) -> list[int]:
+        return await self._per_group(keys, job_queries.count_jobs_per_file)
 
     async def _load_estimate_errors(self, job_ids: Sequence[int]) -> list[float | None]:
-        found = await self._read(lambda s: estimates.fetch_estimate_errors(s, job_ids))
-        return [found.get(job_id) for job_id in job_ids]
+        return await self._by_id(job_ids, estimates.fetch_estimate_errors)
 
     async def _load_printers(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: printer_queries.fetch_printers_by_ids(s, ids))
-        return [found.get(printer_id) for printer_id in ids]
+        return await self._by_id(ids, printer_queries.fetch_printers_by_ids)
 
     async def _load_jobs(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: job_queries.fetch_jobs_by_ids(s, ids))
-        return [found.get(job_id) for job_id in ids]
+        return await self._by_id(ids, job_queries.fetch_jobs_by_ids)
 
     async def _load_totals(self, printer_ids: Sequence[int]) -> list[Any]:
-        found = await self._read(
-            lambda s: printer_queries.fetch_totals_for_printers(s, printer_ids)
-        )
-        return [found.get(printer_id) for printer_id in printer_ids]
+        return await self._by_id(printer_ids, printer_queries.fetch_totals_for_printers)
 
-    async def _load_job_pages(self, keys: Sequence[JobsPageKey]) -> list[Page[Any]]:
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[(key.job_filter, key.order, key.args, key.selection)].append(key.printer_id)
-        results = await self._read(lambda s: _pages_by_group(s, groups))
-        return [results[(k.job_filter, k.order, k.args, k.selection)][k.printer_id] for k in keys]
+    async def _load_job_pages(self, keys: Sequence[GroupKey[JobPageRequest]]) -> list[Page[Any]]:
+        return await self._per_group(keys, _pages_per_printer)
 
     async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
-        found = await self._read(lambda s: job_costs.costs_of(s, ids))
-        return [found.get(job_id) for job_id in ids]
+        return await self._by_id(ids, job_costs.costs_of)
 
     async def _load_hourly_costs(self, printer_ids: Sequence[int]) -> list[float | None]:
         now = self._clock()
-        found = await self._read(lambda s: prices.hourly_costs(s, printer_ids, now))
-        return [found.get(printer_id) for printer_id in printer_ids]
+        return await self._by_id(printer_ids, lambda s, ids: prices.hourly_costs(s, ids, now))
 
-    async def _load_job_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
-        groups: dict[JobFilter, list[int]] = defaultdict(list)
+    async def _load_job_counts(self, keys: Sequence[GroupKey[JobFilter]]) -> list[int]:
+        return await self._per_group(keys, job_queries.count_jobs_per_printer)
+
+    async def _by_id(
+        self, ids: Sequence[int], fetch: Callable[[Session, Sequence[int]], Mapping[int, T]]
+    ) -> list[T | None]:
+        """``fetch``'s answer for each id, in one call; None for an id it did not find."""
+        found = await self._read(lambda session: fetch(session, ids))
+        return [found.get(key) for key in ids]
+
+    async def _per_group(
+        self,
+        keys: Sequence[GroupKey[G]],
+        fetch: Callable[[Session, list[int], G], Mapping[int, T]],
+    ) -> list[T]:
+        """``fetch``'s answer for each key: one call per distinct group (usually exactly
+        one), over the owners asked with it."""
+        owners: dict[G, list[int]] = defaultdict(list)
         for key in keys:
-            groups[key.job_filter].append(key.printer_id)
+            owners[key.group].append(key.owner_id)
 
-        def count(session: Session) -> dict[JobFilter, dict[int, int]]:
-            return {
-                job_filter: job_queries.count_jobs_per_printer(session, printer_ids, job_filter)
-                for job_filter, printer_ids in groups.items()
-            }
+        def read(session: Session) -> dict[G, Mapping[int, T]]:
+            return {group: fetch(session, ids, group) for group, ids in owners.items()}
 
-        counts = await self._read(count)
-        return [counts[key.job_filter][key.printer_id] for key in keys]
+        found = await self._read(read)
+        return [found[key.group][key.owner_id] for key in keys]
 
 
-def _pages_by_group(
-    session: Session, groups: dict[tuple[Any, ...], list[int]]
-) -> dict[tuple[Any, ...], dict[int, Page[Any]]]:
-    """One query per distinct (filter, order, page, selection); usually
-    exactly one."""
-    return {
-        (job_filter, order, args, selection): job_queries.fetch_job_pages_per_printer(
-            session, printer_ids, job_filter, order, args, selection.columns
-        )
-        for (job_filter, order, args, selection), printer_ids in groups.items()
-    }
+def _pages_per_printer(
+    session: Session, printer_ids: list[int], r: JobPageRequest
+) -> dict[int, Page[Any]]:
+    return job_queries.fetch_job_pages_per_printer(
+        session, printer_ids, r.job_filter, r.order, r.args, r.selection.columns
+    )
+
+
+def _pages_per_file(
+    session: Session, file_ids: list[int], r: JobPageRequest
+) -> dict[int, Page[Any]]:
+    return job_queries.fetch_job_pages_per_file(
+        session, file_ids, r.job_filter, r.order, r.args, r.selection.columns
+    )

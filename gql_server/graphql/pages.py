@@ -7,8 +7,6 @@ import strawberry
 
 from gql_server.graphql.cursors import MAX_CURSOR_LENGTH, decode_cursor
 from gql_server.graphql.errors import ApiError, api_error
-from gql_server.graphql.inputs import job_order_name, printer_order_name
-from gql_server.services.job_queries import JobOrder
 from gql_server.services.pagination import (
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
@@ -17,7 +15,6 @@ from gql_server.services.pagination import (
     SortKey,
     is_valid_position,
 )
-from gql_server.services.printer_queries import PrinterOrder
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -47,14 +44,6 @@ def _decode(cursor: str | None, ordering: str, keys: list[SortKey]) -> tuple[Any
     return position
 
 
-def _order_name(order: Any) -> str:
-    if isinstance(order, JobOrder):
-        return job_order_name(order)
-    if isinstance(order, PrinterOrder):
-        return printer_order_name(order)
-    return str(order)
-
-
 def page_args(
     first: int | None,
     after: str | None,
@@ -71,7 +60,7 @@ def page_args(
         sizes = PageArgs(first=first, last=last)
     except PageArgumentError as refused:
         raise api_error(refused) from None
-    ordering = _order_name(order)
+    ordering = str(order)
     keys = keys if keys is not None else order.sort_keys()
     return replace(
         sizes, after=_decode(after, ordering, keys), before=_decode(before, ordering, keys)

@@ -15,7 +15,6 @@ from gql_server.graphql.inputs import (
     PrintFileFilter,
     PrintFileOrder,
     PrintJobFilter,
-    printer_order_name,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
 from gql_server.graphql.pages import After, Before, First, Last, page_args
@@ -83,7 +82,7 @@ async def resolve_printers(
     return page_connection(
         page,
         nodes,
-        ordering=printer_order_name(order),
+        ordering=str(order),
         position_of=functools.partial(printer_cursor_position, order),
         counter=count,
     )

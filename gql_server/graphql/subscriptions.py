@@ -70,6 +70,15 @@ def _live_hub(info: Info) -> EventHub:
     return live.hub
 
 
+def _live_events(
+    info: Info, printer_ids: Sequence[strawberry.ID] | None, kind: type[Event]
+) -> AsyncGenerator[list[Event], None]:
+    """Live mode's events of one kind: the printer ids are checked first, then that
+    live mode is on."""
+    wanted = _printer_ids(printer_ids)
+    return _events(_live_hub(info), wanted, kind)
+
+
 async def _job(info: Info, event: JobChanged) -> PrintJob | None:
     def read(session: Session) -> tuple[object | None, object | None]:
         job = job_queries.fetch_jobs_by_ids(session, [event.print_job_id])
@@ -95,10 +104,8 @@ class Subscription:
         info: Info,
         printer_ids: PrinterIds = None,
     ) -> AsyncIterator[LiveStatus]:
-        wanted = _printer_ids(printer_ids)
-        hub = _live_hub(info)
         async with (
-            aclosing(_events(hub, wanted, StatusChanged)) as batches,
+            aclosing(_live_events(info, printer_ids, StatusChanged)) as batches,
             aclosing(throttled_statuses(batches)) as statuses,
         ):
             async for event in statuses:
@@ -115,9 +122,7 @@ class Subscription:
         info: Info,
         printer_ids: PrinterIds = None,
     ) -> AsyncIterator[PrintJobChange]:
-        wanted = _printer_ids(printer_ids)
-        hub = _live_hub(info)
-        async with aclosing(_events(hub, wanted, JobChanged)) as batches:
+        async with aclosing(_live_events(info, printer_ids, JobChanged)) as batches:
             async for events in batches:
                 for event in events:
                     if not isinstance(event, JobChanged):

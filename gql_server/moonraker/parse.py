@@ -86,6 +86,20 @@ def parse_details(metadata: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def parse_totals(reported: dict[str, Any]) -> dict[str, Any]:
+    """Moonraker's ``job_totals`` (/server/history/totals) as the totals row's
+    ``moonraker_*`` columns. A job's NaN (which Moonraker's JSON carries) makes its sums
+    NaN too, and MariaDB refuses NaN and Infinity in a DOUBLE where SQLite stores NULL:
+    anything but a finite number is None. ``total_jobs`` comes as a float (197.0)."""
+    return {
+        "moonraker_total_jobs": _rounded(reported.get("total_jobs")),
+        "moonraker_total_time": _float(reported.get("total_time")),
+        "moonraker_total_print_time": _float(reported.get("total_print_time")),
+        "moonraker_total_filament_used": _float(reported.get("total_filament_used")),
+        "moonraker_longest_job": _float(reported.get("longest_job")),
+    }
+
+
 def parse_slicer_settings(slicer: str | None, gcode_tail: str) -> dict[str, Any]:
     """Infill, supports and speed from the configuration comments that
     PrusaSlicer, SuperSlicer, OrcaSlicer and Cura write at the end of a file.

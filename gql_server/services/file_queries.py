@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer, PrintFile, PrintJob
 from gql_server.db.types import as_utc
+from gql_server.services.column_order import ordering_name
 from gql_server.services.pagination import (
     Page,
     PageArgs,
@@ -114,8 +115,7 @@ class FileOrder:
     descending: bool = True
 
     def __str__(self) -> str:
-        """The ordering's name in cursors: a cursor of one ordering fits no other."""
-        return f"file:{self.field.value}:{'desc' if self.descending else 'asc'}"
+        return ordering_name("file", self.field, self.descending)
 
     def sort_keys(self) -> list[SortKey]:
         column = FILE_TOTALS.c[self.field.value]

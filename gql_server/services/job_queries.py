@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from gql_server.db.models import (
     TIMESTAMP_COLUMNS,
@@ -155,6 +155,7 @@ class JobOrder(ColumnOrder):
     """Newest first unless asked otherwise: what a history view shows first."""
 
     model = PrintJob
+    kind = "job"
     field: JobOrderField = JobOrderField.START_TIME
     descending: bool = True
 
@@ -419,14 +420,7 @@ def count_jobs_per_file(
     session: Session, file_ids: Sequence[int], job_filter: JobFilter
 ) -> dict[int, int]:
     """Matching jobs of each file, in one GROUP BY over the file index."""
-    counts = dict.fromkeys(file_ids, 0)
-    query = (
-        select(PrintJob.file_id, func.count())
-        .where(PrintJob.file_id.in_(list(file_ids)), *filter_conditions(job_filter))
-        .group_by(PrintJob.file_id)
-    )
-    counts.update({file_id: count for file_id, count in session.execute(query)})
-    return counts
+    return _count_jobs_per(session, PrintJob.file_id, file_ids, job_filter)
 
 
 def count_jobs(session: Session, job_filter: JobFilter) -> int:
@@ -440,17 +434,25 @@ def count_jobs(session: Session, job_filter: JobFilter) -> int:
 def count_jobs_per_printer(
     session: Session, printer_ids: Sequence[int], job_filter: JobFilter
 ) -> dict[int, int]:
-    counts = dict.fromkeys(printer_ids, 0)
-    counted = _rollup_reads().count_jobs_per_printer(session, list(printer_ids), job_filter)
-    if counted is not None:
-        counts.update(counted)
-        return counts
-    query = (
-        select(PrintJob.printer_id, func.count())
-        .where(PrintJob.printer_id.in_(list(printer_ids)), *filter_conditions(job_filter))
-        .group_by(PrintJob.printer_id)
+    counted: dict[int, int] | None = _rollup_reads().count_jobs_per_printer(
+        session, list(printer_ids), job_filter
     )
-    counts.update({printer_id: count for printer_id, count in session.execute(query)})
+    if counted is not None:
+        return dict.fromkeys(printer_ids, 0) | counted
+    return _count_jobs_per(session, PrintJob.printer_id, printer_ids, job_filter)
+
+
+def _count_jobs_per(
+    session: Session, key: InstrumentedAttribute[int], ids: Sequence[int], job_filter: JobFilter
+) -> dict[int, int]:
+    """Matching jobs per value of ``key`` among ``ids``, 0 for those with none."""
+    counts = dict.fromkeys(ids, 0)
+    query = (
+        select(key, func.count())
+        .where(key.in_(list(ids)), *filter_conditions(job_filter))
+        .group_by(key)
+    )
+    counts.update({value: count for value, count in session.execute(query)})
     return counts
 
 

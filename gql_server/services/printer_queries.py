@@ -32,6 +32,7 @@ class PrinterOrder(ColumnOrder):
     """By name, A to Z, unless asked otherwise: how an operator finds a printer."""
 
     model = Printer
+    kind = "printer"
     field: PrinterOrderField = PrinterOrderField.NAME
     descending: bool = False
 

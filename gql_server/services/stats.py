@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
@@ -367,12 +367,7 @@ def _failure_reason_costs(
         .where(JobAnnotation.failure_reason.is_not(None), *filter_conditions(job_filter))
         .subquery("rows")
     )
-    per_reason = select(
-        rows.c.failure_reason,
-        func.count(rows.c.filament_cost),
-        func.sum(rows.c.filament_cost),
-        func.sum(rows.c.machine_cost),
-    ).group_by(rows.c.failure_reason)
+    per_reason = _cost_sums_per(rows, rows.c.failure_reason)
     reasons = _cost_sums(StatsGroupBy.FAILURE_REASON, list(session.execute(per_reason)))
     every = print_stats_costs(session, job_filter, StatsGroupBy.STATUS, use_rollups=use_rollups)
     left = CostSum(
@@ -394,13 +389,18 @@ def _raw_cost_rows(
         .outerjoin(JobCost, JobCost.print_job_id == PrintJob.id)
         .subquery("rows")
     )
-    query = select(
-        rows.c.bucket,
+    return list(session.execute(_cost_sums_per(rows, rows.c.bucket)))
+
+
+def _cost_sums_per(rows: Subquery, bucket: ColumnElement[Any]) -> Select[Any]:
+    """(bucket, priced jobs, filament cost, machine cost) over jobs joined to their
+    costs: a job is priced when it has a filament cost (COUNT skips NULLs)."""
+    return select(
+        bucket,
         func.count(rows.c.filament_cost),
         func.sum(rows.c.filament_cost),
         func.sum(rows.c.machine_cost),
-    ).group_by(rows.c.bucket)
-    return list(session.execute(query))
+    ).group_by(bucket)
 
 
 def _cost_bucket(group_by: StatsGroupBy, bucket: Any) -> Any:

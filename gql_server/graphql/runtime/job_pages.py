@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.inputs import job_order_name
-from gql_server.graphql.loaders import JobCountKey, JobsPageKey
+from gql_server.graphql.loaders import GroupKey
 from gql_server.graphql.runtime.row_shapes import print_jobs_from_rows
 from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.graphql.types.connection import Connection, page_connection
@@ -30,7 +29,7 @@ def job_connection(
     return page_connection(
         page,
         print_jobs_from_rows(page.items, printers),
-        ordering=job_order_name(order),
+        ordering=str(order),
         position_of=functools.partial(job_queries.cursor_position, order),
         counter=counter,
     )
@@ -40,12 +39,10 @@ async def jobs_of_printer(info: Info, printer: Node, r: JobPageRequest) -> Conne
     """One printer's page; the loader batches it with the other printers' pages."""
     loaders = info.context.loaders
     printer_id = printer.database_id
-    page = await loaders.jobs_page.load(
-        JobsPageKey(printer_id, r.job_filter, r.order, r.args, r.selection)
-    )
+    page = await loaders.jobs_page.load(GroupKey(r, printer_id))
 
     async def count() -> int:
-        return await loaders.job_count.load(JobCountKey(printer_id, r.job_filter))
+        return await loaders.job_count.load(GroupKey(r.job_filter, printer_id))
 
     return job_connection(page, r.order, counter=count, printers={printer_id: printer})
 

@@ -6,7 +6,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.loaders import FileJobCountKey, FileJobsPageKey, FilePrintersKey
+from gql_server.graphql.loaders import GroupKey
 from gql_server.graphql.pages import After, Before, First, Last
 from gql_server.graphql.runtime.job_pages import job_connection
 from gql_server.graphql.runtime.selection import job_page_request
@@ -31,9 +31,7 @@ async def resolve_file_jobs(
     r = job_page_request(info, first, after, last, before, filter, order_by)
     loaders = info.context.loaders
     file_id = root.database_id
-    page = await loaders.file_jobs_page.load(
-        FileJobsPageKey(file_id, r.job_filter, r.order, r.args, r.selection)
-    )
+    page = await loaders.file_jobs_page.load(GroupKey(r, file_id))
     printers: dict[int, Printer] = {}
     if r.selection.with_printer and page.items:
         ids = sorted({row.printer_id for row in page.items})
@@ -41,7 +39,7 @@ async def resolve_file_jobs(
         printers = {row.id: printer_from_row(row) for row in rows if row is not None}
 
     async def count() -> int:
-        return await loaders.file_job_count.load(FileJobCountKey(file_id, r.job_filter))
+        return await loaders.file_job_count.load(GroupKey(r.job_filter, file_id))
 
     return job_connection(page, r.order, counter=count, printers=printers)
 
@@ -75,7 +73,7 @@ class PrintFile(Node):
         "when given; over its whole history, whatever the start bounds)."
     )
     async def printers(self, info: Info) -> list[Printer]:
-        key = FilePrintersKey(self.database_id, self.printer_filter)
+        key = GroupKey(self.printer_filter, self.database_id)
         rows = await info.context.loaders.file_printers.load(key)
         return [printer_from_row(row) for row in rows]
 

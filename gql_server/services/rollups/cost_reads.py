@@ -12,7 +12,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from gql_server.services.job_queries import KNOWN_STATUSES, UNKNOWN_STATUS, JobFilter
 from gql_server.services.rollups.costs import COST_DAYS, COST_TOTALS
-from gql_server.services.rollups.reads import ROLLED_UP_KINDS, answering_source, slicer_bucket
+from gql_server.services.rollups.reads import answering_source, slicer_bucket
 from gql_server.services.rollups.tally import TOTALS
 from gql_server.services.stats_sql import CALENDAR_KINDS, period
 
@@ -46,11 +46,8 @@ def cost_rows(
 ) -> list[Any] | None:
     """(bucket, priced jobs, filament cost, machine cost) per bucket of grouping ``kind``
     (a StatsGroupBy value), or None when only the jobs can say."""
-    if kind not in ROLLED_UP_KINDS:
-        return None
     connection = session.connection()
-    calendar_zone = timezone if kind in CALENDAR_KINDS else None
-    source = answering_source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
+    source = answering_source(connection, job_filter, kind, timezone)
     if source is None:
         return None
     cost_level = COST_TOTALS if source.level is TOTALS else COST_DAYS

@@ -10,29 +10,27 @@ rollups' levels are rebuilt by migration 0010 with the code of the day, which mu
 reach for tables that do not exist at that revision.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
 from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
 from gql_server.services.rollups import deltas
-from gql_server.services.rollups.tally import SLICER_KEYS
+from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS
 from gql_server.services.zones import local_day
 
 COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
 COST_DAYS = cast(Table, JobCostRollupDay.__table__)
 COST_LEVELS = (COST_TOTALS, COST_DAYS)
 SUMS = ("job_count", "priced_jobs", "filament_cost", "machine_cost")
-JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
 KEYS: dict[Table, tuple[str, ...]] = {
     COST_TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
     COST_DAYS: ("farm_zone", "day", *JOB_KEYS),
 }
-CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +59,13 @@ CONTRIBUTION_COLUMNS = (
 )
 
 
-class CostTally:
-    """Sums per key per level; ``farm_zone`` None when the farm's zone is UTC."""
+class CostTally(deltas.LevelSums):
+    """The cost rollups' sums per key per level; ``farm_zone`` None when the farm's zone
+    is UTC."""
 
     def __init__(self, farm_zone: ZoneInfo | None) -> None:
+        super().__init__(KEYS, SUMS, counts=2)
         self.farm_zone = farm_zone
-        self.levels: dict[Table, dict[tuple[Any, ...], list[float]]] = {
-            level: {} for level in COST_LEVELS
-        }
 
     def add(self, job: CostContribution, sign: int = 1) -> None:
         has_type = job.filament_type_folded is not None
@@ -86,20 +83,6 @@ class CostTally:
             days.append((True, local_day(job.start_time, self.farm_zone)))
         for day in days:
             self._add(COST_DAYS, (*day, *keys), sums)
-
-    def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
-        held = self.levels[level].setdefault(key, [0, 0, 0.0, 0.0])
-        for index, value in enumerate(sums):
-            held[index] += value
-
-    def rows(self, level: Table) -> Iterator[tuple[dict[str, Any], bool]]:
-        """(row, lowered) per key that changed, in key order (the order rows are locked in)."""
-        for key, sums in sorted(self.levels[level].items()):
-            if not any(sums):
-                continue
-            row = dict(zip(KEYS[level], key, strict=True))
-            row.update(zip(SUMS, (int(sums[0]), int(sums[1]), *sums[2:]), strict=True))
-            yield row, sums[0] < 0
 
 
 def write_deltas(connection: Connection, tally: CostTally) -> None:

@@ -1,7 +1,7 @@
 """Writing a rollup level's deltas: one upsert that adds them, one DELETE of the rows
 they emptied. Every level (job rollups, cost rollups) is written this way."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -25,6 +25,39 @@ def _statements(
     add = increment_statement(dialect, level, conflict_columns=keys, sum_columns=sums)
     matches = [level.c[name] == bindparam(f"key_{name}") for name in keys]
     return add, delete(level).where(and_(*matches), level.c.job_count == 0)
+
+
+class LevelSums:
+    """Sums per key of each level, as a batch of jobs changes them: ``keys`` names each
+    level's key columns (a key is the tuple of their values), ``sums`` its summed
+    columns, of which the first ``counts`` are counts (the first, the job count)."""
+
+    def __init__(
+        self, keys: Mapping[Table, Sequence[str]], sums: Sequence[str], *, counts: int
+    ) -> None:
+        self.keys = keys
+        self.sums = sums
+        self.counts = counts
+        self.levels: dict[Table, dict[tuple[Any, ...], list[float]]] = {t: {} for t in keys}
+
+    def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
+        held = self.levels[level].get(key)
+        if held is None:
+            self.levels[level][key] = list(sums)
+        else:
+            for index, value in enumerate(sums):
+                held[index] += value
+
+    def rows(self, level: Table) -> Iterator[tuple[dict[str, Any], bool]]:
+        """(row, lowered) per key that changed, in key order (the order rows are
+        locked in); ``lowered``: its job count went down, so it may have reached 0."""
+        for key, sums in sorted(self.levels[level].items()):
+            if not any(sums):
+                continue
+            row = dict(zip(self.keys[level], key, strict=True))
+            counts = [int(value) for value in sums[: self.counts]]
+            row.update(zip(self.sums, [*counts, *sums[self.counts :]], strict=True))
+            yield row, sums[0] < 0
 
 
 def write_level(

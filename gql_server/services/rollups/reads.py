@@ -158,14 +158,14 @@ def _source(
 
 
 def answering_source(
-    connection: Connection,
-    job_filter: JobFilter,
-    *,
-    kind: str | None,
-    calendar_zone: str | None,
+    connection: Connection, job_filter: JobFilter, kind: str, timezone: str
 ) -> Source | None:
-    """The level and conditions that answer grouping ``kind`` under the filter, or None:
-    what the cost rollups follow (rollups/cost_reads.py)."""
+    """The level and conditions that answer grouping ``kind`` (a StatsGroupBy value) in
+    ``timezone`` under the filter, or None when only the jobs can say: what stats_rows
+    reads and the cost rollups follow (rollups/cost_reads.py)."""
+    if kind not in ROLLED_UP_KINDS:
+        return None
+    calendar_zone = timezone if kind in CALENDAR_KINDS else None
     return _source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
 
 
@@ -189,18 +189,15 @@ def stats_rows(
     session: Session, job_filter: JobFilter, kind: str, timezone: str
 ) -> list[Any] | None:
     """stats_sql.aggregate's rows for grouping ``kind`` (a StatsGroupBy value), or None."""
-    if kind not in ROLLED_UP_KINDS:
-        return None
     connection = session.connection()
-    calendar_zone = timezone if kind in CALENDAR_KINDS else None
-    source = _source(connection, job_filter, kind=kind, calendar_zone=calendar_zone)
+    source = answering_source(connection, job_filter, kind, timezone)
     if source is None:
         return None
     if kind == "day":
         # The days are the buckets: no second grouping (1,095 of them over three years).
         return list(connection.execute(_per_day(source).order_by(source.level.c.day)))
     dialect = connection.dialect.name
-    rows = _days(source, kind, dialect) if calendar_zone else _job_rows(source, kind)
+    rows = _days(source, kind, dialect) if kind in CALENDAR_KINDS else _job_rows(source, kind)
     return list(connection.execute(aggregate(dialect, rows)))
 
 

@@ -6,7 +6,7 @@ added, so a batch's delta is "after" minus "before" of the jobs it touched. Coun
 exact; float sums under repeated add/subtract can drift in their last bits.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -21,6 +21,7 @@ from gql_server.db.models import (
     JobRollupTotal,
     PrintJob,
 )
+from gql_server.services.rollups.deltas import LevelSums
 from gql_server.services.zones import local_day
 
 TOTALS = cast(Table, JobRollupTotal.__table__)
@@ -102,13 +103,13 @@ def contributions_of(connection: Connection, job_ids: Sequence[int]) -> list[Con
     return found
 
 
-class Tally:
-    """Sums per key per level; ``farm_zone`` None when the farm's zone is UTC (its days
-    are then the UTC days, kept once)."""
+class Tally(LevelSums):
+    """The job rollups' sums per key per level; ``farm_zone`` None when the farm's zone
+    is UTC (its days are then the UTC days, kept once)."""
 
     def __init__(self, farm_zone: ZoneInfo | None) -> None:
+        super().__init__(KEYS, SUMS, counts=1)
         self.farm_zone = farm_zone
-        self.levels: dict[Table, dict[tuple[Any, ...], list[float]]] = {t: {} for t in LEVELS}
 
     def add(self, job: Contribution, sign: int = 1) -> None:
         has_type = job.filament_type_folded is not None
@@ -127,21 +128,3 @@ class Tally:
         for day in days:
             self._add(DAYS, (*day, *keys), sums)
             self._add(DAY_STATUSES, (*day, job.status), sums)
-
-    def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
-        held = self.levels[level].get(key)
-        if held is None:
-            self.levels[level][key] = list(sums)
-        else:
-            for index, value in enumerate(sums):
-                held[index] += value
-
-    def rows(self, level: Table) -> Iterator[tuple[dict[str, Any], bool]]:
-        """(row, emptied) per key that changed, in key order (the order rows are
-        locked in); ``emptied``: its job count went down, so it may have reached 0."""
-        for key, sums in sorted(self.levels[level].items()):
-            if not any(sums):
-                continue
-            row = dict(zip(KEYS[level], key, strict=True))
-            row.update(zip(SUMS, (int(sums[0]), *sums[1:]), strict=True))
-            yield row, sums[0] < 0

@@ -16,7 +16,12 @@ from gql_server.services.sync.results import (
     SHUTTING_DOWN,
     SyncResult,
 )
-from gql_server.services.sync.runs import ProgressCallback, Syncer, SyncOptions
+from gql_server.services.sync.runs import (
+    ProgressCallback,
+    Syncer,
+    SyncOptions,
+    syncer_from_settings,
+)
 from gql_server.services.sync.scheduler import PeriodicSync
 
 __all__ = [
@@ -32,4 +37,5 @@ __all__ = [
     "SyncOptions",
     "SyncResult",
     "Syncer",
+    "syncer_from_settings",
 ]

@@ -1,6 +1,5 @@
 """Moonraker's own running totals, kept beside ours so the API can show the difference."""
 
-import math
 from datetime import datetime
 from typing import Any, cast
 
@@ -8,6 +7,7 @@ from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobTotals
+from gql_server.moonraker.parse import parse_totals
 
 COLUMNS = (
     "moonraker_total_jobs",
@@ -26,15 +26,7 @@ def store_moonraker_totals(
     printer's totals row must exist: run it after ``recompute_totals``."""
     session.connection().execute(
         STORE,
-        {
-            "key_printer_id": printer_id,
-            "moonraker_total_jobs": _int(reported.get("total_jobs")),
-            "moonraker_total_time": _float(reported.get("total_time")),
-            "moonraker_total_print_time": _float(reported.get("total_print_time")),
-            "moonraker_total_filament_used": _float(reported.get("total_filament_used")),
-            "moonraker_longest_job": _float(reported.get("longest_job")),
-            "moonraker_reported_at": now,
-        },
+        {"key_printer_id": printer_id, **parse_totals(reported), "moonraker_reported_at": now},
     )
 
 
@@ -49,17 +41,3 @@ def _store_statement() -> Update:
 
 
 STORE = _store_statement()
-
-
-def _float(value: object) -> float | None:
-    # A job's NaN (which Moonraker's JSON carries) makes its sums NaN too; MariaDB refuses
-    # NaN and Infinity in a DOUBLE where SQLite stores NULL.
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _int(value: object) -> int | None:
-    # Moonraker reports total_jobs as a float (197.0).
-    number = _float(value)
-    return None if number is None else round(number)

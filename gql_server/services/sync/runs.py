@@ -18,9 +18,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gql_server.config import Settings
 from gql_server.db.faults import describe, run_retrying_conflicts
 from gql_server.db.models import Printer
-from gql_server.db.secret_box import SecretBox
+from gql_server.db.secret_box import SecretBox, secret_box_for
 from gql_server.db.session import Database
 from gql_server.db.types import utcnow
 from gql_server.moonraker.client import ClientOptions, MoonrakerClient
@@ -338,3 +339,18 @@ class Syncer:
         if owner is not None:
             await self.database.run(lambda s: release_lease(s, printer_id, owner))
             del self._unreleased[printer_id]
+
+
+def syncer_from_settings(
+    database: Database, settings: Settings, clock: Callable[[], datetime] = utcnow
+) -> Syncer:
+    """The Syncer the server and ``gql-server sync`` run: the GQL_SYNC_* options, the
+    spool pricing and the secret that opens the stored Moonraker API keys."""
+    options = SyncOptions(
+        concurrency=settings.sync_concurrency,
+        lease_seconds=settings.sync_lease,
+        allowed_networks=settings.moonraker_allowed_networks,
+        spoolman_url=settings.spoolman_url,
+        currency=settings.currency,
+    )
+    return Syncer(database, options, clock=clock, secret_box=secret_box_for(settings.secret_key))
