@@ -20,8 +20,7 @@ from sqlalchemy import Connection, Table, delete, insert, select
 
 from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
 from gql_server.services.rollups import deltas
-from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS
-from gql_server.services.zones import local_day
+from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS, days_of, keys_of
 
 COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
 COST_DAYS = cast(Table, JobCostRollupDay.__table__)
@@ -59,7 +58,7 @@ CONTRIBUTION_COLUMNS = (
 )
 
 
-class CostTally(deltas.LevelSums):
+class CostTally(deltas.LevelSums[CostContribution]):
     """The cost rollups' sums per key per level; ``farm_zone`` None when the farm's zone
     is UTC."""
 
@@ -68,20 +67,15 @@ class CostTally(deltas.LevelSums):
         self.farm_zone = farm_zone
 
     def add(self, job: CostContribution, sign: int = 1) -> None:
-        has_type = job.filament_type_folded is not None
-        keys = (job.status, has_type, job.filament_type_folded or "", job.filament_type or "")
+        keys, slicer = keys_of(job)
         sums = (
             sign,
             sign if job.filament_cost is not None else 0,
             sign * (job.filament_cost or 0.0),
             sign * (job.machine_cost or 0.0),
         )
-        slicer = (job.slicer_folded is not None, job.slicer_folded or "")
         self._add(COST_TOTALS, (job.printer_id, *keys, *slicer), sums)
-        days = [(False, job.start_time.date())]
-        if self.farm_zone is not None:
-            days.append((True, local_day(job.start_time, self.farm_zone)))
-        for day in days:
+        for day in days_of(job.start_time, self.farm_zone):
             self._add(COST_DAYS, (*day, *keys), sums)
 
 
@@ -96,12 +90,7 @@ def apply(
     before: Sequence[CostContribution],
     after: Sequence[CostContribution],
 ) -> None:
-    tally = CostTally(zone)
-    for job in before:
-        tally.add(job, -1)
-    for job in after:
-        tally.add(job)
-    write_deltas(connection, tally)
+    write_deltas(connection, CostTally(zone).moved(before, after))
 
 
 def rebuild(

@@ -3,7 +3,7 @@ they emptied. Every level (job rollups, cost rollups) is written this way."""
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete
 from sqlalchemy.engine import Dialect
@@ -27,7 +27,10 @@ def _statements(
     return add, delete(level).where(and_(*matches), level.c.job_count == 0)
 
 
-class LevelSums:
+Job = TypeVar("Job")
+
+
+class LevelSums(Generic[Job]):
     """Sums per key of each level, as a batch of jobs changes them: ``keys`` names each
     level's key columns (a key is the tuple of their values), ``sums`` its summed
     columns, of which the first ``counts`` are counts (the first, the job count)."""
@@ -39,6 +42,18 @@ class LevelSums:
         self.sums = sums
         self.counts = counts
         self.levels: dict[Table, dict[tuple[Any, ...], list[float]]] = {t: {} for t in keys}
+
+    def add(self, job: Job, sign: int = 1) -> None:
+        """Add what ``job`` contributes to each level (sign -1 takes it back)."""
+        raise NotImplementedError
+
+    def moved(self, before: Iterable[Job], after: Iterable[Job]) -> Self:
+        """The change from the jobs as they were to the jobs as they are now."""
+        for job in before:
+            self.add(job, -1)
+        for job in after:
+            self.add(job)
+        return self
 
     def _add(self, level: Table, key: tuple[Any, ...], sums: tuple[float, ...]) -> None:
         held = self.levels[level].get(key)

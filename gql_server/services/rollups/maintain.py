@@ -67,12 +67,7 @@ def apply(
     connection: Connection, before: Sequence[Contribution], after: Sequence[Contribution]
 ) -> None:
     zone = zone_of(stored_zone(connection, lock=True))
-    tally = Tally(zone)
-    for job in before:
-        tally.add(job, -1)
-    for job in after:
-        tally.add(job)
-    write_deltas(connection, tally)
+    write_deltas(connection, Tally(zone).moved(before, after))
     files.apply(connection, before, after)
 
 

@@ -8,8 +8,8 @@ exact; float sums under repeated add/subtract can drift in their last bits.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, Table, bindparam, select
@@ -39,6 +39,36 @@ KEYS: dict[Table, tuple[str, ...]] = {
 LEVELS = (TOTALS, DAYS, DAY_STATUSES)
 # Rows per statement when reading jobs by id or writing rollup rows.
 CHUNK = 500
+
+
+class KeyedJob(Protocol):
+    """What a job (or its cost) is keyed by in the rollups."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def filament_type(self) -> str | None: ...
+    @property
+    def filament_type_folded(self) -> str | None: ...
+    @property
+    def slicer_folded(self) -> str | None: ...
+
+
+def keys_of(job: KeyedJob) -> tuple[tuple[Any, ...], tuple[bool, str]]:
+    """The values of JOB_KEYS and SLICER_KEYS: key columns cannot be NULL, so a job
+    without a filament type or slicer has the flag false and empty text."""
+    has_type = job.filament_type_folded is not None
+    keys = (job.status, has_type, job.filament_type_folded or "", job.filament_type or "")
+    return keys, (job.slicer_folded is not None, job.slicer_folded or "")
+
+
+def days_of(start: datetime, farm_zone: ZoneInfo | None) -> list[tuple[bool, date]]:
+    """(farm_zone, day) of each day level a job counts on: its UTC day, and its day in
+    the farm's zone unless that is UTC."""
+    days = [(False, start.date())]
+    if farm_zone is not None:
+        days.append((True, local_day(start, farm_zone)))
+    return days
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +133,7 @@ def contributions_of(connection: Connection, job_ids: Sequence[int]) -> list[Con
     return found
 
 
-class Tally(LevelSums):
+class Tally(LevelSums[Contribution]):
     """The job rollups' sums per key per level; ``farm_zone`` None when the farm's zone
     is UTC (its days are then the UTC days, kept once)."""
 
@@ -112,19 +142,14 @@ class Tally(LevelSums):
         self.farm_zone = farm_zone
 
     def add(self, job: Contribution, sign: int = 1) -> None:
-        has_type = job.filament_type_folded is not None
-        keys = (job.status, has_type, job.filament_type_folded or "", job.filament_type or "")
+        keys, slicer = keys_of(job)
         sums = (
             sign,
             sign * (job.print_duration or 0.0),
             sign * (job.total_duration or 0.0),
             sign * (job.filament_used or 0.0),
         )
-        slicer = (job.slicer_folded is not None, job.slicer_folded or "")
         self._add(TOTALS, (job.printer_id, *keys, *slicer), sums)
-        days = [(False, job.start_time.date())]
-        if self.farm_zone is not None:
-            days.append((True, local_day(job.start_time, self.farm_zone)))
-        for day in days:
+        for day in days_of(job.start_time, self.farm_zone):
             self._add(DAYS, (*day, *keys), sums)
             self._add(DAY_STATUSES, (*day, job.status), sums)
