@@ -215,6 +215,9 @@ def _write(
         return
     folded_types = {job.filament_type_folded for job in jobs if job.filament_type_folded}
     prices, rates = _price_book(session, folded_types, {job.printer_id for job in jobs})
+    if not (prices or rates or pending):
+        # Nothing to cost a job from: only stored costs can change (to none).
+        jobs = [job for job in jobs if job.stored is not None]
     rows = []
     for job in jobs:
         quote = _quote(job, pending.get((job.printer_id, job.job_id, as_utc(job.start_time))))
