@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, literal, null, select, union_all
+from sqlalchemy import and_, bindparam, delete, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import FilamentPrice, JobCost, JobDetails, PrinterHourlyRate, PrintJob
@@ -280,46 +280,55 @@ RateHistory = dict[int, list[_Rate]]
 _PRICE, _RATE = 0, 1
 
 
+def _price_book_query(with_prices: bool) -> Any:
+    """The price book's statement, built once per shape with the filament types and
+    printers bound as parameters: building it cost more than running it on each page."""
+    price, rate = FilamentPrice, PrinterHourlyRate
+    rates = select(
+        literal(_RATE).label("kind"),
+        rate.id,
+        rate.printer_id.label("printer_id"),
+        null().label("folded"),
+        rate.hourly_cost.label("hourly_cost"),
+        null().label("price_per_kg"),
+        null().label("density"),
+        null().label("diameter"),
+        rate.currency,
+        rate.effective_from,
+    ).where(rate.printer_id.in_(bindparam("printer_ids", expanding=True)))
+    if not with_prices:
+        return rates
+    prices = select(
+        literal(_PRICE),
+        price.id,
+        null(),
+        price.filament_type_folded,
+        null(),
+        price.price_per_kg,
+        price.density_g_per_cm3,
+        price.diameter_mm,
+        price.currency,
+        price.effective_from,
+    ).where(price.filament_type_folded.in_(bindparam("folded_types", expanding=True)))
+    return union_all(rates, prices)
+
+
+_PRICE_BOOK = {with_prices: _price_book_query(with_prices) for with_prices in (False, True)}
+
+
 def _price_book(
     session: Session, folded_types: set[str], printer_ids: set[int]
 ) -> tuple[PriceHistory, RateHistory]:
     """The prices of these filament types and the rates of these printers, in one
     statement (a UNION ALL of the two tables in one shape): a batch of jobs costs one
     round trip for what it is costed from, whether or not the farm set any."""
-    price, rate = FilamentPrice, PrinterHourlyRate
-    arms: list[Any] = [
-        select(
-            literal(_RATE).label("kind"),
-            rate.id,
-            rate.printer_id.label("printer_id"),
-            null().label("folded"),
-            rate.hourly_cost.label("hourly_cost"),
-            null().label("price_per_kg"),
-            null().label("density"),
-            null().label("diameter"),
-            rate.currency,
-            rate.effective_from,
-        ).where(rate.printer_id.in_(sorted(printer_ids)))
-    ]
+    parameters: dict[str, Any] = {"printer_ids": sorted(printer_ids)}
     if folded_types:
-        arms.append(
-            select(
-                literal(_PRICE),
-                price.id,
-                null(),
-                price.filament_type_folded,
-                null(),
-                price.price_per_kg,
-                price.density_g_per_cm3,
-                price.diameter_mm,
-                price.currency,
-                price.effective_from,
-            ).where(price.filament_type_folded.in_(sorted(folded_types)))
-        )
-    query: Any = arms[0] if len(arms) == 1 else union_all(*arms)
+        parameters["folded_types"] = sorted(folded_types)
+    query = _PRICE_BOOK[bool(folded_types)]
     prices: PriceHistory = {}
     rates: RateHistory = {}
-    rows: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query)]
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query, parameters)]
     for row in sorted(rows, key=lambda row: (as_utc(row[9]), row[1])):
         kind, row_id, printer_id, folded, hourly, per_kg, density, diameter, currency, since = row
         if kind == _PRICE:
