@@ -195,8 +195,22 @@ class JobBatch:
         return stored is None or _differs(stored, self.incoming[key])
 
 
+def normalised_jobs(rows: Sequence[Mapping[str, Any]]) -> list[tuple[JobKey, dict[str, Any]]]:
+    """Each parsed job's key and the values it is stored as (JSON serialized, folded,
+    fingerprinted): work without the database, which an import does for its next page
+    while the current one is being written."""
+    return [(job_key(row), _normalised(row)) for row in rows]
+
+
 def plan_jobs(session: Session, printer_id: int, rows: Sequence[Mapping[str, Any]]) -> JobBatch:
-    incoming = {job_key(row): _normalised(row) for row in rows}
+    return plan_normalised(session, printer_id, normalised_jobs(rows))
+
+
+def plan_normalised(
+    session: Session, printer_id: int, normalised: Sequence[tuple[JobKey, dict[str, Any]]]
+) -> JobBatch:
+    """``plan_jobs`` for jobs already normalised (a later job of the same key wins)."""
+    incoming = dict(normalised)
     return JobBatch(printer_id, incoming, _existing(session, printer_id, incoming))
 
 

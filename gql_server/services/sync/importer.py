@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from gql_server.db.session import Database
@@ -79,6 +80,25 @@ class JobWritten:
 JobsWritten = Callable[[list[JobWritten]], None]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedPage:
+    """A page of Moonraker jobs as read (``raw``), parsed (``rows``) and normalised for
+    storing: the work of a page that needs no database, done for the next page while
+    the current one is written."""
+
+    raw: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    normalised: list[tuple[JobKey, dict[str, Any]]]
+
+    @classmethod
+    def of(cls, raw: list[dict[str, Any]]) -> "PreparedPage":
+        rows = [parse_job(job) for job in raw]
+        return cls(raw, rows, jobs.normalised_jobs(rows))
+
+    def after_first(self) -> "PreparedPage":
+        return PreparedPage(self.raw[1:], self.rows[1:], self.normalised[1:])
+
+
 @dataclass
 class HistoryImport:
     """One sync's work for one printer; the caller owns the lease (and renews it) and the
@@ -131,33 +151,31 @@ class HistoryImport:
         """
         size = self.options.page_size
 
-        def fetch(start: int, limit: int) -> asyncio.Task[list[dict[str, Any]]]:
-            return asyncio.ensure_future(
-                self.client.history_page(start=start, limit=limit, order="asc", since=since)
-            )
+        def fetch(start: int, limit: int) -> asyncio.Task[PreparedPage]:
+            return asyncio.ensure_future(self._fetch_prepared(start, limit, since))
 
         shifted = False
         limit = size
         consumed = 0
         last: tuple[str, Any] | None = None
-        pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(0, limit)
+        pending: asyncio.Task[PreparedPage] | None = fetch(0, limit)
         try:
             for _ in range(MAX_PAGES):
                 assert pending is not None
                 page = await pending
                 fresh = page
                 if last is not None:
-                    if page and _identity(page[0]) == last:
-                        fresh = page[1:]
+                    if page.raw and _identity(page.raw[0]) == last:
+                        fresh = page.after_first()
                     else:
                         shifted = True
-                consumed += len(fresh)
-                more = len(page) == limit
+                consumed += len(fresh.raw)
+                more = len(page.raw) == limit
                 limit = size + 1  # the overlapping job plus a full page of new ones
                 pending = fetch(consumed - 1, limit) if more else None
-                await self._import_page(fresh)
-                if fresh:
-                    last = _identity(fresh[-1])
+                await self._import_prepared(fresh)
+                if fresh.raw:
+                    last = _identity(fresh.raw[-1])
                 if pending is None:
                     return shifted
             return shifted
@@ -166,6 +184,12 @@ class HistoryImport:
                 pending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await pending
+
+    async def _fetch_prepared(self, start: int, limit: int, since: float | None) -> PreparedPage:
+        """A page read and prepared, in a worker thread: the event loop stays free, and
+        the preparing overlaps the previous page's wait for the database."""
+        page = await self.client.history_page(start=start, limit=limit, order="asc", since=since)
+        return await to_thread.run_sync(PreparedPage.of, page)
 
     async def _refresh_unfinished(self) -> None:
         """Jobs last seen in progress are re-read by id: Moonraker rewrites them when they
@@ -189,13 +213,18 @@ class HistoryImport:
         await self._import_page(page)
 
     async def _import_page(self, page: list[dict[str, Any]]) -> None:
+        await self._import_prepared(PreparedPage.of(page))
+
+    async def _import_prepared(self, page: PreparedPage) -> None:
         self.counts.pages += 1
-        self.counts.jobs_seen += len(page)
-        if page:
-            rows = [parse_job(raw) for raw in page]
+        self.counts.jobs_seen += len(page.raw)
+        if page.raw:
+            rows = page.rows
             printer_id = self.target.printer_id
-            batch = await self.database.run(lambda s: jobs.plan_jobs(s, printer_id, rows))
-            details = await self._details(page, rows, batch)
+            batch = await self.database.run(
+                lambda s: jobs.plan_normalised(s, printer_id, page.normalised)
+            )
+            details = await self._details(page.raw, rows, batch)
             quotes = await self._spool_quotes(batch, rows)
             written = await self.database.run(lambda s: self._write_page(s, batch, details, quotes))
             if written and self.on_jobs is not None:
