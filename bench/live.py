@@ -19,17 +19,14 @@ directory, GQL_LIVE on). Measured, from the moment the fake sends ``finished``:
 - to the ``printJobChanged`` FINISHED message on one graphql-transport-ws subscriber.
 
 Also the server's CPU share (utime + stime from /proc/PID/stat over the wall time of
-the run), its RSS through the run, and the events counted on each side: every finished
-job must arrive once in the subscription and be stored once. The poller and the
-subscriber run in a process of their own, so that the hundred fake servers' GIL does not
-delay when they see a message; the bench still shares the machine's cores with the
-server, and its delays include that. Figures only; nothing is asserted.
+the run), its RSS at the start and the end, and the events counted on each side: every
+finished job must arrive once in the subscription and be stored once. The bench itself
+(fakes, driver, poller, subscriber) shares the machine and the clock: its delays include
+its own scheduling. Figures only; nothing is asserted.
 """
 
 import argparse
-import multiprocessing
 import os
-import queue
 import statistics
 import tempfile
 import threading
@@ -62,7 +59,6 @@ GOAL_P99_MS = 250.0
 PUSHES_PER_SECOND = 4
 CONNECT_TIMEOUT_S = 120.0  # every printer CONNECTED, on a busy machine
 DRAIN_TIMEOUT_S = 20.0  # after the last finish, for the stragglers to arrive
-REPORT_S = 0.25  # how often the observer process reports what it saw
 RSS_SAMPLE_S = 15.0  # how often the server's RSS is sampled during the run
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -95,23 +91,6 @@ class Tally:
     subscribed_at: dict[JobKey, float] = field(default_factory=dict)
     subscription_errors: list[str] = field(default_factory=list)
     polls: int = 0
-
-    def observed(self) -> dict[str, Any]:
-        """What the observers saw (observer process → bench process)."""
-        with self.lock:
-            return {
-                "queried_ids": dict(self.queried_ids),
-                "row_ids": dict(self.row_ids),
-                "subscribed": Counter(self.subscribed),
-                "subscribed_at": dict(self.subscribed_at),
-                "subscription_errors": list(self.subscription_errors),
-                "polls": self.polls,
-            }
-
-    def take_observed(self, observed: dict[str, Any]) -> None:
-        with self.lock:
-            for name, value in observed.items():
-                setattr(self, name, value)
 
     def added_received(self) -> int:
         return sum(n for (action, _), n in self.subscribed.items() if action == "ADDED")
@@ -299,57 +278,6 @@ def subscribe_jobs(
                 tally.subscribed[(change["action"], job_key)] += 1
                 if change["action"] == "FINISHED":
                     tally.subscribed_at.setdefault(job_key, arrived)
-
-
-def observe(
-    url: str,
-    key: str,
-    timing: tuple[float, float],
-    signals: tuple[Any, Any],
-    reports: "multiprocessing.Queue[dict[str, Any] | None]",
-) -> None:
-    """The subscriber and the poller, in a process of their own: when a message arrives
-    must not wait for the GIL that the hundred fake servers hold in the bench process
-    (both processes read the same CLOCK_MONOTONIC). Sends what they saw every
-    ``REPORT_S``, then once more and None when told to stop."""
-    poll_s, limit_s = timing
-    ready, stop_at = signals
-    tally = Tally()
-    subscribed, stopping = threading.Event(), threading.Event()
-    subscriber = threading.Thread(
-        target=subscribe_jobs, args=(url, key, tally, (subscribed, stopping), limit_s)
-    )
-    subscriber.start()
-    if subscribed.wait(30.0):
-        ready.set()
-        time.sleep(1.0)  # the hub has the reader before the first event
-        poller = threading.Thread(
-            target=poll_jobs, args=(url, key, tally, stopping, poll_s, limit_s)
-        )
-        poller.start()
-        deadline = time.monotonic() + limit_s
-        while not stop_at.wait(REPORT_S) and time.monotonic() < deadline:
-            reports.put(tally.observed())
-        stopping.set()
-        poller.join(10.0)
-    stopping.set()
-    subscriber.join(10.0)
-    reports.put(tally.observed())
-    reports.put(None)
-
-
-def take_reports(
-    reports: "multiprocessing.Queue[dict[str, Any] | None]", tally: Tally, limit_s: float
-) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        try:
-            observed = reports.get(timeout=1.0)
-        except queue.Empty:
-            continue
-        if observed is None:
-            return
-        tally.take_observed(observed)
 
 
 # ---------------------------------------------------------------------------- the server
@@ -556,24 +484,23 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         print("starting gql-server serve (live mode) ...", flush=True)
         with gql_server(folder, database_path) as server:
             connect_s = wait_connected(server.url, key, args.printers)
+            stop_at, ready = threading.Event(), threading.Event()
             limit_s = args.seconds + DRAIN_TIMEOUT_S + 30.0
-            context = multiprocessing.get_context("spawn")
-            ready, stop_at = context.Event(), context.Event()
-            reports: multiprocessing.Queue[dict[str, Any] | None] = context.Queue()
-            observer = context.Process(
-                target=observe,
-                args=(server.url, key, (args.poll_ms / 1000, limit_s), (ready, stop_at), reports),
+            subscriber = threading.Thread(
+                target=subscribe_jobs,
+                args=(server.url, key, tally, (ready, stop_at), limit_s),
                 daemon=True,
             )
-            observer.start()
-            stack.callback(observer.kill)
-            if not ready.wait(60.0):
+            subscriber.start()
+            if not ready.wait(30.0):
                 raise SystemExit("the subscriber never connected")
-            receiver = threading.Thread(
-                target=take_reports, args=(reports, tally, limit_s + 30.0), daemon=True
+            time.sleep(1.0)  # the hub has the reader before the first event
+            poller = threading.Thread(
+                target=poll_jobs,
+                args=(server.url, key, tally, stop_at, args.poll_ms / 1000, limit_s),
+                daemon=True,
             )
-            receiver.start()
-            time.sleep(1.5)  # the observer's poller is running before the first event
+            poller.start()
             start = time.monotonic()
             printers = [
                 FakePrinter(
@@ -606,8 +533,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
             while not tally.all_arrived() and time.monotonic() < drain_until:
                 time.sleep(0.1)
             stop_at.set()
-            observer.join(30.0)
-            receiver.join(10.0)
+            subscriber.join(10.0)
+            poller.join(10.0)
         stored = stored_jobs(database_path)
         if args.server_log is not None:
             Path(args.server_log).write_text(server.output())
