@@ -8,37 +8,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, select, text
 
-from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import migrate_to
 from gql_server.db.models import PrintFilePrinter, PrintFileTotal
 from gql_server.db.session import Database
 from gql_server.db.types import as_utc
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.db.conftest import BOTH_DATABASES, database_at
 from tests.db.test_rollups_migration import BEFORE, JOBS, add_rows
 
 REVISION = "0014"
-DB_SUFFIX = "_file_rollups_migration"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+@pytest.fixture(params=BOTH_DATABASES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database holding jobs written before the file rollups, upgraded to 0014."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.db'}"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + DB_SUFFIX
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    try:
-        migrate_to(engine, BEFORE)
+    with database_at(request.param, tmp_path, BEFORE) as engine:
         add_rows(engine)
         migrate_to(engine, REVISION)
         yield engine
-    finally:
-        engine.dispose()
-        if request.param == "mariadb":
-            drop_mysql_database(url)
 
 
 def test_upgrade_sums_the_stored_jobs_per_file(engine: Engine) -> None:

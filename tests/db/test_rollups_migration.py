@@ -10,20 +10,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import migrate_to
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter
 from gql_server.services.rollups.reads import ROLLED_UP_KINDS
 from gql_server.services.rollups.rebuild import rebuild
 from gql_server.services.stats import StatsGroupBy, print_stats
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.db.conftest import BOTH_DATABASES, database_at
 from tests.support.rollup_checks import rollup_rows, same_buckets, same_rollups
 
 REVISION = "0017"
 # The rows below have the print_jobs columns of 0007; 0008 and 0009 carry them to 0010.
 BEFORE = "0007"
-DB_SUFFIX = "_rollups_migration"
 NOW = "2026-01-01 00:00:00"
 ROLLUP_TABLES = {
     "job_rollup_totals",
@@ -80,28 +78,16 @@ def add_rows(engine: Engine) -> None:
                 )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+@pytest.fixture(params=BOTH_DATABASES)
 def engine(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Engine]:
     """A database holding jobs written before 0010, upgraded with GQL_TIMEZONE set."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.db'}"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + DB_SUFFIX
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    try:
-        migrate_to(engine, str(BEFORE))
+    with database_at(request.param, tmp_path, str(BEFORE)) as engine:
         add_rows(engine)
         monkeypatch.setenv("GQL_TIMEZONE", "Europe/Berlin")
         migrate_to(engine, REVISION)
         yield engine
-    finally:
-        engine.dispose()
-        if request.param == "mariadb":
-            drop_mysql_database(url)
 
 
 def _stats(database: Database, group_by: StatsGroupBy, *, use_rollups: bool) -> list[Any]:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from gql_server.db.engine import create_db_engine
 from gql_server.db.migrate import migrate_to
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter
@@ -17,11 +16,10 @@ from gql_server.services.rollups.costs import rebuild as rebuild_costs
 from gql_server.services.rollups.maintain import stored_zone, zone_of
 from gql_server.services.rollups.rebuild import rebuild
 from gql_server.services.stats import StatsGroupBy, print_stats, print_stats_costs
-from tests.conftest import MYSQL_URL, drop_mysql_database, recreate_mysql_database, require_mysql
+from tests.db.conftest import BOTH_DATABASES, database_at
 from tests.db.test_rollups_migration import BEFORE, JOBS, SLICERS, add_rows
 from tests.support.rollup_checks import close, rollup_rows, same_buckets, same_rollups
 
-DB_SUFFIX = "_slicer_rollups_migration"
 OLD_KEYS = "printer_id, status, has_filament_type, filament_type_folded, filament_type"
 # (job row id, filament cost or None, machine cost), as job_costs holds them at 0016.
 COSTS = ((1, 2.5, 1.25), (2, None, 0.75), (3, 4.0, 0.5))
@@ -66,26 +64,14 @@ def _add_costs(engine: Engine) -> None:
         )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+@pytest.fixture(params=BOTH_DATABASES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database at 0016 holding jobs, their costs and both whole-history levels."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.db'}"
-    else:
-        require_mysql(MYSQL_URL)
-        url = MYSQL_URL + DB_SUFFIX
-        recreate_mysql_database(url)
-    engine = create_db_engine(url)
-    try:
-        migrate_to(engine, BEFORE)
+    with database_at(request.param, tmp_path, BEFORE) as engine:
         add_rows(engine)
         migrate_to(engine, "0016")
         _add_costs(engine)
         yield engine
-    finally:
-        engine.dispose()
-        if request.param == "mariadb":
-            drop_mysql_database(url)
 
 
 def _per_old_key(engine: Engine, table: str, sums: str) -> dict[tuple[Any, ...], list[float]]:
