@@ -24,6 +24,7 @@ from gql_server.graphql.runtime import execution
 from gql_server.graphql.runtime.execution import (
     FIELD_PLAN,
     TESTED_VERSIONS,
+    EventScopedExecutionContext,
     FastPathExecutionContext,
     fast_path_resolutions,
     fast_path_supported,
@@ -314,7 +315,8 @@ FILTER_QUERY = "query($f: PrinterFilter) { printers(filter: $f) { totalCount } }
 
 def test_with_the_fast_path_off_nothing_is_planned_and_execution_is_standard() -> None:
     schema = build_schema(Limits(fast_path=False))
-    assert schema.execution_context_class is StrawberryGraphQLCoreExecutionContext
+    # graphql-core's execution; the one change is a subscription event's own memo.
+    assert schema.execution_context_class is EventScopedExecutionContext
     assert _planned(schema._schema) == set()
 
 
@@ -378,7 +380,7 @@ def untested_graphql_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_untested_versions_turn_the_fast_path_off() -> None:
     schemas = [build_schema(), build_schema(Limits(introspection=False))]
     assert [s.execution_context_class.__name__ for s in schemas] == [
-        "StrawberryGraphQLCoreExecutionContext",
+        "EventScopedExecutionContext",
         "SuggestionlessStandardExecutionContext",
     ]
     assert not any(_planned(s._schema) for s in schemas)

@@ -72,6 +72,10 @@ TESTED_VERSIONS: Final[Mapping[str, tuple[str, str]]] = {
 _RELEASE = re.compile(r"\d+(\.\d+)*")
 
 
+# graphql-core 3.3's memo of collected subfields (EventScopedExecutionContext).
+_SUBFIELD_MEMO = "_relevant_sub_fields"
+
+
 def _release(version: str) -> tuple[int, ...] | None:
     """The numbers of a final release; None for anything else (3.4.0rc1, 3.3.2+local),
     which is treated as untested."""
@@ -231,7 +235,25 @@ def _type_check_needs_no_info(object_type: GraphQLObjectType) -> bool:
     return check is None or getattr(check, "__func__", None) is Node.is_type_of.__func__  # type: ignore[attr-defined]
 
 
-class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class EventScopedExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Each subscription event gets its own memo of collected subfields.
+
+    graphql-core 3.3 runs every event on a shallow copy of the subscription's executor,
+    which shares the memo: keyed by the identity of each event's new field lists, it
+    kept an entry per event for the life of the subscription, and a server streaming a
+    farm's jobs grew without bound. The memo is private (``_relevant_sub_fields``),
+    hence the check; graphql-core's version is pinned to the tested range, and
+    tests/graphql/test_subscription_memory.py compares this with the standard copy.
+    """
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        if hasattr(executor, _SUBFIELD_MEMO):
+            setattr(executor, _SUBFIELD_MEMO, {})
+        return executor
+
+
+class FastPathExecutionContext(EventScopedExecutionContext):
     """Strawberry's execution context, with planned fields read directly."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -337,7 +359,7 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-class HideSuggestions(StrawberryGraphQLCoreExecutionContext):
+class HideSuggestions(EventScopedExecutionContext):
     """For a server without introspection: coercion errors of variables must not
     suggest the names of fields or enum values."""
 
@@ -363,4 +385,4 @@ def execution_context_class(
         return SuggestionlessExecutionContext if hide_suggestions else FastPathExecutionContext
     if hide_suggestions:
         return SuggestionlessStandardExecutionContext
-    return StrawberryGraphQLCoreExecutionContext
+    return EventScopedExecutionContext
