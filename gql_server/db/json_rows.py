@@ -39,7 +39,7 @@ def enabled(dialect: Dialect) -> bool:
     return bool(getattr(dialect, "is_mariadb", False)) and tuple(version[:2]) >= MINIMUM_MARIADB
 
 
-def _sql_type(column: Column[Any], dialect: Dialect) -> str:
+def _sql_type(column: Column[Any]) -> str:
     """The JSON_TABLE column type a value of ``column`` is read as: the column's own
     width for text, so that nothing is cut on the way."""
     python_type = column.type.python_type
@@ -64,8 +64,7 @@ def source(dialect: Dialect, table: Table, names: tuple[str, ...]) -> TextualSel
     """``SELECT <names> FROM JSON_TABLE(:json_rows …)``: each row a JSON array of the
     values of ``names`` in that order (``parameter`` builds it)."""
     columns = ", ".join(
-        f"{name} {_sql_type(table.c[name], dialect)} PATH '$[{index}]'"
-        for index, name in enumerate(names)
+        f"{name} {_sql_type(table.c[name])} PATH '$[{index}]'" for index, name in enumerate(names)
     )
     selected = ", ".join(f"rows_.{name}" for name in names)
     return text(
