@@ -8,7 +8,7 @@ and the loaders are renewed: a cached row would show a job as it was at the firs
 
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from sqlalchemy.orm import Session
@@ -79,17 +79,24 @@ def _live_events(
     return _events(_live_hub(info), wanted, kind)
 
 
-async def _job(info: Info, event: JobChanged) -> PrintJob | None:
-    def read(session: Session) -> tuple[object | None, object | None]:
-        job = job_queries.fetch_jobs_by_ids(session, [event.print_job_id])
-        printer = printer_queries.fetch_printers_by_ids(session, [event.printer_id])
-        return job.get(event.print_job_id), printer.get(event.printer_id)
+async def _jobs(info: Info, events: Sequence[JobChanged]) -> list[PrintJob | None]:
+    """The jobs of a batch of events, read in one transaction: a burst (a farm finishing
+    several jobs in one group commit) costs one read, not one each in turn, so the last
+    event of the burst waits for no other's. None for a job deleted since."""
+    if not events:
+        return []
+
+    def read(session: Session) -> tuple[dict[int, Any], dict[int, Any]]:
+        jobs = job_queries.fetch_jobs_by_ids(session, [e.print_job_id for e in events])
+        printer_ids = sorted({e.printer_id for e in events})
+        return jobs, printer_queries.fetch_printers_by_ids(session, printer_ids)
 
     info.context.loaders = Loaders(info.context.read, info.context.now)
-    row, printer = await info.context.read(read)
-    if row is None or printer is None:
-        return None  # deleted since: nothing to show
-    return print_jobs_from_rows([row], {event.printer_id: printer_from_row(printer)})[0]
+    rows, printer_rows = await info.context.read(read)
+    printers = {printer_id: printer_from_row(row) for printer_id, row in printer_rows.items()}
+    found = [row for row in rows.values() if row.printer_id in printers]
+    built = dict(zip([row.id for row in found], print_jobs_from_rows(found, printers), strict=True))
+    return [built.get(event.print_job_id) for event in events]
 
 
 @strawberry.type
@@ -124,10 +131,8 @@ class Subscription:
     ) -> AsyncIterator[PrintJobChange]:
         async with aclosing(_live_events(info, printer_ids, JobChanged)) as batches:
             async for events in batches:
-                for event in events:
-                    if not isinstance(event, JobChanged):
-                        continue
-                    job = await _job(info, event)
+                changes = [event for event in events if isinstance(event, JobChanged)]
+                for event, job in zip(changes, await _jobs(info, changes), strict=True):
                     if job is not None:
                         yield PrintJobChange(action=JobChangeAction(event.action), job=job)
 
