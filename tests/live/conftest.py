@@ -16,6 +16,7 @@ from sqlalchemy import select
 from gql_server.db.models import JobDetails, JobTotals, PrintJob
 from gql_server.db.session import Database
 from gql_server.moonraker.live import LiveOptions
+from gql_server.moonraker.parse import parse_totals
 from gql_server.services.live import (
     Backoff,
     EventHub,
@@ -26,6 +27,7 @@ from gql_server.services.live import (
 )
 from gql_server.services.sync import Syncer
 from tests.factories import LOOPBACK, TEST_BOX
+from tests.support.fake_moonraker import FakeMoonraker
 from tests.sync.conftest import FAST
 
 BASE_DELAY = 0.05
@@ -109,6 +111,22 @@ class Live:
             return events if len(events) >= count else []
 
         return list(await self.until(found, f"{count} {action} job event(s)"))
+
+    async def moonraker_totals_stored(
+        self, database: Database, printer_id: int, fake: FakeMoonraker
+    ) -> None:
+        """Moonraker's totals as it reports them now: live mode stores them in their own
+        transaction after announcing a finished job (services/live/history.py)."""
+        wanted = parse_totals(fake.totals_snapshot()["job_totals"])
+
+        def stored() -> bool:
+            with database.scope() as session:
+                totals = session.scalar(select(JobTotals).where(JobTotals.printer_id == printer_id))
+                return totals is not None and all(
+                    getattr(totals, name) == value for name, value in wanted.items()
+                )
+
+        await self.until(stored, "Moonraker's totals stored")
 
 
 def comparable_jobs(database: Database, printer_id: int) -> list[dict[str, Any]]:

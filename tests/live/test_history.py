@@ -5,7 +5,9 @@ import asyncio
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
+from gql_server.db.models import JobTotals
 from gql_server.db.session import Database
 from gql_server.services.sync import Syncer
 from tests.live.conftest import comparable_jobs, comparable_totals, running
@@ -54,6 +56,7 @@ def test_a_print_from_start_to_end_is_stored_as_an_import_stores_it(
             fake.websocket.push_status({"display_status": {"progress": 0.5}})
             _end(fake, job["job_id"], final)
             await live.job_event("FINISHED")
+            await live.moonraker_totals_stored(database, printer, fake)
 
     asyncio.run(scenario())
     (stored,) = stored_jobs(database, printer)
@@ -91,6 +94,36 @@ def test_a_job_that_ends_while_the_socket_is_down_is_there_once_after_reconnecti
     asyncio.run(scenario())
     keys = Counter((job.job_id, job.start_time) for job in stored_jobs(database, printer))
     assert list(keys.values()) == [1]
+
+
+def test_a_finished_job_is_stored_and_counted_while_moonrakers_totals_fail(
+    database: Database,
+    syncer: Syncer,
+    moonraker_server: FakeMoonrakerServer,
+    fake: FakeMoonraker,
+) -> None:
+    """The job does not wait on Moonraker's totals: every totals request failing (and
+    with it the reconnect's sync, which stores them last) loses neither the job nor its
+    place in our totals."""
+    printer = add_printer(database, "voron-1", moonraker_server.url)
+
+    async def scenario() -> None:
+        async with running(syncer) as live:
+            await live.connected(printer, fake)
+            job = fake.websocket.start_print("benchy.gcode")
+            await live.job_event("ADDED")
+            fake.fault("status", path="/server/history/totals")
+            fake.websocket.end_print(job["job_id"], "completed")
+            await live.job_event("FINISHED")
+            await live.until(lambda: live.service.reconnects > 0, "the failure seen")
+
+    asyncio.run(scenario())
+    assert [job.status for job in stored_jobs(database, printer)] == ["completed"]
+    with database.scope() as session:
+        totals = session.scalar(select(JobTotals).where(JobTotals.printer_id == printer))
+        assert totals is not None
+        assert (totals.total_jobs, totals.finished_jobs) == (1, 1)
+        assert totals.moonraker_total_jobs == 0  # as the sync on connecting stored them
 
 
 def test_a_job_id_reused_after_a_history_reset_is_a_new_row(
@@ -140,6 +173,7 @@ def test_after_a_history_reset_live_rows_are_those_an_import_makes(
             second = fake.websocket.start_print("b.gcode", start_time=BASE_TIME + 86_400)
             fake.websocket.end_print(second["job_id"], "cancelled")
             await live.job_event("FINISHED", count=2)
+            await live.moonraker_totals_stored(database, printer, fake)
             assert (await syncer.sync_printer(twin)).ok
 
     asyncio.run(scenario())

@@ -191,17 +191,18 @@ class PrinterConnection:
         if action is None or not isinstance(job, dict):
             return  # a deletion or reset: jobs deleted from Moonraker stay here
         written = await self.writer.write(job, http)
-        if not written.changed:
-            return  # a sync wrote it first, and announced it
-        self.hub.publish(
-            JobChanged(
-                self.target.printer_id,
-                action,
-                written.print_job_id,
-                written.job_id,
-                written.start_time,
+        if written.changed:  # otherwise a sync wrote it first, and announced it
+            self.hub.publish(
+                JobChanged(
+                    self.target.printer_id,
+                    action,
+                    written.print_job_id,
+                    written.job_id,
+                    written.start_time,
+                )
             )
-        )
+        if written.finished:
+            await self.writer.store_totals(http)
 
     def _publish(self, status: LiveStatus) -> None:
         self.hub.publish(StatusChanged(self.target.printer_id, status))

@@ -4,15 +4,18 @@ The notification carries the job as Moonraker stores it (``added``: in_progress 
 ``end_time`` null; ``finished``: the same ``job_id`` with its final status), so it is
 written by the importer's own ``write_page``: the same identity (printer, job id, start
 time), digest, details, slicer settings and ``last_seen``. Once the job has finished,
-the totals are brought up to date and Moonraker's own are stored, as the sync runner
-does after an import: a job still printing counts in neither.
+our totals count it in the same transaction, as an import would: a job still printing
+counts in neither. Moonraker's own totals are asked for at once, but stored in a
+transaction of their own once the job is written and announced (``store_totals``): the
+job never waits on a second request to Moonraker, and a totals request that fails
+loses no job (the reconnect's sync stores them).
 
 An event is one transaction. Its first statement marks the printer seen only while no
 sync holds the printer's lease, which also locks the printer row (MariaDB) or the
 database (SQLite) until the commit: no sync can take the lease and plan the same jobs
 meanwhile, so the event needs no lease of its own. A sync holding it is waited for.
-What needs Moonraker (its totals, a gcode tail not read yet) is fetched before the
-transaction, so the transaction never waits on the network.
+What needs Moonraker (a gcode tail not read yet, its totals) is fetched before the
+transaction that stores it, so no transaction waits on the network.
 """
 
 import asyncio
@@ -62,6 +65,8 @@ class WrittenJob:
     # Created, or moved to another status. False when a sync wrote it first (the catch-up
     # sync after a reconnect): the sync announced it, so the notification is not news.
     changed: bool
+    # In its final status: Moonraker's totals count it now (``HistoryWriter.store_totals``).
+    finished: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +76,6 @@ class HistoryEvent:
     row: dict[str, Any]
     # The job's details from its metadata and gcode tail; None without metadata.
     details: dict[str, Any] | None
-    # Moonraker's ``job_totals`` once the job has finished; None while it prints.
-    reported_totals: dict[str, Any] | None
     # The quote of the job's Spoolman spool, when it names one and Spoolman is set.
     quotes: dict[JobKey, SpoolQuote]
 
@@ -99,9 +102,8 @@ class HistoryWriter:
     async def write(self, raw: dict[str, Any], client: MoonrakerClient) -> WrittenJob:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 2 * self.lease.total_seconds()
+        event = await self._gather(raw, client)
         while True:
-            # Gathered again after waiting for a sync: Moonraker's totals may have moved.
-            event = await self._gather(raw, client)
             written = await run_retrying_conflicts(self.database, partial(self._write, event=event))
             if written is not None:
                 return written
@@ -109,21 +111,21 @@ class HistoryWriter:
                 raise LeaseBusyError(f"printer id {self.printer_id} stayed locked by a sync")
             await asyncio.sleep(LEASE_POLL_S)
 
+    async def store_totals(self, client: MoonrakerClient) -> None:
+        """Moonraker's totals after a job finished, in their own transaction. Skipped
+        while a sync holds the printer: it stores them itself when it ends."""
+        reported = _job_totals(await client.history_totals())
+        await run_retrying_conflicts(self.database, partial(self._store_totals, reported=reported))
+
+    def _store_totals(self, session: Session, reported: dict[str, Any]) -> None:
+        now = self.clock()
+        if _mark_seen_unless_syncing(session, self.printer_id, now):
+            store_moonraker_totals(session, self.printer_id, reported, now)
+
     async def _gather(self, raw: dict[str, Any], client: MoonrakerClient) -> HistoryEvent:
-        """Moonraker's totals are asked for at once, and arrive while the details are read."""
         row = parse_job(raw)  # BAD_RESPONSE when the notification lacks a key field
-        totals = None
-        if row["status"] != UNFINISHED:
-            # A job still printing is in neither our totals nor Moonraker's.
-            totals = asyncio.ensure_future(client.history_totals())
-        try:
-            details = await self._details(raw, row, client)
-            quotes = await self._spool_quotes(row)
-            reported = None if totals is None else _job_totals(await totals)
-        finally:
-            if totals is not None and not totals.done():
-                totals.cancel()
-        return HistoryEvent(row, details, reported, quotes)
+        details = await self._details(raw, row, client)
+        return HistoryEvent(row, details, await self._spool_quotes(row))
 
     async def _spool_quotes(self, row: dict[str, Any]) -> dict[JobKey, SpoolQuote]:
         """As an import quotes its pending jobs; asked whether or not the write will
@@ -157,16 +159,17 @@ class HistoryWriter:
             details[key] = event.details
         job_costs.expect_spools(session, self.printer_id, event.quotes)
         page = write_page(session, batch, details)
-        if event.reported_totals is not None:
+        finished = event.row["status"] != UNFINISHED
+        if finished:  # a job still printing is in neither our totals nor Moonraker's
             self._count(session, batch, key)
-            store_moonraker_totals(session, self.printer_id, event.reported_totals, now)
         job_id, start_time = key
-        return WrittenJob(page.result.ids[key], job_id, start_time, changed=bool(page.written))
+        changed = bool(page.written)
+        return WrittenJob(page.result.ids[key], job_id, start_time, changed, finished)
 
     def _count(self, session: Session, batch: jobs.JobBatch, key: JobKey) -> None:
         """The totals with the finished job in them, as a recompute makes them. A job the
         write left as it was (a sync stored it first) changes nothing; the recompute then
-        only makes sure the row Moonraker's totals go into exists."""
+        only makes sure the row Moonraker's totals go into (``store_totals``) exists."""
         stored = batch.stored.get(key)
         if batch.is_pending(key):
             before = None if stored is None else str(stored.status)
