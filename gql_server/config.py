@@ -138,8 +138,10 @@ def parse_host(raw: str, name: str) -> str:
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
-    if raw is None:
-        return default
+    return default if raw is None else _seconds(raw, name)
+
+
+def _seconds(raw: str, name: str) -> float:
     try:
         value = float(raw)
     except ValueError:

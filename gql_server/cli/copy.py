@@ -45,22 +45,8 @@ secret (GQL_SECRET_KEY, or the SQLite source's <file>.secret)."""
 def register(commands: Commands) -> None:
     copy = add_command(commands, "copy", "copy a database into another (move or back up)")
     copy.description = DESCRIPTION
-    copy.add_argument(
-        "--from",
-        dest="source",
-        required=True,
-        type=database_url,
-        metavar="URL",
-        help="the database to read, e.g. sqlite:////var/lib/gql_server/farm.db",
-    )
-    copy.add_argument(
-        "--to",
-        dest="target",
-        required=True,
-        type=database_url,
-        metavar="URL",
-        help="the database to write, e.g. mysql+pymysql://farm:pw@db/farm",
-    )
+    _add_database(copy, "--from", "source", "read, e.g. sqlite:////var/lib/gql_server/farm.db")
+    _add_database(copy, "--to", "target", "write, e.g. mysql+pymysql://farm:pw@db/farm")
     copy.add_argument(
         "--force",
         action="store_true",
@@ -74,6 +60,17 @@ def register(commands: Commands) -> None:
         help=f"rows per batch and commit (default {DEFAULT_BATCH_SIZE})",
     )
     copy.set_defaults(handler=run_copy)
+
+
+def _add_database(parser: argparse.ArgumentParser, flag: str, dest: str, use: str) -> None:
+    parser.add_argument(
+        flag,
+        dest=dest,
+        required=True,
+        type=database_url,
+        metavar="URL",
+        help=f"the database to {use}",
+    )
 
 
 def database_url(text: str) -> str:

@@ -85,16 +85,12 @@ class DocumentPreparer:
         timeout: float,
         max_tokens: int,
         hide_suggestions: bool,
-        cache_size: int = CACHE_SIZE,
-        cache_characters: int = CACHE_CHARACTERS,
     ) -> None:
         self.schema = schema
         self.hide_suggestions = hide_suggestions
         self.timeout = timeout
         self.max_tokens = max_tokens
         self.pool: ValidationPool = shared_pool(hide_suggestions)
-        self.cache_size = cache_size
-        self.cache_characters = cache_characters
         self._cache: OrderedDict[str, PreparedDocument] = OrderedDict()
         self._cached_characters = 0
 
@@ -113,7 +109,7 @@ class DocumentPreparer:
     def _remember(self, text: str, prepared: PreparedDocument) -> None:
         self._cache[text] = prepared
         self._cached_characters += _weight(text, prepared)
-        while len(self._cache) > self.cache_size or self._cached_characters > self.cache_characters:
+        while len(self._cache) > CACHE_SIZE or self._cached_characters > CACHE_CHARACTERS:
             old_text, old = self._cache.popitem(last=False)
             self._cached_characters -= _weight(old_text, old)
 

@@ -23,7 +23,7 @@ class SpoolmanUnavailable(Exception):
     """Spoolman did not give a usable answer."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Spool:
     """What a spool's cost needs, as Spoolman gives it (prices in its currency)."""
 

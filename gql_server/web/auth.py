@@ -7,6 +7,7 @@ checked per field by the schema's permission classes.
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -113,25 +114,18 @@ def _wants_ide(request: Request) -> bool:
     return request.method == "GET" and "query" not in request.query_params
 
 
+@dataclass(frozen=True, slots=True)
 class AuthGate:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        database: Database,
-        throttle: FailureThrottle,
-        clock: Callable[[], datetime],
-        on_refusal: Callable[[str], None] | None = None,
-        serves_ide: bool = True,
-    ) -> None:
-        """``serves_ide`` False: every request needs a key, a GET without a query too
-        (the export's routes have no page to show)."""
-        self.app = app
-        self.serves_ide = serves_ide
-        self.on_refusal = on_refusal
-        self.database = database
-        self.throttle = throttle
-        self.clock = clock
+    """``serves_ide`` False: every request needs a key, a GET without a query too
+    (the export's routes have no page to show)."""
+
+    app: ASGIApp
+    _: KW_ONLY
+    database: Database
+    throttle: FailureThrottle
+    clock: Callable[[], datetime]
+    on_refusal: Callable[[str], None] | None = None
+    serves_ide: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HTTP only: the Route in front of it never passes a websocket on.

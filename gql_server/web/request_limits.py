@@ -10,6 +10,7 @@ tokens with the GraphQL lexer, which stops at the limit.
 
 import json
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -171,21 +172,14 @@ def _queries(scope: Scope, body: bytes) -> tuple[bool, list[str]]:
     return False, []
 
 
+@dataclass(frozen=True, slots=True)
 class RequestLimits:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_body_bytes: int,
-        max_tokens: int,
-        body_timeout: float = 10.0,
-        on_refusal: Callable[[str], None] | None = None,
-    ) -> None:
-        self.app = app
-        self.on_refusal = on_refusal
-        self.max_body_bytes = max_body_bytes
-        self.max_tokens = max_tokens
-        self.body_timeout = body_timeout
+    app: ASGIApp
+    _: KW_ONLY
+    max_body_bytes: int
+    max_tokens: int
+    body_timeout: float = 10.0
+    on_refusal: Callable[[str], None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HTTP only: the Route in front of it never passes a websocket on.

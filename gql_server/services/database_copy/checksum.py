@@ -10,6 +10,7 @@ missing or duplicated row.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,25 +30,26 @@ class TableSum:
     checksum: str
 
 
+# Each kind's tag and text, tried in order: bool before int (a bool is an int), and
+# datetime before date (a datetime is a date).
+KINDS: tuple[tuple[type | tuple[type, ...], str, Callable[[Any], str]], ...] = (
+    (bool, "bool", lambda value: str(int(value))),
+    (int, "int", str),
+    (float, "float", repr),
+    (str, "str", str),
+    ((bytes, bytearray, memoryview), "bytes", lambda value: bytes(value).hex()),
+    (datetime, "datetime", lambda value: as_utc(value).isoformat()),
+    (date, "date", date.isoformat),
+    (Decimal, "decimal", str),
+)
+
+
 def canonical(value: Any) -> str:
     if value is None:
         return "null"
-    if isinstance(value, bool):  # before int: a bool is an int
-        return f"bool:{int(value)}"
-    if isinstance(value, int):
-        return f"int:{value}"
-    if isinstance(value, float):
-        return f"float:{value!r}"
-    if isinstance(value, str):
-        return f"str:{value}"
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"bytes:{bytes(value).hex()}"
-    if isinstance(value, datetime):
-        return f"datetime:{as_utc(value).isoformat()}"
-    if isinstance(value, date):
-        return f"date:{value.isoformat()}"
-    if isinstance(value, Decimal):
-        return f"decimal:{value}"
+    for kind, tag, text in KINDS:
+        if isinstance(value, kind):
+            return f"{tag}:{text(value)}"
     raise TypeError(f"no canonical text for {type(value).__name__}")
 
 

@@ -17,7 +17,7 @@ from gql_server.services.database_copy.transfer import Report, copy_table
 DEFAULT_BATCH_SIZE = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TableCheck:
     table: str
     source: TableSum

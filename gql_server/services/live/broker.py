@@ -46,7 +46,7 @@ CLOSE_TIMEOUT_S = 2.0
 HEALTH_CHECK_S = 15
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BrokerOptions:
     channel: str = CHANNEL
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0))
