@@ -1,5 +1,7 @@
 """setFilamentPrice: a new price of a filament type, in force from now."""
 
+from dataclasses import fields
+
 import strawberry
 
 from gql_server.graphql.context import Info
@@ -37,6 +39,10 @@ class SetFilamentPriceInput:
         description=f"Above 0, at most {prices.DIAMETER_MAX:g}.",
     )
 
+    def to_service(self) -> NewFilamentPrice:
+        """Field by field: the input and the service's price share their names."""
+        return NewFilamentPrice(**{f.name: getattr(self, f.name) for f in fields(NewFilamentPrice)})
+
 
 @strawberry.type
 class FilamentPricePayload:
@@ -54,13 +60,7 @@ class CostMutations:
     async def set_filament_price(
         self, info: Info, input: SetFilamentPriceInput
     ) -> FilamentPricePayload:
-        new = NewFilamentPrice(
-            filament_type=input.filament_type,
-            price_per_kg=input.price_per_kg,
-            currency=input.currency,
-            density_g_per_cm3=input.density_g_per_cm3,
-            diameter_mm=input.diameter_mm,
-        )
+        new = input.to_service()
         currency, now = info.context.settings.currency, info.context.now()
         outcome = await attempt(
             lambda: info.context.write(

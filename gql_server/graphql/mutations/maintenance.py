@@ -1,5 +1,6 @@
 """createMaintenanceTask, recordMaintenance, deleteMaintenanceTask."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import strawberry
@@ -74,8 +75,7 @@ class MaintenanceMutations:
     async def create_maintenance_task(
         self, info: Info, input: CreateMaintenanceTaskInput
     ) -> MaintenanceTaskPayload:
-        outcome = await attempt(lambda: _create(info, input))
-        return _payload(outcome.value, outcome.user_errors)
+        return await _task_payload(lambda: _create(info, input))
 
     @strawberry.mutation(
         description="Record that a task was done: its odometers start again from doneAt.",
@@ -84,8 +84,7 @@ class MaintenanceMutations:
     async def record_maintenance(
         self, info: Info, input: RecordMaintenanceInput
     ) -> MaintenanceTaskPayload:
-        outcome = await attempt(lambda: _record(info, input))
-        return _payload(outcome.value, outcome.user_errors)
+        return await _task_payload(lambda: _record(info, input))
 
     @strawberry.mutation(
         description="Delete a task and the record of when it was done.",
@@ -101,9 +100,14 @@ class MaintenanceMutations:
         )
 
 
-def _payload(task: TaskStatus | None, errors: list[UserError]) -> MaintenanceTaskPayload:
+async def _task_payload(
+    change: Callable[[], Awaitable[TaskStatus | None]],
+) -> MaintenanceTaskPayload:
+    """Run a change of one task; the payload holds the task as it now stands, or why not."""
+    outcome = await attempt(change)
+    task = outcome.value
     return MaintenanceTaskPayload(
-        task=None if task is None else maintenance_task(task), user_errors=errors
+        task=None if task is None else maintenance_task(task), user_errors=outcome.user_errors
     )
 
 

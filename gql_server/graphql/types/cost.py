@@ -1,5 +1,6 @@
 """What a job cost, what a bucket of jobs cost, and the filament prices they came from."""
 
+from dataclasses import fields
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -134,12 +135,10 @@ class FilamentPrice:
     )
 
 
+# Every field reads the filament_prices column of its own name.
+_PRICE_COLUMNS = tuple(field.name for field in fields(FilamentPrice))
+
+
 def filament_price_from_row(row: Any) -> FilamentPrice:
-    return FilamentPrice(
-        filament_type=row.filament_type,
-        price_per_kg=row.price_per_kg,
-        currency=row.currency,
-        density_g_per_cm3=row.density_g_per_cm3,
-        diameter_mm=row.diameter_mm,
-        effective_from=row.effective_from,
-    )
+    """A filament_prices row; a column added to both needs no line here."""
+    return FilamentPrice(**{name: getattr(row, name) for name in _PRICE_COLUMNS})

@@ -5,43 +5,15 @@ from datetime import datetime
 import strawberry
 
 from gql_server.graphql.context import Info
-from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.loaders import GroupKey
-from gql_server.graphql.pages import After, Before, First, Last
 from gql_server.graphql.runtime.job_pages import job_connection
-from gql_server.graphql.runtime.selection import job_page_request
+from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.graphql.types.connection import Connection
+from gql_server.graphql.types.job_owner import JobOwner
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
-from gql_server.graphql.types.printer import Printer, printer_from_row
+from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
 from gql_server.services.file_queries import FileRow
-
-
-async def resolve_file_jobs(
-    root: "PrintFile",
-    info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
-    filter: PrintJobFilter | None = None,
-    order_by: PrintJobOrder | None = None,
-) -> Connection[PrintJob]:
-    """The file's jobs; the loader reads the pages of every file of a page in one query."""
-    r = job_page_request(info, first, after, last, before, filter, order_by)
-    loaders = info.context.loaders
-    file_id = root.database_id
-    page = await loaders.file_jobs_page.load(GroupKey(r, file_id))
-    printers: dict[int, Printer] = {}
-    if r.selection.with_printer and page.items:
-        ids = sorted({row.printer_id for row in page.items})
-        rows = await loaders.printer.load_many(ids)
-        printers = {row.id: printer_from_row(row) for row in rows if row is not None}
-
-    async def count() -> int:
-        return await loaders.file_job_count.load(GroupKey(r.job_filter, file_id))
-
-    return job_connection(page, r.order, counter=count, printers=printers)
 
 
 @strawberry.type(
@@ -49,7 +21,7 @@ async def resolve_file_jobs(
     "over its jobs: under `files`' filter, over the jobs that filter keeps; elsewhere "
     "over every job. Completed and finished jobs are counted as printStats counts them."
 )
-class PrintFile(Node):
+class PrintFile(Node, JobOwner):
     filename: str
     prints: int = strawberry.field(description="Jobs that printed it, in progress included.")
     completed: int = strawberry.field(description="Of them, completed jobs.")
@@ -78,9 +50,25 @@ class PrintFile(Node):
         return [printer_from_row(row) for row in rows]
 
     print_jobs: Connection[PrintJob] = strawberry.field(
-        resolver=resolve_file_jobs,
+        resolver=resolve_print_jobs,
         description="This file's jobs, newest first unless ordered otherwise.",
     )
+
+    async def own_jobs(self, info: Info, r: JobPageRequest) -> Connection[PrintJob]:
+        """The loader reads the pages of every file of a page in one query."""
+        loaders = info.context.loaders
+        file_id = self.database_id
+        page = await loaders.file_jobs_page.load(GroupKey(r, file_id))
+        printers: dict[int, Printer] = {}
+        if r.selection.with_printer and page.items:
+            ids = sorted({row.printer_id for row in page.items})
+            rows = await loaders.printer.load_many(ids)
+            printers = {row.id: printer_from_row(row) for row in rows if row is not None}
+
+        async def count() -> int:
+            return await loaders.file_job_count.load(GroupKey(r.job_filter, file_id))
+
+        return job_connection(page, r.order, counter=count, printers=printers)
 
 
 def print_file_from_row(row: FileRow, printer_filter: tuple[int, ...] | None = None) -> PrintFile:

@@ -10,9 +10,10 @@ from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
 from gql_server.graphql.pages import After, Before, First, Last
 from gql_server.graphql.runtime.job_pages import jobs_of_every_printer, jobs_of_printer
 from gql_server.graphql.runtime.printer_totals import NOT_LOADED, totals_now_or_later
-from gql_server.graphql.runtime.selection import job_page_request
+from gql_server.graphql.runtime.selection import JobPageRequest, job_page_request
 from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.connection import Connection
+from gql_server.graphql.types.job_owner import JobOwner
 from gql_server.graphql.types.job_totals import JobTotals
 from gql_server.graphql.types.live_status import LiveStatus, live_status_from
 from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_maintenance
@@ -30,11 +31,6 @@ def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
     return None if state is None else live_status_from(state)
 
 
-async def resolve_hourly_cost(root: "Printer", info: Info) -> float | None:
-    hourly: float | None = await info.context.loaders.hourly_cost.load(root.database_id)
-    return hourly
-
-
 async def resolve_print_jobs(
     root: object,
     info: Info,
@@ -45,11 +41,11 @@ async def resolve_print_jobs(
     filter: PrintJobFilter | None = None,
     order_by: PrintJobOrder | None = None,
 ) -> Connection[PrintJob]:
-    """Both ``printJobs`` fields: ``Printer.printJobs`` over its printer (``root``),
-    the root one over every printer."""
+    """Every ``printJobs`` field: a Printer's or a PrintFile's over its own jobs
+    (``root``), the root one over every printer."""
     request = job_page_request(info, first, after, last, before, filter, order_by)
-    if isinstance(root, Printer):
-        return await jobs_of_printer(info, root, request)
+    if isinstance(root, JobOwner):
+        return await root.own_jobs(info, request)
     return await jobs_of_every_printer(info, request, printer_from_row)
 
 
@@ -60,7 +56,7 @@ class SyncStatusError:
 
 
 @strawberry.type(description="A Klipper/Moonraker printer of the farm.")
-class Printer(Node):
+class Printer(Node, JobOwner):
     name: str
     location: str | None
     moonraker_url: str
@@ -92,11 +88,19 @@ class Printer(Node):
         resolver=resolve_maintenance,
         description="Its maintenance tasks with their odometers, oldest task first.",
     )
-    hourly_cost: float | None = strawberry.field(
-        resolver=resolve_hourly_cost,
+
+    # A method's field comes after the attributes' in the schema: this one stays last.
+    @strawberry.field(
         description="Machine cost per hour in force now, in the farm's currency (set "
-        "with updatePrinter); null when none.",
+        "with updatePrinter); null when none."
     )
+    async def hourly_cost(self, info: Info) -> float | None:
+        hourly: float | None = await info.context.loaders.hourly_cost.load(self.database_id)
+        return hourly
+
+    async def own_jobs(self, info: Info, request: JobPageRequest) -> Connection[PrintJob]:
+        """Through the loader: every printer of a page has its page read in one query."""
+        return await jobs_of_printer(info, self, request)
 
 
 _COLUMNS = field_columns(Printer)
