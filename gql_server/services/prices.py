@@ -20,12 +20,41 @@ from gql_server.services import job_costs
 from gql_server.services.errors import NotFoundError, ValidationError
 from gql_server.services.row_locks import lock_parent
 
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """A number's allowed range, stated once: the service checks it and the GraphQL
+    input's description says it."""
+
+    field: str  # as the API names it
+    maximum: float
+    zero_ok: bool
+
+    @property
+    def text(self) -> str:
+        low = "0 to" if self.zero_ok else "Above 0, at most"
+        return f"{low} {self.maximum:g}"
+
+    def check(self, value: float) -> float:
+        low_ok = value >= 0 if self.zero_ok else value > 0
+        if not (math.isfinite(value) and low_ok and value <= self.maximum):
+            low = "at least 0" if self.zero_ok else "above 0"
+            raise ValidationError(
+                f"{self.field} must be {low} and at most {self.maximum:g}, got {value!r}",
+                field=self.field,
+                code="OUT_OF_RANGE",
+            )
+        return value
+
+
 FILAMENT_TYPE_MAX = 100
 # Bounds that keep a typo from pricing a farm's history: no filament costs 100,000 per
-# kg, is denser than 25 g/cm^3 (osmium is 22.6) or thicker than 10 mm.
-PRICE_MAX = 100_000.0
-DENSITY_MAX = 25.0
-DIAMETER_MAX = 10.0
+# kg, is denser than 25 g/cm^3 (osmium is 22.6) or thicker than 10 mm; an hourly rate
+# is bounded as a price is.
+PRICE_PER_KG = Bounds("pricePerKg", 100_000.0, zero_ok=True)
+DENSITY = Bounds("densityGPerCm3", 25.0, zero_ok=False)
+DIAMETER = Bounds("diameterMm", 10.0, zero_ok=False)
+HOURLY_COST = Bounds("hourlyCost", PRICE_PER_KG.maximum, zero_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,18 +64,6 @@ class NewFilamentPrice:
     currency: str
     density_g_per_cm3: float
     diameter_mm: float
-
-
-def _check_number(value: float, *, field: str, maximum: float, zero_ok: bool) -> float:
-    low_ok = value >= 0 if zero_ok else value > 0
-    if not (math.isfinite(value) and low_ok and value <= maximum):
-        low = "at least 0" if zero_ok else "above 0"
-        raise ValidationError(
-            f"{field} must be {low} and at most {maximum:g}, got {value!r}",
-            field=field,
-            code="OUT_OF_RANGE",
-        )
-    return value
 
 
 def check_currency(currency: str, farm_currency: str) -> str:
@@ -79,16 +96,10 @@ def set_filament_price(
     row = FilamentPrice(
         filament_type=filament_type,
         filament_type_folded=fold(filament_type, FOLDED_WIDTHS["filament_type_folded"]),
-        price_per_kg=_check_number(
-            new.price_per_kg, field="pricePerKg", maximum=PRICE_MAX, zero_ok=True
-        ),
+        price_per_kg=PRICE_PER_KG.check(new.price_per_kg),
         currency=check_currency(new.currency, farm_currency),
-        density_g_per_cm3=_check_number(
-            new.density_g_per_cm3, field="densityGPerCm3", maximum=DENSITY_MAX, zero_ok=False
-        ),
-        diameter_mm=_check_number(
-            new.diameter_mm, field="diameterMm", maximum=DIAMETER_MAX, zero_ok=False
-        ),
+        density_g_per_cm3=DENSITY.check(new.density_g_per_cm3),
+        diameter_mm=DIAMETER.check(new.diameter_mm),
         effective_from=now,
     )
     session.add(row)
@@ -119,7 +130,7 @@ def set_hourly_cost(
     if not lock_parent(session, Printer, printer_id):
         raise NotFoundError(f"no printer with id {printer_id}", field="id")
     if hourly_cost is not None:
-        _check_number(hourly_cost, field="hourlyCost", maximum=PRICE_MAX, zero_ok=True)
+        HOURLY_COST.check(hourly_cost)
     row = PrinterHourlyRate(
         printer_id=printer_id, hourly_cost=hourly_cost, currency=farm_currency, effective_from=now
     )

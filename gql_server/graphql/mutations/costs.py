@@ -23,7 +23,7 @@ class SetFilamentPriceInput:
         f"{prices.FILAMENT_TYPE_MAX} characters."
     )
     price_per_kg: float = strawberry.field(
-        description=f"0 to {prices.PRICE_MAX:g}, in the currency below."
+        description=f"{prices.PRICE_PER_KG.text}, in the currency below."
     )
     currency: str = strawberry.field(
         description="ISO 4217 code; must be the farm's GQL_CURRENCY (CURRENCY_MISMATCH "
@@ -32,11 +32,11 @@ class SetFilamentPriceInput:
     density_g_per_cm3: float = strawberry.field(
         default=cost_rules.DEFAULT_DENSITY,
         name="densityGPerCm3",
-        description=f"Above 0, at most {prices.DENSITY_MAX:g}.",
+        description=f"{prices.DENSITY.text}.",
     )
     diameter_mm: float = strawberry.field(
         default=cost_rules.DEFAULT_DIAMETER,
-        description=f"Above 0, at most {prices.DIAMETER_MAX:g}.",
+        description=f"{prices.DIAMETER.text}.",
     )
 
     def to_service(self) -> NewFilamentPrice:

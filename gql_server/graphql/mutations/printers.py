@@ -56,7 +56,7 @@ class UpdatePrinterInput:
         default=UNSET,
         description="Machine cost per hour (electricity, wear) in the farm's currency, "
         "from now on: jobs that started earlier keep the rate in force then. Null: no "
-        f"rate from now on. 0 to {prices.PRICE_MAX:g}.",
+        f"rate from now on. {prices.HOURLY_COST.text}.",
     )
 
 
