@@ -7,18 +7,23 @@
   draws power and is busy) / 3600 * the printer's hourly cost.
 """
 
+import enum
 import math
 from dataclasses import dataclass
 
 DEFAULT_DENSITY = 1.24  # g/cm^3, PLA
 DEFAULT_DIAMETER = 1.75  # mm
 
-# Why a job's filament cost is what it is (job_costs.filament_price_source).
-FROM_FILAMENT_TYPE = "FILAMENT_TYPE"
-FROM_SPOOL = "SPOOL"
-NO_FILAMENT_TYPE = "NO_FILAMENT_TYPE"
-NO_PRICE = "NO_PRICE"
-NO_FILAMENT_USED = "NO_FILAMENT_USED"
+
+class PriceSource(enum.StrEnum):
+    """Why a job's filament cost is what it is (job_costs.filament_price_source, stored
+    as the value)."""
+
+    FILAMENT_TYPE = "FILAMENT_TYPE"  # the filament type's price in force at its start
+    SPOOL = "SPOOL"  # its Spoolman spool's price
+    NO_FILAMENT_TYPE = "NO_FILAMENT_TYPE"
+    NO_PRICE = "NO_PRICE"
+    NO_FILAMENT_USED = "NO_FILAMENT_USED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ A job's Spoolman spool is quoted by the importer, which asks Spoolman before wri
 spool's price changes in Spoolman and no query ever calls Spoolman.
 """
 
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from gql_server.db.models import FilamentPrice, JobCost, JobDetails, PrinterHourlyRate, PrintJob
 from gql_server.db.types import as_utc
 from gql_server.services import cost_rules
-from gql_server.services.cost_rules import FilamentRate
+from gql_server.services.cost_rules import FilamentRate, PriceSource
 from gql_server.services.rollups import costs as cost_rollups
 from gql_server.services.rollups.costs import CostContribution
 from gql_server.services.rollups.maintain import stored_zone, zone_of
@@ -35,13 +36,16 @@ CHUNK = 500
 _SPOOLS = "gql_server.job_costs.spools"
 _SUMMED = cost_rollups.CONTRIBUTION_COLUMNS  # a job_costs row's keys and costs, in order
 
-# What Spoolman said of a job's spool (job_costs.spool_status).
-SPOOL_FOUND = "FOUND"
-SPOOL_NOT_FOUND = "NOT_FOUND"  # Spoolman answered 404: the filament type's price applies
-SPOOL_UNAVAILABLE = "UNAVAILABLE"  # Spoolman did not answer
-SPOOL_NO_PRICE = "NO_PRICE"  # neither the spool nor its filament has a price and weight
-SPOOL_SEVERAL = "SEVERAL"  # the job used several spools: one length cannot be split
-SPOOL_CURRENCY_MISMATCH = "CURRENCY_MISMATCH"  # Spoolman prices in another currency
+
+class SpoolStatus(enum.StrEnum):
+    """What Spoolman said of a job's spool (job_costs.spool_status, stored as the value)."""
+
+    FOUND = "FOUND"
+    NOT_FOUND = "NOT_FOUND"  # Spoolman answered 404: the filament type's price applies
+    UNAVAILABLE = "UNAVAILABLE"  # Spoolman did not answer
+    NO_PRICE = "NO_PRICE"  # neither the spool nor its filament has a price and weight
+    SEVERAL = "SEVERAL"  # the job used several spools: one length cannot be split
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"  # Spoolman prices in another currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +378,7 @@ def _cost_row(
     if rate is not None and job.filament_used is not None:
         grams, filament = cost_rules.filament_cost(job.filament_used, rate)
     elif rate is not None:
-        source = cost_rules.NO_FILAMENT_USED
+        source = PriceSource.NO_FILAMENT_USED
     # The farm's one currency, whichever price says it (prices.py refuses any other).
     shown = next(c.currency for c in (price, rate_row, quote) if c is not None)
     return {
@@ -390,9 +394,7 @@ def _cost_row(
         "filament_type": job.filament_type,
         "filament_type_folded": job.filament_type_folded,
         "slicer_folded": job.slicer_folded,
-        "filament_price_id": price.id
-        if price and source == cost_rules.FROM_FILAMENT_TYPE
-        else None,
+        "filament_price_id": price.id if price and source == PriceSource.FILAMENT_TYPE else None,
         "spool_id": quote.spool_id if quote else None,
         "spool_status": quote.status if quote else None,
         "spool_price_per_kg": quote.rate.price_per_kg if quote and quote.rate else None,
@@ -403,16 +405,16 @@ def _cost_row(
 
 def _filament_rate(
     job: _Job, quote: SpoolQuote | None, price: _Price | None
-) -> tuple[str, FilamentRate | None]:
+) -> tuple[PriceSource, FilamentRate | None]:
     """(source, rate): the spool's when Spoolman priced it, else the filament type's."""
     if quote is not None and quote.rate is not None:
-        return cost_rules.FROM_SPOOL, quote.rate
+        return PriceSource.SPOOL, quote.rate
     if price is not None:
         rate = FilamentRate(price.price_per_kg, price.density_g_per_cm3, price.diameter_mm)
-        return cost_rules.FROM_FILAMENT_TYPE, rate
+        return PriceSource.FILAMENT_TYPE, rate
     if job.filament_type_folded is None:
-        return cost_rules.NO_FILAMENT_TYPE, None
-    return cost_rules.NO_PRICE, None
+        return PriceSource.NO_FILAMENT_TYPE, None
+    return PriceSource.NO_PRICE, None
 
 
 def reprice_filament_type(session: Session, folded_type: str, since: datetime) -> None:

@@ -2,33 +2,23 @@
 
 from dataclasses import fields
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 
-from gql_server.services import cost_rules, job_costs
-from gql_server.services.job_costs import StoredCost
+from gql_server.services.cost_rules import PriceSource
+from gql_server.services.job_costs import SpoolStatus, StoredCost
 from gql_server.services.stats import CostSum
 
-
-@strawberry.enum(description="Where a job's filament price came from, or why it has none.")
-class FilamentPriceSource(Enum):
-    FILAMENT_TYPE = cost_rules.FROM_FILAMENT_TYPE
-    SPOOL = cost_rules.FROM_SPOOL
-    NO_FILAMENT_TYPE = cost_rules.NO_FILAMENT_TYPE
-    NO_PRICE = cost_rules.NO_PRICE
-    NO_FILAMENT_USED = cost_rules.NO_FILAMENT_USED
-
-
-@strawberry.enum(description="What Spoolman said of a job's spool when the job was imported.")
-class SpoolStatus(Enum):
-    FOUND = job_costs.SPOOL_FOUND
-    NOT_FOUND = job_costs.SPOOL_NOT_FOUND
-    UNAVAILABLE = job_costs.SPOOL_UNAVAILABLE
-    NO_PRICE = job_costs.SPOOL_NO_PRICE
-    SEVERAL = job_costs.SPOOL_SEVERAL
-    CURRENCY_MISMATCH = job_costs.SPOOL_CURRENCY_MISMATCH
+# Both are declared once, in services; these give them their GraphQL names and descriptions.
+strawberry.enum(
+    PriceSource,
+    name="FilamentPriceSource",
+    description="Where a job's filament price came from, or why it has none.",
+)
+strawberry.enum(
+    SpoolStatus, description="What Spoolman said of a job's spool when the job was imported."
+)
 
 
 def _total(filament: float | None, machine: float | None) -> float | None:
@@ -55,7 +45,7 @@ class JobCost:
     filament_grams: float | None = strawberry.field(
         description="filamentUsed (mm) x pi x (diameter / 2)^2 / 1000 x density (g/cm3)."
     )
-    filament_price_source: FilamentPriceSource | None = strawberry.field(
+    filament_price_source: PriceSource | None = strawberry.field(
         description="Where the filament price came from, or why there is none."
     )
     spool_id: int | None = strawberry.field(
@@ -87,7 +77,7 @@ def job_cost(stored: StoredCost | None, currency: str) -> JobCost:
         machine=stored.machine,
         currency=stored.currency or currency,
         filament_grams=stored.filament_grams,
-        filament_price_source=FilamentPriceSource(stored.filament_price_source),
+        filament_price_source=PriceSource(stored.filament_price_source),
         spool_id=stored.spool_id,
         spool_status=None if stored.spool_status is None else SpoolStatus(stored.spool_status),
     )

@@ -14,13 +14,8 @@ from typing import Any
 
 from gql_server.services.cost_rules import FilamentRate
 from gql_server.services.job_costs import (
-    SPOOL_CURRENCY_MISMATCH,
-    SPOOL_FOUND,
-    SPOOL_NO_PRICE,
-    SPOOL_NOT_FOUND,
-    SPOOL_SEVERAL,
-    SPOOL_UNAVAILABLE,
     SpoolQuote,
+    SpoolStatus,
 )
 from gql_server.spoolman.client import SpoolmanClient, SpoolmanUnavailable
 
@@ -61,7 +56,7 @@ class SpoolQuoter:
         for key, row in rows.items():
             ids = spool_ids(row.get("auxiliary_data"))
             if len(ids) > 1:
-                found[key] = SpoolQuote(ids[0], SPOOL_SEVERAL, self.farm_currency)
+                found[key] = SpoolQuote(ids[0], SpoolStatus.SEVERAL, self.farm_currency)
             elif ids:
                 found[key] = await self._quote(ids[0])
         return found
@@ -74,18 +69,18 @@ class SpoolQuoter:
     async def _ask(self, spool_id: int) -> SpoolQuote:
         try:
             if not await self._same_currency():
-                return SpoolQuote(spool_id, SPOOL_CURRENCY_MISMATCH, self.farm_currency)
+                return SpoolQuote(spool_id, SpoolStatus.CURRENCY_MISMATCH, self.farm_currency)
             spool = await self.client.spool(spool_id)
         except SpoolmanUnavailable as exc:
             log.warning("Spoolman unavailable, filament type prices apply: %s", exc)
-            return SpoolQuote(spool_id, SPOOL_UNAVAILABLE, self.farm_currency)
+            return SpoolQuote(spool_id, SpoolStatus.UNAVAILABLE, self.farm_currency)
         if spool is None:
-            return SpoolQuote(spool_id, SPOOL_NOT_FOUND, self.farm_currency)
+            return SpoolQuote(spool_id, SpoolStatus.NOT_FOUND, self.farm_currency)
         price = spool.price_per_kg()
         if price is None:
-            return SpoolQuote(spool_id, SPOOL_NO_PRICE, self.farm_currency)
+            return SpoolQuote(spool_id, SpoolStatus.NO_PRICE, self.farm_currency)
         rate = FilamentRate(price, spool.density, spool.diameter)
-        return SpoolQuote(spool_id, SPOOL_FOUND, self.farm_currency, rate)
+        return SpoolQuote(spool_id, SpoolStatus.FOUND, self.farm_currency, rate)
 
     async def _same_currency(self) -> bool:
         if self._currency_ok is None:
