@@ -13,13 +13,6 @@ from dataclasses import dataclass
 DEFAULT_DENSITY = 1.24  # g/cm^3, PLA
 DEFAULT_DIAMETER = 1.75  # mm
 
-# Why a job's filament cost is what it is (job_costs.filament_price_source).
-FROM_FILAMENT_TYPE = "FILAMENT_TYPE"
-FROM_SPOOL = "SPOOL"
-NO_FILAMENT_TYPE = "NO_FILAMENT_TYPE"
-NO_PRICE = "NO_PRICE"
-NO_FILAMENT_USED = "NO_FILAMENT_USED"
-
 
 @dataclass(frozen=True, slots=True)
 class FilamentRate:
@@ -46,3 +39,11 @@ def filament_cost(length_mm: float, rate: FilamentRate) -> tuple[float, float]:
 
 def machine_cost(total_duration_s: float, hourly_cost: float) -> float:
     return total_duration_s / 3600 * hourly_cost
+
+
+# Why a job's filament cost is what it is (job_costs.filament_price_source).
+FROM_FILAMENT_TYPE = "FILAMENT_TYPE"
+FROM_SPOOL = "SPOOL"
+NO_FILAMENT_TYPE = "NO_FILAMENT_TYPE"
+NO_PRICE = "NO_PRICE"
+NO_FILAMENT_USED = "NO_FILAMENT_USED"
