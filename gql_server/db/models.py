@@ -67,9 +67,15 @@ def column_names(model: type[Base]) -> dict[str, str]:
     return {attribute.key: attribute.columns[0].name for attribute in inspect(model).column_attrs}
 
 
-class TimestampMixin:
+class CreatedAtMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class TimestampMixin(CreatedAtMixin):
+    # After created_at, as the tables have it (a subclass's columns come before its base's).
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, sort_order=1
+    )
 
 
 class Printer(TimestampMixin, Base):
@@ -467,7 +473,7 @@ class MaintenanceTask(TimestampMixin, Base):
     every_days: Mapped[float | None] = mapped_column(Double)
 
 
-class MaintenanceRecord(Base):
+class MaintenanceRecord(CreatedAtMixin, Base):
     """One time a maintenance task was done; the newest ``done_at`` resets its odometers."""
 
     __tablename__ = "maintenance_records"
@@ -477,7 +483,6 @@ class MaintenanceRecord(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("maintenance_tasks.id", ondelete="CASCADE"))
     done_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FileRollupSums:

@@ -24,14 +24,9 @@ T = TypeVar("T")
 class AppServices(Protocol):
     """The app-wide collaborators resolvers use, held on the app's state (app.py)."""
 
-    @property
-    def syncer(self) -> Syncer: ...
-
-    @property
-    def live(self) -> LiveService | None: ...
-
-    @property
-    def hub(self) -> EventHub: ...
+    syncer: Syncer
+    live: LiveService | None
+    hub: EventHub
 
 
 class MissingKeyError(RuntimeError):

@@ -14,37 +14,42 @@ from gql_server.services.errors import ServiceError
 SECRET_KEY_REQUIRED = "SECRET_KEY_REQUIRED"
 SECRET_KEY_MISMATCH = "SECRET_KEY_MISMATCH"
 MAKE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+# What SECRET_KEY_REQUIRED tells whoever stores or reads a key without a server secret.
+NO_SECRET_TO_SEAL = (
+    "storing a Moonraker API key needs a server secret to encrypt it: set "
+    "GQL_SECRET_KEY to a random string of at least 32 characters (make one with "
+    f"{MAKE_SECRET}) and restart the server"
+)
+NO_SECRET_TO_OPEN = (
+    "this printer's Moonraker API key is stored encrypted and the server has no "
+    "secret to read it: set GQL_SECRET_KEY to the secret it was stored with"
+)
 
 
 class SecretKeyError(ServiceError):
     """No server secret, or not the one the key was stored with; ``code`` says which."""
 
 
+def _required_box(box: SecretBox | None, why: str, *, field: str | None = None) -> SecretBox:
+    """``box``; without one, the SECRET_KEY_REQUIRED error that says ``why`` a secret is
+    needed."""
+    if box is None:
+        raise SecretKeyError(why, field=field, code=SECRET_KEY_REQUIRED)
+    return box
+
+
 def seal_api_key(plaintext: str | None, box: SecretBox | None) -> str | None:
     """The value to store for ``plaintext``; refused when there is no secret to seal with."""
     if plaintext is None:
         return None
-    if box is None:
-        raise SecretKeyError(
-            "storing a Moonraker API key needs a server secret to encrypt it: set "
-            "GQL_SECRET_KEY to a random string of at least 32 characters (make one with "
-            f"{MAKE_SECRET}) and restart the server",
-            field="moonrakerApiKey",
-            code=SECRET_KEY_REQUIRED,
-        )
-    return box.encrypt(plaintext)
+    return _required_box(box, NO_SECRET_TO_SEAL, field="moonrakerApiKey").encrypt(plaintext)
 
 
 def open_api_key(stored: str | None, box: SecretBox | None) -> str | None:
     """The plaintext key to send to Moonraker; a typed error when it cannot be read."""
     if stored is None:
         return None
-    if box is None:
-        raise SecretKeyError(
-            "this printer's Moonraker API key is stored encrypted and the server has no "
-            "secret to read it: set GQL_SECRET_KEY to the secret it was stored with",
-            code=SECRET_KEY_REQUIRED,
-        )
+    box = _required_box(box, NO_SECRET_TO_OPEN)
     try:
         return box.decrypt(stored)
     except SecretMismatch:

@@ -34,9 +34,11 @@ API_KEY_MAX = 200
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PrinterChanges:
-    """Fields to change; ``None`` means "leave as is" except where ``clear_*`` says so."""
+    """Fields to change; ``None`` means "leave as is" except where ``clear_*`` says so.
+    Keyword-only: four of them in a row are optional strings, which a positional call
+    could swap unnoticed."""
 
     name: str | None = None
     location: str | None = None

@@ -395,12 +395,7 @@ def _raw_cost_rows(
 def _cost_sums_per(rows: Subquery, bucket: ColumnElement[Any]) -> Select[Any]:
     """(bucket, priced jobs, filament cost, machine cost) over jobs joined to their
     costs: a job is priced when it has a filament cost (COUNT skips NULLs)."""
-    return select(
-        bucket,
-        func.count(rows.c.filament_cost),
-        func.sum(rows.c.filament_cost),
-        func.sum(rows.c.machine_cost),
-    ).group_by(bucket)
+    return cost_reads.cost_sums(rows, bucket, priced_jobs=func.count(rows.c.filament_cost))
 
 
 def _cost_bucket(group_by: StatsGroupBy, bucket: Any) -> Any:

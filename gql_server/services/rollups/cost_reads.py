@@ -6,7 +6,18 @@ maps to ``job_cost_rollup_days``)."""
 
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, case, func, null, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    case,
+    func,
+    null,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -64,12 +75,7 @@ def cost_rows(
         .where(*conditions)
         .subquery("rows")
     )
-    query = select(
-        rows.c.bucket,
-        func.sum(rows.c.priced_jobs),
-        func.sum(rows.c.filament_cost),
-        func.sum(rows.c.machine_cost),
-    ).group_by(rows.c.bucket)
+    query = cost_sums(rows, rows.c.bucket, priced_jobs=func.sum(rows.c.priced_jobs))
     return list(connection.execute(query))
 
 
@@ -90,9 +96,14 @@ def _calendar(cost_level: Table, conditions: list[Any], kind: str, connection: C
         return days
     per_day = days.subquery("days")
     bucket = period(connection.dialect.name, kind, per_day.c.bucket).label("bucket")
-    return select(
-        bucket,
-        func.sum(per_day.c.priced_jobs),
-        func.sum(per_day.c.filament_cost),
-        func.sum(per_day.c.machine_cost),
-    ).group_by(bucket)
+    return cost_sums(per_day, bucket, priced_jobs=func.sum(per_day.c.priced_jobs))
+
+
+def cost_sums(
+    rows: FromClause, bucket: ColumnElement[Any], *, priced_jobs: ColumnElement[Any]
+) -> Select[Any]:
+    """(bucket, priced jobs, filament cost, machine cost) per ``bucket`` of ``rows``, the
+    row of every cost statistic: ``priced_jobs`` sums the rollups' counts or counts the
+    jobs' filament costs, whichever ``rows`` hold."""
+    filament, machine = func.sum(rows.c.filament_cost), func.sum(rows.c.machine_cost)
+    return select(bucket, priced_jobs, filament, machine).group_by(bucket)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, delete, insert, select
 
 from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
 from gql_server.services.rollups import deltas
-from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS, days_of, keys_of
+from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS, JobLevelSums
 
 COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
 COST_DAYS = cast(Table, JobCostRollupDay.__table__)
@@ -58,25 +58,23 @@ CONTRIBUTION_COLUMNS = (
 )
 
 
-class CostTally(deltas.LevelSums[CostContribution]):
-    """The cost rollups' sums per key per level; ``farm_zone`` None when the farm's zone
-    is UTC."""
+class CostTally(JobLevelSums[CostContribution]):
+    """The cost rollups' sums per key per level."""
 
     def __init__(self, farm_zone: ZoneInfo | None) -> None:
-        super().__init__(KEYS, SUMS, counts=2)
-        self.farm_zone = farm_zone
+        super().__init__(KEYS, SUMS, counts=2, farm_zone=farm_zone)
 
     def add(self, job: CostContribution, sign: int = 1) -> None:
-        keys, slicer = keys_of(job)
-        sums = (
-            sign,
-            sign if job.filament_cost is not None else 0,
-            sign * (job.filament_cost or 0.0),
-            sign * (job.machine_cost or 0.0),
-        )
-        self._add(COST_TOTALS, (job.printer_id, *keys, *slicer), sums)
-        for day in days_of(job.start_time, self.farm_zone):
-            self._add(COST_DAYS, (*day, *keys), sums)
+        self._add_keyed(COST_TOTALS, COST_DAYS, job, _sums(job, sign))
+
+
+def _sums(job: CostContribution, sign: int) -> tuple[float, ...]:
+    return (
+        sign,
+        sign if job.filament_cost is not None else 0,
+        sign * (job.filament_cost or 0.0),
+        sign * (job.machine_cost or 0.0),
+    )
 
 
 def write_deltas(connection: Connection, tally: CostTally) -> None:

@@ -6,7 +6,7 @@ added, so a batch's delta is "after" minus "before" of the jobs it touched. Coun
 exact; float sums under repeated add/subtract can drift in their last bits.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, cast
@@ -21,7 +21,7 @@ from gql_server.db.models import (
     JobRollupTotal,
     PrintJob,
 )
-from gql_server.services.rollups.deltas import LevelSums
+from gql_server.services.rollups.deltas import Job, LevelSums
 from gql_server.services.zones import local_day
 
 TOTALS = cast(Table, JobRollupTotal.__table__)
@@ -44,6 +44,10 @@ CHUNK = 500
 class KeyedJob(Protocol):
     """What a job (or its cost) is keyed by in the rollups."""
 
+    @property
+    def printer_id(self) -> int: ...
+    @property
+    def start_time(self) -> datetime: ...
     @property
     def status(self) -> str: ...
     @property
@@ -133,23 +137,51 @@ def contributions_of(connection: Connection, job_ids: Sequence[int]) -> list[Con
     return found
 
 
-class Tally(LevelSums[Contribution]):
-    """The job rollups' sums per key per level; ``farm_zone`` None when the farm's zone
-    is UTC (its days are then the UTC days, kept once)."""
+class JobLevelSums(LevelSums[Job]):
+    """Sums on a whole-history level and a day level keyed as the job rollups' TOTALS
+    and DAYS are (the cost rollups are keyed alike); ``farm_zone`` None when the farm's
+    zone is UTC (its days are then the UTC days, kept once)."""
 
-    def __init__(self, farm_zone: ZoneInfo | None) -> None:
-        super().__init__(KEYS, SUMS, counts=1)
+    def __init__(
+        self,
+        keys: Mapping[Table, Sequence[str]],
+        sums: Sequence[str],
+        *,
+        counts: int,
+        farm_zone: ZoneInfo | None,
+    ) -> None:
+        super().__init__(keys, sums, counts=counts)
         self.farm_zone = farm_zone
 
-    def add(self, job: Contribution, sign: int = 1) -> None:
+    def _add_keyed(
+        self, totals: Table, days: Table, job: KeyedJob, sums: tuple[float, ...]
+    ) -> list[tuple[bool, date]]:
+        """Add ``sums`` under ``job``'s keys on ``totals`` and on ``days`` for each day it
+        counts on; those days."""
         keys, slicer = keys_of(job)
-        sums = (
-            sign,
-            sign * (job.print_duration or 0.0),
-            sign * (job.total_duration or 0.0),
-            sign * (job.filament_used or 0.0),
-        )
-        self._add(TOTALS, (job.printer_id, *keys, *slicer), sums)
-        for day in days_of(job.start_time, self.farm_zone):
-            self._add(DAYS, (*day, *keys), sums)
+        self._add(totals, (job.printer_id, *keys, *slicer), sums)
+        counted = days_of(job.start_time, self.farm_zone)
+        for day in counted:
+            self._add(days, (*day, *keys), sums)
+        return counted
+
+
+class Tally(JobLevelSums[Contribution]):
+    """The job rollups' sums per key per level."""
+
+    def __init__(self, farm_zone: ZoneInfo | None) -> None:
+        super().__init__(KEYS, SUMS, counts=1, farm_zone=farm_zone)
+
+    def add(self, job: Contribution, sign: int = 1) -> None:
+        sums = _sums(job, sign)
+        for day in self._add_keyed(TOTALS, DAYS, job, sums):
             self._add(DAY_STATUSES, (*day, job.status), sums)
+
+
+def _sums(job: Contribution, sign: int) -> tuple[float, ...]:
+    return (
+        sign,
+        sign * (job.print_duration or 0.0),
+        sign * (job.total_duration or 0.0),
+        sign * (job.filament_used or 0.0),
+    )
