@@ -51,4 +51,3 @@ def filament_cost(length_mm: float, rate: FilamentRate) -> tuple[float, float]:
 
 def machine_cost(total_duration_s: float, hourly_cost: float) -> float:
     return total_duration_s / 3600 * hourly_cost
-
