@@ -112,6 +112,14 @@ class Live:
 
         return list(await self.until(found, f"{count} {action} job event(s)"))
 
+    async def print_started(self, printer_id: int, fake: FakeMoonraker, filename: str) -> Any:
+        """Following the printer, with a print started and its ADDED event seen: the
+        Moonraker job of that print."""
+        await self.connected(printer_id, fake)
+        job = fake.websocket.start_print(filename)
+        await self.job_event("ADDED")
+        return job
+
     async def moonraker_totals_stored(
         self, database: Database, printer_id: int, fake: FakeMoonraker
     ) -> None:

@@ -49,9 +49,7 @@ def test_a_print_from_start_to_end_is_stored_as_an_import_stores_it(
 
     async def scenario() -> None:
         async with running(syncer) as live:
-            await live.connected(printer, fake)
-            job = fake.websocket.start_print(filename)
-            await live.job_event("ADDED")
+            job = await live.print_started(printer, fake, filename)
             assert [j.status for j in stored_jobs(database, printer)] == ["in_progress"]
             fake.websocket.push_status({"display_status": {"progress": 0.5}})
             _end(fake, job["job_id"], final)
@@ -76,9 +74,7 @@ def test_a_job_that_ends_while_the_socket_is_down_is_there_once_after_reconnecti
 
     async def scenario() -> None:
         async with running(syncer) as live:
-            await live.connected(printer, fake)
-            job = fake.websocket.start_print("benchy.gcode")
-            await live.job_event("ADDED")
+            job = await live.print_started(printer, fake, "benchy.gcode")
             fake.websocket.refusing = True
             fake.websocket.drop_connections()
             await live.until(
@@ -109,9 +105,7 @@ def test_a_finished_job_is_stored_and_counted_while_moonrakers_totals_fail(
 
     async def scenario() -> None:
         async with running(syncer) as live:
-            await live.connected(printer, fake)
-            job = fake.websocket.start_print("benchy.gcode")
-            await live.job_event("ADDED")
+            job = await live.print_started(printer, fake, "benchy.gcode")
             fake.fault("status", path="/server/history/totals")
             fake.websocket.end_print(job["job_id"], "completed")
             await live.job_event("FINISHED")
