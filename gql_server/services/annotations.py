@@ -10,14 +10,15 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from gql_server.db.models import JobAnnotation, PrintJob
+from gql_server.db.tables import JOB_ANNOTATIONS
 from gql_server.db.upsert import upsert_statement
 from gql_server.services.errors import NotFoundError, ValidationError
 
@@ -124,7 +125,7 @@ def _given_fields(changes: AnnotationChanges) -> dict[str, object]:
 def _upsert(session: Session, updated: tuple[str, ...]) -> Executable:
     return upsert_statement(
         session.get_bind().dialect,
-        cast(Table, JobAnnotation.__table__),  # a mapped class's table, typed FromClause
+        JOB_ANNOTATIONS,
         conflict_columns=["print_job_id"],
         update_columns=[*updated, "updated_at"],
     )

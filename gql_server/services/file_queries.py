@@ -24,6 +24,7 @@ from sqlalchemy import Double, Integer, Select, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer, PrintFile, PrintJob
+from gql_server.db.tables import PRINT_FILE_PRINTERS, PRINT_FILE_TOTALS
 from gql_server.db.types import as_utc
 from gql_server.services.column_order import ordering_name
 from gql_server.services.pagination import (
@@ -35,12 +36,7 @@ from gql_server.services.pagination import (
     order_by,
     position_of,
 )
-from gql_server.services.rollups.files import (
-    FILE_PRINTERS,
-    FILE_TOTALS,
-    grouped_jobs,
-    success_rate,
-)
+from gql_server.services.rollups.files import grouped_jobs, success_rate
 from gql_server.services.sql_filters import contains
 
 # What every source selects, by label.
@@ -118,10 +114,10 @@ class FileOrder:
         return ordering_name("file", self.field, self.descending)
 
     def sort_keys(self) -> list[SortKey]:
-        column = FILE_TOTALS.c[self.field.value]
+        column = PRINT_FILE_TOTALS.c[self.field.value]
         return [
             SortKey(column, descending=self.descending, nullable=column.nullable is True),
-            SortKey(FILE_TOTALS.c.file_id, descending=self.descending),
+            SortKey(PRINT_FILE_TOTALS.c.file_id, descending=self.descending),
         ]
 
 
@@ -138,12 +134,12 @@ class FileFilter:
 
 
 def _from_totals() -> Select[Any]:
-    t = FILE_TOTALS
+    t = PRINT_FILE_TOTALS
     return select(t.c.file_id, *(t.c[name] for name in FIGURES))
 
 
 def _from_file_printers(printer_ids: Sequence[int]) -> Select[Any]:
-    p = FILE_PRINTERS
+    p = PRINT_FILE_PRINTERS
     counts = [cast(func.sum(p.c[n]), Integer).label(n) for n in FIGURES[:3]]
     sums = [func.sum(p.c[n]).label(n) for n in ("completed_print_time", "filament_used")]
     return (
@@ -193,7 +189,7 @@ def _files_query(file_filter: FileFilter) -> tuple[Select[Any], Any]:
     source = _source(file_filter)
     if source is None:
         query = _from_totals().add_columns(PrintFile.filename)
-        query = query.join(PrintFile, PrintFile.id == FILE_TOTALS.c.file_id)
+        query = query.join(PrintFile, PrintFile.id == PRINT_FILE_TOTALS.c.file_id)
     else:
         query = select(source, PrintFile.filename).join(PrintFile, PrintFile.id == source.c.file_id)
     if file_filter.name_contains:
@@ -227,7 +223,7 @@ def file_position(order: FileOrder, row: Any) -> tuple[Any, ...]:
 def fetch_files_by_ids(session: Session, file_ids: Sequence[int]) -> dict[int, FileRow]:
     """Files by id with their figures over every job (absent: no such file; a file
     whose jobs were all deleted has zero figures)."""
-    t = FILE_TOTALS
+    t = PRINT_FILE_TOTALS
     figures = [t.c[name] for name in FIGURES]
     query = (
         select(PrintFile.id.label("file_id"), PrintFile.filename, *figures)
@@ -239,7 +235,7 @@ def fetch_files_by_ids(session: Session, file_ids: Sequence[int]) -> dict[int, F
 
 def fetch_files_of_jobs(session: Session, job_ids: Sequence[int]) -> dict[int, FileRow]:
     """Each job's file (by job id), as ``fetch_files_by_ids`` has it, in one query."""
-    t = FILE_TOTALS
+    t = PRINT_FILE_TOTALS
     figures = [t.c[name] for name in FIGURES]
     query = (
         select(PrintJob.id.label("job_pk"), PrintFile.id.label("file_id"), PrintFile.filename)
@@ -256,7 +252,7 @@ def fetch_printers_of_files(
 ) -> dict[int, list[Any]]:
     """The printers rows that printed each file (among ``printer_ids`` when given),
     by name, in one query over ``print_file_printers``."""
-    p = FILE_PRINTERS
+    p = PRINT_FILE_PRINTERS
     query = (
         select(p.c.file_id, Printer)
         .join(Printer, Printer.id == p.c.printer_id)

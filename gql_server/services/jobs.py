@@ -14,20 +14,20 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
 from gql_server.db.models import (
     FOLDED_WIDTHS,
     JobDetails,
-    JobDocument,
     PrintJob,
     column_names,
     value_attributes,
 )
+from gql_server.db.tables import JOB_DETAILS, JOB_DOCUMENTS, PRINT_JOBS
 from gql_server.db.types import as_utc, utcnow
 from gql_server.db.upsert import upsert_statement
 from gql_server.services import text_rows
@@ -319,7 +319,7 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> dict[JobKey
     returning = RETURNED_KEY if dialect.insert_executemany_returning else ()
     statement = upsert_statement(
         dialect,
-        cast(Table, PrintJob.__table__),  # a mapped class's table, typed FromClause
+        PRINT_JOBS,
         conflict_columns=KEY_COLUMNS,
         update_columns=[
             *(_column_name(name) for name in PRINT_JOB_COLUMNS),
@@ -342,7 +342,7 @@ def _write_jobs(session: Session, rows: Sequence[dict[str, Any]]) -> dict[JobKey
 def _write_job_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     statement = upsert_statement(
         session.get_bind().dialect,
-        cast(Table, JobDocument.__table__),
+        JOB_DOCUMENTS,
         conflict_columns=("print_job_id",),
         update_columns=("auxiliary_data",),
     )
@@ -395,7 +395,7 @@ def upsert_details(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     ]
     statement = upsert_statement(
         session.get_bind().dialect,
-        cast(Table, JobDetails.__table__),
+        JOB_DETAILS,
         conflict_columns=("print_job_id",),
         update_columns=[
             *DETAIL_TABLE_COLUMNS,

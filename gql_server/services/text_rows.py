@@ -13,13 +13,14 @@ same texts lock them in the same order (no deadlock on MariaDB); READ COMMITTED
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Select, Table, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from gql_server.db.folding import fold
-from gql_server.db.models import FOLDED_WIDTHS, MetadataDocument, PrintFile
+from gql_server.db.models import FOLDED_WIDTHS
+from gql_server.db.tables import METADATA_DOCUMENTS, PRINT_FILES
 from gql_server.db.types import utcnow
 from gql_server.db.upsert import upsert_statement
 
@@ -33,8 +34,8 @@ class TextTable:
     digest_column: str
 
 
-FILES = TextTable(cast(Table, PrintFile.__table__), "filename_digest")
-DOCUMENTS = TextTable(cast(Table, MetadataDocument.__table__), "digest")
+FILES = TextTable(PRINT_FILES, "filename_digest")
+DOCUMENTS = TextTable(METADATA_DOCUMENTS, "digest")
 
 # The values of a table's new row, by its text.
 NewRows = Mapping[str, dict[str, Any]]

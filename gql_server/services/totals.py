@@ -13,7 +13,6 @@ from sqlalchemy import (
     Double,
     Integer,
     Select,
-    Table,
     Update,
     bindparam,
     case,
@@ -28,6 +27,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
 
 from gql_server.db.models import JobTotals, Printer, PrintJob
+from gql_server.db.tables import JOB_TOTALS
 from gql_server.db.types import utcnow
 
 COMPLETED = "completed"
@@ -159,7 +159,7 @@ def _add_job_statement() -> Update:
     """Built once, with parameters only: each set's count, sums and longest grow by what
     the parameters say (0 and NULL for a set the job is not in; a longest compared with
     NULL stays as it was)."""
-    table = cast(Table, JobTotals.__table__)
+    table = JOB_TOTALS
     values: dict[str, Any] = {"last_updated": bindparam("now", type_=table.c.last_updated.type)}
     for prefix, count, longest in (
         ("total", "total_jobs", "longest_job"),

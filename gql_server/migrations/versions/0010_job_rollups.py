@@ -21,8 +21,8 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 import gql_server.db.types
+from gql_server.db.tables import JOB_ROLLUP_DAYS
 from gql_server.services.rollups.rebuild import rebuild
-from gql_server.services.rollups.tally import DAYS
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -96,7 +96,7 @@ def upgrade() -> None:
     # The import's own summing code: the rollups must equal what it maintains. Only the
     # levels this revision creates whose key the code of the day still writes (0011
     # adds and fills job_rollup_day_statuses, 0017 job_rollup_totals).
-    rebuild(op.get_bind(), zone, levels=(DAYS,), file_levels=False)
+    rebuild(op.get_bind(), zone, levels=(JOB_ROLLUP_DAYS,), file_levels=False)
 
 
 def downgrade() -> None:

@@ -21,11 +21,10 @@ import sqlalchemy as sa
 from alembic import op
 
 from gql_server.db.folding import folded_string
-from gql_server.services.rollups.costs import COST_TOTALS
+from gql_server.db.tables import JOB_COST_ROLLUP_TOTALS, JOB_ROLLUP_TOTALS
 from gql_server.services.rollups.costs import rebuild as rebuild_costs
 from gql_server.services.rollups.maintain import stored_zone, zone_of
 from gql_server.services.rollups.rebuild import refill
-from gql_server.services.rollups.tally import TOTALS
 
 revision: str = "0017"
 down_revision: str | None = "0016"
@@ -90,8 +89,8 @@ def upgrade() -> None:
         _create(table, sums, slicer=True)
     connection = op.get_bind()
     # Whole-history levels hold no day: the farm's zone does not change their rows.
-    refill(connection, (TOTALS,), zone_of(stored_zone(connection)))
-    rebuild_costs(connection, None, levels=(COST_TOTALS,))
+    refill(connection, (JOB_ROLLUP_TOTALS,), zone_of(stored_zone(connection)))
+    rebuild_costs(connection, None, levels=(JOB_COST_ROLLUP_TOTALS,))
 
 
 def downgrade() -> None:

@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, Update, bindparam, or_, update
+from sqlalchemy import CursorResult, Update, bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from gql_server.db.faults import run_retrying_conflicts
-from gql_server.db.models import Printer
 from gql_server.db.session import Database
+from gql_server.db.tables import PRINTERS
 from gql_server.moonraker.client import MoonrakerClient
 from gql_server.moonraker.errors import MoonrakerError
 from gql_server.moonraker.parse import parse_job
@@ -189,7 +189,7 @@ def _mark_seen_unless_syncing(session: Session, printer_id: int, now: datetime) 
 def _mark_seen_statement() -> Update:
     """Built once, on the table rather than the ORM entity: the event's first statement
     then skips the ORM's bulk-update preparation."""
-    table = cast(Table, Printer.__table__)
+    table = PRINTERS
     now = bindparam("now", type_=table.c.last_seen.type)
     until = table.c[SYNC.until.key]
     return (

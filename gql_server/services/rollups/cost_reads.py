@@ -21,10 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from gql_server.db.tables import JOB_COST_ROLLUP_DAYS, JOB_COST_ROLLUP_TOTALS, JOB_ROLLUP_TOTALS
 from gql_server.services.job_queries import KNOWN_STATUSES, UNKNOWN_STATUS, JobFilter
-from gql_server.services.rollups.costs import COST_DAYS, COST_TOTALS
 from gql_server.services.rollups.reads import answering_source, slicer_bucket
-from gql_server.services.rollups.tally import TOTALS
 from gql_server.services.stats_sql import CALENDAR_KINDS, period
 
 
@@ -61,7 +60,9 @@ def cost_rows(
     source = answering_source(connection, job_filter, kind, timezone)
     if source is None:
         return None
-    cost_level = COST_TOTALS if source.level is TOTALS else COST_DAYS
+    cost_level = (
+        JOB_COST_ROLLUP_TOTALS if source.level is JOB_ROLLUP_TOTALS else JOB_COST_ROLLUP_DAYS
+    )
     conditions = [_onto(source.level, cost_level, c) for c in source.conditions]
     if kind in CALENDAR_KINDS:
         return list(connection.execute(_calendar(cost_level, conditions, kind, connection)))

@@ -13,22 +13,20 @@ reach for tables that do not exist at that revision.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
-from gql_server.db.models import JobCost, JobCostRollupDay, JobCostRollupTotal
+from gql_server.db.models import JobCost
+from gql_server.db.tables import JOB_COST_ROLLUP_DAYS, JOB_COST_ROLLUP_TOTALS
 from gql_server.services.rollups import deltas
 from gql_server.services.rollups.tally import CHUNK, JOB_KEYS, SLICER_KEYS, JobLevelSums
 
-COST_TOTALS = cast(Table, JobCostRollupTotal.__table__)
-COST_DAYS = cast(Table, JobCostRollupDay.__table__)
-COST_LEVELS = (COST_TOTALS, COST_DAYS)
+COST_LEVELS = (JOB_COST_ROLLUP_TOTALS, JOB_COST_ROLLUP_DAYS)
 SUMS = ("job_count", "priced_jobs", "filament_cost", "machine_cost")
 KEYS: dict[Table, tuple[str, ...]] = {
-    COST_TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
-    COST_DAYS: ("farm_zone", "day", *JOB_KEYS),
+    JOB_COST_ROLLUP_TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
+    JOB_COST_ROLLUP_DAYS: ("farm_zone", "day", *JOB_KEYS),
 }
 
 
@@ -65,7 +63,7 @@ class CostTally(JobLevelSums[CostContribution]):
         super().__init__(KEYS, SUMS, counts=2, farm_zone=farm_zone)
 
     def add(self, job: CostContribution, sign: int = 1) -> None:
-        self._add_keyed(COST_TOTALS, COST_DAYS, job, _sums(job, sign))
+        self._add_keyed(JOB_COST_ROLLUP_TOTALS, JOB_COST_ROLLUP_DAYS, job, _sums(job, sign))
 
 
 def _sums(job: CostContribution, sign: int) -> tuple[float, ...]:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
-from typing import cast as typed
 
 from sqlalchemy import (
     Connection,
@@ -35,17 +34,16 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 from gql_server.db.json_rows import RowsStatement
-from gql_server.db.models import PrintFilePrinter, PrintFileTotal, PrintJob
+from gql_server.db.models import PrintJob
+from gql_server.db.tables import PRINT_FILE_PRINTERS, PRINT_FILE_TOTALS
 from gql_server.db.upsert import mysql_rows_insert
 from gql_server.services.rollups.tally import CHUNK, Contribution
 from gql_server.services.stats_sql import COMPLETED, UNFINISHED
 
-FILE_PRINTERS = typed(Table, PrintFilePrinter.__table__)
-FILE_TOTALS = typed(Table, PrintFileTotal.__table__)
-FILE_LEVELS = (FILE_PRINTERS, FILE_TOTALS)
+FILE_LEVELS = (PRINT_FILE_PRINTERS, PRINT_FILE_TOTALS)
 FILE_KEYS: dict[Table, tuple[str, ...]] = {
-    FILE_PRINTERS: ("file_id", "printer_id"),
-    FILE_TOTALS: ("file_id",),
+    PRINT_FILE_PRINTERS: ("file_id", "printer_id"),
+    PRINT_FILE_TOTALS: ("file_id",),
 }
 FILE_SUMS = (
     "job_count",
@@ -86,8 +84,8 @@ class FileTally:
     def add(self, job: Contribution, sign: int = 1) -> None:
         sums = _sums(job, sign)
         for level, key in (
-            (FILE_PRINTERS, (job.file_id, job.printer_id)),
-            (FILE_TOTALS, (job.file_id,)),
+            (PRINT_FILE_PRINTERS, (job.file_id, job.printer_id)),
+            (PRINT_FILE_TOTALS, (job.file_id,)),
         ):
             rows = self.levels[level]
             row = rows.get(key)
@@ -110,7 +108,7 @@ class FileTally:
             # A row that only lost jobs keeps its newest start (each lost start is at most
             # that); it is sent anyway, since the candidate row must not be NULL.
             values["last_start"] = max(row.added or row.removed)
-            if level is FILE_TOTALS:  # a new row's rate; a held row's is the upsert's
+            if level is PRINT_FILE_TOTALS:  # a new row's rate; a held row's is the upsert's
                 values["success_rate"] = counts[1] / counts[2] if counts[2] > 0 else None
             found.append((values, row.sums[0] < 0, bool(gone)))
         return found
@@ -124,7 +122,7 @@ def _newest(excluded: Any, table: Table) -> Any:
 
 def _names(level: Table) -> tuple[str, ...]:
     """The columns a level's delta row holds, in the order its statement takes them."""
-    rate = ("success_rate",) if level is FILE_TOTALS else ()
+    rate = ("success_rate",) if level is PRINT_FILE_TOTALS else ()
     return (*FILE_KEYS[level], *FILE_SUMS, "last_start", *rate)
 
 
@@ -137,7 +135,7 @@ def _increment(dialect: Dialect, level: Table) -> RowsStatement:
         lite = sqlite.insert(level)
         updates = {n: level.c[n] + lite.excluded[n] for n in names}
         updates["last_start"] = _newest(lite.excluded.last_start, level)
-        if level is FILE_TOTALS:  # SET reads the row as it was
+        if level is PRINT_FILE_TOTALS:  # SET reads the row as it was
             updates["success_rate"] = success_rate(
                 updates["completed_count"], updates["finished_count"]
             )
@@ -148,7 +146,7 @@ def _increment(dialect: Dialect, level: Table) -> RowsStatement:
     # reads only its own column and the inserted row, and the rate, last, the new counts.
     values = [(n, level.c[n] + maria.inserted[n]) for n in names]
     values.append(("last_start", _newest(maria.inserted.last_start, level)))
-    if level is FILE_TOTALS:
+    if level is PRINT_FILE_TOTALS:
         rate = success_rate(level.c.completed_count, level.c.finished_count)
         values.append(("success_rate", rate))
     return RowsStatement(maria.on_duplicate_key_update(values), _names(level), as_json)
@@ -162,8 +160,8 @@ def _newest_start_of(level: Table) -> Any:
     """The newest start of the row's jobs, as a correlated subquery: a file's from its
     per-printer rows (written first), which holds when a deleted printer's jobs are
     still there; a per-printer row's from its jobs, written by then."""
-    if level is FILE_TOTALS:
-        rows = FILE_PRINTERS
+    if level is PRINT_FILE_TOTALS:
+        rows = PRINT_FILE_PRINTERS
         newest = select(func.max(rows.c.last_start)).where(rows.c.file_id == level.c.file_id)
         return newest.scalar_subquery()
     jobs = select(func.max(PrintJob.start_time)).where(
@@ -242,16 +240,16 @@ def rebuild(connection: Connection) -> None:
         connection.execute(delete(level))
     columns = [*FILE_SUMS, "last_start"]
     connection.execute(
-        insert(FILE_PRINTERS).from_select(
+        insert(PRINT_FILE_PRINTERS).from_select(
             ["file_id", "printer_id", *columns], grouped_jobs(PrintJob.file_id, PrintJob.printer_id)
         )
     )
     connection.execute(
-        insert(FILE_TOTALS).from_select(["file_id", *columns], grouped_jobs(PrintJob.file_id))
+        insert(PRINT_FILE_TOTALS).from_select(["file_id", *columns], grouped_jobs(PrintJob.file_id))
     )
     _rewrite_all_rates(connection)
 
 
 def _rewrite_all_rates(connection: Connection) -> None:
-    rate = success_rate(FILE_TOTALS.c.completed_count, FILE_TOTALS.c.finished_count)
-    connection.execute(update(FILE_TOTALS).values(success_rate=rate))
+    rate = success_rate(PRINT_FILE_TOTALS.c.completed_count, PRINT_FILE_TOTALS.c.finished_count)
+    connection.execute(update(PRINT_FILE_TOTALS).values(success_rate=rate))

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import PrintJob
+from gql_server.db.tables import JOB_ROLLUP_DAY_STATUSES, JOB_ROLLUP_DAYS, JOB_ROLLUP_TOTALS
 from gql_server.db.types import as_utc
 from gql_server.services.job_queries import (
     KNOWN_STATUSES,
@@ -47,7 +48,6 @@ from gql_server.services.job_queries import (
     status_condition,
 )
 from gql_server.services.rollups.maintain import UTC, stored_zone
-from gql_server.services.rollups.tally import DAY_STATUSES, DAYS, TOTALS
 from gql_server.services.sql_filters import equals_folded, in_folded
 from gql_server.services.stats_sql import CALENDAR_KINDS, aggregate, job_counts, period
 from gql_server.services.zones import first_instant_of_day
@@ -87,7 +87,11 @@ def _job_conditions(level: Table, job_filter: JobFilter) -> list[Any]:
 
 def _day_level(job_filter: JobFilter, *, by_filament: bool) -> Table:
     """The day level with the fewest rows that still holds what is asked."""
-    return DAYS if by_filament or job_filter.filament_types is not None else DAY_STATUSES
+    return (
+        JOB_ROLLUP_DAYS
+        if by_filament or job_filter.filament_types is not None
+        else JOB_ROLLUP_DAY_STATUSES
+    )
 
 
 def _day_bounds(job_filter: JobFilter, zone: ZoneInfo, level: Table) -> list[Any] | None:
@@ -135,13 +139,13 @@ def _source(
         return None
     f = job_filter
     if calendar_zone is None and f.started_after is None and f.started_before is None:
-        conditions = _job_conditions(TOTALS, f)
+        conditions = _job_conditions(JOB_ROLLUP_TOTALS, f)
         if f.printer_ids is not None:
-            conditions.append(TOTALS.c.printer_id.in_(list(f.printer_ids)))
+            conditions.append(JOB_ROLLUP_TOTALS.c.printer_id.in_(list(f.printer_ids)))
         if f.slicer is not None:
-            conditions.append(TOTALS.c.has_slicer)
-            conditions.append(equals_folded(TOTALS.c.slicer_folded, f.slicer))
-        return Source(TOTALS, conditions)
+            conditions.append(JOB_ROLLUP_TOTALS.c.has_slicer)
+            conditions.append(equals_folded(JOB_ROLLUP_TOTALS.c.slicer_folded, f.slicer))
+        return Source(JOB_ROLLUP_TOTALS, conditions)
     if kind in TOTALS_ONLY_KINDS or f.printer_ids is not None or f.slicer is not None:
         return None
     level = _day_level(f, by_filament=kind == "filament_type")
@@ -221,7 +225,7 @@ def _job_rows(source: Source, kind: str) -> Subquery:
 
 
 def _shown_filament_type(level: Table) -> Any:
-    if level is DAY_STATUSES:
+    if level is JOB_ROLLUP_DAY_STATUSES:
         return null()  # never read: that level does not answer the FILAMENT_TYPE grouping
     return case((level.c.has_filament_type, level.c.filament_type))
 

@@ -9,34 +9,29 @@ exact; float sums under repeated add/subtract can drift in their last bits.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from gql_server.db.models import (
     JobDetails,
-    JobRollupDay,
-    JobRollupDayStatus,
-    JobRollupTotal,
     PrintJob,
 )
+from gql_server.db.tables import JOB_ROLLUP_DAY_STATUSES, JOB_ROLLUP_DAYS, JOB_ROLLUP_TOTALS
 from gql_server.services.rollups.deltas import Job, LevelSums
 from gql_server.services.zones import local_day
 
-TOTALS = cast(Table, JobRollupTotal.__table__)
-DAYS = cast(Table, JobRollupDay.__table__)
-DAY_STATUSES = cast(Table, JobRollupDayStatus.__table__)
 SUMS = ("job_count", "print_time", "total_time", "filament_used")
 JOB_KEYS = ("status", "has_filament_type", "filament_type_folded", "filament_type")
 # The whole-history level only: rollups.reads answers the SLICER grouping from it.
 SLICER_KEYS = ("has_slicer", "slicer_folded")
 KEYS: dict[Table, tuple[str, ...]] = {
-    TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
-    DAYS: ("farm_zone", "day", *JOB_KEYS),
-    DAY_STATUSES: ("farm_zone", "day", "status"),
+    JOB_ROLLUP_TOTALS: ("printer_id", *JOB_KEYS, *SLICER_KEYS),
+    JOB_ROLLUP_DAYS: ("farm_zone", "day", *JOB_KEYS),
+    JOB_ROLLUP_DAY_STATUSES: ("farm_zone", "day", "status"),
 }
-LEVELS = (TOTALS, DAYS, DAY_STATUSES)
+LEVELS = (JOB_ROLLUP_TOTALS, JOB_ROLLUP_DAYS, JOB_ROLLUP_DAY_STATUSES)
 # Rows per statement when reading jobs by id or writing rollup rows.
 CHUNK = 500
 
@@ -138,8 +133,8 @@ def contributions_of(connection: Connection, job_ids: Sequence[int]) -> list[Con
 
 
 class JobLevelSums(LevelSums[Job]):
-    """Sums on a whole-history level and a day level keyed as the job rollups' TOTALS
-    and DAYS are (the cost rollups are keyed alike); ``farm_zone`` None when the farm's
+    """Sums on a whole-history level and a day level keyed as the job rollups' JOB_ROLLUP_TOTALS
+    and JOB_ROLLUP_DAYS are (the cost rollups are keyed alike); ``farm_zone`` None when the farm's
     zone is UTC (its days are then the UTC days, kept once)."""
 
     def __init__(
@@ -174,8 +169,8 @@ class Tally(JobLevelSums[Contribution]):
 
     def add(self, job: Contribution, sign: int = 1) -> None:
         sums = _sums(job, sign)
-        for day in self._add_keyed(TOTALS, DAYS, job, sums):
-            self._add(DAY_STATUSES, (*day, job.status), sums)
+        for day in self._add_keyed(JOB_ROLLUP_TOTALS, JOB_ROLLUP_DAYS, job, sums):
+            self._add(JOB_ROLLUP_DAY_STATUSES, (*day, job.status), sums)
 
 
 def _sums(job: Contribution, sign: int) -> tuple[float, ...]:

@@ -1,12 +1,12 @@
 """Moonraker's own running totals, kept beside ours so the API can show the difference."""
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm import Session
 
-from gql_server.db.models import JobTotals
+from gql_server.db.tables import JOB_TOTALS
 from gql_server.moonraker.parse import parse_totals
 
 COLUMNS = (
@@ -32,7 +32,7 @@ def store_moonraker_totals(
 
 def _store_statement() -> Update:
     """Built once: live mode stores them for every finished job."""
-    table = cast(Table, JobTotals.__table__)
+    table = JOB_TOTALS
     return (
         update(table)
         .where(table.c.printer_id == bindparam("key_printer_id"))
