@@ -36,16 +36,23 @@ class LiveStatus:
     connection: Connection
     klippy_state: KlippyState | None
     print_state: PrintState | None
-    filename: str | None
+    filename: str | None = strawberry.field(description="The file loaded to print; null when none.")
     progress: float | None = strawberry.field(description="0 to 1.")
     print_duration: float | None = strawberry.field(description="Seconds printed so far.")
     estimated_time_left: float | None = strawberry.field(
         description="Seconds, extrapolated from the progress made; null until there is some."
     )
-    extruder: Temperature | None
-    bed: Temperature | None
-    message: str | None
-    updated_at: datetime
+    extruder: Temperature | None = strawberry.field(
+        description="Null until Moonraker reports it, and on a printer without one."
+    )
+    bed: Temperature | None = strawberry.field(description="As extruder.")
+    message: str | None = strawberry.field(
+        description="Klippy's own message while it is not ready (why it shut down), else "
+        "the display's (M117) or the print's."
+    )
+    updated_at: datetime = strawberry.field(
+        description="When this state last changed: a Moonraker update or the connection."
+    )
     error: LiveStatusError | None = strawberry.field(
         description="Why the connection is OFFLINE or AUTH_FAILED; null while connected."
     )
