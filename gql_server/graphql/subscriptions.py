@@ -17,7 +17,7 @@ from gql_server.graphql.context import Info
 from gql_server.graphql.errors import ApiError, api_error
 from gql_server.graphql.inputs import database_ids
 from gql_server.graphql.loaders import Loaders
-from gql_server.graphql.permissions import CanRead
+from gql_server.graphql.permissions import read_subscription
 from gql_server.graphql.runtime.row_shapes import print_jobs_from_rows
 from gql_server.graphql.types.live_events import (
     JobChangeAction,
@@ -101,10 +101,9 @@ async def _jobs(info: Info, events: Sequence[JobChanged]) -> list[PrintJob | Non
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(  # type: ignore[untyped-decorator]
-        description=f"A printer's live state when it changes: at most one message per "
-        f"printer every {int(STATUS_INTERVAL_S * 1000)} ms, and always its newest state.",
-        permission_classes=[CanRead],
+    @read_subscription(
+        f"A printer's live state when it changes: at most one message per "
+        f"printer every {int(STATUS_INTERVAL_S * 1000)} ms, and always its newest state."
     )
     async def printer_status_changed(
         self,
@@ -118,11 +117,10 @@ class Subscription:
             async for event in statuses:
                 yield live_status_from(event.status)
 
-    @strawberry.subscription(  # type: ignore[untyped-decorator]
-        description="Jobs as they are written: from live mode's history notifications, and "
+    @read_subscription(
+        "Jobs as they are written: from live mode's history notifications, and "
         "those a sync creates or moves to another status (a bulk import is announced by "
-        "syncProgress instead, not job by job).",
-        permission_classes=[CanRead],
+        "syncProgress instead, not job by job)."
     )
     async def print_job_changed(
         self,
@@ -136,10 +134,9 @@ class Subscription:
                     if job is not None:
                         yield PrintJobChange(action=JobChangeAction(event.action), job=job)
 
-    @strawberry.subscription(  # type: ignore[untyped-decorator]
-        description="Each printer's sync progress while a sync runs (with or without "
-        "live mode): a message per page read, and one when it finishes.",
-        permission_classes=[CanRead],
+    @read_subscription(
+        "Each printer's sync progress while a sync runs (with or without "
+        "live mode): a message per page read, and one when it finishes."
     )
     async def sync_progress(
         self,

@@ -7,7 +7,7 @@ from strawberry import UNSET
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.mutations.outcome import attempt, input_id
-from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.permissions import write_mutation
 from gql_server.graphql.queries import load_print_job
 from gql_server.graphql.types.print_job import PrintJob
 from gql_server.graphql.types.user_error import UserError
@@ -46,10 +46,9 @@ def _kept(value: Any) -> Any:
 
 @strawberry.type
 class AnnotationMutations:
-    @strawberry.mutation(
-        description="Say why a job failed, rate it or leave a note. Imports and live "
-        "updates never overwrite it.",
-        permission_classes=[CanWrite],
+    @write_mutation(
+        "Say why a job failed, rate it or leave a note. Imports and live "
+        "updates never overwrite it."
     )
     async def annotate_print_job(
         self, info: Info, input: AnnotatePrintJobInput

@@ -7,7 +7,7 @@ import strawberry
 from gql_server.db.models import ApiKey as ApiKeyRow
 from gql_server.graphql.context import Info
 from gql_server.graphql.mutations.outcome import attempt, input_id
-from gql_server.graphql.permissions import IsAdmin
+from gql_server.graphql.permissions import admin_mutation
 from gql_server.graphql.types.api_key import ApiKey, api_key_from_row
 from gql_server.graphql.types.enums import ApiKeyScope
 from gql_server.graphql.types.user_error import UserError
@@ -49,7 +49,7 @@ class RevokeApiKeyPayload:
 
 @strawberry.type
 class ApiKeyMutations:
-    @strawberry.mutation(permission_classes=[IsAdmin])
+    @admin_mutation()
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         outcome = await attempt(lambda: _create(info, input))
         created = outcome.value
@@ -59,7 +59,7 @@ class ApiKeyMutations:
             api_key=api_key_from_row(created.api_key), key=created.plaintext, user_errors=[]
         )
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
+    @admin_mutation()
     async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
         outcome = await attempt(lambda: _revoke(info, input))
         row = outcome.value

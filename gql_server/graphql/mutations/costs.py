@@ -6,7 +6,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.mutations.outcome import attempt
-from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.permissions import write_mutation
 from gql_server.graphql.types.cost import FilamentPrice, filament_price_from_row
 from gql_server.graphql.types.user_error import UserError
 from gql_server.services import cost_rules, prices
@@ -52,10 +52,8 @@ class FilamentPricePayload:
 
 @strawberry.type
 class CostMutations:
-    @strawberry.mutation(
-        description="Set a filament type's price from now on (a new version; earlier "
-        "jobs keep theirs).",
-        permission_classes=[CanWrite],
+    @write_mutation(
+        "Set a filament type's price from now on (a new version; earlier jobs keep theirs)."
     )
     async def set_filament_price(
         self, info: Info, input: SetFilamentPriceInput

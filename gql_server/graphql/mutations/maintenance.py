@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.mutations.outcome import attempt, input_id
-from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.permissions import write_mutation
 from gql_server.graphql.types.maintenance import (
     MAINTENANCE_TASK,
     MaintenanceTask,
@@ -71,25 +71,19 @@ class DeleteMaintenanceTaskPayload:
 
 @strawberry.type
 class MaintenanceMutations:
-    @strawberry.mutation(permission_classes=[CanWrite])
+    @write_mutation()
     async def create_maintenance_task(
         self, info: Info, input: CreateMaintenanceTaskInput
     ) -> MaintenanceTaskPayload:
         return await _task_payload(lambda: _create(info, input))
 
-    @strawberry.mutation(
-        description="Record that a task was done: its odometers start again from doneAt.",
-        permission_classes=[CanWrite],
-    )
+    @write_mutation("Record that a task was done: its odometers start again from doneAt.")
     async def record_maintenance(
         self, info: Info, input: RecordMaintenanceInput
     ) -> MaintenanceTaskPayload:
         return await _task_payload(lambda: _record(info, input))
 
-    @strawberry.mutation(
-        description="Delete a task and the record of when it was done.",
-        permission_classes=[CanWrite],
-    )
+    @write_mutation("Delete a task and the record of when it was done.")
     async def delete_maintenance_task(
         self, info: Info, input: DeleteMaintenanceTaskInput
     ) -> DeleteMaintenanceTaskPayload:

@@ -7,7 +7,7 @@ from strawberry import UNSET
 from gql_server.db.secret_box import secret_box_for
 from gql_server.graphql.context import Info
 from gql_server.graphql.mutations.outcome import attempt, input_id
-from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.permissions import write_mutation
 from gql_server.graphql.types.printer import Printer, printer_from_row
 from gql_server.graphql.types.user_error import UserError
 from gql_server.services import prices, printers
@@ -112,7 +112,7 @@ def _camel(name: str) -> str:
 
 @strawberry.type
 class PrinterMutations:
-    @strawberry.mutation(permission_classes=[CanWrite])
+    @write_mutation()
     async def create_printer(self, info: Info, input: CreatePrinterInput) -> PrinterPayload:
         settings = info.context.settings
         outcome = await attempt(
@@ -133,7 +133,7 @@ class PrinterMutations:
         printer = None if row is None else printer_from_row(row)
         return PrinterPayload(printer=printer, user_errors=outcome.user_errors)
 
-    @strawberry.mutation(permission_classes=[CanWrite])
+    @write_mutation()
     async def update_printer(self, info: Info, input: UpdatePrinterInput) -> PrinterPayload:
         outcome = await attempt(lambda: _update(info, input))
         update = outcome.value
@@ -145,7 +145,7 @@ class PrinterMutations:
             moonraker_api_key_cleared=update.moonraker_api_key_cleared,
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite])
+    @write_mutation()
     async def delete_printer(self, info: Info, input: DeletePrinterInput) -> DeletePrinterPayload:
         outcome = await attempt(lambda: _delete(info, input))
         deleted = None if outcome.user_errors else input.id

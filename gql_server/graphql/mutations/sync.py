@@ -4,7 +4,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.mutations.outcome import attempt, input_id
-from gql_server.graphql.permissions import CanWrite
+from gql_server.graphql.permissions import write_mutation
 from gql_server.graphql.types.sync import PrinterSyncResult, sync_result
 from gql_server.graphql.types.user_error import UserError
 from gql_server.services import printer_queries
@@ -30,10 +30,9 @@ class SyncPrintersPayload:
 
 @strawberry.type
 class SyncMutations:
-    @strawberry.mutation(
-        description="Import job history from Moonraker. One printer failing never fails "
-        "the others: its result carries the error.",
-        permission_classes=[CanWrite],
+    @write_mutation(
+        "Import job history from Moonraker. One printer failing never fails "
+        "the others: its result carries the error."
     )
     async def sync_printers(self, info: Info, input: SyncPrintersInput) -> SyncPrintersPayload:
         outcome = await attempt(lambda: _sync(info, input))
