@@ -17,7 +17,7 @@ from gql_server.graphql.inputs import (
     PrintJobFilter,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
-from gql_server.graphql.pages import After, Before, First, Last, page_args
+from gql_server.graphql.pages import PagedResolver, PageWindow, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.runtime.lookahead import (
     field_names,
@@ -52,18 +52,16 @@ from gql_server.services.pagination import Page
 from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
 
 
+@PagedResolver
 async def resolve_printers(
     info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    window: PageWindow,
     filter: PrinterFilter | None = None,
     order_by: PrinterOrder | None = None,
 ) -> Connection[Printer]:
     printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
     order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
-    args = page_args(first, after, last, before, order)
+    args = page_args(window, order)
     with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
     context = info.context
 
@@ -88,18 +86,16 @@ async def resolve_printers(
     )
 
 
+@PagedResolver
 async def resolve_files(
     info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    window: PageWindow,
     filter: PrintFileFilter | None = None,
     order_by: PrintFileOrder | None = None,
 ) -> Connection[PrintFile]:
     file_filter = filter.to_service() if filter else file_queries.FileFilter()
     order = order_by.to_service() if order_by else file_queries.FileOrder()
-    args = page_args(first, after, last, before, order)
+    args = page_args(window, order)
     context = info.context
     page = await context.read(lambda s: file_queries.fetch_file_page(s, file_filter, order, args))
     printer_ids = None if file_filter.printer_ids is None else tuple(file_filter.printer_ids)
@@ -238,15 +234,9 @@ class Query:
         return api_key_from_row(keys[key_id])
 
     @strawberry.field(description="Every API key, oldest first.", permission_classes=[IsAdmin])
-    async def api_keys(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[ApiKey]:
-        args = page_args(first, after, last, before, API_KEY_ORDERING, API_KEY_ORDER)
+    @PagedResolver
+    async def api_keys(self, info: Info, window: PageWindow) -> Connection[ApiKey]:
+        args = page_args(window, API_KEY_ORDERING, API_KEY_ORDER)
         context = info.context
         page = await context.read(lambda s: fetch_api_key_page(s, args))
 
