@@ -71,6 +71,9 @@ class PagedResolver(StrawberryResolver[T]):
 
     Like Strawberry's relay ConnectionExtension, but on the resolver rather than on a
     field, so that every field sharing a resolver (the three ``printJobs``) has them.
+    Strawberry takes a field's arguments from its resolver's ``arguments`` and calls the
+    resolver through ``__call__``: internals of the pinned version (pyproject.toml), which
+    tests/graphql/test_schema_file.py and test_pages.py would catch changing.
     """
 
     @cached_property
