@@ -1,12 +1,12 @@
 """Connection arguments (first/after/last/before) to keyset page arguments."""
 
 from dataclasses import dataclass, replace
-from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
 from strawberry.annotation import StrawberryAnnotation
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.types.arguments import StrawberryArgument
-from strawberry.types.fields.resolver import StrawberryResolver
+from strawberry.types.field import StrawberryField
 
 from gql_server.graphql.cursors import MAX_CURSOR_LENGTH, decode_cursor
 from gql_server.graphql.errors import ApiError, api_error
@@ -18,8 +18,6 @@ from gql_server.services.pagination import (
     SortKey,
     is_valid_position,
 )
-
-T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -65,34 +63,30 @@ class PageWindow:
     before: str | None = None
 
 
-class PagedResolver(StrawberryResolver[T]):
-    """A connection resolver: its field takes the page arguments first, then the
-    resolver's own, and the resolver receives the four as one ``window: PageWindow``.
+PAGE_ARGUMENT_NAMES = ("first", "after", "last", "before")
 
-    Like Strawberry's relay ConnectionExtension, but on the resolver rather than on a
-    field, so that every field sharing a resolver (the three ``printJobs``) has them.
-    Strawberry takes a field's arguments from its resolver's ``arguments`` and calls the
-    resolver through ``__call__``: internals of the pinned version (pyproject.toml), which
-    tests/graphql/test_schema_file.py and test_pages.py would catch changing.
+
+class PageArguments(FieldExtension):
+    """Gives a connection field the four Relay arguments, before its resolver's own, and
+    hands them to the resolver as one ``window: PageWindow``.
+
+    Strawberry's documented way to reshape a field's arguments, as its relay
+    ConnectionExtension and InputMutationExtension do: ``apply`` sets
+    ``field.arguments`` when a schema is built, ``map_arguments`` maps the converted
+    values before each call. It has no resolve wrapper, so the call path is unchanged.
     """
 
-    @cached_property
-    def arguments(self) -> list[StrawberryArgument]:
-        own = super().arguments
+    def apply(self, field: StrawberryField) -> None:
+        own = field.arguments
+        if tuple(argument.python_name for argument in own[:4]) == PAGE_ARGUMENT_NAMES:
+            return  # another schema was built from the same type
         if not any(argument.python_name == "window" for argument in own):
-            raise TypeError(f"{self.name} is paged but takes no `window: PageWindow`")
-        return [*page_arguments(), *(a for a in own if a.python_name != "window")]
+            raise TypeError(f"{field.python_name} is paged but takes no `window: PageWindow`")
+        field.arguments = [*page_arguments(), *(a for a in own if a.python_name != "window")]
 
-    def __call__(
-        self,
-        *args: str,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        **kwargs: Any,
-    ) -> T:
-        return super().__call__(*args, window=PageWindow(first, after, last, before), **kwargs)
+    def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        window = PageWindow(*(kwargs.pop(name, None) for name in PAGE_ARGUMENT_NAMES))
+        return {**kwargs, "window": window}
 
 
 def _decode(cursor: str | None, ordering: str, keys: list[SortKey]) -> tuple[Any, ...] | None:

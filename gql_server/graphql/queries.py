@@ -17,7 +17,7 @@ from gql_server.graphql.inputs import (
     PrintJobFilter,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
-from gql_server.graphql.pages import PagedResolver, PageWindow, page_args
+from gql_server.graphql.pages import PageArguments, PageWindow, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.runtime.lookahead import (
     field_names,
@@ -52,7 +52,6 @@ from gql_server.services.pagination import Page
 from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
 
 
-@PagedResolver
 async def resolve_printers(
     info: Info,
     window: PageWindow,
@@ -86,7 +85,6 @@ async def resolve_printers(
     )
 
 
-@PagedResolver
 async def resolve_files(
     info: Info,
     window: PageWindow,
@@ -116,16 +114,19 @@ async def resolve_files(
 class Query:
     printers: Connection[Printer] = strawberry.field(
         resolver=resolve_printers,
+        extensions=[PageArguments()],
         description="Printers of the farm, by name unless ordered otherwise.",
         permission_classes=[CanRead],
     )
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
+        extensions=[PageArguments()],
         description="Print jobs of every printer, newest first by default.",
         permission_classes=[CanRead],
     )
     maintenance_due: Connection[MaintenanceTask] = strawberry.field(
         resolver=resolve_maintenance_due,
+        extensions=[PageArguments()],
         description="The farm's maintenance tasks, most overdue first (by overdueRatio, "
         "ties by task). The days odometer grows with the clock: a later page is cut at "
         "the rank its cursor's task had when the cursor was issued.",
@@ -134,6 +135,7 @@ class Query:
 
     files: Connection[PrintFile] = strawberry.field(
         resolver=resolve_files,
+        extensions=[PageArguments()],
         description="Files the farm has printed, with figures over their jobs; most "
         "printed first unless ordered otherwise. Without printerIds or start bounds the "
         "figures come from rollups kept by the import; with printerIds from the "
@@ -233,8 +235,11 @@ class Query:
         keys = await info.context.read(lambda s: fetch_api_keys_by_ids(s, [key_id]))
         return api_key_from_row(keys[key_id])
 
-    @strawberry.field(description="Every API key, oldest first.", permission_classes=[IsAdmin])
-    @PagedResolver
+    @strawberry.field(
+        description="Every API key, oldest first.",
+        permission_classes=[IsAdmin],
+        extensions=[PageArguments()],
+    )
     async def api_keys(self, info: Info, window: PageWindow) -> Connection[ApiKey]:
         args = page_args(window, API_KEY_ORDERING, API_KEY_ORDER)
         context = info.context

@@ -9,7 +9,7 @@ from gql_server.graphql.context import Info
 from gql_server.graphql.errors import api_error
 from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.inputs import LIST_BOUND, database_ids
-from gql_server.graphql.pages import PagedResolver, PageWindow, page_args
+from gql_server.graphql.pages import PageWindow, page_args
 from gql_server.graphql.types.connection import Connection, page_connection
 from gql_server.services import maintenance
 from gql_server.services.errors import ServiceError
@@ -97,7 +97,6 @@ async def resolve_maintenance(root: "Printer", info: Info) -> list[MaintenanceTa
     return [maintenance_task(task) for task in tasks]
 
 
-@PagedResolver
 async def resolve_maintenance_due(
     info: Info,
     window: PageWindow,

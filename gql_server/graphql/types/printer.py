@@ -7,7 +7,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.pages import PagedResolver, PageWindow
+from gql_server.graphql.pages import PageArguments, PageWindow
 from gql_server.graphql.runtime.job_pages import jobs_of_every_printer, jobs_of_printer
 from gql_server.graphql.runtime.printer_totals import NOT_LOADED, totals_now_or_later
 from gql_server.graphql.runtime.selection import JobPageRequest, job_page_request
@@ -31,7 +31,6 @@ def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
     return None if state is None else live_status_from(state)
 
 
-@PagedResolver
 async def resolve_print_jobs(
     root: object,
     info: Info,
@@ -75,6 +74,7 @@ class Printer(Node, JobOwner):
     job_totals: JobTotals | None = strawberry.field(resolver=resolve_job_totals)
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
+        extensions=[PageArguments()],
         description="This printer's jobs, newest first unless ordered otherwise.",
     )
     live_status: LiveStatus | None = strawberry.field(
