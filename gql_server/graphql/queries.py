@@ -17,7 +17,7 @@ from gql_server.graphql.inputs import (
     PrintJobFilter,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
-from gql_server.graphql.pages import After, Before, First, Last, page_args
+from gql_server.graphql.pages import PageArguments, PageWindow, page_args
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.runtime.lookahead import (
     field_names,
@@ -54,16 +54,13 @@ from gql_server.services.printer_queries import fetch_printer_page, printer_curs
 
 async def resolve_printers(
     info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    window: PageWindow,
     filter: PrinterFilter | None = None,
     order_by: PrinterOrder | None = None,
 ) -> Connection[Printer]:
     printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
     order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
-    args = page_args(first, after, last, before, order)
+    args = page_args(window, order)
     with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
     context = info.context
 
@@ -90,16 +87,13 @@ async def resolve_printers(
 
 async def resolve_files(
     info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    window: PageWindow,
     filter: PrintFileFilter | None = None,
     order_by: PrintFileOrder | None = None,
 ) -> Connection[PrintFile]:
     file_filter = filter.to_service() if filter else file_queries.FileFilter()
     order = order_by.to_service() if order_by else file_queries.FileOrder()
-    args = page_args(first, after, last, before, order)
+    args = page_args(window, order)
     context = info.context
     page = await context.read(lambda s: file_queries.fetch_file_page(s, file_filter, order, args))
     printer_ids = None if file_filter.printer_ids is None else tuple(file_filter.printer_ids)
@@ -120,16 +114,19 @@ async def resolve_files(
 class Query:
     printers: Connection[Printer] = strawberry.field(
         resolver=resolve_printers,
+        extensions=[PageArguments()],
         description="Printers of the farm, by name unless ordered otherwise.",
         permission_classes=[CanRead],
     )
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
+        extensions=[PageArguments()],
         description="Print jobs of every printer, newest first by default.",
         permission_classes=[CanRead],
     )
     maintenance_due: Connection[MaintenanceTask] = strawberry.field(
         resolver=resolve_maintenance_due,
+        extensions=[PageArguments()],
         description="The farm's maintenance tasks, most overdue first (by overdueRatio, "
         "ties by task). The days odometer grows with the clock: a later page is cut at "
         "the rank its cursor's task had when the cursor was issued.",
@@ -138,6 +135,7 @@ class Query:
 
     files: Connection[PrintFile] = strawberry.field(
         resolver=resolve_files,
+        extensions=[PageArguments()],
         description="Files the farm has printed, with figures over their jobs; most "
         "printed first unless ordered otherwise. Without printerIds or start bounds the "
         "figures come from rollups kept by the import; with printerIds from the "
@@ -237,16 +235,13 @@ class Query:
         keys = await info.context.read(lambda s: fetch_api_keys_by_ids(s, [key_id]))
         return api_key_from_row(keys[key_id])
 
-    @strawberry.field(description="Every API key, oldest first.", permission_classes=[IsAdmin])
-    async def api_keys(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[ApiKey]:
-        args = page_args(first, after, last, before, API_KEY_ORDERING, API_KEY_ORDER)
+    @strawberry.field(
+        description="Every API key, oldest first.",
+        permission_classes=[IsAdmin],
+        extensions=[PageArguments()],
+    )
+    async def api_keys(self, info: Info, window: PageWindow) -> Connection[ApiKey]:
+        args = page_args(window, API_KEY_ORDERING, API_KEY_ORDER)
         context = info.context
         page = await context.read(lambda s: fetch_api_key_page(s, args))
 

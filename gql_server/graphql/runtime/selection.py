@@ -11,7 +11,7 @@ from graphql.pyutils import Path
 from strawberry.types.nodes import Selection
 
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.pages import page_args
+from gql_server.graphql.pages import PageWindow, page_args
 from gql_server.graphql.runtime.lookahead import field_names, merged_selections, node_field_names
 from gql_server.graphql.types.columns import graphql_field_columns
 from gql_server.graphql.types.job_details import JobDetails
@@ -71,10 +71,7 @@ class JobPageRequest:
 
 def job_page_request(
     info: "Info",
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    window: PageWindow,
     job_filter: PrintJobFilter | None,
     order_by: PrintJobOrder | None,
 ) -> JobPageRequest:
@@ -82,7 +79,7 @@ def job_page_request(
     return JobPageRequest(
         job_filter=job_filter.to_service() if job_filter else JobFilter(),
         order=order,
-        args=page_args(first, after, last, before, order),
+        args=page_args(window, order),
         selection=_cached_selection(info, order),
     )
 

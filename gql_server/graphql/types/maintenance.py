@@ -9,7 +9,7 @@ from gql_server.graphql.context import Info
 from gql_server.graphql.errors import api_error
 from gql_server.graphql.ids import to_global_id
 from gql_server.graphql.inputs import LIST_BOUND, database_ids
-from gql_server.graphql.pages import After, Before, First, Last, page_args
+from gql_server.graphql.pages import PageWindow, page_args
 from gql_server.graphql.types.connection import Connection, page_connection
 from gql_server.services import maintenance
 from gql_server.services.errors import ServiceError
@@ -99,10 +99,7 @@ async def resolve_maintenance(root: "Printer", info: Info) -> list[MaintenanceTa
 
 async def resolve_maintenance_due(
     info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    window: PageWindow,
     printer_ids: Annotated[
         list[strawberry.ID] | None,
         strawberry.argument(description=f"Only these printers' tasks. {LIST_BOUND}"),
@@ -111,7 +108,7 @@ async def resolve_maintenance_due(
         bool, strawberry.argument(description="Only the tasks that are due.")
     ] = False,
 ) -> Connection[MaintenanceTask]:
-    args = page_args(first, after, last, before, maintenance.DUE_ORDERING, maintenance.DUE_KEYS)
+    args = page_args(window, maintenance.DUE_ORDERING, maintenance.DUE_KEYS)
     ids = _printer_ids(printer_ids)
     now = info.context.now()
     page, total = await info.context.read(

@@ -6,6 +6,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.loaders import GroupKey
+from gql_server.graphql.pages import PageArguments
 from gql_server.graphql.runtime.job_pages import job_connection
 from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.graphql.types.connection import Connection
@@ -51,6 +52,7 @@ class PrintFile(Node, JobOwner):
 
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
+        extensions=[PageArguments()],
         description="This file's jobs, newest first unless ordered otherwise.",
     )
 

@@ -7,7 +7,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.pages import After, Before, First, Last
+from gql_server.graphql.pages import PageArguments, PageWindow
 from gql_server.graphql.runtime.job_pages import jobs_of_every_printer, jobs_of_printer
 from gql_server.graphql.runtime.printer_totals import NOT_LOADED, totals_now_or_later
 from gql_server.graphql.runtime.selection import JobPageRequest, job_page_request
@@ -34,16 +34,13 @@ def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
 async def resolve_print_jobs(
     root: object,
     info: Info,
-    first: First = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    window: PageWindow,
     filter: PrintJobFilter | None = None,
     order_by: PrintJobOrder | None = None,
 ) -> Connection[PrintJob]:
     """Every ``printJobs`` field: a Printer's or a PrintFile's over its own jobs
     (``root``), the root one over every printer."""
-    request = job_page_request(info, first, after, last, before, filter, order_by)
+    request = job_page_request(info, window, filter, order_by)
     if isinstance(root, JobOwner):
         return await root.own_jobs(info, request)
     return await jobs_of_every_printer(info, request, printer_from_row)
@@ -77,6 +74,7 @@ class Printer(Node, JobOwner):
     job_totals: JobTotals | None = strawberry.field(resolver=resolve_job_totals)
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
+        extensions=[PageArguments()],
         description="This printer's jobs, newest first unless ordered otherwise.",
     )
     live_status: LiveStatus | None = strawberry.field(

@@ -1,0 +1,48 @@
+"""A paged field: the four Relay arguments come first, and reach the resolver as one
+PageWindow."""
+
+import strawberry
+from strawberry.types.base import get_object_definition
+
+from gql_server.graphql.pages import PageArguments, PageWindow
+
+
+def _unpaged(order: str | None = None) -> int:
+    return 0
+
+
+def _windowed(window: PageWindow, order: str | None = None) -> str:
+    return repr(window)
+
+
+def _schema(resolver: object) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        paged: str = strawberry.field(resolver=resolver, extensions=[PageArguments()])
+
+    return strawberry.Schema(query=Query)
+
+
+def test_a_paged_field_whose_resolver_takes_no_window_is_refused_when_built() -> None:
+    try:
+        _schema(_unpaged)
+    except TypeError as refused:
+        assert "paged is paged but takes no `window: PageWindow`" in str(refused)
+    else:
+        raise AssertionError("a paged field without a window was accepted")
+
+
+def test_the_page_arguments_come_before_the_resolvers_own_in_every_schema_built() -> None:
+    schema = _schema(_windowed)
+    again = strawberry.Schema(query=schema.query)  # a second schema from the same type
+    definition = get_object_definition(schema.query, strict=True)
+    names = [argument.python_name for argument in definition.fields[0].arguments]
+    assert names == ["first", "after", "last", "before", "order"]
+    assert str(again) == str(schema)
+    assert str(again).count("first: Int = null") == 1
+
+
+def test_the_resolver_receives_the_four_as_one_window() -> None:
+    result = _schema(_windowed).execute_sync('{ paged(first: 5, after: "c", order: "name") }')
+    assert result.errors is None
+    assert result.data == {"paged": repr(PageWindow(first=5, after="c", last=None, before=None))}
