@@ -106,9 +106,7 @@ class Subscription:
         f"printer every {int(STATUS_INTERVAL_S * 1000)} ms, and always its newest state."
     )
     async def printer_status_changed(
-        self,
-        info: Info,
-        printer_ids: PrinterIds = None,
+        self, info: Info, printer_ids: PrinterIds = None
     ) -> AsyncIterator[LiveStatus]:
         async with (
             aclosing(_live_events(info, printer_ids, StatusChanged)) as batches,
@@ -123,9 +121,7 @@ class Subscription:
         "syncProgress instead, not job by job)."
     )
     async def print_job_changed(
-        self,
-        info: Info,
-        printer_ids: PrinterIds = None,
+        self, info: Info, printer_ids: PrinterIds = None
     ) -> AsyncIterator[PrintJobChange]:
         async with aclosing(_live_events(info, printer_ids, JobChanged)) as batches:
             async for events in batches:
@@ -139,9 +135,7 @@ class Subscription:
         "live mode): a message per page read, and one when it finishes."
     )
     async def sync_progress(
-        self,
-        info: Info,
-        printer_ids: PrinterIds = None,
+        self, info: Info, printer_ids: PrinterIds = None
     ) -> AsyncIterator[SyncProgress]:
         wanted = _printer_ids(printer_ids)
         async with aclosing(
