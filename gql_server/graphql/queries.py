@@ -164,14 +164,13 @@ class Query:
         selections = merged_selections(info)
         with_estimates = "estimateError" in field_names(selections)
         with_cost = selects(selections, "cost")
+        request = stats.StatsRequest(job_filter, group_by, timezone)
 
         def load(session: Session) -> tuple[list[Any], dict[Any, Any] | None]:
-            found = stats.print_stats(
-                session, job_filter, group_by, timezone=timezone, with_estimates=with_estimates
-            )
+            found = stats.print_stats(session, request, with_estimates=with_estimates)
             if not (with_cost and found):
                 return found, None
-            return found, stats.print_stats_costs(session, job_filter, group_by, timezone=timezone)
+            return found, stats.print_stats_costs(session, request)
 
         try:
             buckets, sums = await info.context.read(load)

@@ -51,6 +51,17 @@ CALENDAR = (StatsGroupBy.DAY, StatsGroupBy.WEEK, StatsGroupBy.MONTH)
 
 
 @dataclass(frozen=True, slots=True)
+class StatsRequest:
+    """What printStats asks: the jobs, how to bucket them, and the zone whose calendar
+    DAY/WEEK/MONTH buckets follow. ``print_stats`` and ``print_stats_costs`` answer the
+    same request, bucket for bucket."""
+
+    job_filter: JobFilter
+    group_by: StatsGroupBy
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
 class StatsBucket:
     key: str | None
     printer_id: int | None
@@ -115,10 +126,9 @@ def _as_utc(value: datetime | str) -> datetime:
     return as_utc(value)
 
 
-def _bucket_key(
-    session: Session, group_by: StatsGroupBy, conditions: list[Any], timezone: str
-) -> Any | None:
+def _bucket_key(session: Session, request: StatsRequest, conditions: list[Any]) -> Any | None:
     """The GROUP BY expression, or None when a calendar grouping has no job to place."""
+    group_by = request.group_by
     if group_by is StatsGroupBy.PRINTER:
         return PrintJob.printer_id
     if group_by is StatsGroupBy.STATUS:
@@ -131,7 +141,7 @@ def _bucket_key(
         return PrintJob.slicer_folded  # as the slicer filter matches it
     if group_by is StatsGroupBy.FAILURE_REASON:
         return JobAnnotation.failure_reason  # the query joins job_annotations
-    zone = resolve_zone(timezone)
+    zone = resolve_zone(request.timezone)
     span = _time_span(session, conditions)
     if span is None:
         return None
@@ -147,10 +157,8 @@ def _local_time(session: Session, offset: ColumnElement[Any]) -> Any:
 
 def print_stats(
     session: Session,
-    job_filter: JobFilter,
-    group_by: StatsGroupBy,
+    request: StatsRequest,
     *,
-    timezone: str = "UTC",
     use_rollups: bool = True,
     with_estimates: bool = False,
 ) -> list[StatsBucket]:
@@ -158,31 +166,31 @@ def print_stats(
     else from the jobs; ``use_rollups`` False always reads the jobs. ``with_estimates``
     adds each bucket's estimate errors, which only the jobs hold (one more statement,
     services/estimates.py)."""
-    if timezone != "UTC":
-        resolve_zone(timezone)  # refuse a bad zone name whoever answers
-    if group_by is StatsGroupBy.FAILURE_REASON:
-        return _failure_reason_buckets(session, job_filter, use_rollups=use_rollups)
+    if request.timezone != "UTC":
+        resolve_zone(request.timezone)  # refuse a bad zone name whoever answers
+    if request.group_by is StatsGroupBy.FAILURE_REASON:
+        return _failure_reason_buckets(session, request.job_filter, use_rollups=use_rollups)
     rows = None
     if use_rollups:  # they decline what they are not keyed by (FAILURE_REASON, ...)
-        rows = rollup_reads.stats_rows(session, job_filter, group_by.value, timezone)
+        rows = rollup_reads.stats_rows(
+            session, request.job_filter, request.group_by.value, request.timezone
+        )
     if rows is None:
-        rows = _raw_rows(session, job_filter, group_by, timezone)
-    buckets = [_bucket(group_by, row) for row in rows]
+        rows = _raw_rows(session, request)
+    buckets = [_bucket(request.group_by, row) for row in rows]
     if not with_estimates or not buckets:
         return buckets
-    errors = _estimate_errors(session, job_filter, group_by, timezone)
+    errors = _estimate_errors(session, request)
     return [
         replace(bucket, estimate_errors=errors.get(_key_text(row[0]), NO_ESTIMATES))
         for bucket, row in zip(buckets, rows, strict=True)
     ]
 
 
-def _estimate_errors(
-    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
-) -> dict[str | None, EstimateErrors]:
+def _estimate_errors(session: Session, request: StatsRequest) -> dict[str | None, EstimateErrors]:
     """Keyed as the buckets' raw keys read as text (_key_text), whoever answered them."""
-    conditions = filter_conditions(job_filter)
-    key = _bucket_key(session, group_by, conditions, timezone)
+    conditions = filter_conditions(request.job_filter)
+    key = _bucket_key(session, request, conditions)
     if key is None:
         return {}
     found = estimate_errors_by_bucket(session, key, conditions)
@@ -203,13 +211,11 @@ def _summed_columns() -> tuple[Any, ...]:
     )
 
 
-def _raw_jobs(
-    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
-) -> Select[Any] | None:
+def _raw_jobs(session: Session, request: StatsRequest) -> Select[Any] | None:
     """The filtered jobs with their details and their bucket (column ``bucket``); the
     caller adds the columns it sums. None when a calendar grouping has no job to place."""
-    conditions = filter_conditions(job_filter)
-    key = _bucket_key(session, group_by, conditions, timezone)
+    conditions = filter_conditions(request.job_filter)
+    key = _bucket_key(session, request, conditions)
     if key is None:
         return None
     jobs = (
@@ -218,15 +224,13 @@ def _raw_jobs(
         .outerjoin(JobDetails, JobDetails.print_job_id == PrintJob.id)
         .where(*conditions)
     )
-    if group_by is StatsGroupBy.FAILURE_REASON:
+    if request.group_by is StatsGroupBy.FAILURE_REASON:
         jobs = jobs.outerjoin(JobAnnotation, JobAnnotation.print_job_id == PrintJob.id)
     return jobs
 
 
-def _raw_rows(
-    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
-) -> list[Any]:
-    jobs = _raw_jobs(session, job_filter, group_by, timezone)
+def _raw_rows(session: Session, request: StatsRequest) -> list[Any]:
+    jobs = _raw_jobs(session, request)
     if jobs is None:
         return []
     rows = jobs.add_columns(*_summed_columns()).subquery("rows")
@@ -253,7 +257,9 @@ def _failure_reason_buckets(
         _bucket(StatsGroupBy.FAILURE_REASON, row)
         for row in session.execute(aggregate(dialect, rows))
     ]
-    every = print_stats(session, job_filter, StatsGroupBy.STATUS, use_rollups=use_rollups)
+    every = print_stats(
+        session, StatsRequest(job_filter, StatsGroupBy.STATUS), use_rollups=use_rollups
+    )
     rest = _left_over(every, reasons)
     return reasons if rest.job_count == 0 else [rest, *reasons]
 
@@ -324,24 +330,21 @@ def cost_key(bucket: StatsBucket, group_by: StatsGroupBy) -> Any:
 
 
 def print_stats_costs(
-    session: Session,
-    job_filter: JobFilter,
-    group_by: StatsGroupBy,
-    *,
-    timezone: str = "UTC",
-    use_rollups: bool = True,
+    session: Session, request: StatsRequest, *, use_rollups: bool = True
 ) -> dict[Any, CostSum]:
-    """The cost sums of ``print_stats``'s buckets, by ``cost_key``: asked only when a
-    query selects them, so the other figures never pay for them. From the cost rollups
-    whenever the job rollups answer the buckets, else from the jobs."""
-    if group_by is StatsGroupBy.FAILURE_REASON:
-        return _failure_reason_costs(session, job_filter, use_rollups=use_rollups)
+    """The cost sums of ``print_stats``'s buckets for the same request, by ``cost_key``:
+    asked only when a query selects them, so the other figures never pay for them. From
+    the cost rollups whenever the job rollups answer the buckets, else from the jobs."""
+    if request.group_by is StatsGroupBy.FAILURE_REASON:
+        return _failure_reason_costs(session, request.job_filter, use_rollups=use_rollups)
     rows = None
     if use_rollups:
-        rows = cost_reads.cost_rows(session, job_filter, group_by.value, timezone)
+        rows = cost_reads.cost_rows(
+            session, request.job_filter, request.group_by.value, request.timezone
+        )
     if rows is None:
-        rows = _raw_cost_rows(session, job_filter, group_by, timezone)
-    return _cost_sums(group_by, rows)
+        rows = _raw_cost_rows(session, request)
+    return _cost_sums(request.group_by, rows)
 
 
 def _cost_sums(group_by: StatsGroupBy, rows: list[Any]) -> dict[Any, CostSum]:
@@ -369,7 +372,9 @@ def _failure_reason_costs(
     )
     per_reason = _cost_sums_per(rows, rows.c.failure_reason)
     reasons = _cost_sums(StatsGroupBy.FAILURE_REASON, list(session.execute(per_reason)))
-    every = print_stats_costs(session, job_filter, StatsGroupBy.STATUS, use_rollups=use_rollups)
+    every = print_stats_costs(
+        session, StatsRequest(job_filter, StatsGroupBy.STATUS), use_rollups=use_rollups
+    )
     left = CostSum(
         sum(c.filament for c in every.values()) - sum(c.filament for c in reasons.values()),
         sum(c.machine for c in every.values()) - sum(c.machine for c in reasons.values()),
@@ -378,10 +383,8 @@ def _failure_reason_costs(
     return {None: left, **reasons}
 
 
-def _raw_cost_rows(
-    session: Session, job_filter: JobFilter, group_by: StatsGroupBy, timezone: str
-) -> list[Any]:
-    jobs = _raw_jobs(session, job_filter, group_by, timezone)
+def _raw_cost_rows(session: Session, request: StatsRequest) -> list[Any]:
+    jobs = _raw_jobs(session, request)
     if jobs is None:
         return []
     rows = (

@@ -10,7 +10,7 @@ from gql_server.db.models import JobRollupState
 from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter
 from gql_server.services.jobs import upsert_jobs
-from gql_server.services.stats import StatsGroupBy, print_stats
+from gql_server.services.stats import StatsGroupBy, StatsRequest, print_stats
 from tests.factories import make_job_row, make_printer
 from tests.support.sql_counter import count_statements
 
@@ -44,7 +44,7 @@ def test_after_a_rebuild_the_new_zone_is_answered_from_the_rollups(
     monkeypatch.setenv("GQL_TIMEZONE", "Asia/Kolkata")
     assert main(["rollups", "rebuild"]) == 0
     with database.scope() as session, count_statements(database.engine) as log:
-        buckets = print_stats(session, JobFilter(), StatsGroupBy.DAY, timezone="Asia/Kolkata")
+        buckets = print_stats(session, StatsRequest(JobFilter(), StatsGroupBy.DAY, "Asia/Kolkata"))
     assert sum(bucket.job_count for bucket in buckets) == 30
     assert [s for s in log.statements if "print_jobs" in s] == []
 
@@ -69,10 +69,11 @@ def test_a_rebuild_keys_the_totals_by_slicer_as_the_jobs_are(
         ]
         upsert_jobs(session, printer_id, rows)
     assert main(["rollups", "rebuild"]) == 0
+    by_slicer = StatsRequest(JobFilter(), StatsGroupBy.SLICER)
     with database.scope() as session, count_statements(database.engine) as log:
-        rolled = print_stats(session, JobFilter(), StatsGroupBy.SLICER)
+        rolled = print_stats(session, by_slicer)
     assert [s for s in log.statements if "print_jobs" in s] == []
     with database.scope() as session:
-        raw = print_stats(session, JobFilter(), StatsGroupBy.SLICER, use_rollups=False)
+        raw = print_stats(session, by_slicer, use_rollups=False)
     assert [(b.key, b.job_count) for b in rolled] == [(b.key, b.job_count) for b in raw]
     assert [(b.key, b.job_count) for b in rolled] == [(None, 1), ("cura", 1), ("prusaslicer", 2)]

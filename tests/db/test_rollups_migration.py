@@ -15,7 +15,7 @@ from gql_server.db.session import Database
 from gql_server.services.job_queries import JobFilter
 from gql_server.services.rollups.reads import ROLLED_UP_KINDS
 from gql_server.services.rollups.rebuild import rebuild
-from gql_server.services.stats import StatsGroupBy, print_stats
+from gql_server.services.stats import StatsGroupBy, StatsRequest, print_stats
 from tests.db.conftest import BOTH_DATABASES, database_at
 from tests.support.rollup_checks import rollup_rows, same_buckets, same_rollups
 
@@ -92,9 +92,8 @@ def engine(
 
 def _stats(database: Database, group_by: StatsGroupBy, *, use_rollups: bool) -> list[Any]:
     with database.scope() as session:
-        return print_stats(
-            session, JobFilter(), group_by, timezone="Europe/Berlin", use_rollups=use_rollups
-        )
+        request = StatsRequest(JobFilter(), group_by, "Europe/Berlin")
+        return print_stats(session, request, use_rollups=use_rollups)
 
 
 def test_upgrade_builds_the_rollups_of_the_stored_jobs_in_gql_timezone(engine: Engine) -> None:

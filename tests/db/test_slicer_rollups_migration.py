@@ -15,7 +15,7 @@ from gql_server.services.job_queries import JobFilter
 from gql_server.services.rollups.costs import rebuild as rebuild_costs
 from gql_server.services.rollups.maintain import stored_zone, zone_of
 from gql_server.services.rollups.rebuild import rebuild
-from gql_server.services.stats import StatsGroupBy, print_stats, print_stats_costs
+from gql_server.services.stats import StatsGroupBy, StatsRequest, print_stats, print_stats_costs
 from tests.db.conftest import BOTH_DATABASES, database_at
 from tests.db.test_rollups_migration import BEFORE, JOBS, SLICERS, add_rows
 from tests.support.rollup_checks import close, rollup_rows, same_buckets, same_rollups
@@ -115,10 +115,11 @@ def test_upgrade_keeps_every_sum_and_splits_it_by_slicer(engine: Engine) -> None
         stored = {job_id: slicer for job_id, slicer in connection.execute(query)}
     assert stored == {job_id: SLICERS.get(job_id) for job_id, _, _ in COSTS}
     with Database(engine).scope() as session:
-        rolled = print_stats(session, JobFilter(), StatsGroupBy.SLICER)
-        raw = print_stats(session, JobFilter(), StatsGroupBy.SLICER, use_rollups=False)
-        costs = print_stats_costs(session, JobFilter(), StatsGroupBy.SLICER)
-        raw_costs = print_stats_costs(session, JobFilter(), StatsGroupBy.SLICER, use_rollups=False)
+        slicers = StatsRequest(JobFilter(), StatsGroupBy.SLICER)
+        rolled = print_stats(session, slicers)
+        raw = print_stats(session, slicers, use_rollups=False)
+        costs = print_stats_costs(session, slicers)
+        raw_costs = print_stats_costs(session, slicers, use_rollups=False)
     assert same_buckets(rolled, raw)
     assert [(bucket.key, bucket.job_count) for bucket in rolled] == [
         (None, 1),

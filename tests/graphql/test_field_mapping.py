@@ -5,6 +5,7 @@ differences (gql_server/graphql/types/columns.py) and the guard below keep that 
 happening quietly.
 """
 
+from dataclasses import fields
 from datetime import datetime
 
 import pytest
@@ -27,7 +28,9 @@ from gql_server.graphql.types.columns import (
     unmapped_fields,
 )
 from gql_server.graphql.types.node import Node
+from gql_server.graphql.types.print_file import PrintFile
 from gql_server.schema import schema
+from gql_server.services.file_queries import FileRow
 
 MAPPED = ["PrintJob", "PrintFile", "JobDetails", "Printer", "JobTotals", "ApiKey"]
 
@@ -69,6 +72,13 @@ def test_a_job_query_can_select_the_column_of_every_print_job_field() -> None:
         "totalDuration", "filamentUsed", "metadata", "auxiliaryData", "createdAt", "updatedAt",
     }  # fmt: skip
     assert DETAIL_FIELD_COLUMNS["filamentType"] == "filament_type"
+
+
+def test_every_column_a_print_file_field_reads_is_a_file_row_field() -> None:
+    """PrintFile is built from services/file_queries.py's FileRow, not from the model."""
+    read = set(field_columns(PrintFile).values())
+    assert read <= {f.name for f in fields(FileRow)}
+    assert field_columns(PrintFile)["prints"] == "job_count"
 
 
 # The guard must be able to fail: a type with a field its model has no column for.

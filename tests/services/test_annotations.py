@@ -22,7 +22,7 @@ from gql_server.services.errors import ServiceError
 from gql_server.services.job_queries import JobFilter, count_jobs, fetch_jobs_by_ids
 from gql_server.services.jobs import upsert_jobs
 from gql_server.services.printers import delete_printer
-from gql_server.services.stats import StatsGroupBy, print_stats
+from gql_server.services.stats import StatsGroupBy, StatsRequest, print_stats
 from tests.factories import EPOCH, make_job_row, make_printer
 from tests.support.racing import cut_in_before, meet_at, run_at_once
 from tests.support.sql_counter import count_statements
@@ -134,7 +134,7 @@ def _annotated_farm(database: Database) -> dict[int, tuple[str | None, float, st
 def test_stats_by_failure_reason_sum_the_jobs_of_each_reason(database: Database) -> None:
     farm = _annotated_farm(database)
     with database.scope() as session:
-        buckets = print_stats(session, JobFilter(), StatsGroupBy.FAILURE_REASON)
+        buckets = print_stats(session, StatsRequest(JobFilter(), StatsGroupBy.FAILURE_REASON))
     counts = Counter(reason for reason, _, _ in farm.values())
     seconds: dict[str | None, float] = {}
     for reason, duration, _ in farm.values():
@@ -148,8 +148,9 @@ def test_the_rollups_decline_the_failure_reason_grouping_and_filter(database: Da
     farm = _annotated_farm(database)
     adhesion = JobFilter(failure_reasons=("adhesion",))
     with database.scope() as session:
-        from_rollups = print_stats(session, adhesion, StatsGroupBy.STATUS)
-        from_jobs = print_stats(session, adhesion, StatsGroupBy.STATUS, use_rollups=False)
+        request = StatsRequest(adhesion, StatsGroupBy.STATUS)
+        from_rollups = print_stats(session, request)
+        from_jobs = print_stats(session, request, use_rollups=False)
         counted = count_jobs(session, adhesion)
     expected = sum(1 for reason, _, _ in farm.values() if reason == "adhesion")
     assert [(b.key, b.job_count) for b in from_rollups] == [("error", expected)]
@@ -160,7 +161,7 @@ def test_the_rollups_decline_the_failure_reason_grouping_and_filter(database: Da
 def test_stats_by_failure_reason_read_only_the_annotated_jobs(database: Database) -> None:
     _annotated_farm(database)
     with database.scope() as session, count_statements(database.engine) as log:
-        print_stats(session, JobFilter(), StatsGroupBy.FAILURE_REASON)
+        print_stats(session, StatsRequest(JobFilter(), StatsGroupBy.FAILURE_REASON))
     reading_jobs = [s for s in log.statements if "print_jobs" in s]
     assert [s for s in reading_jobs if "FROM job_annotations" not in s] == []
     assert any("job_rollup_totals" in s for s in log.statements)  # the totals
@@ -170,7 +171,7 @@ def test_a_failure_reason_filter_leaves_no_bucket_without_a_reason(database: Dat
     farm = _annotated_farm(database)
     clog = JobFilter(failure_reasons=("clog",))
     with database.scope() as session:
-        buckets = print_stats(session, clog, StatsGroupBy.FAILURE_REASON)
+        buckets = print_stats(session, StatsRequest(clog, StatsGroupBy.FAILURE_REASON))
     expected = sum(1 for reason, _, _ in farm.values() if reason == "clog")
     assert [(b.key, b.job_count) for b in buckets] == [("clog", expected)]
 

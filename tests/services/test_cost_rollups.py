@@ -23,7 +23,7 @@ from gql_server.services.printers import delete_printer
 from gql_server.services.rollups.costs import COST_LEVELS, KEYS, SUMS
 from gql_server.services.rollups.costs import rebuild as rebuild_costs
 from gql_server.services.rollups.maintain import zone_of
-from gql_server.services.stats import CostSum, StatsGroupBy, print_stats_costs
+from gql_server.services.stats import CostSum, StatsGroupBy, StatsRequest, print_stats_costs
 from gql_server.services.stats_sql import CALENDAR_KINDS
 from tests.factories import make_printer
 from tests.services.test_rollups import (
@@ -81,9 +81,9 @@ def _cost_mismatches(database: Database, printer_ids: list[int]) -> list[Any]:
             for group_by in StatsGroupBy:
                 zones = ("UTC", ZONE) if group_by.value in CALENDAR_KINDS else ("UTC",)
                 for zone in zones:
-                    args = (session, job_filter, group_by)
-                    rolled = print_stats_costs(*args, timezone=zone)
-                    raw = print_stats_costs(*args, timezone=zone, use_rollups=False)
+                    request = StatsRequest(job_filter, group_by, zone)
+                    rolled = print_stats_costs(session, request)
+                    raw = print_stats_costs(session, request, use_rollups=False)
                     if not _same(rolled, raw):
                         wrong.append((job_filter, group_by, zone, rolled, raw))
     return wrong
@@ -167,7 +167,7 @@ def test_cost_stats_over_the_whole_history_read_no_job(database: Database) -> No
     )
     for group_by in groupings:
         with database.scope() as session, count_statements(database.engine) as log:
-            print_stats_costs(session, JobFilter(), group_by, timezone=ZONE)
+            print_stats_costs(session, StatsRequest(JobFilter(), group_by, ZONE))
         assert [s for s in log.statements if "print_jobs" in s or "job_costs " in s] == []
 
 
@@ -202,7 +202,7 @@ def test_cost_stats_by_failure_reason_and_slicer_sum_the_jobs_costs(database: Da
             sums[1] += job.machine_cost or 0.0
             sums[2] += job.filament_cost is not None
         with database.scope() as session:
-            found = print_stats_costs(session, JobFilter(), group_by)
+            found = print_stats_costs(session, StatsRequest(JobFilter(), group_by))
         assert set(found) <= set(expected)
         for key, (filament, machine, priced) in expected.items():
             got = found.get(key, NONE)

@@ -25,7 +25,7 @@ from gql_server.services.printers import delete_printer
 from gql_server.services.rollups import maintain
 from gql_server.services.rollups.reads import ROLLED_UP_KINDS
 from gql_server.services.rollups.rebuild import rebuild
-from gql_server.services.stats import StatsGroupBy, print_stats
+from gql_server.services.stats import StatsGroupBy, StatsRequest, print_stats
 from tests.factories import make_job_row, make_printer
 from tests.support.rollup_checks import (
     job_filters,
@@ -179,7 +179,7 @@ def test_rollups_equal_the_jobs_through_rewrites_deletes_and_a_rebuild(
 
 def _stats_statements(database: Database, group_by: StatsGroupBy, zone: str) -> list[str]:
     with database.scope() as session, count_statements(database.engine) as log:
-        print_stats(session, JobFilter(), group_by, timezone=zone)
+        print_stats(session, StatsRequest(JobFilter(), group_by, zone))
     return log.statements
 
 
@@ -200,7 +200,7 @@ def test_stats_over_the_whole_history_read_no_job_in_utc_and_the_farm_zone(
 
 def _slicer_statements(database: Database, job_filter: JobFilter) -> list[str]:
     with database.scope() as session, count_statements(database.engine) as log:
-        print_stats(session, job_filter, StatsGroupBy.SLICER)
+        print_stats(session, StatsRequest(job_filter, StatsGroupBy.SLICER))
     return log.statements
 
 
@@ -232,11 +232,11 @@ def test_a_bound_on_a_midnight_where_a_job_starts_reads_the_jobs(database: Datab
         jobs.upsert_jobs(session, printer_id, rows)
     after = JobFilter(started_after=midnight)
     with database.scope() as session:
-        (bucket,) = print_stats(session, after, StatsGroupBy.STATUS)
+        (bucket,) = print_stats(session, StatsRequest(after, StatsGroupBy.STATUS))
         assert bucket.job_count == 2
+        days = StatsRequest(after, StatsGroupBy.DAY)
         assert same_buckets(
-            print_stats(session, after, StatsGroupBy.DAY),
-            print_stats(session, after, StatsGroupBy.DAY, use_rollups=False),
+            print_stats(session, days), print_stats(session, days, use_rollups=False)
         )
 
 
@@ -248,8 +248,8 @@ def test_deleting_a_printer_takes_its_jobs_out_of_the_farm_days(database: Databa
     with database.scope() as session:
         delete_printer(session, deleted)
     with database.scope() as session:
-        (day,) = print_stats(session, JobFilter(), StatsGroupBy.DAY)
-        statuses = print_stats(session, JobFilter(), StatsGroupBy.STATUS)
+        (day,) = print_stats(session, StatsRequest(JobFilter(), StatsGroupBy.DAY))
+        statuses = print_stats(session, StatsRequest(JobFilter(), StatsGroupBy.STATUS))
     assert (day.job_count, [(b.key, b.job_count) for b in statuses]) == (1, [("completed", 1)])
 
 

@@ -23,7 +23,7 @@ from gql_server.services.job_queries import (
 )
 from gql_server.services.rollups.files import FILE_KEYS, FILE_LEVELS, FILE_SUMS
 from gql_server.services.rollups.tally import KEYS, LEVELS, SUMS
-from gql_server.services.stats import StatsBucket, StatsGroupBy, print_stats
+from gql_server.services.stats import StatsBucket, StatsGroupBy, StatsRequest, print_stats
 from gql_server.services.stats_sql import CALENDAR_KINDS
 
 REL_TOL = 1e-9
@@ -93,8 +93,9 @@ def mismatches(
         for group_by in StatsGroupBy:
             # Only calendar buckets depend on the zone.
             for zone in zones if group_by.value in CALENDAR_KINDS else zones[:1]:
-                rolled = print_stats(session, job_filter, group_by, timezone=zone)
-                raw = print_stats(session, job_filter, group_by, timezone=zone, use_rollups=False)
+                request = StatsRequest(job_filter, group_by, zone)
+                rolled = print_stats(session, request)
+                raw = print_stats(session, request, use_rollups=False)
                 if not same_buckets(rolled, raw):
                     wrong.append((job_filter, group_by, zone, rolled, raw))
         query = select(func.count()).select_from(PrintJob).where(*filter_conditions(job_filter))

@@ -5,8 +5,9 @@ from typing import Any
 
 import anyio
 import pytest
+from sqlalchemy import select
 
-from gql_server.db.models import PrintJob
+from gql_server.db.models import PrintJob, SyncRun
 from gql_server.db.session import Database
 from gql_server.services.sync import ImportCounts, Syncer
 from tests.graphql.conftest import GraphQLClient
@@ -103,6 +104,18 @@ def test_second_sync_requests_only_new_and_unfinished_jobs_and_changes_nothing_e
     # per job last seen in progress, then Moonraker's totals.
     assert requests_by_path(fake) == {LIST: 1, JOB: UNFINISHED, TOTALS: 1}
     assert snapshot(database, printer_id)[: len(before)] == before
+
+
+def test_the_run_records_what_the_import_counted(
+    database: Database, syncer: Syncer, fake: FakeMoonraker, printer_id: int
+) -> None:
+    fake.add_jobs(3, seed=7)
+    assert run_sync(syncer, printer_id).ok
+    query = select(SyncRun).where(SyncRun.printer_id == printer_id)
+    with database.scope() as session:
+        run = session.scalars(query).one()
+        recorded = (run.jobs_seen, run.jobs_created, run.jobs_updated, run.details_extracted)
+    assert recorded == (3, 3, 0, 3)  # three new jobs, each with its details
 
 
 # ---------------------------------------------------------------------------- unfinished jobs

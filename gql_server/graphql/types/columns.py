@@ -42,7 +42,8 @@ class NoColumn:
 @dataclass(frozen=True, slots=True)
 class Joined:
     """The field reads a column of a row joined to the type's own, which the type's
-    queries select under ``label`` (services/job_queries.py); ``source`` says which."""
+    queries select under ``label`` (services/job_queries.py; the file rollups in
+    services/file_queries.py, named as ``FileRow``); ``source`` says which."""
 
     label: str
     source: str
@@ -79,12 +80,14 @@ FIELD_COLUMNS_TABLE: Mapping[str, TypeColumns] = {
         models.PrintFile,
         {
             **_NODE,
-            "prints": NoColumn("print_file_totals.job_count, or summed under a filter"),
-            "completed": NoColumn("print_file_totals.completed_count, or summed"),
-            "success_rate": NoColumn("print_file_totals.success_rate, or computed"),
+            # A file's figures come from its rollup row, or are summed under a filter.
+            "database_id": Joined("file_id", "print_files.id, named as the rollups name it"),
+            "prints": Joined("job_count", "print_file_totals.job_count"),
+            "completed": Joined("completed_count", "print_file_totals.completed_count"),
+            "success_rate": Joined("success_rate", "print_file_totals.success_rate"),
             "average_print_duration": NoColumn("completed_print_time / completed_count"),
-            "filament_used": NoColumn("print_file_totals.filament_used, or summed"),
-            "last_printed_at": NoColumn("print_file_totals.last_start, or the newest start"),
+            "filament_used": Joined("filament_used", "print_file_totals.filament_used"),
+            "last_printed_at": Joined("last_start", "print_file_totals.last_start"),
             "printers": NoColumn("resolver: print_file_printers"),
             "print_jobs": NoColumn("resolver: a page of print_jobs rows"),
         },

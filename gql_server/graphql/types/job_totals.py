@@ -78,19 +78,21 @@ class TotalsDifference:
 
 
 _COLUMNS = field_columns(JobTotals)
+# Our figures counted Moonraker's way: the job_totals column of each figure.
+_FINISHED_COLUMNS = {
+    "total_jobs": "finished_jobs",
+    "total_time": "finished_time",
+    "total_print_time": "finished_print_time",
+    "total_filament_used": "finished_filament_used",
+    "longest_job": "longest_finished_job",
+}
 
 
 def job_totals_from_row(row: Any) -> JobTotals:
     return JobTotals(
         **row_values(row, _COLUMNS),
         moonraker=_moonraker(row),
-        finished=TotalsDifference(
-            total_jobs=row.finished_jobs,
-            total_time=row.finished_time,
-            total_print_time=row.finished_print_time,
-            total_filament_used=row.finished_filament_used,
-            longest_job=row.longest_finished_job,
-        ),
+        finished=TotalsDifference(**row_values(row, _FINISHED_COLUMNS)),
     )
 
 

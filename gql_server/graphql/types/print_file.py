@@ -9,6 +9,7 @@ from gql_server.graphql.loaders import GroupKey
 from gql_server.graphql.pages import PageArguments
 from gql_server.graphql.runtime.job_pages import job_connection
 from gql_server.graphql.runtime.selection import JobPageRequest
+from gql_server.graphql.types.columns import field_columns, row_values
 from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_owner import JobOwner
 from gql_server.graphql.types.node import Node
@@ -73,15 +74,12 @@ class PrintFile(Node, JobOwner):
         return job_connection(page, r.order, counter=count, printers=printers)
 
 
+_COLUMNS = field_columns(PrintFile)
+
+
 def print_file_from_row(row: FileRow, printer_filter: tuple[int, ...] | None = None) -> PrintFile:
     return PrintFile(
-        database_id=row.file_id,
-        filename=row.filename,
-        prints=row.job_count,
-        completed=row.completed_count,
-        success_rate=row.success_rate,
+        **row_values(row, _COLUMNS),
         average_print_duration=row.average_print_duration,
-        filament_used=row.filament_used,
-        last_printed_at=row.last_start,
         printer_filter=printer_filter,
     )

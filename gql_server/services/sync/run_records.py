@@ -2,17 +2,23 @@
 the start, the run's outcome and the printer's sync state at the end."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, inspect, update
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import Printer, SyncRun
+from gql_server.services.sync.importer import ImportCounts
 from gql_server.services.sync.lease import abandon_runs, new_owner, release_lease, take_lease
 from gql_server.services.sync.results import ALREADY_RUNNING, NOT_FOUND, SyncResult
 from gql_server.services.totals import recompute_totals
+
+# The import's counts a run records: those sync_runs has a column for, under the same
+# name, so that a count added to both needs no line here (pages, newest_start and
+# complete steer the sync and are not kept).
+RUN_COUNTS = tuple(f.name for f in fields(ImportCounts) if f.name in inspect(SyncRun).column_attrs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +106,17 @@ def end_run(session: Session, claim: Claim, result: SyncResult) -> bool:
     in the transaction so that the printer row is locked before the run row, as in the
     claim. False when the run is no longer ours (a later sync marked it abandoned)."""
     release_lease(session, claim.printer_id, claim.owner)
-    counts = result.counts
+    counts = {name: getattr(result.counts, name) for name in RUN_COUNTS}
     closed = session.execute(
         update(SyncRun)
         .where(SyncRun.id == claim.run_id, SyncRun.status == "running")
         .values(
             finished_at=result.finished_at,
             status=result.run_status,
-            jobs_seen=counts.jobs_seen,
-            jobs_created=counts.jobs_created,
-            jobs_updated=counts.jobs_updated,
-            details_extracted=counts.details_extracted,
             requests_made=result.requests_made,
             error_code=result.error_code,
             error_message=result.error_message,
+            **counts,
         )
         .execution_options(synchronize_session=False)
     )

@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gql_server.config import Settings
+from gql_server.config import DEFAULTS, Settings
 from gql_server.db.faults import describe, run_retrying_conflicts
 from gql_server.db.models import Printer
 from gql_server.db.secret_box import SecretBox, secret_box_for
@@ -63,13 +63,14 @@ class SyncOptions(ClientOptions):
 
     page_size: int = 200
     slicer_settings: bool = True
-    concurrency: int = 4
+    # The rest are settings (syncer_from_settings), with the same defaults.
+    concurrency: int = DEFAULTS.sync_concurrency
     # GQL_SYNC_LEASE: how long a holder that died blocks its printer; renewed every third.
-    lease_seconds: float = 30.0
+    lease_seconds: float = DEFAULTS.sync_lease
     # GQL_SPOOLMAN_URL and GQL_CURRENCY: where the jobs' spools are priced, and the one
     # currency their prices must be in (services/sync/spools.py).
-    spoolman_url: str | None = None
-    currency: str = "EUR"
+    spoolman_url: str | None = DEFAULTS.spoolman_url
+    currency: str = DEFAULTS.currency
 
 
 ProgressCallback = Callable[[int, ImportCounts], None]
