@@ -1,6 +1,5 @@
 """Reading print jobs: filters, orderings and keyset pages, all in SQL."""
 
-import enum
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from gql_server.db.models import (
     PrintJob,
     value_attributes,
 )
-from gql_server.services.column_order import ColumnOrder
+from gql_server.services.column_order import JobOrder as JobOrder
+from gql_server.services.column_order import JobOrderField as JobOrderField
 from gql_server.services.index_ranges import index_arms
 from gql_server.services.pagination import (
     Page,
@@ -141,23 +141,6 @@ def _select_jobs(columns: JobColumns, picked: Subquery | None = None) -> Select[
         if _wants(columns.detail, "raw_metadata"):
             jobs = jobs.outerjoin(RAW_METADATA, RAW_METADATA.id == JobDetails.raw_metadata_id)
     return select(*job_columns(columns.job), *_joined_detail_columns(columns)).select_from(jobs)
-
-
-class JobOrderField(enum.Enum):
-    START_TIME = "start_time"
-    END_TIME = "end_time"
-    DURATION = "total_duration"
-    FILAMENT_USED = "filament_used"
-
-
-@dataclass(frozen=True, slots=True)
-class JobOrder(ColumnOrder):
-    """Newest first unless asked otherwise: what a history view shows first."""
-
-    model = PrintJob
-    kind = "job"
-    field: JobOrderField = JobOrderField.START_TIME
-    descending: bool = True
 
 
 @dataclass(frozen=True, slots=True)
