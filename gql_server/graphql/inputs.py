@@ -1,8 +1,10 @@
 """Input types for filters and orderings, and their translation to service arguments."""
 
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -17,6 +19,7 @@ from gql_server.graphql.types.enums import (
     PrintJobOrderField,
 )
 from gql_server.services import printer_queries
+from gql_server.services.column_order import ColumnOrder, OrderField
 from gql_server.services.errors import ServiceError
 from gql_server.services.file_queries import FileFilter, FileOrder
 from gql_server.services.input_bounds import (
@@ -26,10 +29,11 @@ from gql_server.services.input_bounds import (
     check_text,
     to_utc,
 )
-from gql_server.services.job_queries import JobFilter, JobOrder, JobOrderField
-from gql_server.services.printer_queries import PrinterOrderField
+from gql_server.services.job_queries import JobFilter, JobOrder
 
+S = TypeVar("S")
 R = TypeVar("R")
+OrderT = TypeVar("OrderT", bound=ColumnOrder[Any])
 
 TEXT_BOUND = f"At most {FILTER_TEXT_MAX} characters."
 LIST_BOUND = f"At most {LIST_MAX} items."
@@ -38,12 +42,17 @@ TIME_BOUND = "Without a zone: UTC. Must stay within years 1-9999 once moved to U
 IGNORES_CASE = "Ignores case (Unicode case folding, so ß matches SS); accents count."
 
 
-def _bounded(build: Callable[[], R]) -> R:
-    """A filter's service form; a bound broken is this query's error, naming the field."""
-    try:
-        return build()
-    except ServiceError as exc:
-        raise api_error(exc, field=f"filter.{exc.field}") from None
+def _bounded(to_service: Callable[[S], R]) -> Callable[[S], R]:
+    """A filter's ``to_service``: a bound broken is this query's error, naming the field."""
+
+    @functools.wraps(to_service)
+    def bounded(self: S) -> R:
+        try:
+            return to_service(self)
+        except ServiceError as exc:
+            raise api_error(exc, field=f"filter.{exc.field}") from None
+
+    return bounded
 
 
 def _texts(values: Sequence[str] | None, field: str) -> tuple[str, ...] | None:
@@ -53,6 +62,23 @@ def _texts(values: Sequence[str] | None, field: str) -> tuple[str, ...] | None:
     for value in checked:
         check_text(value, field=field)
     return tuple(checked)
+
+
+def _direction_of(order: ColumnOrder[Any]) -> OrderDirection:
+    return OrderDirection.DESC if order.descending else OrderDirection.ASC
+
+
+class _OrderInput(Generic[OrderT]):
+    """An ordering argument: ``field`` and ``direction`` as the services' ordering of
+    that kind. The arguments' defaults are those of the services' ``default_order``."""
+
+    default_order: OrderT
+    field: OrderField
+    direction: OrderDirection
+
+    def to_service(self) -> OrderT:
+        descending = self.direction is OrderDirection.DESC
+        return replace(self.default_order, field=self.field, descending=descending)
 
 
 @strawberry.input(description="Every given condition must hold (AND); lists match any (OR).")
@@ -77,10 +103,8 @@ class PrintJobFilter:
         default=None, description=f"Jobs annotated with one of these reasons. {LIST_BOUND}"
     )
 
+    @_bounded
     def to_service(self) -> JobFilter:
-        return _bounded(self._to_service)
-
-    def _to_service(self) -> JobFilter:
         statuses = check_items(self.statuses, field="statuses")
         return JobFilter(
             printer_ids=database_ids(self.printer_ids, "Printer", field="printerIds"),
@@ -111,15 +135,10 @@ def database_ids(
 
 
 @strawberry.input
-class PrintJobOrder:
-    field: PrintJobOrderField = PrintJobOrderField.START_TIME
-    direction: OrderDirection = OrderDirection.DESC
-
-    def to_service(self) -> JobOrder:
-        return JobOrder(
-            field=JobOrderField(self.field.value),
-            descending=self.direction is OrderDirection.DESC,
-        )
+class PrintJobOrder(_OrderInput[JobOrder]):
+    default_order = JobOrder()
+    field: PrintJobOrderField = default_order.field
+    direction: OrderDirection = _direction_of(default_order)
 
 
 @strawberry.input
@@ -132,26 +151,20 @@ class PrinterFilter:
         default=None, description=f"{IGNORES_CASE} {TEXT_BOUND}"
     )
 
+    @_bounded
     def to_service(self) -> printer_queries.PrinterFilter:
-        return _bounded(
-            lambda: printer_queries.PrinterFilter(
-                is_active=self.is_active,
-                name_contains=check_text(self.name_contains, field="nameContains"),
-                location=check_text(self.location, field="location"),
-            )
+        return printer_queries.PrinterFilter(
+            is_active=self.is_active,
+            name_contains=check_text(self.name_contains, field="nameContains"),
+            location=check_text(self.location, field="location"),
         )
 
 
 @strawberry.input
-class PrinterOrder:
-    field: PrinterOrderFieldName = PrinterOrderFieldName.NAME
-    direction: OrderDirection = OrderDirection.ASC
-
-    def to_service(self) -> printer_queries.PrinterOrder:
-        return printer_queries.PrinterOrder(
-            field=PrinterOrderField(self.field.value),
-            descending=self.direction is OrderDirection.DESC,
-        )
+class PrinterOrder(_OrderInput[printer_queries.PrinterOrder]):
+    default_order = printer_queries.PrinterOrder()
+    field: PrinterOrderFieldName = default_order.field
+    direction: OrderDirection = _direction_of(default_order)
 
 
 @strawberry.input(description="Every given condition must hold (AND); lists match any (OR).")
@@ -173,10 +186,8 @@ class PrintFileFilter:
         default=None, description=f"As startedAfter, before this instant. {TIME_BOUND}"
     )
 
+    @_bounded
     def to_service(self) -> FileFilter:
-        return _bounded(self._to_service)
-
-    def _to_service(self) -> FileFilter:
         return FileFilter(
             name_contains=check_text(self.name_contains, field="nameContains"),
             printer_ids=database_ids(self.printer_ids, "Printer", field="printerIds"),
@@ -186,9 +197,7 @@ class PrintFileFilter:
 
 
 @strawberry.input
-class PrintFileOrder:
-    field: PrintFileOrderField = PrintFileOrderField.PRINTS
-    direction: OrderDirection = OrderDirection.DESC
-
-    def to_service(self) -> FileOrder:
-        return FileOrder(field=self.field, descending=self.direction is OrderDirection.DESC)
+class PrintFileOrder(_OrderInput[FileOrder]):
+    default_order = FileOrder()
+    field: PrintFileOrderField = default_order.field
+    direction: OrderDirection = _direction_of(default_order)

@@ -7,6 +7,7 @@ LEFT JOIN) when the query selects them, and the per-object fields stay synchrono
 this fits with the rest of a request: graphql/runtime/__init__.py.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ class Loaders:
     async def _load_file_job_pages(
         self, keys: Sequence[GroupKey[JobPageRequest]]
     ) -> list[Page[Any]]:
-        return await self._per_group(keys, _pages_per_file)
+        return await self._per_group(keys, functools.partial(_pages_per, job_queries.Owner.FILE))
 
     async def _load_file_job_counts(self, keys: Sequence[GroupKey[JobFilter]]) -> list[int]:
         return await self._per_group(keys, job_queries.count_jobs_per_file)
@@ -118,7 +119,7 @@ class Loaders:
         return await self._by_id(printer_ids, printer_queries.fetch_totals_for_printers)
 
     async def _load_job_pages(self, keys: Sequence[GroupKey[JobPageRequest]]) -> list[Page[Any]]:
-        return await self._per_group(keys, _pages_per_printer)
+        return await self._per_group(keys, functools.partial(_pages_per, job_queries.Owner.PRINTER))
 
     async def _load_job_costs(self, ids: Sequence[int]) -> list[Any]:
         return await self._by_id(ids, job_costs.costs_of)
@@ -155,17 +156,9 @@ class Loaders:
         return [found[key.group][key.owner_id] for key in keys]
 
 
-def _pages_per_printer(
-    session: Session, printer_ids: list[int], r: JobPageRequest
+def _pages_per(
+    owner: job_queries.Owner, session: Session, owner_ids: list[int], r: JobPageRequest
 ) -> dict[int, Page[Any]]:
-    return job_queries.fetch_job_pages_per_printer(
-        session, printer_ids, r.job_filter, r.order, r.args, r.selection.columns
-    )
-
-
-def _pages_per_file(
-    session: Session, file_ids: list[int], r: JobPageRequest
-) -> dict[int, Page[Any]]:
-    return job_queries.fetch_job_pages_per_file(
-        session, file_ids, r.job_filter, r.order, r.args, r.selection.columns
+    return job_queries.fetch_job_pages_per_owner(
+        session, owner, owner_ids, r.job_filter, r.order, r.args, r.selection.columns
     )

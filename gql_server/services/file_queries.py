@@ -14,7 +14,6 @@ Each source has the same columns, named as the ordering's sort keys, so a cursor
 position whichever answered.
 """
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +25,8 @@ from sqlalchemy.orm import Session
 from gql_server.db.models import Printer, PrintFile, PrintJob
 from gql_server.db.tables import PRINT_FILE_PRINTERS, PRINT_FILE_TOTALS
 from gql_server.db.types import as_utc
-from gql_server.services.column_order import ordering_name
+from gql_server.services.column_order import FileOrder as FileOrder
+from gql_server.services.column_order import FileOrderField as FileOrderField
 from gql_server.services.pagination import (
     Page,
     PageArgs,
@@ -94,31 +94,6 @@ def file_row(row: Any) -> FileRow:
         last_start=_instant(row.last_start),
         success_rate=None if rate is None else float(rate),
     )
-
-
-class FileOrderField(enum.Enum):
-    PRINTS = "job_count"
-    LAST_PRINTED = "last_start"
-    SUCCESS_RATE = "success_rate"
-    FILAMENT_USED = "filament_used"
-
-
-@dataclass(frozen=True, slots=True)
-class FileOrder:
-    """Most printed first unless asked otherwise; ties by file id, the same way."""
-
-    field: FileOrderField = FileOrderField.PRINTS
-    descending: bool = True
-
-    def __str__(self) -> str:
-        return ordering_name("file", self.field, self.descending)
-
-    def sort_keys(self) -> list[SortKey]:
-        column = PRINT_FILE_TOTALS.c[self.field.value]
-        return [
-            SortKey(column, descending=self.descending, nullable=column.nullable is True),
-            SortKey(PRINT_FILE_TOTALS.c.file_id, descending=self.descending),
-        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ from gql_server.db.models import (
     PrintJob,
     value_attributes,
 )
-from gql_server.services.column_order import ColumnOrder
+from gql_server.services.column_order import JobOrder as JobOrder
+from gql_server.services.column_order import JobOrderField as JobOrderField
 from gql_server.services.index_ranges import index_arms
 from gql_server.services.pagination import (
     Page,
@@ -49,7 +50,6 @@ from gql_server.services.sql_filters import contains, equals_folded, in_folded
 # others on demand. Decoding the JSON columns and timestamps nobody asked for cost more
 # than the SQL itself on a fleet page (bench/fleet_query.py measures it).
 KEY_JOB_COLUMNS = [PrintJob.id, PrintJob.printer_id]
-PRINTER_ID_POSITION = 1
 # A job's JSON documents are stored apart (metadata_documents, job_documents) and
 # joined only when a query wants one: scans of print_jobs do not read them.
 JOB_METADATA = aliased(MetadataDocument, name="job_metadata_document")
@@ -141,23 +141,6 @@ def _select_jobs(columns: JobColumns, picked: Subquery | None = None) -> Select[
         if _wants(columns.detail, "raw_metadata"):
             jobs = jobs.outerjoin(RAW_METADATA, RAW_METADATA.id == JobDetails.raw_metadata_id)
     return select(*job_columns(columns.job), *_joined_detail_columns(columns)).select_from(jobs)
-
-
-class JobOrderField(enum.Enum):
-    START_TIME = "start_time"
-    END_TIME = "end_time"
-    DURATION = "total_duration"
-    FILAMENT_USED = "filament_used"
-
-
-@dataclass(frozen=True, slots=True)
-class JobOrder(ColumnOrder):
-    """Newest first unless asked otherwise: what a history view shows first."""
-
-    model = PrintJob
-    kind = "job"
-    field: JobOrderField = JobOrderField.START_TIME
-    descending: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,68 +296,89 @@ def fetch_job_page(
     return build_page(session.execute(query).all(), args)
 
 
-def fetch_job_pages_per_printer(
+class Owner(enum.Enum):
+    """Whose jobs each page of a batch holds: the job column its arms fix."""
+
+    PRINTER = "printer_id"
+    FILE = "file_id"
+
+
+def _owner_column(owner: Owner) -> InstrumentedAttribute[int]:
+    column: InstrumentedAttribute[int] = getattr(PrintJob, owner.value)
+    return column
+
+
+# The owner of each row of a batch of pages, its last column (no field reads it).
+OWNER_ID = "page_owner_id"
+
+
+def fetch_job_pages_per_owner(
     session: Session,
-    printer_ids: Sequence[int],
+    owner: Owner,
+    owner_ids: Sequence[int],
     job_filter: JobFilter,
     order: JobOrder,
     args: PageArgs,
     columns: JobColumns = ALL_JOB_COLUMNS,
 ) -> dict[int, Page[Any]]:
-    """The same page of jobs for each of many printers, in ONE query.
+    """The same page of jobs for each of many printers or files, in ONE query.
 
     Each printer's arms read its (printer_id, sort key) index from the cursor and stop
     after size + 1 rows, so a page costs the same however long the history is; the
-    rows of every arm, joined with their details, come back sorted by printer and page
-    order, and each printer keeps its first size + 1.
+    rows of every arm, joined with their details, come back sorted by owner and page
+    order, and each owner keeps its first size + 1. A file's arms read
+    ix_print_jobs_file_id_start_time the same way when ordered by start time; by another
+    column, they read that file's jobs (no per-file index of each ordering).
     """
     if job_filter == NO_FILTER and args.after is None and args.before is None:
-        # A first or last page of every printer, unfiltered (the fleet query): the
-        # statement depends only on how many printers, so it is built once per shape.
-        query = _first_pages_statement(len(printer_ids), order, args, columns)
-        parameters = {f"printer_{i}": printer_id for i, printer_id in enumerate(printer_ids)}
+        # A first or last page of every owner, unfiltered (the fleet query): the
+        # statement depends only on how many owners, so it is built once per shape.
+        query = _first_pages_statement(owner, len(owner_ids), order, args, columns)
+        parameters = {f"owner_{i}": owner_id for i, owner_id in enumerate(owner_ids)}
     else:
-        scopes = [(PrintJob.printer_id == printer_id,) for printer_id in printer_ids]
-        query = _pages_statement(filter_conditions(job_filter), scopes, order, args, columns)
+        scopes = [(_owner_column(owner) == owner_id,) for owner_id in owner_ids]
+        conditions = filter_conditions(job_filter)
+        query = _pages_statement(owner, conditions, scopes, order, args, columns)
         parameters = {}
-    grouped: dict[int, list[Any]] = {printer_id: [] for printer_id in printer_ids}
-    # Core rows straight from the connection (no ORM result wrapping), grouped by
-    # position: the ORM's wrapping of a fleet page's rows costs more than the grouping
+    grouped: dict[int, list[Any]] = {owner_id: [] for owner_id in owner_ids}
+    # Core rows straight from the connection (no ORM result wrapping): the ORM's
+    # wrapping of a fleet page's rows costs more than the grouping
     # (bench/fleet_query.py measures it).
     for row in session.connection().execute(query, parameters).all():
-        grouped[row[PRINTER_ID_POSITION]].append(row)
-    return {printer_id: build_page(rows, args) for printer_id, rows in grouped.items()}
+        grouped[getattr(row, OWNER_ID)].append(row)
+    return {owner_id: build_page(rows, args) for owner_id, rows in grouped.items()}
 
 
 @functools.lru_cache(maxsize=256)
 def _first_pages_statement(
-    printers: int, order: JobOrder, args: PageArgs, columns: JobColumns
+    owner: Owner, owners: int, order: JobOrder, args: PageArgs, columns: JobColumns
 ) -> Select[Any]:
-    """The pages of ``printers`` printers bound as ``printer_0``, ``printer_1``, ...:
-    building and cache-keying a union of one arm per printer cost more than running it
+    """The pages of ``owners`` owners bound as ``owner_0``, ``owner_1``, ...: building
+    and cache-keying a union of one arm per owner cost more than running it
     (bench/fleet_query.py). The same statement object is executed from many threads,
     as SQLAlchemy allows."""
-    scopes = [(PrintJob.printer_id == bindparam(f"printer_{i}"),) for i in range(printers)]
-    return _pages_statement([], scopes, order, args, columns)
+    scopes = [(_owner_column(owner) == bindparam(f"owner_{i}"),) for i in range(owners)]
+    return _pages_statement(owner, [], scopes, order, args, columns)
 
 
 def _pages_statement(
+    owner: Owner,
     conditions: Sequence[Any],
     scopes: Sequence[Sequence[Any]],
     order: JobOrder,
     args: PageArgs,
     columns: JobColumns,
-    group: Any = PrintJob.printer_id,
 ) -> Select[Any]:
-    """The pages of each scope, rows in ``group`` then page order (``group``: the
-    column each scope fixes, printer_id or file_id)."""
+    """The pages of each scope (an owner), rows in owner then page order, each row
+    with its owner's id last, labelled OWNER_ID."""
+    group = _owner_column(owner)
     keys = order.sort_keys()
     picked = _picked_jobs(keys, args, conditions, scopes)
     page_order = order_by(keys, reverse=args.backwards)
     query = _select_jobs(columns, picked).order_by(group, *page_order)
     if len(index_arms(keys, args)) > 1:
-        # Several arms pick up to (size + 1) × arms jobs per printer: rank the picked
-        # jobs by page order and send only each printer's first size + 1, with their
+        # Several arms pick up to (size + 1) × arms jobs per owner: rank the picked
+        # jobs by page order and send only each owner's first size + 1, with their
         # columns and details, instead of decoding rows that no page shows.
         rank = func.row_number().over(partition_by=group, order_by=page_order)
         ranked = (
@@ -387,33 +391,7 @@ def _pages_statement(
             .where(ranked.c.page_rank <= args.size + 1)
             .order_by(group, ranked.c.page_rank)
         )
-    return query
-
-
-# The file of each row of fetch_job_pages_per_file (no field reads it).
-FILE_GROUP = "page_file_id"
-
-
-def fetch_job_pages_per_file(
-    session: Session,
-    file_ids: Sequence[int],
-    job_filter: JobFilter,
-    order: JobOrder,
-    args: PageArgs,
-    columns: JobColumns = ALL_JOB_COLUMNS,
-) -> dict[int, Page[Any]]:
-    """The same page of jobs for each of many files, in ONE query: an arm per file
-    and index range, as fetch_job_pages_per_printer has one per printer. Ordered by
-    start time, an arm reads ix_print_jobs_file_id_start_time from the cursor; by
-    another column, it reads that file's jobs (no per-file index of each ordering)."""
-    scopes = [(PrintJob.file_id == file_id,) for file_id in file_ids]
-    conditions = filter_conditions(job_filter)
-    query = _pages_statement(conditions, scopes, order, args, columns, group=PrintJob.file_id)
-    query = query.add_columns(PrintJob.file_id.label(FILE_GROUP))
-    grouped: dict[int, list[Any]] = {file_id: [] for file_id in file_ids}
-    for row in session.connection().execute(query).all():
-        grouped[getattr(row, FILE_GROUP)].append(row)
-    return {file_id: build_page(rows, args) for file_id, rows in grouped.items()}
+    return query.add_columns(group.label(OWNER_ID))
 
 
 def count_jobs_per_file(

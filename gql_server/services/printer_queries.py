@@ -1,6 +1,5 @@
 """Reading printers and their totals: keyset pages and batch lookups for loaders."""
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +8,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gql_server.db.models import JobTotals, Printer
-from gql_server.services.column_order import ColumnOrder
+from gql_server.services.column_order import PrinterOrder as PrinterOrder
+from gql_server.services.column_order import PrinterOrderField as PrinterOrderField
 from gql_server.services.pagination import (
     Page,
     PageArgs,
@@ -19,22 +19,6 @@ from gql_server.services.pagination import (
     window,
 )
 from gql_server.services.sql_filters import contains, equals_folded
-
-
-class PrinterOrderField(enum.Enum):
-    NAME = "name_folded"  # the same order on every database
-    CREATED_AT = "created_at"
-    LAST_SEEN = "last_seen"
-
-
-@dataclass(frozen=True, slots=True)
-class PrinterOrder(ColumnOrder):
-    """By name, A to Z, unless asked otherwise: how an operator finds a printer."""
-
-    model = Printer
-    kind = "printer"
-    field: PrinterOrderField = PrinterOrderField.NAME
-    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

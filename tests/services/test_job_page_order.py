@@ -11,8 +11,9 @@ from gql_server.services.job_queries import (
     JobFilter,
     JobOrder,
     JobOrderField,
+    Owner,
     fetch_job_page,
-    fetch_job_pages_per_printer,
+    fetch_job_pages_per_owner,
 )
 from gql_server.services.pagination import Page, PageArgs, Position
 from tests.support.job_history import StoredJob, seed_history
@@ -87,7 +88,9 @@ def test_every_printers_page_is_the_page_of_sorting_its_jobs(database: Database)
     with database.scope() as session:
         for order in ORDERS:
             for args in _cursor_cases(jobs, order):
-                pages = fetch_job_pages_per_printer(session, printer_ids, JobFilter(), order, args)
+                pages = fetch_job_pages_per_owner(
+                    session, Owner.PRINTER, printer_ids, JobFilter(), order, args
+                )
                 for printer_id in printer_ids:
                     own = [job for job in jobs if job.printer_id == printer_id]
                     if _ids(pages[printer_id]) != _sorted_page(own, order, args):
@@ -108,7 +111,9 @@ def test_first_pages_of_other_printers_in_the_same_number_are_their_own(
         for order in ORDERS:
             for args in (PageArgs(first=SIZE), PageArgs(last=SIZE)):
                 for batch in batches:
-                    pages = fetch_job_pages_per_printer(session, batch, JobFilter(), order, args)
+                    pages = fetch_job_pages_per_owner(
+                        session, Owner.PRINTER, batch, JobFilter(), order, args
+                    )
                     for printer_id in batch:
                         own = [job for job in jobs if job.printer_id == printer_id]
                         if _ids(pages[printer_id]) != _sorted_page(own, order, args):
@@ -154,7 +159,7 @@ def test_a_batch_of_more_arms_than_sqlites_compound_limit_is_one_statement(
     order = JobOrder(field=JobOrderField.END_TIME)
     cursor = _cursor_cases(jobs, order)[2]  # three arms per printer: 600 in all
     with database.scope() as session, count_statements(database.engine) as log:
-        pages = fetch_job_pages_per_printer(session, batch, JobFilter(), order, cursor)
+        pages = fetch_job_pages_per_owner(session, Owner.PRINTER, batch, JobFilter(), order, cursor)
     expected = {
         pid: _sorted_page([j for j in jobs if j.printer_id == pid], order, cursor)
         for pid in printer_ids

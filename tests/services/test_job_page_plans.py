@@ -24,8 +24,9 @@ from gql_server.services.job_queries import (
     JobFilter,
     JobOrder,
     JobOrderField,
+    Owner,
     fetch_job_page,
-    fetch_job_pages_per_printer,
+    fetch_job_pages_per_owner,
 )
 from gql_server.services.pagination import PageArgs
 from tests.support.job_history import StoredJob, seed_history
@@ -159,8 +160,8 @@ def test_a_page_per_printer_by_start_time_reads_at_most_first_plus_one_rows_per_
         for args in _cursor_cases(history, order):
             statement = _statement_of(
                 database,
-                lambda s, o=order, a=args: fetch_job_pages_per_printer(
-                    s, printer_ids, JobFilter(), o, a
+                lambda s, o=order, a=args: fetch_job_pages_per_owner(
+                    s, Owner.PRINTER, printer_ids, JobFilter(), o, a
                 ),
             )
             limit = PRINTERS * (FIRST + 1)
@@ -183,8 +184,8 @@ def test_a_first_page_per_printer_newest_first_reads_at_most_first_plus_one_rows
             assert len(index_arms(order.sort_keys(), args)) == 1
             statement = _statement_of(
                 database,
-                lambda s, o=order, a=args: fetch_job_pages_per_printer(
-                    s, printer_ids, JobFilter(), o, a
+                lambda s, o=order, a=args: fetch_job_pages_per_owner(
+                    s, Owner.PRINTER, printer_ids, JobFilter(), o, a
                 ),
             )
             index = f"ix_print_jobs_printer_id_{field.value}"
@@ -202,8 +203,8 @@ def test_a_page_per_printer_reads_at_most_first_plus_one_rows_per_index_range(
         for args in _cursor_cases(history, order):
             statement = _statement_of(
                 database,
-                lambda s, o=order, a=args: fetch_job_pages_per_printer(
-                    s, printer_ids, JobFilter(), o, a
+                lambda s, o=order, a=args: fetch_job_pages_per_owner(
+                    s, Owner.PRINTER, printer_ids, JobFilter(), o, a
                 ),
             )
             limit = PRINTERS * len(index_arms(order.sort_keys(), args)) * (FIRST + 1)
