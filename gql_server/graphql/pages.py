@@ -1,7 +1,8 @@
-"""Connection arguments (first/after/last/before) to keyset page arguments."""
+"""Connection arguments (first/after/last/before, and a connection's filter and orderBy)
+to keyset page arguments."""
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions.field_extension import FieldExtension
@@ -21,10 +22,14 @@ from gql_server.services.pagination import (
 
 DEFAULT_PAGE_SIZE = 20
 
+FilterT = TypeVar("FilterT")  # a service filter
+OrderT = TypeVar("OrderT")  # a service order
+ServiceT = TypeVar("ServiceT", covariant=True)
+
 _CURSOR = f"a cursor this connection returned (at most {MAX_CURSOR_LENGTH} characters)."
 
 
-def _argument(name: str, annotation: object, description: str) -> StrawberryArgument:
+def _argument(name: str, annotation: object, description: str | None = None) -> StrawberryArgument:
     return StrawberryArgument(
         python_name=name,
         graphql_name=None,
@@ -66,6 +71,40 @@ class PageWindow:
 PAGE_ARGUMENT_NAMES = ("first", "after", "last", "before")
 
 
+class ServiceInput(Protocol[ServiceT]):
+    """A filter or order input: what the services take is its ``to_service()``."""
+
+    def to_service(self) -> ServiceT: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest(Generic[FilterT, OrderT]):
+    """A connection's arguments as the services take them."""
+
+    filter: FilterT
+    order: OrderT
+    args: PageArgs
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionArgs(Generic[FilterT, OrderT]):
+    """A filtered connection's arguments as the client sent them; an absent filter or
+    order is its input's defaults. Each connection declares a subclass naming its
+    inputs in ``inputs`` (a plain class: Strawberry refuses a generic alias as a
+    resolver's parameter type, even one FilteredPageArguments takes away)."""
+
+    inputs: ClassVar[tuple[type[ServiceInput[Any]], type[ServiceInput[Any]]]]
+    window: PageWindow
+    filter: ServiceInput[FilterT]
+    order_by: ServiceInput[OrderT]
+
+    def to_service(self) -> PageRequest[FilterT, OrderT]:
+        """The filter first (it may be refused), then the order and the page within it."""
+        service_filter = self.filter.to_service()
+        order = self.order_by.to_service()
+        return PageRequest(service_filter, order, page_args(self.window, order))
+
+
 class PageArguments(FieldExtension):
     """Gives a connection field the four Relay arguments, before its resolver's own, and
     hands them to the resolver as one ``window: PageWindow``.
@@ -76,17 +115,45 @@ class PageArguments(FieldExtension):
     values before each call. It has no resolve wrapper, so the call path is unchanged.
     """
 
+    parameter = "window"
+
     def apply(self, field: StrawberryField) -> None:
         own = field.arguments
         if tuple(argument.python_name for argument in own[:4]) == PAGE_ARGUMENT_NAMES:
             return  # another schema was built from the same type
-        if not any(argument.python_name == "window" for argument in own):
-            raise TypeError(f"{field.python_name} is paged but takes no `window: PageWindow`")
-        field.arguments = [*page_arguments(), *(a for a in own if a.python_name != "window")]
+        if not any(argument.python_name == self.parameter for argument in own):
+            raise TypeError(f"{field.python_name} is paged but takes no `{self.parameter}`")
+        rest = [argument for argument in own if argument.python_name != self.parameter]
+        field.arguments = [*page_arguments(), *self.connection_arguments(), *rest]
+
+    def connection_arguments(self) -> list[StrawberryArgument]:
+        return []
 
     def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         window = PageWindow(*(kwargs.pop(name, None) for name in PAGE_ARGUMENT_NAMES))
-        return {**kwargs, "window": window}
+        return {**kwargs, self.parameter: window}
+
+
+class FilteredPageArguments(PageArguments):
+    """PageArguments plus the connection's ``filter`` and ``orderBy``, declared with the
+    field (as strawberry-django declares ``filters`` and ``order``) by the
+    ConnectionArgs subclass the resolver takes as ``arguments``."""
+
+    parameter = "arguments"
+
+    def __init__(self, arguments: type[ConnectionArgs[Any, Any]]) -> None:
+        self.arguments = arguments
+
+    def connection_arguments(self) -> list[StrawberryArgument]:
+        filter_input, order_input = self.arguments.inputs
+        return [_argument("filter", filter_input | None), _argument("order_by", order_input | None)]
+
+    def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        window = PageWindow(*(kwargs.pop(name, None) for name in PAGE_ARGUMENT_NAMES))
+        filter_input, order_input = self.arguments.inputs
+        given_filter = kwargs.pop("filter", None) or filter_input()
+        given_order = kwargs.pop("order_by", None) or order_input()
+        return {**kwargs, self.parameter: self.arguments(window, given_filter, given_order)}
 
 
 def _decode(cursor: str | None, ordering: str, keys: list[SortKey]) -> tuple[Any, ...] | None:

@@ -1,6 +1,7 @@
 """The root Query: thin resolvers over services and loaders."""
 
 import functools
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
@@ -17,7 +18,13 @@ from gql_server.graphql.inputs import (
     PrintJobFilter,
 )
 from gql_server.graphql.limits import MAX_LIST_ITEMS
-from gql_server.graphql.pages import PageArguments, PageWindow, page_args
+from gql_server.graphql.pages import (
+    ConnectionArgs,
+    FilteredPageArguments,
+    PageArguments,
+    PageWindow,
+    page_args,
+)
 from gql_server.graphql.permissions import CanRead, IsAdmin
 from gql_server.graphql.runtime.lookahead import (
     field_names,
@@ -35,7 +42,12 @@ from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_mainte
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_file import PrintFile, print_file_from_row
 from gql_server.graphql.types.print_job import PrintJob
-from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
+from gql_server.graphql.types.printer import (
+    JOB_ARGUMENTS,
+    Printer,
+    printer_from_row,
+    resolve_print_jobs,
+)
 from gql_server.graphql.types.stats import BucketCosts, StatsBucket, stats_bucket
 from gql_server.services import file_queries, job_queries, prices, printer_queries, stats
 from gql_server.services.api_key_queries import (
@@ -52,15 +64,19 @@ from gql_server.services.pagination import Page
 from gql_server.services.printer_queries import fetch_printer_page, printer_cursor_position
 
 
-async def resolve_printers(
-    info: Info,
-    window: PageWindow,
-    filter: PrinterFilter | None = None,
-    order_by: PrinterOrder | None = None,
-) -> Connection[Printer]:
-    printer_filter = filter.to_service() if filter else printer_queries.PrinterFilter()
-    order = order_by.to_service() if order_by else printer_queries.PrinterOrder()
-    args = page_args(window, order)
+@dataclass(frozen=True, slots=True)
+class PrinterArguments(ConnectionArgs[printer_queries.PrinterFilter, printer_queries.PrinterOrder]):
+    inputs = (PrinterFilter, PrinterOrder)
+
+
+@dataclass(frozen=True, slots=True)
+class FileArguments(ConnectionArgs[file_queries.FileFilter, file_queries.FileOrder]):
+    inputs = (PrintFileFilter, PrintFileOrder)
+
+
+async def resolve_printers(info: Info, arguments: PrinterArguments) -> Connection[Printer]:
+    request = arguments.to_service()
+    printer_filter, order, args = request.filter, request.order, request.args
     with_totals = selects_in_nodes(merged_selections(info), "jobTotals")
     context = info.context
 
@@ -85,17 +101,13 @@ async def resolve_printers(
     )
 
 
-async def resolve_files(
-    info: Info,
-    window: PageWindow,
-    filter: PrintFileFilter | None = None,
-    order_by: PrintFileOrder | None = None,
-) -> Connection[PrintFile]:
-    file_filter = filter.to_service() if filter else file_queries.FileFilter()
-    order = order_by.to_service() if order_by else file_queries.FileOrder()
-    args = page_args(window, order)
+async def resolve_files(info: Info, arguments: FileArguments) -> Connection[PrintFile]:
+    request = arguments.to_service()
+    file_filter, order = request.filter, request.order
     context = info.context
-    page = await context.read(lambda s: file_queries.fetch_file_page(s, file_filter, order, args))
+    page = await context.read(
+        lambda s: file_queries.fetch_file_page(s, file_filter, order, request.args)
+    )
     printer_ids = None if file_filter.printer_ids is None else tuple(file_filter.printer_ids)
 
     async def count() -> int:
@@ -114,13 +126,13 @@ async def resolve_files(
 class Query:
     printers: Connection[Printer] = strawberry.field(
         resolver=resolve_printers,
-        extensions=[PageArguments()],
+        extensions=[FilteredPageArguments(PrinterArguments)],
         description="Printers of the farm, by name unless ordered otherwise.",
         permission_classes=[CanRead],
     )
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
-        extensions=[PageArguments()],
+        extensions=[JOB_ARGUMENTS],
         description="Print jobs of every printer, newest first by default.",
         permission_classes=[CanRead],
     )
@@ -135,7 +147,7 @@ class Query:
 
     files: Connection[PrintFile] = strawberry.field(
         resolver=resolve_files,
-        extensions=[PageArguments()],
+        extensions=[FilteredPageArguments(FileArguments)],
         description="Files the farm has printed, with figures over their jobs; most "
         "printed first unless ordered otherwise. Without printerIds or start bounds the "
         "figures come from rollups kept by the import; with printerIds from the "

@@ -1,10 +1,17 @@
 """A paged field: the four Relay arguments come first, and reach the resolver as one
 PageWindow."""
 
+from dataclasses import dataclass
+
 import strawberry
 from strawberry.types.base import get_object_definition
 
-from gql_server.graphql.pages import PageArguments, PageWindow
+from gql_server.graphql.pages import (
+    ConnectionArgs,
+    FilteredPageArguments,
+    PageArguments,
+    PageWindow,
+)
 
 
 def _unpaged(order: str | None = None) -> int:
@@ -27,7 +34,7 @@ def test_a_paged_field_whose_resolver_takes_no_window_is_refused_when_built() ->
     try:
         _schema(_unpaged)
     except TypeError as refused:
-        assert "paged is paged but takes no `window: PageWindow`" in str(refused)
+        assert "paged is paged but takes no `window`" in str(refused)
     else:
         raise AssertionError("a paged field without a window was accepted")
 
@@ -46,3 +53,32 @@ def test_the_resolver_receives_the_four_as_one_window() -> None:
     result = _schema(_windowed).execute_sync('{ paged(first: 5, after: "c", order: "name") }')
     assert result.errors is None
     assert result.data == {"paged": repr(PageWindow(first=5, after="c", last=None, before=None))}
+
+
+class _FilterInput:
+    def __init__(self, text: str = "no filter") -> None:
+        self.text = text
+
+    def to_service(self) -> str:
+        return self.text
+
+
+class _OrderInput:
+    def to_service(self) -> str:
+        return "default order"
+
+
+def test_an_absent_filter_or_order_reaches_the_services_as_its_inputs_defaults() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Arguments(ConnectionArgs[str, str]):
+        inputs = (_FilterInput, _OrderInput)
+
+    mapped = FilteredPageArguments(Arguments).map_arguments({"first": 3, "extra": 1})
+    assert mapped["extra"] == 1
+    arguments = mapped["arguments"]
+    assert isinstance(arguments, Arguments)
+    assert arguments.window == PageWindow(first=3)
+    assert (arguments.filter.to_service(), arguments.order_by.to_service()) == (
+        "no filter",
+        "default order",
+    )

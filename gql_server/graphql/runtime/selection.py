@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 from graphql.pyutils import Path
 from strawberry.types.nodes import Selection
 
-from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.pages import PageWindow, page_args
+from gql_server.graphql.pages import ConnectionArgs
 from gql_server.graphql.runtime.lookahead import field_names, merged_selections, node_field_names
 from gql_server.graphql.types.columns import graphql_field_columns
 from gql_server.graphql.types.job_details import JobDetails
@@ -70,17 +69,14 @@ class JobPageRequest:
 
 
 def job_page_request(
-    info: "Info",
-    window: PageWindow,
-    job_filter: PrintJobFilter | None,
-    order_by: PrintJobOrder | None,
+    info: "Info", arguments: ConnectionArgs[JobFilter, JobOrder]
 ) -> JobPageRequest:
-    order = order_by.to_service() if order_by else JobOrder()
+    request = arguments.to_service()
     return JobPageRequest(
-        job_filter=job_filter.to_service() if job_filter else JobFilter(),
-        order=order,
-        args=page_args(window, order),
-        selection=_cached_selection(info, order),
+        job_filter=request.filter,
+        order=request.order,
+        args=request.args,
+        selection=_cached_selection(info, request.order),
     )
 
 

@@ -6,7 +6,6 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.loaders import GroupKey
-from gql_server.graphql.pages import PageArguments
 from gql_server.graphql.runtime.job_pages import job_connection
 from gql_server.graphql.runtime.selection import JobPageRequest
 from gql_server.graphql.types.columns import field_columns, row_values
@@ -14,7 +13,12 @@ from gql_server.graphql.types.connection import Connection
 from gql_server.graphql.types.job_owner import JobOwner
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
-from gql_server.graphql.types.printer import Printer, printer_from_row, resolve_print_jobs
+from gql_server.graphql.types.printer import (
+    JOB_ARGUMENTS,
+    Printer,
+    printer_from_row,
+    resolve_print_jobs,
+)
 from gql_server.services.file_queries import FileRow
 
 
@@ -53,7 +57,7 @@ class PrintFile(Node, JobOwner):
 
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
-        extensions=[PageArguments()],
+        extensions=[JOB_ARGUMENTS],
         description="This file's jobs, newest first unless ordered otherwise.",
     )
 

@@ -1,5 +1,6 @@
 """A printer: one Klipper/Moonraker host of the farm."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -7,7 +8,7 @@ import strawberry
 
 from gql_server.graphql.context import Info
 from gql_server.graphql.inputs import PrintJobFilter, PrintJobOrder
-from gql_server.graphql.pages import PageArguments, PageWindow
+from gql_server.graphql.pages import ConnectionArgs, FilteredPageArguments
 from gql_server.graphql.runtime.job_pages import jobs_of_every_printer, jobs_of_printer
 from gql_server.graphql.runtime.printer_totals import NOT_LOADED, totals_now_or_later
 from gql_server.graphql.runtime.selection import JobPageRequest, job_page_request
@@ -19,6 +20,7 @@ from gql_server.graphql.types.live_status import LiveStatus, live_status_from
 from gql_server.graphql.types.maintenance import MaintenanceTask, resolve_maintenance
 from gql_server.graphql.types.node import Node
 from gql_server.graphql.types.print_job import PrintJob
+from gql_server.services.job_queries import JobFilter, JobOrder
 
 
 def resolve_job_totals(root: "Printer", info: Info) -> JobTotals | None:
@@ -31,16 +33,21 @@ def resolve_live_status(root: "Printer", info: Info) -> LiveStatus | None:
     return None if state is None else live_status_from(state)
 
 
+@dataclass(frozen=True, slots=True)
+class JobArguments(ConnectionArgs[JobFilter, JobOrder]):
+    inputs = (PrintJobFilter, PrintJobOrder)
+
+
+# The arguments of every printJobs field (each names resolve_print_jobs).
+JOB_ARGUMENTS = FilteredPageArguments(JobArguments)
+
+
 async def resolve_print_jobs(
-    root: object,
-    info: Info,
-    window: PageWindow,
-    filter: PrintJobFilter | None = None,
-    order_by: PrintJobOrder | None = None,
+    root: object, info: Info, arguments: JobArguments
 ) -> Connection[PrintJob]:
     """Every ``printJobs`` field: a Printer's or a PrintFile's over its own jobs
     (``root``), the root one over every printer."""
-    request = job_page_request(info, window, filter, order_by)
+    request = job_page_request(info, arguments)
     if isinstance(root, JobOwner):
         return await root.own_jobs(info, request)
     return await jobs_of_every_printer(info, request, printer_from_row)
@@ -74,7 +81,7 @@ class Printer(Node, JobOwner):
     job_totals: JobTotals | None = strawberry.field(resolver=resolve_job_totals)
     print_jobs: Connection[PrintJob] = strawberry.field(
         resolver=resolve_print_jobs,
-        extensions=[PageArguments()],
+        extensions=[JOB_ARGUMENTS],
         description="This printer's jobs, newest first unless ordered otherwise.",
     )
     live_status: LiveStatus | None = strawberry.field(
