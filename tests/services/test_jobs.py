@@ -286,6 +286,16 @@ def test_a_job_without_metadata_is_stored_without_a_slicer(database: Database) -
     assert _jobs(database)["000001"].slicer_folded is None
 
 
+@pytest.mark.parametrize("slicer", [3, 1.5, True, ["PrusaSlicer"], {"name": "Cura"}])
+def test_a_slicer_that_is_not_text_is_stored_as_no_slicer(database: Database, slicer: Any) -> None:
+    """Metadata is the file's, written by any slicer or script: a number or a list
+    under ``slicer`` is kept in the document but is no slicer to filter or group by."""
+    with database.scope() as session:
+        printer_id = make_printer(session).id
+        upsert_jobs(session, printer_id, [make_job_row(1, job_metadata={"slicer": slicer})])
+    assert _jobs(database)["000001"].slicer_folded is None
+
+
 # --- texts a farm repeats, stored once -----------------------------------------------
 
 
