@@ -28,6 +28,9 @@ from gql_server.db.engine import create_db_engine
 from gql_server.db.models import Printer
 from gql_server.db.session import Database
 from gql_server.graphql.limits import (
+    LIST_BOUNDS,
+    MAX_LIST_ITEMS,
+    PAGED,
     DocumentRefused,
     Measure,
     check_structure,
@@ -923,3 +926,52 @@ def test_a_fragment_declared_after_one_already_ordered_is_measured() -> None:
 def test_a_spread_of_an_unknown_fragment_is_left_to_validation() -> None:
     document = parse("{ ...a } fragment a on Query { ...missing }")
     assert [fragment.name.value for fragment in check_structure(document)] == ["a"]
+
+
+# --- what the walk adds up, and which fields it sizes --------------------------------------
+
+
+def _measure(query: str, sized_fields: dict[str, int | None]) -> Measure:
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return measure_operation(operation, check_structure(document), None, sized_fields)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["... on Query { x }", "...f } fragment f on Query { x", "...missing"],
+    ids=["inline fragment", "fragment spread", "unknown fragment"],
+)
+def test_fields_before_a_fragment_are_still_counted(tail: str) -> None:
+    """A fragment adds to what the selection set has counted so far; a spread of a
+    fragment the document does not define adds nothing (validation refuses it)."""
+    query = "{ a: jobs(first: 10) { nodes { id } } b: x " + tail + " }"
+    measure = _measure(query, {"jobs": None})
+    assert (measure.aliases, measure.nodes, measure.depth) == (2, 10, 3)
+
+
+def test_the_sized_fields_are_read_from_the_schema_by_type() -> None:
+    """Connections take their size from first/last; lists of objects that nest are
+    bounded (maintenance by its own bound); a connection's own lists, lists of leaves or
+    of leaf-only objects, and single objects are not sized."""
+    schema = build_schema(
+        """
+        type Query {
+          printers(first: Int): PrinterConnection!
+          stats: [Bucket!]!
+          maintenance: [Task!]
+          scopes: [String!]!
+          points: [Point]
+          single: Bucket
+        }
+        type PrinterConnection { nodes: [Bucket!]! edges: [Bucket] }
+        type Bucket { key: String printer: Point }
+        type Task { name: String printer: Point }
+        type Point { x: Int }
+        """
+    )
+    assert sized_field_names(schema) == {
+        "printers": PAGED,
+        "stats": MAX_LIST_ITEMS,
+        "maintenance": LIST_BOUNDS["maintenance"],
+    }
