@@ -128,7 +128,7 @@ def is_valid_position(keys: Sequence[SortKey], position: Position) -> bool:
     return True
 
 
-def order_by(keys: Sequence[SortKey], *, reverse: bool = False) -> list[ColumnElement[Any]]:
+def order_by(keys: Sequence[SortKey], *, reverse: bool) -> list[ColumnElement[Any]]:
     terms = _terms(keys, reverse=reverse)
     return [t.expression.desc() if t.descending else t.expression.asc() for t in terms]
 

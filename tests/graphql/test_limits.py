@@ -953,10 +953,12 @@ def test_fields_before_a_fragment_are_still_counted(tail: str) -> None:
 def test_the_sized_fields_are_read_from_the_schema_by_type() -> None:
     """Connections take their size from first/last; lists of objects that nest are
     bounded (maintenance by its own bound); a connection's own lists, lists of leaves or
-    of leaf-only objects, and single objects are not sized."""
+    of leaf-only objects, and single objects are not sized. ``count`` puts a scalar
+    before the object types in the schema's type map: it is passed over, not an end."""
     schema = build_schema(
         """
         type Query {
+          count: Int
           printers(first: Int): PrinterConnection!
           stats: [Bucket!]!
           maintenance: [Task!]
