@@ -6,12 +6,16 @@ Seeds a fresh SQLite database, then measures in one run (single client, median):
 - "server": the whole ASGI request (auth, Strawberry, loaders, SQL, JSON) in-process;
 - "raw": the same three SQL queries with sqlite3 and the same nested dict, json.dumps'd;
 alternately, round by round.
-Prints SQL statements per request, requests per second, and the ratio.
+Prints SQL statements per request, requests per second, the ratio, and the Python
+function calls per request on the event loop's thread (cProfile): a figure that does not
+move with the machine's load, for comparing two versions.
 """
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import sqlite3
 import statistics
 import tempfile
@@ -81,9 +85,12 @@ def raw_fleet(connection: sqlite3.Connection) -> str:
     return json.dumps({"data": {"printers": {"nodes": nodes}}})
 
 
+PROFILED_REQUESTS = 5
+
+
 async def time_both(
     database: Database, path: Path, key: str, rounds: int, *, fast_path: bool = True
-) -> tuple[list[float], list[float], int]:
+) -> tuple[list[float], list[float], int, int]:
     """Server and raw timed alternately, round by round, so that a busy moment of the
     machine weighs on both alike."""
     app = create_app(Settings(database_url="sqlite://", fast_path=fast_path), database=database)
@@ -110,7 +117,14 @@ async def time_both(
                 started = time.perf_counter()
                 raw_fleet(connection)
                 raw.append(time.perf_counter() - started)
-    return server, raw, log.count
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(PROFILED_REQUESTS):
+                await client.post("/graphql", json={"query": FLEET_QUERY}, headers=headers)
+            profile.disable()
+    # typeshed does not declare Stats.total_calls.
+    calls = pstats.Stats(profile).total_calls // PROFILED_REQUESTS  # type: ignore[attr-defined]
+    return server, raw, log.count, calls
 
 
 def main() -> None:
@@ -127,7 +141,7 @@ def main() -> None:
         seed_fleet(database, args.printers, args.jobs)
         with database.scope() as session:
             key = create_api_key(session, name="bench", scopes="READ").plaintext
-        server, raw, statements = asyncio.run(
+        server, raw, statements, calls = asyncio.run(
             time_both(database, path, key, args.rounds, fast_path=args.fast_path)
         )
         database.dispose()
@@ -143,6 +157,7 @@ def main() -> None:
     )
     print(f"raw   : median {raw_ms:.1f} ms, {1000 / raw_ms:.1f} req/s, 3 SQL statements")
     print(f"ratio : {server_ms / raw_ms:.2f}x (target <= 3.5x)")
+    print(f"calls : {calls} Python function calls per request on the event loop's thread")
 
 
 if __name__ == "__main__":
