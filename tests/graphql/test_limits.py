@@ -954,7 +954,7 @@ def test_the_sized_fields_are_read_from_the_schema_by_type() -> None:
     """Connections take their size from first/last; lists of objects that nest are
     bounded (maintenance by its own bound); a connection's own lists, lists of leaves or
     of leaf-only objects, and single objects are not sized. ``count`` puts a scalar
-    before the object types in the schema's type map: it is passed over, not an end."""
+    before Bucket in the schema's type map: it is passed over, not an end."""
     schema = build_schema(
         """
         type Query {
@@ -967,7 +967,7 @@ def test_the_sized_fields_are_read_from_the_schema_by_type() -> None:
           single: Bucket
         }
         type PrinterConnection { nodes: [Bucket!]! edges: [Bucket] }
-        type Bucket { key: String printer: Point }
+        type Bucket { key: String printer: Point tasks: [Task!] }
         type Task { name: String printer: Point }
         type Point { x: Int }
         """
@@ -976,4 +976,5 @@ def test_the_sized_fields_are_read_from_the_schema_by_type() -> None:
         "printers": PAGED,
         "stats": MAX_LIST_ITEMS,
         "maintenance": LIST_BOUNDS["maintenance"],
+        "tasks": MAX_LIST_ITEMS,
     }
