@@ -68,7 +68,12 @@ class PageWindow:
     before: str | None = None
 
 
-PAGE_ARGUMENT_NAMES = ("first", "after", "last", "before")
+PAGE_ARGUMENT_NAMES = tuple(argument.python_name for argument in page_arguments())
+
+
+def _pop_window(kwargs: dict[str, Any]) -> PageWindow:
+    """The four Relay arguments taken out of a field's converted arguments."""
+    return PageWindow(*(kwargs.pop(name, None) for name in PAGE_ARGUMENT_NAMES))
 
 
 class ServiceInput(Protocol[ServiceT]):
@@ -119,7 +124,10 @@ class PageArguments(FieldExtension):
 
     def apply(self, field: StrawberryField) -> None:
         own = field.arguments
-        if tuple(argument.python_name for argument in own[:4]) == PAGE_ARGUMENT_NAMES:
+        if (
+            tuple(argument.python_name for argument in own[: len(PAGE_ARGUMENT_NAMES)])
+            == PAGE_ARGUMENT_NAMES
+        ):
             return  # another schema was built from the same type
         if not any(argument.python_name == self.parameter for argument in own):
             raise TypeError(f"{field.python_name} is paged but takes no `{self.parameter}`")
@@ -130,7 +138,7 @@ class PageArguments(FieldExtension):
         return []
 
     def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        window = PageWindow(*(kwargs.pop(name, None) for name in PAGE_ARGUMENT_NAMES))
+        window = _pop_window(kwargs)
         return {**kwargs, self.parameter: window}
 
 
@@ -149,7 +157,7 @@ class FilteredPageArguments(PageArguments):
         return [_argument("filter", filter_input | None), _argument("order_by", order_input | None)]
 
     def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        window = PageWindow(*(kwargs.pop(name, None) for name in PAGE_ARGUMENT_NAMES))
+        window = _pop_window(kwargs)
         filter_input, order_input = self.arguments.inputs
         given_filter = kwargs.pop("filter", None) or filter_input()
         given_order = kwargs.pop("order_by", None) or order_input()
